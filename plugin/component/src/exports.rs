@@ -1,0 +1,115 @@
+//! The world's exports: each converts its arguments, calls core, converts back.
+
+use ado_connector_core::{ConnectorError, connection, dispatch as core_dispatch, schema as core_schema};
+
+use crate::Component;
+use crate::bindings::exports::secops::ticketing::{auth, dispatch, schema, sync, webhook};
+use crate::bindings::secops::ticketing::types;
+use crate::convert;
+use crate::env::HostEnv;
+
+type Result<T> = std::result::Result<T, types::ConnectorError>;
+
+fn unsupported<T>(operation: &str) -> Result<T> {
+    Err(convert::error(ConnectorError::unsupported(operation)))
+}
+
+impl auth::Guest for Component {
+    fn test_connection(connection: types::Connection) -> Result<auth::ConnectionInfo> {
+        let connection = convert::connection(connection);
+        connection::test_connection(&HostEnv, &connection).map(convert::connection_info).map_err(convert::error)
+    }
+}
+
+impl schema::Guest for Component {
+    fn work_item_types(connection: types::Connection) -> Result<Vec<schema::WorkItemType>> {
+        let connection = convert::connection(connection);
+        let client = ado_connector_core::client::Client::new(&HostEnv, &connection).map_err(convert::error)?;
+        core_schema::work_item_types(&client).map(|l| l.into_iter().map(convert::work_item_type).collect()).map_err(convert::error)
+    }
+
+    fn fields(connection: types::Connection, work_item_type: String) -> Result<Vec<schema::FieldInfo>> {
+        let connection = convert::connection(connection);
+        let client = ado_connector_core::client::Client::new(&HostEnv, &connection).map_err(convert::error)?;
+        core_schema::type_schema(&client, &work_item_type)
+            .map(|s| s.fields.into_iter().map(convert::field_info).collect())
+            .map_err(convert::error)
+    }
+
+    fn states(connection: types::Connection, work_item_type: String) -> Result<Vec<schema::StateInfo>> {
+        let connection = convert::connection(connection);
+        let client = ado_connector_core::client::Client::new(&HostEnv, &connection).map_err(convert::error)?;
+        core_schema::states(&client, &work_item_type).map(|l| l.into_iter().map(convert::state_info).collect()).map_err(convert::error)
+    }
+
+    fn initial_states(connection: types::Connection, work_item_type: String) -> Result<Vec<String>> {
+        let connection = convert::connection(connection);
+        let client = ado_connector_core::client::Client::new(&HostEnv, &connection).map_err(convert::error)?;
+        core_schema::type_schema(&client, &work_item_type).map(|s| s.initial_states).map_err(convert::error)
+    }
+
+    fn config_schema() -> String {
+        ado_connector_core::config::json_schema()
+    }
+}
+
+impl dispatch::Guest for Component {
+    fn validate_config(config: String) -> Result<()> {
+        ado_connector_core::config::parse(&config).map(|_| ()).map_err(convert::error)
+    }
+
+    fn preview(connection: types::Connection, config: String, ticket: types::Ticket, validate_remote: bool) -> Result<dispatch::Preview> {
+        let connection = convert::connection(connection);
+        core_dispatch::preview(&HostEnv, &connection, &config, &convert::ticket(ticket), validate_remote)
+            .map(convert::preview)
+            .map_err(convert::error)
+    }
+
+    fn create(connection: types::Connection, config: String, ticket: types::Ticket) -> Result<types::Link> {
+        let connection = convert::connection(connection);
+        core_dispatch::create(&HostEnv, &connection, &config, &convert::ticket(ticket)).map(convert::link).map_err(convert::error)
+    }
+}
+
+impl sync::Guest for Component {
+    fn push(_: types::Connection, _: String, _: types::Link, _: types::Ticket, _: types::Ticket) -> Result<sync::PushOutcome> {
+        unsupported("sync.push")
+    }
+
+    fn close(_: types::Connection, _: String, _: types::Link, _: String) -> Result<types::Link> {
+        unsupported("sync.close")
+    }
+
+    fn reopen(_: types::Connection, _: String, _: types::Link, _: String) -> Result<types::Link> {
+        unsupported("sync.reopen")
+    }
+
+    fn bulk_close(_: types::Connection, items: Vec<sync::CloseItem>, _: String) -> Vec<sync::CloseOutcome> {
+        items
+            .iter()
+            .map(|_| sync::CloseOutcome::Failed(convert::error(ConnectorError::unsupported("sync.bulk-close"))))
+            .collect()
+    }
+}
+
+impl webhook::Guest for Component {
+    fn inspect(_: webhook::DeliveryAuth, _: webhook::DeliveryRequest) -> Result<webhook::Delivery> {
+        unsupported("webhook.inspect")
+    }
+
+    fn handle(_: String, _: types::Link, _: webhook::DeliveryRequest) -> Result<webhook::Outcome> {
+        unsupported("webhook.handle")
+    }
+
+    fn subscribe(_: types::Connection, _: String, _: String, _: webhook::DeliveryAuth) -> Result<Vec<webhook::Subscription>> {
+        unsupported("webhook.subscribe")
+    }
+
+    fn subscription_status(_: types::Connection, _: Vec<String>) -> Result<Vec<webhook::Subscription>> {
+        unsupported("webhook.subscription-status")
+    }
+
+    fn unsubscribe(_: types::Connection, _: Vec<String>) -> Result<()> {
+        unsupported("webhook.unsubscribe")
+    }
+}

@@ -1,0 +1,22 @@
+//! `ado-connector-plugin` is the Azure DevOps connector as a WebAssembly
+//! component of the `secops:ticketing/connector` world. It is a thin adapter:
+//! it turns WIT values into core types (in `convert.rs`), calls
+//! `ado-connector-core`, and hands the host's imports to core as its `Env`.
+//!
+//! It must hold no connector logic of its own, and depend on nothing but
+//! core and wit-bindgen.
+
+mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "connector",
+    });
+}
+
+mod convert;
+mod env;
+mod exports;
+
+struct Component;
+
+bindings::export!(Component with_types_in bindings);

@@ -1,0 +1,103 @@
+use serde_json::json;
+
+use super::*;
+use crate::model::{Credentials, Field, FieldValue, Secret};
+use crate::testing::{FakeEnv, json as answer};
+
+fn conn() -> Connection {
+    Connection { base_url: "https://dev.azure.com/o".into(), project: "P".into(), credentials: Credentials::Pat(Secret("x".into())) }
+}
+
+fn schema_answers() -> Vec<Result<crate::env::HttpResponse, crate::env::HttpError>> {
+    vec![
+        answer(200, json!({"id": "p-1", "name": "P"})),
+        answer(200, json!({"name": "Bug", "transitions": {"": [{"to": "New"}]}})),
+        answer(200, json!({"value": [
+            {"referenceName": "System.Title", "name": "Title", "alwaysRequired": true},
+            {"referenceName": "System.State", "name": "State", "alwaysRequired": true, "defaultValue": "New", "allowedValues": ["New", "Active", "Closed"]},
+            {"referenceName": "Microsoft.VSTS.Common.Priority", "name": "Priority", "allowedValues": [1, 2, 3, 4], "defaultValue": 2},
+            {"referenceName": "System.Tags", "name": "Tags"},
+            {"referenceName": "System.Id", "name": "ID"},
+        ]})),
+        answer(200, json!({"value": [
+            {"referenceName": "System.Title", "type": "string"},
+            {"referenceName": "Microsoft.VSTS.Common.Priority", "type": "integer"},
+            {"referenceName": "System.Id", "type": "integer", "readOnly": true},
+        ]})),
+    ]
+}
+
+const CONFIG: &str = r#"{"version":1,"work_item_type":"Bug","tags":["secops"],"mandatory_fields":["title"],"dispatch":[
+  {"target":"System.Title","method":"field","field":"title"},
+  {"target":"Microsoft.VSTS.Common.Priority","method":"dictionary","field":"severity","map":{"CRITICAL":1,"HIGH":2}}]}"#;
+
+fn ticket(title: &str, severity: &str) -> Ticket {
+    Ticket {
+        id: "SEC-7".into(),
+        url: "https://secops.example/tickets/SEC-7".into(),
+        fields: vec![
+            Field { name: "title".into(), value: FieldValue::Text(title.into()) },
+            Field { name: "severity".into(), value: FieldValue::Text(severity.into()) },
+        ],
+        findings: vec![],
+        comments: vec![],
+    }
+}
+
+#[test]
+fn create_sends_one_patch_with_fields_tag_and_hyperlink() {
+    let mut answers = schema_answers();
+    answers.push(answer(200, json!({"id": 12, "rev": 1, "url": "https://dev.azure.com/o/p-1/_apis/wit/workItems/12", "_links": {"html": {"href": "https://dev.azure.com/o/p-1/_workitems/edit/12"}}})));
+    let env = FakeEnv::new(answers);
+    let link = create(&env, &conn(), CONFIG, &ticket("SQL injection", "CRITICAL")).unwrap();
+    assert_eq!((link.work_item_id, link.rev, link.project.as_str()), (12, 1, "p-1"));
+    let sent = env.sent.borrow();
+    let post = sent.last().unwrap();
+    assert_eq!(post.url, "https://dev.azure.com/o/p-1/_apis/wit/workitems/$Bug?api-version=7.1");
+    assert!(post.headers.iter().any(|(k, v)| k == "Content-Type" && v == "application/json-patch+json"));
+    let body: Value = serde_json::from_slice(&post.body).unwrap();
+    let ops = body.as_array().unwrap();
+    assert!(ops.contains(&json!({"op": "add", "path": "/fields/System.Title", "value": "SQL injection"})));
+    assert!(ops.contains(&json!({"op": "add", "path": "/fields/Microsoft.VSTS.Common.Priority", "value": 1})));
+    assert!(ops.contains(&json!({"op": "add", "path": "/fields/System.Tags", "value": "secops; secops:SEC-7"})));
+    assert!(ops.iter().any(|o| o["path"] == "/relations/-" && o["value"]["rel"] == "Hyperlink" && o["value"]["url"] == "https://secops.example/tickets/SEC-7"));
+}
+
+#[test]
+fn problems_are_all_reported_and_nothing_is_sent() {
+    let env = FakeEnv::new(schema_answers());
+    let config = CONFIG.replace(r#""tags":["secops"]"#, r#""tags":["secops"],"initial_state":"Closed""#);
+    let err = create(&env, &conn(), &config, &ticket("", "LOW")).unwrap_err();
+    let ConnectorError::Validation(issues) = err else { panic!("{err:?}") };
+    let rules: Vec<&str> = issues.iter().map(|i| i.rule.as_str()).collect();
+    assert_eq!(rules, ["mandatory", "unmapped-value", "initial-state", "required"], "{issues:#?}");
+    assert!(issues[2].message.contains("valid initial states: New"));
+    assert_eq!(env.sent.borrow().len(), 4, "only the schema was read");
+}
+
+#[test]
+fn preview_shows_the_exact_request() {
+    let env = FakeEnv::new(schema_answers());
+    let p = preview(&env, &conn(), CONFIG, &ticket("XSS", "HIGH"), false).unwrap();
+    assert!(p.problems.is_empty());
+    assert_eq!(p.method, "POST");
+    let body: Value = serde_json::from_str(&p.body).unwrap();
+    assert!(body.as_array().unwrap().contains(&json!({"op": "add", "path": "/fields/Microsoft.VSTS.Common.Priority", "value": 2})));
+}
+
+#[test]
+fn read_only_and_unknown_targets_are_refused() {
+    let env = FakeEnv::new(schema_answers());
+    let config = r#"{"version":1,"work_item_type":"Bug","dispatch":[
+      {"target":"System.Title","method":"field","field":"title"},
+      {"target":"System.Id","method":"field","field":"title"},
+      {"target":"Custom.Nope","method":"field","field":"title"}]}"#;
+    let p = preview(&env, &conn(), config, &ticket("x", "HIGH"), false).unwrap();
+    let rules: Vec<&str> = p.problems.iter().map(|i| i.rule.as_str()).collect();
+    assert_eq!(rules, ["read-only", "unknown-field"]);
+}
+
+#[test]
+fn ticket_tag_strips_separators() {
+    assert_eq!(ticket_tag("A;B,C"), "secops:A_B_C");
+}

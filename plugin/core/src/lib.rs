@@ -1,0 +1,25 @@
+//! `ado-connector-core` holds all the logic of the Azure DevOps ticketing
+//! connector: the one ADO REST client, authentication, the connection test,
+//! schema reading, the outegration config and dispatch.
+//!
+//! It must not depend on any binding (no wit-bindgen, no spin-sdk, no wasmtime):
+//! the outside world reaches it only through the [`env::Env`] trait, so the
+//! same code runs in the plugin component, in Spin and in native unit tests.
+
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod connection;
+pub mod dispatch;
+pub mod env;
+pub mod error;
+pub mod mapping;
+pub mod model;
+pub mod schema;
+pub mod target;
+
+#[cfg(test)]
+mod testing;
+
+pub use env::Env;
+pub use error::{ConnectorError, Issue, Problem};

@@ -1,0 +1,149 @@
+//! The connector's data: connections, tickets and links, as plain Rust types.
+
+use std::fmt;
+
+/// A secret string whose `Debug` never shows the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Default Entra ID token authority.
+pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
+
+/// How the connector authenticates to Azure DevOps.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Credentials {
+    Pat(Secret),
+    AccessToken(Secret),
+    ClientCredentials { tenant_id: String, client_id: String, client_secret: Secret, authority: Option<String> },
+    RefreshToken { tenant_id: String, client_id: String, client_secret: Option<Secret>, refresh_token: Secret, authority: Option<String> },
+}
+
+impl Credentials {
+    /// A short name for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Credentials::Pat(_) => "personal access token",
+            Credentials::AccessToken(_) => "access token",
+            Credentials::ClientCredentials { .. } => "Entra ID client credentials",
+            Credentials::RefreshToken { .. } => "Entra ID refresh token",
+        }
+    }
+}
+
+/// Where and as whom to talk to Azure DevOps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Connection {
+    pub base_url: String,
+    pub project: String,
+    pub credentials: Credentials,
+}
+
+/// A field value of a ticket or finding.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    Null,
+    Text(String),
+    Integer(i64),
+    Number(f64),
+    Boolean(bool),
+    DateTime(String),
+    TextList(Vec<String>),
+}
+
+impl FieldValue {
+    pub fn is_empty(&self) -> bool {
+        match self {
+            FieldValue::Null => true,
+            FieldValue::Text(s) | FieldValue::DateTime(s) => s.trim().is_empty(),
+            FieldValue::TextList(l) => l.is_empty(),
+            _ => false,
+        }
+    }
+
+    /// The value as text, the way a person would write it (dictionary keys, messages).
+    pub fn display(&self) -> String {
+        match self {
+            FieldValue::Null => String::new(),
+            FieldValue::Text(s) | FieldValue::DateTime(s) => s.clone(),
+            FieldValue::Integer(i) => i.to_string(),
+            FieldValue::Number(n) => n.to_string(),
+            FieldValue::Boolean(b) => b.to_string(),
+            FieldValue::TextList(l) => l.join("; "),
+        }
+    }
+}
+
+/// A named field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub name: String,
+    pub value: FieldValue,
+}
+
+/// A vulnerability finding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub id: String,
+    pub status: String,
+    pub fields: Vec<Field>,
+}
+
+/// A ticket comment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comment {
+    pub id: String,
+    pub author: String,
+    pub created: String,
+    pub text: String,
+}
+
+/// A SecOps ticket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ticket {
+    pub id: String,
+    pub url: String,
+    pub fields: Vec<Field>,
+    pub findings: Vec<Finding>,
+    pub comments: Vec<Comment>,
+}
+
+impl Ticket {
+    /// The value of a ticket field by system name, if present.
+    pub fn field(&self, name: &str) -> Option<&FieldValue> {
+        self.fields.iter().find(|f| f.name == name).map(|f| &f.value)
+    }
+}
+
+/// What ties a ticket to its work item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    pub ticket_id: String,
+    pub project: String,
+    pub work_item_type: String,
+    pub work_item_id: i32,
+    pub rev: i32,
+    pub url: String,
+    pub web_url: String,
+    /// JSON the plugin owns; see [`SyncState`].
+    pub sync_state: String,
+}
+
+/// What the plugin remembers in a link between calls.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SyncState {
+    /// Work item field values the connector last wrote, by reference name.
+    #[serde(default)]
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}

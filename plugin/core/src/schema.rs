@@ -1,0 +1,311 @@
+//! The project's work item schema: types, fields, states and initial states,
+//! read live from ADO and cached briefly in the host's store.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::client::Client;
+use crate::connection::{ProjectRef, resolve_project};
+use crate::error::{ConnectorError, Problem};
+use crate::target::{API_VERSION, segment};
+
+const SCHEMA_CACHE_TTL: Duration = Duration::from_secs(600);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkItemType {
+    pub name: String,
+    pub reference_name: String,
+    pub description: String,
+    pub is_disabled: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InputType {
+    Text,
+    PlainText,
+    Html,
+    Integer,
+    Double,
+    DateTime,
+    Boolean,
+    Identity,
+    TreePath,
+    PicklistString,
+    PicklistInteger,
+    PicklistDouble,
+    Guid,
+    History,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldInfo {
+    pub reference_name: String,
+    pub name: String,
+    pub input_type: InputType,
+    pub required: bool,
+    pub read_only: bool,
+    pub allowed_values: Vec<String>,
+    pub default_value: Option<String>,
+    pub help_text: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateCategory {
+    Proposed,
+    InProgress,
+    Resolved,
+    Completed,
+    Removed,
+    Other(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateInfo {
+    pub name: String,
+    pub category: StateCategory,
+    pub color: String,
+}
+
+/// What dispatch needs to know about one type, cached as one entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TypeSchema {
+    pub project: ProjectRef,
+    pub work_item_type: String,
+    pub fields: Vec<FieldInfo>,
+    pub initial_states: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct List<T> {
+    #[serde(default = "Vec::new")]
+    value: Vec<T>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawType {
+    name: String,
+    #[serde(default)]
+    reference_name: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    is_disabled: bool,
+    #[serde(default)]
+    transitions: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawTypeField {
+    reference_name: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    always_required: bool,
+    #[serde(default)]
+    allowed_values: Vec<serde_json::Value>,
+    #[serde(default)]
+    default_value: Option<serde_json::Value>,
+    #[serde(default)]
+    help_text: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawField {
+    reference_name: String,
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    read_only: bool,
+    #[serde(default)]
+    is_identity: bool,
+    #[serde(default)]
+    is_picklist: bool,
+}
+
+#[derive(Deserialize)]
+struct RawState {
+    name: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    color: String,
+}
+
+fn type_not_found(e: ConnectorError, ty: &str, project: &ProjectRef) -> ConnectorError {
+    match e {
+        ConnectorError::NotFound(_) => ConnectorError::NotFound(Problem::new(
+            format!("work item type `{ty}` does not exist in project `{}`", project.name),
+            "use one of the project's work item types (see `schema types`); process templates differ: Basic has Issue, Agile/Scrum/CMMI have Bug",
+        )),
+        other => other,
+    }
+}
+
+/// Work item types of the connection's project.
+pub fn work_item_types(client: &Client<'_>) -> Result<Vec<WorkItemType>, ConnectorError> {
+    let project = resolve_project(client, false)?;
+    let list: List<RawType> = client.get(&client.target().project_api(&project.id, "wit/workitemtypes", API_VERSION))?;
+    Ok(list
+        .value
+        .into_iter()
+        .map(|t| WorkItemType {
+            name: t.name,
+            reference_name: t.reference_name,
+            description: t.description.unwrap_or_default(),
+            is_disabled: t.is_disabled,
+        })
+        .collect())
+}
+
+/// States of a type, with their categories.
+pub fn states(client: &Client<'_>, ty: &str) -> Result<Vec<StateInfo>, ConnectorError> {
+    let project = resolve_project(client, false)?;
+    let url = client.target().project_api(&project.id, &format!("wit/workitemtypes/{}/states", segment(ty)), API_VERSION);
+    let list: List<RawState> = client.get(&url).map_err(|e| type_not_found(e, ty, &project))?;
+    Ok(list
+        .value
+        .into_iter()
+        .map(|s| StateInfo {
+            category: match s.category.as_str() {
+                "Proposed" => StateCategory::Proposed,
+                "InProgress" => StateCategory::InProgress,
+                "Resolved" => StateCategory::Resolved,
+                "Completed" => StateCategory::Completed,
+                "Removed" => StateCategory::Removed,
+                other => StateCategory::Other(other.to_string()),
+            },
+            name: s.name,
+            color: s.color,
+        })
+        .collect())
+}
+
+/// Fields and initial states of a type; cached for a few minutes so a
+/// dispatch costs one request once the schema is known.
+pub fn type_schema(client: &Client<'_>, ty: &str) -> Result<TypeSchema, ConnectorError> {
+    let project = resolve_project(client, false)?;
+    let key = format!("type-schema|{}|{}|{}", client.target().base(), project.id, ty);
+    if let Some(cached) = client.env().store_get(&key).and_then(|s| serde_json::from_str::<TypeSchema>(&s).ok()) {
+        return Ok(cached);
+    }
+    let target = client.target();
+    let raw_type: RawType = client
+        .get(&target.project_api(&project.id, &format!("wit/workitemtypes/{}", segment(ty)), API_VERSION))
+        .map_err(|e| type_not_found(e, ty, &project))?;
+    let type_fields: List<RawTypeField> = client.get(&format!(
+        "{}&$expand=allowedValues",
+        target.project_api(&project.id, &format!("wit/workitemtypes/{}/fields", segment(ty)), API_VERSION)
+    ))?;
+    let org_fields: List<RawField> = client.get(&target.project_api(&project.id, "wit/fields", API_VERSION))?;
+    let fields = type_fields
+        .value
+        .into_iter()
+        .map(|f| {
+            let meta = org_fields.value.iter().find(|o| o.reference_name.eq_ignore_ascii_case(&f.reference_name));
+            FieldInfo {
+                input_type: meta.map(input_type).unwrap_or(InputType::Text),
+                read_only: meta.is_some_and(|m| m.read_only),
+                allowed_values: f.allowed_values.iter().filter_map(value_text).collect(),
+                default_value: f.default_value.as_ref().and_then(value_text).filter(|s| !s.is_empty()),
+                help_text: f.help_text.filter(|s| !s.is_empty()),
+                required: f.always_required,
+                name: if f.name.is_empty() { f.reference_name.clone() } else { f.name },
+                reference_name: f.reference_name,
+            }
+        })
+        .collect();
+    let schema = TypeSchema {
+        project,
+        work_item_type: raw_type.name.clone(),
+        fields,
+        initial_states: initial_states_of(&raw_type),
+    };
+    if let Ok(json) = serde_json::to_string(&schema) {
+        client.env().store_set(&key, &json, Some(SCHEMA_CACHE_TTL));
+    }
+    Ok(schema)
+}
+
+/// The targets of the `""` transition: where a new item may start.
+fn initial_states_of(raw: &RawType) -> Vec<String> {
+    raw.transitions
+        .as_ref()
+        .and_then(|t| t.get(""))
+        .and_then(|v| v.as_array())
+        .map(|list| list.iter().filter_map(|t| t.get("to").and_then(|s| s.as_str()).map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+fn input_type(meta: &RawField) -> InputType {
+    match (meta.kind.as_str(), meta.is_identity, meta.is_picklist) {
+        (_, true, _) | ("identity", _, _) => InputType::Identity,
+        ("string", _, true) | ("picklistString", _, _) => InputType::PicklistString,
+        ("integer", _, true) | ("picklistInteger", _, _) => InputType::PicklistInteger,
+        ("double", _, true) | ("picklistDouble", _, _) => InputType::PicklistDouble,
+        ("integer", _, _) => InputType::Integer,
+        ("double", _, _) => InputType::Double,
+        ("dateTime", _, _) => InputType::DateTime,
+        ("boolean", _, _) => InputType::Boolean,
+        ("plainText", _, _) => InputType::PlainText,
+        ("html", _, _) => InputType::Html,
+        ("treePath", _, _) => InputType::TreePath,
+        ("history", _, _) => InputType::History,
+        ("guid", _, _) => InputType::Guid,
+        _ => InputType::Text,
+    }
+}
+
+/// Allowed and default values are strings, numbers, or identity objects.
+fn value_text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        serde_json::Value::Object(o) => o
+            .get("uniqueName")
+            .or_else(|| o.get("displayName"))
+            .and_then(|s| s.as_str())
+            .map(str::to_string),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::{Connection, Credentials, Secret};
+    use crate::testing::{FakeEnv, json as answer};
+
+    #[test]
+    fn type_schema_joins_type_fields_with_field_types_and_reads_initial_states() {
+        let env = FakeEnv::new(vec![
+            answer(200, json!({"id": "p-1", "name": "P"})),
+            answer(200, json!({"name": "Bug", "referenceName": "Microsoft.VSTS.WorkItemTypes.Bug", "transitions": {"": [{"to": "New", "actions": null}], "New": [{"to": "Active"}]}})),
+            answer(200, json!({"count": 2, "value": [
+                {"referenceName": "System.Title", "name": "Title", "alwaysRequired": true, "allowedValues": []},
+                {"referenceName": "Microsoft.VSTS.Common.Priority", "name": "Priority", "alwaysRequired": false, "allowedValues": ["1", "2", "3", "4"], "defaultValue": "2"},
+            ]})),
+            answer(200, json!({"value": [
+                {"referenceName": "System.Title", "type": "string"},
+                {"referenceName": "Microsoft.VSTS.Common.Priority", "type": "integer", "isPicklist": true},
+            ]})),
+        ]);
+        let conn = Connection { base_url: "https://dev.azure.com/o".into(), project: "P".into(), credentials: Credentials::Pat(Secret("x".into())) };
+        let client = Client::new(&env, &conn).unwrap();
+        let schema = type_schema(&client, "Bug").unwrap();
+        assert_eq!(schema.initial_states, vec!["New"]);
+        assert_eq!(schema.fields[1].input_type, InputType::PicklistInteger);
+        assert_eq!(schema.fields[1].default_value.as_deref(), Some("2"));
+        assert!(schema.fields[0].required);
+        // Cached: a second read sends nothing.
+        let again = type_schema(&client, "Bug").unwrap();
+        assert_eq!(again, schema);
+        assert_eq!(env.sent.borrow().len(), 4);
+    }
+}
