@@ -1,1 +1,22 @@
-//! End-to-end tests live in `tests/`; this crate builds the components they load.
+//! `ticketing-tests` builds the guest components (see `build.rs`) and holds
+//! the end-to-end tests and the demo: the real `.wasm`, loaded by the
+//! wasmtime host, talking HTTP to the ADO emulator.
+//!
+//! This crate may depend on every crate of the workspace; nothing depends on it.
+
+use std::path::Path;
+
+/// The connector component built by `build.rs`.
+pub fn plugin_wasm() -> &'static Path {
+    Path::new(env!("ADO_PLUGIN_WASM"))
+}
+
+/// The misbehaving fixture component built by `build.rs`.
+pub fn misbehaving_wasm() -> &'static Path {
+    Path::new(env!("MISBEHAVING_PLUGIN_WASM"))
+}
+
+/// The repository root, where `examples/` lives.
+pub fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent")
+}

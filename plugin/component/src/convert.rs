@@ -172,8 +172,8 @@ pub fn state_info(s: core_schema::StateInfo) -> schema::StateInfo {
     }
 }
 
-pub fn preview(p: core_dispatch::Preview) -> dispatch::Preview {
-    dispatch::Preview { method: p.method, url: p.url, body: p.body, problems: p.problems.into_iter().map(issue).collect() }
+pub fn preview(p: core_dispatch::Preview) -> dispatch::DispatchPreview {
+    dispatch::DispatchPreview { method: p.method, url: p.url, body: p.body, problems: p.problems.into_iter().map(issue).collect() }
 }
 
 fn issue(i: Issue) -> types::Issue {

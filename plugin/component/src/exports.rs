@@ -58,7 +58,7 @@ impl dispatch::Guest for Component {
         ado_connector_core::config::parse(&config).map(|_| ()).map_err(convert::error)
     }
 
-    fn preview(connection: types::Connection, config: String, ticket: types::Ticket, validate_remote: bool) -> Result<dispatch::Preview> {
+    fn preview(connection: types::Connection, config: String, ticket: types::Ticket, validate_remote: bool) -> Result<dispatch::DispatchPreview> {
         let connection = convert::connection(connection);
         core_dispatch::preview(&HostEnv, &connection, &config, &convert::ticket(ticket), validate_remote)
             .map(convert::preview)

@@ -6,6 +6,8 @@
 //! It must hold no connector logic of its own, and depend on nothing but
 //! core and wit-bindgen.
 
+// The generated glue is the only unsafe code, and it is wit-bindgen's.
+#[allow(unsafe_code)]
 mod bindings {
     wit_bindgen::generate!({
         path: "../../wit",
@@ -19,4 +21,8 @@ mod exports;
 
 struct Component;
 
-bindings::export!(Component with_types_in bindings);
+#[allow(unsafe_code)]
+mod export {
+    use super::{Component, bindings};
+    bindings::export!(Component with_types_in bindings);
+}
