@@ -1,0 +1,66 @@
+//! ADO's error envelope and Entra's error body.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// An error in ADO's envelope: `message` starts with the TF/VS code.
+pub fn envelope(status: StatusCode, message: &str, type_key: &str) -> Response {
+    envelope_with(status, message, type_key, None)
+}
+
+pub fn envelope_with(status: StatusCode, message: &str, type_key: &str, custom: Option<Value>) -> Response {
+    let mut body = json!({
+        "$id": "1",
+        "innerException": null,
+        "message": message,
+        "typeName": format!("Microsoft.TeamFoundation.{type_key}, Microsoft.TeamFoundation.Server.Core"),
+        "typeKey": type_key,
+        "errorCode": 0,
+        "eventId": 3000,
+    });
+    if let Some(c) = custom {
+        body["customProperties"] = c;
+    }
+    (status, axum::Json(body)).into_response()
+}
+
+/// 401 for bad credentials, as ADO answers when `X-TFS-FedAuthRedirect: Suppress` is sent.
+pub fn unauthorized(authority: &str) -> Response {
+    let mut r = envelope(
+        StatusCode::UNAUTHORIZED,
+        "TF400813: The user '' is not authorized to access this resource.",
+        "UnauthorizedRequestException",
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("Bearer authorization_uri={authority}")) {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    r
+}
+
+/// 203 with a sign-in page: what ADO answers bad credentials without the suppress header.
+pub fn sign_in_page() -> Response {
+    (
+        StatusCode::NON_AUTHORITATIVE_INFORMATION,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        "<!DOCTYPE html><html><head><title>Azure DevOps Services | Sign In</title></head><body>Sign in to continue</body></html>",
+    )
+        .into_response()
+}
+
+/// An Entra ID token endpoint error.
+pub fn entra(status: StatusCode, error: &str, code: u32, description: &str) -> Response {
+    let now = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    (
+        status,
+        axum::Json(json!({
+            "error": error,
+            "error_description": format!("AADSTS{code}: {description}"),
+            "error_codes": [code],
+            "timestamp": now,
+            "trace_id": uuid::Uuid::new_v4(),
+            "correlation_id": uuid::Uuid::new_v4(),
+        })),
+    )
+        .into_response()
+}

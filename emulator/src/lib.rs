@@ -1,0 +1,199 @@
+//! `ado-emulator` is an Azure DevOps Services REST emulator, as Azurite is for
+//! Azure Storage: an Entra ID token endpoint, `connectionData`, projects, work
+//! item types with their fields, states and transitions (the Agile process,
+//! from Microsoft's samples), and work items with ADO's validation rules and
+//! error envelope. It serves on 127.0.0.1 only.
+//!
+//! It follows Azure DevOps' documented behaviour, never a client's
+//! convenience, and depends on nothing of ours.
+
+mod auth;
+mod errors;
+pub mod process;
+mod routes;
+mod rules;
+pub mod seed;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::process::Process;
+use crate::state::{App, Data, Emu, Identity, Project, Scope};
+
+/// A project to create at start.
+#[derive(Debug, Clone)]
+pub struct ProjectSeed {
+    pub id: String,
+    pub name: String,
+    pub process: Arc<Process>,
+}
+
+/// What the emulator starts with.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// Port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    pub organization: String,
+    pub tenant_id: String,
+    pub projects: Vec<ProjectSeed>,
+    /// Lifetime of issued access tokens.
+    pub token_lifetime: Duration,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            port: 0,
+            organization: seed::ORGANIZATION.into(),
+            tenant_id: seed::TENANT_ID.into(),
+            projects: vec![ProjectSeed {
+                id: "6ce954b1-ce1f-45d1-b94d-e6bf2464ba2c".into(),
+                name: seed::PROJECT.into(),
+                process: Arc::new(Process::agile()),
+            }],
+            token_lifetime: Duration::from_secs(3599),
+        }
+    }
+}
+
+/// A running emulator; dropping it stops the server.
+pub struct Emulator {
+    emu: Arc<Emu>,
+    addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator").field("addr", &self.addr).finish()
+    }
+}
+
+fn user(id: &str, name: &str, unique: &str, member: bool) -> Identity {
+    Identity { id: id.into(), display_name: name.into(), unique_name: unique.into(), member_of_org: member }
+}
+
+fn build_state(config: &EmulatorConfig) -> Emu {
+    let person = user("d291b0c4-a05c-4ea6-8df1-4b41d5f39eff", seed::USER_NAME, seed::USER_EMAIL, true);
+    let mut data = Data::default();
+    data.pats.insert(seed::PAT.into(), (person.clone(), Scope::Full));
+    data.pats.insert(seed::PAT_NO_WORK_SCOPE.into(), (person.clone(), Scope::ProjectRead));
+    data.refresh_tokens.insert(seed::REFRESH_TOKEN.into(), person);
+    Emu {
+        organization: config.organization.clone(),
+        tenant_id: config.tenant_id.clone(),
+        instance_id: uuid::Uuid::new_v4().to_string(),
+        projects: config.projects.iter().map(|p| Project { id: p.id.clone(), name: p.name.clone(), process: p.process.clone() }).collect(),
+        apps: vec![
+            App {
+                client_id: seed::SP_CLIENT_ID.into(),
+                secret: seed::SP_CLIENT_SECRET.into(),
+                identity: user("5f1b7f0e-7a43-4d6c-9c1d-1f2a3b4c5d6e", "SecOps Connector (service principal)", seed::SP_CLIENT_ID, true),
+            },
+            App {
+                client_id: seed::SP_OUTSIDER_CLIENT_ID.into(),
+                secret: seed::SP_OUTSIDER_CLIENT_SECRET.into(),
+                identity: user("0e0e0e0e-1111-2222-3333-444444444444", "Outsider app", seed::SP_OUTSIDER_CLIENT_ID, false),
+            },
+            App {
+                client_id: "872cd9fa-d31f-45e0-9eab-6e460a02d1f1".into(),
+                secret: String::new(),
+                identity: user("d291b0c4-a05c-4ea6-8df1-4b41d5f39eff", seed::USER_NAME, seed::USER_EMAIL, true),
+            },
+        ],
+        token_lifetime: config.token_lifetime,
+        data: Mutex::new(data),
+        requests: AtomicU64::new(0),
+        sign_in_page_mode: AtomicBool::new(false),
+        base_url: Mutex::new(String::new()),
+    }
+}
+
+/// The router for an emulator state, counting every request.
+fn app(emu: Arc<Emu>) -> axum::Router {
+    let counter = emu.clone();
+    routes::router(emu).layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
+        counter.requests.fetch_add(1, Ordering::Relaxed);
+        // Never the Authorization header: it carries the caller's secret.
+        tracing::debug!(target: "ado_emulator", method = %req.method(), path = %req.uri().path(), "request");
+        next.run(req)
+    }))
+}
+
+/// Serves an emulator on `listener` until `shutdown` resolves.
+pub async fn serve(listener: tokio::net::TcpListener, config: EmulatorConfig, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let emu = Arc::new(build_state(&config));
+    *emu.base_url.lock().unwrap_or_else(|e| e.into_inner()) = format!("http://{}", listener.local_addr()?);
+    axum::serve(listener, app(emu)).with_graceful_shutdown(shutdown).await?;
+    Ok(())
+}
+
+impl Emulator {
+    /// Starts on 127.0.0.1 in a background thread; returns once listening.
+    pub fn start(config: EmulatorConfig) -> anyhow::Result<Emulator> {
+        let std_listener = std::net::TcpListener::bind(("127.0.0.1", config.port)).context("binding 127.0.0.1")?;
+        std_listener.set_nonblocking(true)?;
+        let addr = std_listener.local_addr()?;
+        let emu = Arc::new(build_state(&config));
+        *emu.base_url.lock().unwrap_or_else(|e| e.into_inner()) = format!("http://{addr}");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let router = app(emu.clone());
+        let thread = std::thread::Builder::new().name("ado-emulator".into()).spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
+                let _ = axum::serve(listener, router).with_graceful_shutdown(async { let _ = rx.await; }).await;
+            });
+        })?;
+        Ok(Emulator { emu, addr, shutdown: Some(tx), thread: Some(thread) })
+    }
+
+    /// `http://127.0.0.1:PORT`; also the Entra authority.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The organization URL, `http://127.0.0.1:PORT/{org}`.
+    pub fn org_url(&self) -> String {
+        format!("{}/{}", self.base_url(), self.emu.organization)
+    }
+
+    /// A stored work item as GET with `$expand=relations` returns it.
+    pub fn work_item(&self, id: i32) -> Option<serde_json::Value> {
+        let item = self.emu.data().work_items.get(&id).cloned()?;
+        Some(routes::workitems::item_json(&self.emu, &item, true))
+    }
+
+    /// Requests served so far.
+    pub fn request_count(&self) -> u64 {
+        self.emu.requests.load(Ordering::Relaxed)
+    }
+
+    /// When on, unauthenticated calls get the 203 sign-in page even with
+    /// `X-TFS-FedAuthRedirect: Suppress` (as some endpoints do).
+    pub fn set_sign_in_page_mode(&self, on: bool) {
+        self.emu.sign_in_page_mode.store(on, Ordering::Relaxed);
+    }
+
+    /// The id of a project by name.
+    pub fn project_id(&self, name: &str) -> Option<String> {
+        self.emu.project(name).map(|p| p.id.clone())
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

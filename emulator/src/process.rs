@@ -1,0 +1,113 @@
+//! Process templates: work item types, their fields, states and transitions.
+//! The Agile data is derived from Microsoft's REST samples
+//! (`GET _apis/wit/workitemtypes`, the Bug fields with `$expand=allowedValues`,
+//! `GET _apis/wit/fields` and the type states sample).
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// A field instance on a work item type.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TypeField {
+    pub reference_name: String,
+    pub name: String,
+    pub always_required: bool,
+    #[serde(default)]
+    pub help_text: Option<String>,
+    #[serde(default)]
+    pub default_value: Option<Value>,
+    #[serde(default)]
+    pub allowed_values: Vec<Value>,
+}
+
+/// A workflow state.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub struct State {
+    pub name: String,
+    pub color: String,
+    pub category: String,
+}
+
+/// A work item type.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkItemType {
+    pub name: String,
+    pub reference_name: String,
+    pub description: String,
+    pub color: Option<String>,
+    pub icon: Option<Value>,
+    pub is_disabled: bool,
+    pub transitions: serde_json::Map<String, Value>,
+    pub states: Vec<State>,
+    pub fields: Vec<TypeField>,
+}
+
+impl WorkItemType {
+    /// States a new work item may start in: the targets of the `""` transition.
+    pub fn initial_states(&self) -> Vec<String> {
+        self.transitions
+            .get("")
+            .and_then(Value::as_array)
+            .map(|l| l.iter().filter_map(|t| t["to"].as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn field(&self, reference: &str) -> Option<&TypeField> {
+        self.fields.iter().find(|f| f.reference_name.eq_ignore_ascii_case(reference))
+    }
+}
+
+/// An organization-level field definition (`GET _apis/wit/fields`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldDef {
+    pub reference_name: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default)]
+    pub is_identity: bool,
+    #[serde(flatten)]
+    pub rest: serde_json::Map<String, Value>,
+}
+
+impl FieldDef {
+    pub fn to_json(&self) -> Value {
+        let mut v = Value::Object(self.rest.clone());
+        v["referenceName"] = self.reference_name.clone().into();
+        v["name"] = self.name.clone().into();
+        v["type"] = self.kind.clone().into();
+        v["readOnly"] = self.read_only.into();
+        v["isIdentity"] = self.is_identity.into();
+        v
+    }
+}
+
+/// A process template.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Process {
+    pub process: String,
+    pub template_type_id: String,
+    pub types: Vec<WorkItemType>,
+    pub fields: Vec<FieldDef>,
+}
+
+impl Process {
+    /// The Agile process.
+    pub fn agile() -> Process {
+        serde_json::from_str(include_str!("../data/agile.json")).expect("data/agile.json is valid")
+    }
+
+    pub fn work_item_type(&self, name: &str) -> Option<&WorkItemType> {
+        self.types.iter().find(|t| t.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn field(&self, reference: &str) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| f.reference_name.eq_ignore_ascii_case(reference))
+    }
+}

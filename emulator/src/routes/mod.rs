@@ -1,0 +1,33 @@
+//! The REST routes.
+
+pub mod core;
+pub mod meta;
+pub mod token;
+pub mod workitems;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::state::Emu;
+
+pub fn router(emu: Arc<Emu>) -> Router {
+    Router::new()
+        .route("/{tenant}/oauth2/v2.0/token", post(token::token))
+        .route("/{org}/_apis/connectionData", get(core::connection_data))
+        .route("/{org}/_apis/projects", get(core::projects))
+        .route("/{org}/_apis/projects/{project}", get(core::project))
+        .route("/{org}/_apis/wit/fields", get(meta::org_fields))
+        .route("/{org}/{project}/_apis/wit/fields", get(meta::project_fields))
+        .route("/{org}/{project}/_apis/wit/workitemtypes", get(meta::types))
+        .route("/{org}/{project}/_apis/wit/workitemtypes/{ty}", get(meta::one_type))
+        .route("/{org}/{project}/_apis/wit/workitemtypes/{ty}/fields", get(meta::type_fields))
+        .route("/{org}/{project}/_apis/wit/workitemtypes/{ty}/states", get(meta::states))
+        .route("/{org}/{project}/_apis/wit/workitems/{target}", get(workitems::get_in_project).post(workitems::create).patch(workitems::update_in_project))
+        .route("/{org}/_apis/wit/workitems/{id}", get(workitems::get).patch(workitems::update))
+        .fallback(|| async {
+            crate::errors::envelope(axum::http::StatusCode::NOT_FOUND, "VS800044: The requested resource was not found.", "ResourceNotFoundException")
+        })
+        .with_state(emu)
+}

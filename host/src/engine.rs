@@ -1,0 +1,163 @@
+//! One engine, the component compiled once, and a fresh sandboxed store per
+//! call with an epoch deadline and a memory limit.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, Store, Trap, UpdateDeadline};
+
+use crate::bindings::{Connector, ConnectorPre};
+use crate::bindings::secops::ticketing::types::ConnectorError;
+use crate::egress::Egress;
+use crate::kv::Kv;
+use crate::limits::Limits;
+use crate::state::CallState;
+
+/// How often the epoch advances; the deadline's resolution.
+const TICK: Duration = Duration::from_millis(5);
+
+/// Why a plugin call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The plugin's typed answer.
+    #[error("{}", crate::display::describe(.0))]
+    Connector(ConnectorError),
+    /// The call ran past its deadline and was stopped.
+    #[error("plugin call exceeded its deadline of {0:?}")]
+    Deadline(Duration),
+    /// The plugin tried to grow its memory past `Limits::memory_bytes`.
+    #[error("plugin exceeded its memory limit")]
+    Memory,
+    /// Any other trap or instantiation failure.
+    #[error("plugin trapped: {0}")]
+    Trap(String),
+}
+
+/// The connector component, ready to be called.
+pub struct Host {
+    engine: Engine,
+    pre: ConnectorPre<CallState>,
+    kv: Kv,
+    agent: ureq::Agent,
+    limits: Limits,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Host {
+    /// Compiles the component file once.
+    pub fn load(component: &Path, limits: Limits) -> anyhow::Result<Host> {
+        let bytes = std::fs::read(component).with_context(|| format!("reading the plugin component {}", component.display()))?;
+        Host::from_bytes(&bytes, limits)
+    }
+
+    /// Compiles a component from its bytes.
+    pub fn from_bytes(bytes: &[u8], limits: Limits) -> anyhow::Result<Host> {
+        let mut config = Config::new();
+        config.wasm_component_model(true).epoch_interruption(true);
+        let engine = Engine::new(&config).map_err(|e| wasm_error("configuring the engine", e))?;
+        let component = Component::new(&engine, bytes).map_err(|e| wasm_error("compiling the plugin component", e))?;
+        let mut linker: Linker<CallState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| wasm_error("linking WASI", e))?;
+        Connector::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(|e| wasm_error("linking the imports", e))?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .and_then(ConnectorPre::new)
+            .map_err(|e| wasm_error("the component does not fit the connector world", e))?;
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        spawn_ticker(engine.clone(), ticker_stop.clone());
+        Ok(Host { engine, pre, kv: Kv::default(), agent: crate::http_import::agent(), limits, ticker_stop })
+    }
+
+    /// The limits every call of this host runs under.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Runs one export call in a fresh store.
+    pub(crate) fn call<R>(
+        &self,
+        egress: Egress,
+        f: impl FnOnce(&Connector, &mut Store<CallState>) -> wasmtime::Result<R>,
+    ) -> Result<R, CallError> {
+        let state = CallState::new(
+            egress,
+            self.kv.clone(),
+            self.agent.clone(),
+            self.limits.call_deadline,
+            self.limits.memory_bytes,
+            self.limits.max_response_bytes,
+        );
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        // The guest checks the epoch at every tick; the callback compares the
+        // wall clock with the call's deadline (host calls included) and traps
+        // with `Trap::Interrupt` once it has passed, so the deadline holds to
+        // within one tick whatever the ticker thread's drift.
+        let deadline = store.data().deadline;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if Instant::now() >= deadline { UpdateDeadline::Interrupt } else { UpdateDeadline::Continue(1) })
+        });
+        let result = self.pre.instantiate(&mut store).and_then(|instance| f(&instance, &mut store));
+        result.map_err(|e| {
+            if store.data().limiter.hit {
+                CallError::Memory
+            } else if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+                CallError::Deadline(self.limits.call_deadline)
+            } else {
+                CallError::Trap(format!("{e:#}"))
+            }
+        })
+    }
+}
+
+fn wasm_error(what: &str, e: wasmtime::Error) -> anyhow::Error {
+    anyhow::anyhow!("{what}: {e:?}")
+}
+
+fn spawn_ticker(engine: Engine, stop: Arc<AtomicBool>) {
+    std::thread::Builder::new()
+        .name("epoch-ticker".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(TICK);
+                engine.increment_epoch();
+            }
+        })
+        .expect("spawning the epoch ticker");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_that_are_not_a_component_are_refused() {
+        let err = Host::from_bytes(b"not wasm", Limits::default()).err().expect("refused");
+        assert!(format!("{err:#}").contains("compiling the plugin component"), "{err:#}");
+    }
+
+    #[test]
+    fn a_component_without_the_connector_exports_is_refused() {
+        // A valid, empty component (WAT text): it compiles and links, but
+        // exports nothing of the world.
+        let err = Host::from_bytes(b"(component)", Limits::default()).err().expect("refused");
+        assert!(format!("{err:#}").contains("does not fit the connector world"), "{err:#}");
+    }
+
+    #[test]
+    fn call_errors_read_well() {
+        assert_eq!(CallError::Deadline(Duration::from_secs(2)).to_string(), "plugin call exceeded its deadline of 2s");
+        assert_eq!(CallError::Memory.to_string(), "plugin exceeded its memory limit");
+    }
+}

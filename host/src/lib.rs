@@ -1,0 +1,47 @@
+//! `ticketing-host` is the wasmtime reference host of the
+//! `secops:ticketing/connector` world: it compiles the connector component
+//! once, runs every call in a fresh sandboxed store (deadline, memory limit,
+//! WASI that grants nothing, egress allow-list), implements the `http` and
+//! `store` imports, and offers a CLI and the demo.
+//!
+//! It depends on the WIT contract only: it never links the connector's core,
+//! and talks to the plugin solely through the component boundary. (The demo
+//! links the ADO emulator, to run without an organization.)
+
+mod bindings;
+mod calls;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod display;
+mod egress;
+mod engine;
+mod http_import;
+mod kv;
+mod limits;
+pub mod secrets;
+mod state;
+pub mod ticket_file;
+
+pub use bindings::exports::secops::ticketing::auth::{ConnectionInfo, Deployment, Identity};
+pub use bindings::exports::secops::ticketing::dispatch::DispatchPreview;
+pub use bindings::exports::secops::ticketing::schema::{FieldInfo, InputType, StateCategory, StateInfo, WorkItemType};
+pub use bindings::exports::secops::ticketing::sync::{CloseItem, CloseOutcome, Conflict, PushOutcome};
+pub use bindings::exports::secops::ticketing::webhook::{Delivery, DeliveryAuth, DeliveryRequest, Outcome, Subscription, TicketUpdate};
+pub use bindings::secops::ticketing::types::{
+    ClientCredentials, Comment, Connection, ConnectorError, Credentials, Field, FieldValue, Finding, Issue, Link, Problem,
+    RefreshTokenGrant, RemoteError, Ticket,
+};
+pub use display::describe;
+pub use egress::{DEFAULT_AUTHORITY, Egress};
+pub use engine::{CallError, Host};
+pub use limits::Limits;
+
+/// What `Host::preview` returns: the exact request a dispatch would send.
+pub type Preview = DispatchPreview;
+
+/// `Host` is shared across threads (e.g. one per process in a `OnceLock`).
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Host>();
+};
