@@ -79,16 +79,26 @@ fn sign_in_page_with_203_is_unauthorized() {
 }
 
 #[test]
-fn unknown_project_is_not_found_with_the_right_casing_suggested() {
+fn misspelt_project_is_not_found_with_the_closest_name_suggested() {
     let emu = emulator();
     let mut conn = pat_connection(&emu);
-    conn.project = seed::PROJECT.to_lowercase();
+    conn.project = "fabrikam securty".into();
     match host().test_connection(&conn) {
         Err(CallError::Connector(ConnectorError::NotFound(p))) => {
-            assert!(p.remediation.contains(seed::PROJECT), "{}", p.remediation);
+            assert!(p.message.contains("fabrikam securty"), "{}", p.message);
+            assert!(p.remediation.contains(&format!("did you mean `{}`", seed::PROJECT)), "{}", p.remediation);
         }
         other => panic!("expected not found, got {other:?}"),
     }
+}
+
+#[test]
+fn project_names_match_without_regard_to_case_as_in_ado() {
+    let emu = emulator();
+    let mut conn = pat_connection(&emu);
+    conn.project = seed::PROJECT.to_uppercase();
+    let info = host().test_connection(&conn).expect("ADO matches project names case-insensitively");
+    assert_eq!(info.project_name, seed::PROJECT);
 }
 
 #[test]

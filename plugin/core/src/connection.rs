@@ -169,8 +169,8 @@ fn project_not_found(client: &Client<'_>, wanted: &str) -> ConnectorError {
         .get::<ProjectList>(&format!("{}&$top=200", target.org_api("projects", API_VERSION)))
         .map(|l| l.value.into_iter().map(|p| p.name).collect())
         .unwrap_or_default();
-    let remediation = match known.iter().find(|n| n.eq_ignore_ascii_case(wanted.trim())) {
-        Some(close) => format!("did you mean `{close}`? Use the project name exactly as Azure DevOps shows it, or its id"),
+    let remediation = match closest_name(&known, wanted) {
+        Some(close) => format!("did you mean `{close}`? Use the project name as Azure DevOps shows it, or its id"),
         None if known.is_empty() => "check the project name (or use its id), and that the identity is a member of the project".to_string(),
         None => format!(
             "check the project name (or use its id); projects this identity can see: {}",
@@ -181,6 +181,19 @@ fn project_not_found(client: &Client<'_>, wanted: &str) -> ConnectorError {
         format!("project `{wanted}` was not found in `{}`", target.organization()),
         remediation,
     ))
+}
+
+/// ADO already matches project names case-insensitively, so a miss is a
+/// misspelling or stray whitespace: suggest the one name within a couple of
+/// edits, compared without case.
+fn closest_name<'a>(known: &'a [String], wanted: &str) -> Option<&'a str> {
+    let wanted = wanted.trim().to_lowercase();
+    known
+        .iter()
+        .map(|n| (strsim::levenshtein(&n.to_lowercase(), &wanted), n))
+        .filter(|(d, _)| *d <= 2.max(wanted.chars().count() / 8))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n.as_str())
 }
 
 #[cfg(test)]
@@ -221,13 +234,13 @@ mod tests {
     }
 
     #[test]
-    fn unknown_project_suggests_the_right_casing() {
+    fn misspelt_project_suggests_the_closest_name() {
         let env = FakeEnv::new(vec![
             connection_data(),
-            envelope(404, "TF200016: The following project does not exist: fabrikam security.", "ProjectDoesNotExistWithNameException"),
-            answer(200, json!({"value": [{"id": "p-1", "name": "Fabrikam Security"}]})),
+            envelope(404, "TF200016: The following project does not exist: fabrikam securty.", "ProjectDoesNotExistWithNameException"),
+            answer(200, json!({"value": [{"id": "p-1", "name": "Fabrikam Security"}, {"id": "p-2", "name": "Tailspin"}]})),
         ]);
-        let err = test_connection(&env, &conn("fabrikam security")).unwrap_err();
+        let err = test_connection(&env, &conn("fabrikam securty")).unwrap_err();
         assert!(matches!(&err, ConnectorError::NotFound(p) if p.remediation.contains("`Fabrikam Security`")), "{err:?}");
     }
 
