@@ -27,7 +27,7 @@ pub fn rule_error(field: &TypeField, flags: &str) -> Response {
         "RuleValidationException",
         Some(json!({
             "FieldReferenceName": field.reference_name,
-            "FieldStatusFlags": flags.to_lowercase().replace(", ", ", "),
+            "FieldStatusFlags": flags.to_lowercase(),
             "ErrorMessage": message,
             "RuleValidationErrors": [{"fieldReferenceName": field.reference_name, "fieldStatusFlags": flags, "errorMessage": message}],
         })),

@@ -19,7 +19,7 @@ pub struct Cli {
     /// Secrets file (TOML: pat, access_token, client_secret, refresh_token); else environment variables.
     #[arg(long, global = true)]
     pub secrets: Option<PathBuf>,
-    /// The connector component; else $TICKETING_PLUGIN, else target/wasm32-wasip2/debug/ado_connector_plugin.wasm.
+    /// The connector component; else $TICKETING_PLUGIN, else target/wasm32-wasip2/release/ado_connector_plugin.wasm.
     #[arg(long, global = true)]
     pub plugin: Option<PathBuf>,
     /// Per-call deadline in seconds.
@@ -83,10 +83,10 @@ fn plugin_path(cli: &Cli) -> anyhow::Result<PathBuf> {
         .plugin
         .clone()
         .or_else(|| std::env::var_os("TICKETING_PLUGIN").map(PathBuf::from))
-        .unwrap_or_else(|| workspace_root().join("target/wasm32-wasip2/debug/ado_connector_plugin.wasm"));
+        .unwrap_or_else(|| workspace_root().join("target/wasm32-wasip2/release/ado_connector_plugin.wasm"));
     if !path.exists() {
         bail!(
-            "the plugin component {} does not exist: build it with `cargo build --target wasm32-wasip2 -p ado-connector-plugin`, or pass --plugin / set TICKETING_PLUGIN",
+            "the plugin component {} does not exist: build it with `cargo build --release --target wasm32-wasip2 -p ado-connector-plugin`, or pass --plugin / set TICKETING_PLUGIN",
             path.display()
         );
     }

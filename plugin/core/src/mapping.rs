@@ -122,7 +122,7 @@ pub fn coerce(value: &FieldValue, field: &FieldInfo) -> Result<serde_json::Value
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        if !field.allowed_values.iter().any(|a| *a == text) {
+        if !field.allowed_values.contains(&text) {
             return Err(Issue::new(
                 field.reference_name.clone(),
                 "allowed-values",

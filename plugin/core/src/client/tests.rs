@@ -58,7 +58,8 @@ fn html_with_200_is_unauthorized() {
 
 #[test]
 fn statuses_map_to_typed_errors() {
-    let cases: Vec<(u16, fn(&ConnectorError) -> bool)> = vec![
+    type Expect = fn(&ConnectorError) -> bool;
+    let cases: Vec<(u16, Expect)> = vec![
         (401, |e| matches!(e, ConnectorError::Unauthorized(_))),
         (403, |e| matches!(e, ConnectorError::Forbidden(_))),
         (404, |e| matches!(e, ConnectorError::NotFound(_))),
