@@ -13,6 +13,7 @@
 
 mod auth;
 mod errors;
+pub mod events;
 pub mod process;
 mod routes;
 mod rules;
@@ -116,6 +117,7 @@ fn build_state(config: &EmulatorConfig) -> Emu {
         requests: AtomicU64::new(0),
         sign_in_page_mode: AtomicBool::new(false),
         base_url: Mutex::new(String::new()),
+        events: Mutex::new(Vec::new()),
     }
 }
 

@@ -77,6 +77,8 @@ pub struct Emu {
     pub sign_in_page_mode: AtomicBool,
     /// Set once the listener is bound: `http://127.0.0.1:PORT`.
     pub base_url: Mutex<String>,
+    /// Every committed work item change, in order (see `events`).
+    pub events: Mutex<Vec<crate::events::WorkItemEvent>>,
 }
 
 impl Emu {

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::errors::envelope;
+use crate::events::{self, EventKind, WorkItemEvent};
 use crate::routes::core::org_caller;
 use crate::routes::meta::wit_project;
 use crate::rules;
@@ -244,6 +245,7 @@ pub async fn create(
     item.fields.insert("System.Id".into(), json!(item.id));
     item.fields.insert("System.Rev".into(), json!(1));
     data.work_items.insert(item.id, item.clone());
+    events::publish(&emu, WorkItemEvent { kind: EventKind::Created, item: item.clone(), previous: None, comment: None, actor: caller.identity.clone() });
     axum::Json(item_json(&emu, &item, true)).into_response()
 }
 
@@ -306,6 +308,7 @@ fn write(emu: &Emu, caller: &Caller, id: &str, q: &HashMap<String, String>, head
     item.fields.insert("System.ChangedDate".into(), json!(now()));
     item.fields.insert("System.ChangedBy".into(), identity_ref(emu, &caller.identity));
     data.work_items.insert(item.id, item.clone());
+    events::publish(emu, WorkItemEvent { kind: EventKind::Updated, item: item.clone(), previous: Some(current), comment: None, actor: caller.identity.clone() });
     axum::Json(item_json(emu, &item, true)).into_response()
 }
 
