@@ -46,6 +46,9 @@ pub struct WorkItemEvent {
     pub comment: Option<Value>,
     /// Who made the change.
     pub actor: Identity,
+    /// The change was made with `suppressNotifications=true`: it is
+    /// committed and recorded, and service hooks may skip it.
+    pub suppress_notifications: bool,
 }
 
 /// Records a committed change. Called while the data lock is held, so events

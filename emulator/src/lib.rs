@@ -12,13 +12,19 @@
 #![allow(clippy::result_large_err)]
 
 mod auth;
+mod commit;
 mod errors;
 pub mod events;
+mod identities;
+mod patch;
 pub mod process;
 mod routes;
 mod rules;
 pub mod seed;
 mod state;
+mod store;
+mod views;
+mod wiql;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -56,11 +62,13 @@ impl Default for EmulatorConfig {
             port: 0,
             organization: seed::ORGANIZATION.into(),
             tenant_id: seed::TENANT_ID.into(),
-            projects: vec![ProjectSeed {
-                id: "6ce954b1-ce1f-45d1-b94d-e6bf2464ba2c".into(),
-                name: seed::PROJECT.into(),
-                process: Arc::new(Process::agile()),
-            }],
+            // One project per system process, side by side.
+            projects: vec![
+                ProjectSeed { id: seed::PROJECT_ID.into(), name: seed::PROJECT.into(), process: Arc::new(Process::agile()) },
+                ProjectSeed { id: seed::PROJECT_BASIC_ID.into(), name: seed::PROJECT_BASIC.into(), process: Arc::new(Process::basic()) },
+                ProjectSeed { id: seed::PROJECT_SCRUM_ID.into(), name: seed::PROJECT_SCRUM.into(), process: Arc::new(Process::scrum()) },
+                ProjectSeed { id: seed::PROJECT_CMMI_ID.into(), name: seed::PROJECT_CMMI.into(), process: Arc::new(Process::cmmi()) },
+            ],
             token_lifetime: Duration::from_secs(3599),
         }
     }
@@ -185,6 +193,12 @@ impl Emulator {
     /// `X-TFS-FedAuthRedirect: Suppress` (as some endpoints do).
     pub fn set_sign_in_page_mode(&self, on: bool) {
         self.emu.sign_in_page_mode.store(on, Ordering::Relaxed);
+    }
+
+    /// Lowers the attachment upload limit (ADO's is 130 MB), so tests can
+    /// exercise it without sending 130 MB.
+    pub fn set_attachment_limit(&self, bytes: usize) {
+        self.emu.data().store.attachment_limit = Some(bytes);
     }
 
     /// The id of a project by name.

@@ -22,7 +22,7 @@ async fn main() -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     use ado_emulator::seed::*;
     println!("Azure DevOps emulator at http://{addr}/{}", args.org);
-    println!("  project:            {PROJECT}");
+    println!("  projects:           {PROJECT} (Agile), {PROJECT_BASIC} (Basic), {PROJECT_SCRUM} (Scrum), {PROJECT_CMMI} (CMMI)");
     println!("  PAT:                {PAT}");
     println!("  PAT without vso.work: {PAT_NO_WORK_SCOPE}");
     println!("  tenant / authority: {TENANT_ID} / http://{addr}");

@@ -1,7 +1,15 @@
 //! Process templates: work item types, their fields, states and transitions.
 //! The Agile data is derived from Microsoft's REST samples
 //! (`GET _apis/wit/workitemtypes`, the Bug fields with `$expand=allowedValues`,
-//! `GET _apis/wit/fields` and the type states sample).
+//! `GET _apis/wit/fields` and the type states sample), plus field definitions
+//! the sample list lacks (Value Area, Story Points, ...).
+//!
+//! Basic, Scrum and CMMI follow Microsoft's process documentation (types,
+//! states and categories, the documented fields, their defaults and allowed
+//! values); no REST sample backs them. [unverified] per-type field lists,
+//! colors and icons, and the CMMI "Resolved" category of Change Request.
+//! Like the Agile sample, the system processes allow any state to any state;
+//! `transitions[""]` names the initial state.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -103,11 +111,65 @@ impl Process {
         serde_json::from_str(include_str!("../data/agile.json")).expect("data/agile.json is valid")
     }
 
+    /// The Basic process: Epic, Issue, Task with To Do / Doing / Done.
+    pub fn basic() -> Process {
+        serde_json::from_str(include_str!("../data/basic.json")).expect("data/basic.json is valid")
+    }
+
+    /// The Scrum process: Epic, Feature, Product Backlog Item, Bug, Task, Impediment.
+    pub fn scrum() -> Process {
+        serde_json::from_str(include_str!("../data/scrum.json")).expect("data/scrum.json is valid")
+    }
+
+    /// The CMMI process: Epic, Feature, Requirement, Bug, Task, Change
+    /// Request, Issue, Review, Risk.
+    pub fn cmmi() -> Process {
+        serde_json::from_str(include_str!("../data/cmmi.json")).expect("data/cmmi.json is valid")
+    }
+
+    /// A system process by name, without case: "Basic", "Agile", "Scrum", "CMMI".
+    pub fn by_name(name: &str) -> Option<Process> {
+        match name.to_ascii_lowercase().as_str() {
+            "basic" => Some(Process::basic()),
+            "agile" => Some(Process::agile()),
+            "scrum" => Some(Process::scrum()),
+            "cmmi" => Some(Process::cmmi()),
+            _ => None,
+        }
+    }
+
     pub fn work_item_type(&self, name: &str) -> Option<&WorkItemType> {
         self.types.iter().find(|t| t.name.eq_ignore_ascii_case(name))
     }
 
     pub fn field(&self, reference: &str) -> Option<&FieldDef> {
         self.fields.iter().find(|f| f.reference_name.eq_ignore_ascii_case(reference))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn by_name_finds_the_four_system_processes_without_case() {
+        for (name, template) in [("basic", "Basic"), ("AGILE", "Agile"), ("Scrum", "Scrum"), ("cmmi", "CMMI")] {
+            assert_eq!(Process::by_name(name).map(|p| p.process), Some(template.to_string()));
+        }
+        assert!(Process::by_name("Waterfall").is_none());
+    }
+
+    #[test]
+    fn every_type_has_an_initial_state_among_its_states_and_known_fields() {
+        for p in [Process::basic(), Process::agile(), Process::scrum(), Process::cmmi()] {
+            for t in &p.types {
+                let initial = t.initial_states();
+                assert!(!initial.is_empty(), "{} {}", p.process, t.name);
+                assert!(initial.iter().all(|s| t.states.iter().any(|st| &st.name == s)), "{} {}", p.process, t.name);
+                for f in &t.fields {
+                    assert!(p.field(&f.reference_name).is_some(), "{} {} lacks a definition of {}", p.process, t.name, f.reference_name);
+                }
+            }
+        }
     }
 }

@@ -138,9 +138,16 @@ pub fn writable<'a>(process: &'a Process, ty: &'a WorkItemType, reference: &str,
     Ok((field, def))
 }
 
-/// ADO stores tags as one `"; "`-joined string.
+/// ADO stores tags as one `"; "`-joined string, each tag once (tag names
+/// compare without case; the first spelling wins) [unverified: ADO's
+/// order of the stored tags].
 pub fn normalize_tags(v: &Value) -> Value {
     let text = as_text(v);
-    let tags: Vec<&str> = text.split([';', ',']).map(str::trim).filter(|t| !t.is_empty()).collect();
+    let mut tags: Vec<&str> = Vec::new();
+    for tag in text.split([';', ',']).map(str::trim).filter(|t| !t.is_empty()) {
+        if !tags.iter().any(|t| t.eq_ignore_ascii_case(tag)) {
+            tags.push(tag);
+        }
+    }
     json!(tags.join("; "))
 }

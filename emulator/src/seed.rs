@@ -2,8 +2,22 @@
 
 /// Organization name.
 pub const ORGANIZATION: &str = "contoso";
-/// Project (with a space on purpose: names must be percent-encoded).
+/// Project (with a space on purpose: names must be percent-encoded); Agile process.
 pub const PROJECT: &str = "Fabrikam Security";
+/// Its id.
+pub const PROJECT_ID: &str = "6ce954b1-ce1f-45d1-b94d-e6bf2464ba2c";
+/// A project on the Basic process.
+pub const PROJECT_BASIC: &str = "Tailspin Basic";
+/// Its id.
+pub const PROJECT_BASIC_ID: &str = "3b0e4a1c-5d2f-4e8a-9b7c-1a2b3c4d5e01";
+/// A project on the Scrum process.
+pub const PROJECT_SCRUM: &str = "Tailspin Scrum";
+/// Its id.
+pub const PROJECT_SCRUM_ID: &str = "3b0e4a1c-5d2f-4e8a-9b7c-1a2b3c4d5e02";
+/// A project on the CMMI process.
+pub const PROJECT_CMMI: &str = "Tailspin CMMI";
+/// Its id.
+pub const PROJECT_CMMI_ID: &str = "3b0e4a1c-5d2f-4e8a-9b7c-1a2b3c4d5e03";
 /// Entra tenant the organization is connected to.
 pub const TENANT_ID: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 /// A PAT with every scope.
@@ -24,3 +38,7 @@ pub const REFRESH_TOKEN: &str = "emulator-refresh-token-1";
 pub const USER_NAME: &str = "Jamal Hartnett";
 /// That user's sign-in name.
 pub const USER_EMAIL: &str = "jamal@contoso.example";
+/// A second user of the organization, to assign work items to.
+pub const TEAMMATE_NAME: &str = "Norman Paulk";
+/// That user's sign-in name.
+pub const TEAMMATE_EMAIL: &str = "norman@contoso.example";

@@ -51,6 +51,8 @@ pub struct Data {
     pub refresh_tokens: HashMap<String, Identity>,
     pub work_items: HashMap<i32, StoredItem>,
     pub next_id: i32,
+    /// Revisions, recycle bin, comments and attachments.
+    pub store: crate::store::WorkStore,
 }
 
 /// A stored work item.

@@ -1,8 +1,16 @@
 //! The REST routes.
 
+pub mod attachments;
+pub mod batch;
+pub mod comments;
 pub mod core;
 pub mod meta;
+pub mod params;
+pub mod reads;
+pub mod recyclebin;
 pub mod token;
+pub mod wiql;
+pub mod wit;
 pub mod workitems;
 
 use std::sync::Arc;
@@ -24,8 +32,7 @@ pub fn router(emu: Arc<Emu>) -> Router {
         .route("/{org}/{project}/_apis/wit/workitemtypes/{ty}", get(meta::one_type))
         .route("/{org}/{project}/_apis/wit/workitemtypes/{ty}/fields", get(meta::type_fields))
         .route("/{org}/{project}/_apis/wit/workitemtypes/{ty}/states", get(meta::states))
-        .route("/{org}/{project}/_apis/wit/workitems/{target}", get(workitems::get_in_project).post(workitems::create).patch(workitems::update_in_project))
-        .route("/{org}/_apis/wit/workitems/{id}", get(workitems::get).patch(workitems::update))
+        .merge(wit::routes())
         .fallback(|| async {
             crate::errors::envelope(axum::http::StatusCode::NOT_FOUND, "VS800044: The requested resource was not found.", "ResourceNotFoundException")
         })
