@@ -41,6 +41,11 @@ impl Host {
         self.call(Egress::none(), |i, s| i.secops_ticketing_schema().call_config_schema(s))
     }
 
+    /// `schema.default-config`: the default config of a type of a process template. No network.
+    pub fn default_config(&self, process_template: &str, work_item_type: &str) -> Result<String, CallError> {
+        self.call(Egress::none(), |i, s| i.secops_ticketing_schema().call_default_config(s, process_template, work_item_type))
+    }
+
     /// `dispatch.validate-config`. No network.
     pub fn validate_config(&self, config: &str) -> Result<(), CallError> {
         flatten(self.call(Egress::none(), |i, s| i.secops_ticketing_dispatch().call_validate_config(s, config)))

@@ -42,6 +42,16 @@ pub enum Command {
     ValidateConfig { file: PathBuf },
     /// Prints the JSON Schema of the outegration config.
     ConfigSchema,
+    /// Prints the default outegration config of a work item type, for the
+    /// project's process template (read with a connection test).
+    DefaultConfig {
+        /// Work item type, e.g. `Bug`.
+        #[arg(long = "type")]
+        work_item_type: String,
+        /// Process template; read from the project when absent.
+        #[arg(long)]
+        process: Option<String>,
+    },
     /// Shows the exact request a dispatch would send, and every problem.
     Preview {
         #[arg(long)]
@@ -116,6 +126,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Demo => unreachable!("handled above"),
         Command::ConfigSchema => println!("{}", host.config_schema().map_err(fail)?),
+        Command::DefaultConfig { work_item_type, process } => {
+            let process = match process {
+                Some(p) => p.clone(),
+                None => {
+                    let info = host.test_connection(&load_connection(&cli)?).map_err(fail)?;
+                    info.process_template.context("the project's process template is not readable; pass --process")?
+                }
+            };
+            println!("{}", host.default_config(&process, work_item_type).map_err(fail)?);
+        }
         Command::ValidateConfig { file } => {
             let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
             host.validate_config(&text).map_err(fail)?;

@@ -119,11 +119,11 @@ fn preview_shows_the_exact_json_patch() {
 
 #[test]
 fn validate_config_reports_every_problem_with_its_path() {
-    let bad = r#"{"version": 3, "work_item_type": "", "dispatch": [{"target": "System.Title", "method": "template", "template": "x"}]}"#;
+    let bad = r#"{"version": 3, "work_item_type": "", "dispatch": [{"target": "System.Title", "method": "template", "template": "{{x"}]}"#;
     match host().validate_config(bad) {
         Err(CallError::Connector(ConnectorError::InvalidConfig(issues))) => {
             let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
-            assert_eq!(paths, ["$.version", "$.work_item_type", "$.dispatch[0].method"]);
+            assert_eq!(paths, ["$.version", "$.work_item_type", "$.dispatch[0].template"]);
         }
         other => panic!("expected invalid config, got {other:?}"),
     }

@@ -51,6 +51,10 @@ impl schema::Guest for Component {
     fn config_schema() -> String {
         ado_connector_core::config::json_schema()
     }
+
+    fn default_config(process_template: String, work_item_type: String) -> String {
+        ado_connector_core::mapping::defaults::default_config_json(&process_template, &work_item_type)
+    }
 }
 
 impl dispatch::Guest for Component {

@@ -8,18 +8,10 @@ use crate::client::Client;
 use crate::config::{self, Config};
 use crate::env::{Env, Method};
 use crate::error::{ConnectorError, Issue};
-use crate::mapping;
+use crate::mapping::{self, validate};
 use crate::model::{Connection, Link, SyncState, Ticket};
 use crate::schema::{TypeSchema, type_schema};
 use crate::target::{API_VERSION, segment};
-
-/// Fields ADO fills itself on create; `alwaysRequired` on them is not ours to meet.
-const SERVER_FILLED: &[&str] = &[
-    "System.Id", "System.Rev", "System.AreaId", "System.IterationId", "System.AreaPath", "System.IterationPath",
-    "System.TeamProject", "System.WorkItemType", "System.State", "System.Reason", "System.CreatedBy",
-    "System.CreatedDate", "System.ChangedBy", "System.ChangedDate", "System.AuthorizedAs", "System.AuthorizedDate",
-    "System.RevisedDate", "System.Watermark", "System.NodeName", "System.PersonId",
-];
 
 /// The exact request a dispatch would send, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,65 +39,13 @@ struct Plan {
 
 fn plan(client: &Client<'_>, config: &Config, ticket: &Ticket) -> Result<Plan, ConnectorError> {
     let schema = type_schema(client, &config.work_item_type)?;
-    let mut problems = Vec::new();
-    for name in &config.mandatory_fields {
-        if ticket.field(name).is_none_or(|v| v.is_empty()) {
-            problems.push(Issue::new(format!("ticket.{name}"), "mandatory", format!("ticket field `{name}` is mandatory but empty")));
-        }
-    }
-    if ticket.id.trim().is_empty() {
-        problems.push(Issue::new("ticket.id", "required", "the ticket has no id"));
-    }
-    let url_ok = url::Url::parse(&ticket.url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
-    if !url_ok {
-        problems.push(Issue::new("ticket.url", "url", format!("`{}` is not an http(s) URL to link back to", ticket.url)));
-    }
-
-    let (mapped, issues) = mapping::apply("dispatch", &config.dispatch, ticket);
+    let mut problems = validate::ticket(config, ticket);
+    let is_html = |target: &str| validate::is_html(&schema, target);
+    let (mapped, issues) = mapping::apply("dispatch", &config.dispatch, ticket, &config.labels, &is_html);
     problems.extend(issues);
-    let mut values = serde_json::Map::new();
-    for m in &mapped {
-        let Some(field) = schema.fields.iter().find(|f| f.reference_name.eq_ignore_ascii_case(&m.target)) else {
-            problems.push(Issue::new(
-                m.target.clone(),
-                "unknown-field",
-                format!("`{}` ({}) is not a field of {}", m.target, m.rule_path, schema.work_item_type),
-            ));
-            continue;
-        };
-        if field.read_only {
-            problems.push(Issue::new(field.reference_name.clone(), "read-only", format!("{} is read-only ({})", field.reference_name, m.rule_path)));
-            continue;
-        }
-        match mapping::coerce(&m.value, field) {
-            Ok(v) => {
-                values.insert(field.reference_name.clone(), v);
-            }
-            Err(issue) => problems.push(issue),
-        }
-    }
-
-    if let Some(state) = &config.initial_state {
-        if schema.initial_states.iter().any(|s| s == state) {
-            values.insert("System.State".into(), json!(state));
-        } else {
-            problems.push(Issue::new(
-                "$.initial_state",
-                "initial-state",
-                format!(
-                    "`{state}` is not a valid state for a new {}; valid initial states: {}",
-                    schema.work_item_type,
-                    schema.initial_states.join(", ")
-                ),
-            ));
-        }
-    }
-    if let Some(area) = &config.area_path {
-        values.insert("System.AreaPath".into(), json!(area));
-    }
-    if let Some(iteration) = &config.iteration_path {
-        values.insert("System.IterationPath".into(), json!(iteration));
-    }
+    let (mut values, issues) = validate::values(&mapped, &schema);
+    problems.extend(issues);
+    problems.extend(validate::placement(config, &schema, &mut values));
     let mut tags: Vec<String> = values
         .get("System.Tags")
         .and_then(Value::as_str)
@@ -122,18 +62,9 @@ fn plan(client: &Client<'_>, config: &Config, ticket: &Ticket) -> Result<Plan, C
         }
     }
     values.insert("System.Tags".into(), json!(unique.join("; ")));
-
-    for field in &schema.fields {
-        let server_filled = SERVER_FILLED.iter().any(|s| s.eq_ignore_ascii_case(&field.reference_name));
-        let given = values.keys().any(|k| k.eq_ignore_ascii_case(&field.reference_name));
-        if field.required && field.default_value.is_none() && !server_filled && !given {
-            problems.push(Issue::new(
-                field.reference_name.clone(),
-                "required",
-                format!("{} ({}) is required by {} but no dispatch rule fills it", field.name, field.reference_name, schema.work_item_type),
-            ));
-        }
-    }
+    problems.extend(validate::required(&schema, &values));
+    problems.extend(validate::sync_stages(config, &schema));
+    let url_ok = validate::link_back_ok(ticket);
 
     let mut ops: Vec<Value> = values
         .iter()

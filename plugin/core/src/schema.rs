@@ -48,6 +48,17 @@ pub struct FieldInfo {
     pub allowed_values: Vec<String>,
     pub default_value: Option<String>,
     pub help_text: Option<String>,
+    /// For identity fields: the identities ADO listed as allowed values, so
+    /// a display name can be resolved to a unique one.
+    #[serde(default)]
+    pub identities: Vec<IdentityRef>,
+}
+
+/// A user or group ADO listed for an identity field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityRef {
+    pub display_name: String,
+    pub unique_name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,6 +223,7 @@ pub fn type_schema(client: &Client<'_>, ty: &str) -> Result<TypeSchema, Connecto
                 allowed_values: f.allowed_values.iter().filter_map(value_text).collect(),
                 default_value: f.default_value.as_ref().and_then(value_text).filter(|s| !s.is_empty()),
                 help_text: f.help_text.filter(|s| !s.is_empty()),
+                identities: f.allowed_values.iter().filter_map(identity_ref).collect(),
                 required: f.always_required,
                 name: if f.name.is_empty() { f.reference_name.clone() } else { f.name },
                 reference_name: f.reference_name,
@@ -257,6 +269,12 @@ fn input_type(meta: &RawField) -> InputType {
         ("guid", _, _) => InputType::Guid,
         _ => InputType::Text,
     }
+}
+
+fn identity_ref(v: &serde_json::Value) -> Option<IdentityRef> {
+    let unique_name = v.get("uniqueName")?.as_str()?.to_string();
+    let display_name = v.get("displayName").and_then(|d| d.as_str()).unwrap_or(&unique_name).to_string();
+    Some(IdentityRef { display_name, unique_name })
 }
 
 /// Allowed and default values are strings, numbers, or identity objects.

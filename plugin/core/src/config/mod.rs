@@ -1,5 +1,13 @@
 //! The outegration config (one per work item type): versioned JSON with a
-//! JSON Schema generated from these types.
+//! JSON Schema generated from these types. Three mapping stages: `dispatch`
+//! (first creation), `to_ado` (ticket → work item sync) and `from_ado`
+//! (work item → ticket sync, whose targets are ticket fields).
+//!
+//! Version 1 had `field` and `dictionary` rules only; version 2 adds
+//! `template` (Smart Text), `script` (Starlark) and `labels`. A version 1
+//! document reads unchanged.
+
+mod check;
 
 use std::collections::BTreeMap;
 
@@ -8,26 +16,28 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ConnectorError, Issue};
 
-/// The only config version this connector reads.
-pub const CONFIG_VERSION: u32 = 1;
+/// The config version this connector writes.
+pub const CONFIG_VERSION: u32 = 2;
+/// Every version this connector reads.
+pub const READABLE_VERSIONS: &[u32] = &[1, 2];
 
 /// How a ticket maps onto one Azure DevOps work item type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Config format version; must be 1.
+    /// Config format version: 1 or 2 (`template`, `script` and `labels` need 2).
     pub version: u32,
     /// Work item type to create, e.g. `Bug`.
     pub work_item_type: String,
     /// State for new work items; must be one of the type's initial states.
     /// Absent: ADO's default initial state.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial_state: Option<String>,
     /// Area path (`Project\Team`); absent: the project's default.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub area_path: Option<String>,
     /// Iteration path; absent: the project's default.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iteration_path: Option<String>,
     /// Tags added to every work item (besides the ticket's own tag).
     #[serde(default)]
@@ -35,6 +45,10 @@ pub struct Config {
     /// Ticket fields that must have a value before a dispatch is allowed.
     #[serde(default)]
     pub mandatory_fields: Vec<String>,
+    /// Extra display labels for Smart Text placeholders (`"Ticket Squad": "team"`),
+    /// besides the built-in ones (`Ticket Assignee` → `assignee`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
     /// Mapping applied when the work item is created.
     #[serde(default)]
     pub dispatch: Vec<Rule>,
@@ -76,19 +90,52 @@ pub enum Source {
         #[serde(default)]
         unmapped: Unmapped,
         /// Value used for unmapped values when `unmapped` is `default`.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         default: Option<serde_json::Value>,
     },
-    /// Smart Text: text with `{{field}}` placeholders.
+    /// Smart Text: text with `{{field}}` or `{{Field Label}}` placeholders,
+    /// `{{#each findings}}...{{/each}}` blocks and filters
+    /// (`{{due_date | date}}`, `upper`, `lower`, `join`, `default`, `truncate`,
+    /// `count`, `markdown`). Values are HTML-escaped for HTML targets.
     Template {
         /// The template text.
         template: String,
+        /// How the template text is written; Markdown is rendered to HTML
+        /// for HTML targets (raw HTML in it is shown as text).
+        #[serde(default)]
+        format: TemplateFormat,
     },
-    /// A Starlark function of the ticket.
+    /// A Starlark script defining `main`: `main(ticket, findings)` for
+    /// `dispatch` and `to_ado`, `main(fields)` for `from_ado`. Its return value
+    /// (text, number, boolean, list of text, or None to leave the field out)
+    /// fills the target.
     Script {
         /// The script source.
         script: String,
     },
+}
+
+impl Source {
+    /// The method's name as written in the config.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Source::Field { .. } => "field",
+            Source::Dictionary { .. } => "dictionary",
+            Source::Template { .. } => "template",
+            Source::Script { .. } => "script",
+        }
+    }
+}
+
+/// How a template's own text is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TemplateFormat {
+    /// Plain text.
+    #[default]
+    Text,
+    /// Markdown (tables, lists, emphasis, links).
+    Markdown,
 }
 
 /// Policy for a value a dictionary does not map.
@@ -117,70 +164,8 @@ pub fn parse(text: &str) -> Result<Config, ConnectorError> {
         let path = if path == "." { "$".to_string() } else { format!("$.{path}") };
         ConnectorError::InvalidConfig(vec![Issue::new(path, "syntax", e.inner().to_string())])
     })?;
-    let issues = check(&config);
+    let issues = check::check(&config);
     if issues.is_empty() { Ok(config) } else { Err(ConnectorError::InvalidConfig(issues)) }
-}
-
-fn check(config: &Config) -> Vec<Issue> {
-    let mut issues = Vec::new();
-    if config.version != CONFIG_VERSION {
-        issues.push(Issue::new(
-            "$.version",
-            "version",
-            format!("version {} is not supported; this connector reads version {CONFIG_VERSION}", config.version),
-        ));
-    }
-    if config.work_item_type.trim().is_empty() {
-        issues.push(Issue::new("$.work_item_type", "required", "the work item type is empty"));
-    }
-    for (i, tag) in config.tags.iter().enumerate() {
-        if let Some(problem) = tag_problem(tag) {
-            issues.push(Issue::new(format!("$.tags[{i}]"), "tag", format!("tag `{tag}` {problem}")));
-        }
-    }
-    for (i, field) in config.mandatory_fields.iter().enumerate() {
-        if field.trim().is_empty() {
-            issues.push(Issue::new(format!("$.mandatory_fields[{i}]"), "required", "empty field name"));
-        }
-    }
-    for (stage, rules) in [("dispatch", &config.dispatch), ("to_ado", &config.to_ado), ("from_ado", &config.from_ado)] {
-        let mut seen = std::collections::BTreeSet::new();
-        for (i, rule) in rules.iter().enumerate() {
-            let path = format!("$.{stage}[{i}]");
-            if rule.target.trim().is_empty() || rule.target.chars().any(char::is_whitespace) && stage != "from_ado" {
-                issues.push(Issue::new(
-                    format!("{path}.target"),
-                    "target",
-                    format!("`{}` is not a field reference name (e.g. System.Title)", rule.target),
-                ));
-            }
-            if !seen.insert(rule.target.to_ascii_lowercase()) {
-                issues.push(Issue::new(format!("{path}.target"), "duplicate", format!("`{}` is mapped twice in {stage}", rule.target)));
-            }
-            match &rule.source {
-                Source::Field { field } | Source::Dictionary { field, .. } if field.trim().is_empty() => {
-                    issues.push(Issue::new(format!("{path}.field"), "required", "the source field is empty"));
-                }
-                Source::Dictionary { unmapped: Unmapped::Default, default: None, .. } => {
-                    issues.push(Issue::new(
-                        format!("{path}.default"),
-                        "required",
-                        "`unmapped` is `default` but no `default` value is given",
-                    ));
-                }
-                Source::Template { .. } | Source::Script { .. } => {
-                    let method = if matches!(rule.source, Source::Template { .. }) { "template" } else { "script" };
-                    issues.push(Issue::new(
-                        format!("{path}.method"),
-                        "unsupported",
-                        format!("the `{method}` method is not available in this version of the connector; use `field` or `dictionary`"),
-                    ));
-                }
-                _ => {}
-            }
-        }
-    }
-    issues
 }
 
 /// ADO tag rules: at most 400 characters, no `,` or `;`, no control characters.
@@ -196,6 +181,11 @@ pub fn tag_problem(tag: &str) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// The mapping stages, in config order, with their rules.
+pub fn stages(config: &Config) -> [(&'static str, &[Rule]); 3] {
+    [("dispatch", &config.dispatch), ("to_ado", &config.to_ado), ("from_ado", &config.from_ado)]
 }
 
 #[cfg(test)]
@@ -219,7 +209,7 @@ mod tests {
 
     #[test]
     fn reports_every_problem_at_once() {
-        let err = parse(r#"{"version":2,"work_item_type":"","tags":["a;b"],"dispatch":[
+        let err = parse(r#"{"version":3,"work_item_type":"","tags":["a;b"],"dispatch":[
             {"target":"System.Title","method":"field","field":"title"},
             {"target":"System.Title","method":"field","field":"name"},
             {"target":"Microsoft.VSTS.Common.Priority","method":"dictionary","field":"severity","map":{},"unmapped":"default"}]}"#)
@@ -227,6 +217,42 @@ mod tests {
         let ConnectorError::InvalidConfig(issues) = err else { panic!() };
         let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
         assert_eq!(paths, ["$.version", "$.work_item_type", "$.tags[0]", "$.dispatch[1].target", "$.dispatch[2].default"]);
+    }
+
+    #[test]
+    fn version_1_stays_readable_but_templates_and_scripts_need_version_2() {
+        assert!(parse(r#"{"version":1,"work_item_type":"Bug","dispatch":[{"target":"System.Title","method":"field","field":"title"}]}"#).is_ok());
+        let err = parse(r#"{"version":1,"work_item_type":"Bug","dispatch":[{"target":"System.Title","method":"template","template":"{{title}}"}]}"#)
+            .unwrap_err();
+        let ConnectorError::InvalidConfig(issues) = err else { panic!() };
+        assert_eq!((issues[0].path.as_str(), issues[0].rule.as_str()), ("$.dispatch[0].method", "version"));
+    }
+
+    #[test]
+    fn broken_templates_and_scripts_are_reported_with_their_place() {
+        let err = parse(r#"{"version":2,"work_item_type":"Bug",
+            "dispatch":[{"target":"System.Title","method":"template","template":"a\n{{title"}],
+            "to_ado":[{"target":"System.Title","method":"script","script":"def main(t, f):\n    return )\n"}],
+            "from_ado":[{"target":"status","method":"field","field":"System State"},
+                        {"target":"due date","method":"field","field":"System.Id"}]}"#)
+        .unwrap_err();
+        let ConnectorError::InvalidConfig(issues) = err else { panic!() };
+        let got: Vec<(&str, &str)> = issues.iter().map(|i| (i.path.as_str(), i.rule.as_str())).collect();
+        assert_eq!(
+            got,
+            [("$.dispatch[0].template", "template"), ("$.to_ado[0].script", "script-syntax"), ("$.from_ado[0].field", "field"), ("$.from_ado[1].target", "target")]
+        );
+        assert!(issues[0].message.starts_with("line 2, column 1"), "{}", issues[0].message);
+        assert!(issues[1].message.starts_with("line 2"), "{}", issues[1].message);
+    }
+
+    #[test]
+    fn a_script_that_loops_at_top_level_is_caught_by_validation() {
+        let err = parse(r#"{"version":2,"work_item_type":"Bug","dispatch":[{"target":"System.Title","method":"script",
+            "script":"def spin():\n    for i in range(2000000000):\n        pass\nx = spin()\ndef main(t, f):\n    return 1\n"}]}"#)
+        .unwrap_err();
+        let ConnectorError::InvalidConfig(issues) = err else { panic!() };
+        assert_eq!(issues[0].rule, "script-budget");
     }
 
     #[test]

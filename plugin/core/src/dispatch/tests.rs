@@ -18,9 +18,15 @@ fn schema_answers() -> Vec<Result<crate::env::HttpResponse, crate::env::HttpErro
             {"referenceName": "Microsoft.VSTS.Common.Priority", "name": "Priority", "allowedValues": [1, 2, 3, 4], "defaultValue": 2},
             {"referenceName": "System.Tags", "name": "Tags"},
             {"referenceName": "System.Id", "name": "ID"},
+            {"referenceName": "System.Description", "name": "Description"},
+            {"referenceName": "System.AssignedTo", "name": "Assigned To", "allowedValues": [{"displayName": "Jamal Hartnett", "uniqueName": "jamal@contoso.example"}]},
+            {"referenceName": "System.AreaPath", "name": "Area Path"},
         ]})),
         answer(200, json!({"value": [
             {"referenceName": "System.Title", "type": "string"},
+            {"referenceName": "System.Description", "type": "html"},
+            {"referenceName": "System.AssignedTo", "type": "string", "isIdentity": true},
+            {"referenceName": "System.AreaPath", "type": "treePath"},
             {"referenceName": "Microsoft.VSTS.Common.Priority", "type": "integer"},
             {"referenceName": "System.Id", "type": "integer", "readOnly": true},
         ]})),
@@ -100,4 +106,63 @@ fn read_only_and_unknown_targets_are_refused() {
 #[test]
 fn ticket_tag_strips_separators() {
     assert_eq!(ticket_tag("A;B,C"), "secops:A_B_C");
+}
+
+fn ops_of(p: &Preview) -> Vec<Value> {
+    serde_json::from_str::<Value>(&p.body).unwrap().as_array().unwrap().clone()
+}
+
+#[test]
+fn smart_text_fills_an_html_field_with_escaped_values() {
+    let env = FakeEnv::new(schema_answers());
+    let config = r###"{"version":2,"work_item_type":"Bug","dispatch":[
+      {"target":"System.Title","method":"field","field":"title"},
+      {"target":"System.Description","method":"template","format":"markdown","template":"## {{Ticket Title}}\n\nSeverity **{{severity}}**"}]}"###;
+    let p = preview(&env, &conn(), config, &ticket("<script>x</script> {{y}}", "HIGH"), false).unwrap();
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    let description = ops_of(&p).into_iter().find(|o| o["path"] == "/fields/System.Description").unwrap();
+    assert_eq!(description["value"], "<h2>&lt;script&gt;x&lt;/script&gt; {{y}}</h2>\n<p>Severity <strong>HIGH</strong></p>");
+}
+
+#[test]
+fn identities_are_resolved_and_unknown_ones_refused() {
+    let env = FakeEnv::new(schema_answers());
+    let config = r#"{"version":2,"work_item_type":"Bug","dispatch":[
+      {"target":"System.Title","method":"field","field":"title"},
+      {"target":"System.AssignedTo","method":"field","field":"severity"}]}"#;
+    let p = preview(&env, &conn(), config, &ticket("t", "jamal hartnett"), false).unwrap();
+    assert!(ops_of(&p).contains(&json!({"op": "add", "path": "/fields/System.AssignedTo", "value": "Jamal Hartnett <jamal@contoso.example>"})));
+    let env = FakeEnv::new(schema_answers());
+    let p = preview(&env, &conn(), config, &ticket("t", "nobody"), false).unwrap();
+    assert_eq!(p.problems[0].rule, "identity");
+}
+
+#[test]
+fn area_paths_must_live_under_the_project() {
+    let env = FakeEnv::new(schema_answers());
+    let config = r#"{"version":2,"work_item_type":"Bug","area_path":"Other\\Team","dispatch":[{"target":"System.Title","method":"field","field":"title"}]}"#;
+    let p = preview(&env, &conn(), config, &ticket("t", "HIGH"), false).unwrap();
+    assert_eq!((p.problems[0].path.as_str(), p.problems[0].rule.as_str()), ("$.area_path", "tree-path"));
+}
+
+#[test]
+fn sync_stages_are_checked_against_the_schema_too() {
+    let env = FakeEnv::new(schema_answers());
+    let config = r#"{"version":2,"work_item_type":"Bug","dispatch":[{"target":"System.Title","method":"field","field":"title"}],
+      "to_ado":[{"target":"System.Id","method":"field","field":"title"},{"target":"System.Titel","method":"field","field":"title"}],
+      "from_ado":[{"target":"status","method":"field","field":"System.Stat"}]}"#;
+    let p = preview(&env, &conn(), config, &ticket("t", "HIGH"), false).unwrap();
+    let got: Vec<(&str, &str)> = p.problems.iter().map(|i| (i.path.as_str(), i.rule.as_str())).collect();
+    assert_eq!(got, [("$.to_ado[0].target", "read-only"), ("$.to_ado[1].target", "unknown-field"), ("$.from_ado[0].field", "unknown-field")]);
+    assert!(p.problems[1].message.contains("did you mean `System.Title`"), "{}", p.problems[1].message);
+}
+
+#[test]
+fn remote_validation_objections_join_the_problems() {
+    let mut answers = schema_answers();
+    answers.push(crate::testing::envelope(400, "TF401320: Rule Error for field Title. Error code: Required.", "RuleValidationException"));
+    let env = FakeEnv::new(answers);
+    let p = preview(&env, &conn(), CONFIG, &ticket("t", "HIGH"), true).unwrap();
+    assert!(!p.problems.is_empty(), "ADO's objection is reported");
+    assert!(env.sent_urls().last().unwrap().contains("validateOnly=true"));
 }

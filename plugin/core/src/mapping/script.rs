@@ -1,0 +1,261 @@
+//! `script` rules: a Starlark (Python dialect) function computes the value.
+//!
+//! The script is hermetic: no `load`, no I/O (Starlark has none), `print`
+//! goes nowhere. It must define `main`, which the connector calls with the
+//! rule's inputs (the ticket and its findings, or the work item's fields) as
+//! plain dicts and lists. A budget of ticks (function calls and loop
+//! iterations), a heap limit, a call-depth limit and a wall-clock deadline
+//! stop runaway scripts with an error naming the line; the host's per-call
+//! deadline and memory limit stay the outer net (a single huge allocation,
+//! e.g. `"x" * 2000000000`, is only caught there).
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use starlark::PrintHandler;
+use starlark::codemap::{CodeMap, FileSpanRef, Span};
+use starlark::environment::{Globals, Module};
+use starlark::eval::{BeforeStmtFunc, BeforeStmtFuncDyn, Evaluator};
+use starlark::syntax::{AstModule, Dialect};
+
+/// Statements a script may execute: the step budget.
+pub const MAX_STEPS: u64 = 100_000;
+/// Ticks (function calls plus loop iterations), a second net behind the steps.
+pub const MAX_TICKS: u64 = 200_000;
+/// Starlark heap a script may use, best effort (checked periodically).
+pub const MAX_HEAP_BYTES: usize = 32 * 1024 * 1024;
+/// Call depth: Starlark forbids recursion only by convention.
+pub const MAX_CALL_DEPTH: usize = 64;
+/// Wall-clock budget, for slow built-ins the tick count does not see.
+pub const MAX_DURATION: Duration = Duration::from_secs(2);
+/// Largest value a script may return, as JSON text.
+pub const MAX_RESULT_BYTES: usize = 256 * 1024;
+
+/// Why a script gave no value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptError {
+    /// `script-syntax`, `script-error` or `script-budget`.
+    pub rule: &'static str,
+    /// 1-based line and column, when known.
+    pub at: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl std::fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.at {
+            Some((line, column)) => write!(f, "line {line}, column {column}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Counts statements and remembers where the script is, so a budget error
+/// can name the line. starlark-rust offers this hook for its debugger
+/// (`before_stmt_for_dap`); the crate is pinned to an exact version for it.
+struct Steps {
+    left: u64,
+    at: Rc<Cell<Option<Span>>>,
+}
+
+#[derive(Debug)]
+struct OutOfSteps;
+
+impl std::fmt::Display for OutOfSteps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the script exceeded its step budget of {MAX_STEPS} statements")
+    }
+}
+
+impl std::error::Error for OutOfSteps {}
+
+impl<'e> BeforeStmtFuncDyn<'e> for Steps {
+    fn call<'v>(&mut self, span: FileSpanRef, _: bool, _: &mut Evaluator<'v, '_, 'e>) -> starlark::Result<()> {
+        self.at.set(Some(span.span));
+        if self.left == 0 {
+            return Err(starlark::Error::new_other(OutOfSteps));
+        }
+        self.left -= 1;
+        Ok(())
+    }
+}
+
+struct Silent;
+
+impl PrintHandler for Silent {
+    fn println(&self, _: &str) -> starlark::Result<()> {
+        Ok(())
+    }
+}
+
+fn dialect() -> Dialect {
+    Dialect { enable_load: false, ..Dialect::Standard }
+}
+
+fn located(e: &starlark::Error) -> Option<(usize, usize)> {
+    let span = e.span().cloned().or_else(|| e.call_stack().frames.iter().rev().find_map(|f| f.location.clone()))?;
+    let begin = span.resolve_span().begin;
+    Some((begin.line + 1, begin.column + 1))
+}
+
+fn classify(e: starlark::Error, deadline_hit: bool, source: &str, last: Option<Span>) -> ScriptError {
+    let message = e.without_diagnostic().to_string();
+    let message = message.trim().trim_start_matches("error: ").to_string();
+    let over_budget = deadline_hit
+        || ["step budget", "ticks", "heap", "stack overflow", "call stack"].iter().any(|m| message.contains(m));
+    let at = located(&e).or_else(|| {
+        last.map(|span| {
+            let begin = CodeMap::new("script.star".into(), source.to_string()).resolve_span(span).begin;
+            (begin.line + 1, begin.column + 1)
+        })
+    });
+    let (rule, message) = if deadline_hit {
+        ("script-budget", format!("the script ran longer than {} s and was stopped", MAX_DURATION.as_secs()))
+    } else if message.contains("step budget") {
+        ("script-budget", message)
+    } else if over_budget {
+        ("script-budget", format!("{message} (budget: {MAX_STEPS} statements, {MAX_TICKS} ticks, {} MiB, call depth {MAX_CALL_DEPTH})", MAX_HEAP_BYTES >> 20))
+    } else {
+        ("script-error", message)
+    };
+    ScriptError { rule, at, message }
+}
+
+fn parse(source: &str) -> Result<AstModule, ScriptError> {
+    AstModule::parse("script.star", source.to_string(), &dialect()).map_err(|e| ScriptError {
+        rule: "script-syntax",
+        at: located(&e),
+        message: e.without_diagnostic().to_string().trim().to_string(),
+    })
+}
+
+/// Parses the script and checks that it defines a function `main`, without
+/// calling it (top-level statements run, within the same budget).
+pub fn check(source: &str) -> Result<(), ScriptError> {
+    run_inner(source, None).map(|_| ())
+}
+
+/// Calls the script's `main` with `args` and returns what it returned, as JSON.
+pub fn run(source: &str, args: &[Value]) -> Result<Value, ScriptError> {
+    run_inner(source, Some(args))
+}
+
+fn run_inner(source: &str, args: Option<&[Value]>) -> Result<Value, ScriptError> {
+    let ast = parse(source)?;
+    let globals = Globals::standard();
+    let started = Instant::now();
+    let timed_out = Cell::new(false);
+    let at: Rc<Cell<Option<Span>>> = Rc::new(Cell::new(None));
+    Module::with_temp_heap(|module| {
+        let mut eval = Evaluator::new(&module);
+        let setup = |e: starlark::Error| ScriptError { rule: "script-error", at: None, message: e.to_string() };
+        eval.set_max_tick_count(MAX_TICKS).map_err(|e| setup(starlark::Error::new_other(e)))?;
+        eval.set_max_heap_size(MAX_HEAP_BYTES).map_err(|e| setup(starlark::Error::new_other(e)))?;
+        eval.set_max_callstack_size(MAX_CALL_DEPTH).map_err(|e| setup(starlark::Error::new_other(e)))?;
+        eval.set_print_handler(&Silent);
+        eval.before_stmt_for_dap(BeforeStmtFunc::from_dyn(Box::new(Steps { left: MAX_STEPS, at: at.clone() })));
+        eval.set_check_cancelled(Box::new(|| {
+            let over = started.elapsed() > MAX_DURATION;
+            if over {
+                timed_out.set(true);
+            }
+            over
+        }));
+        eval.eval_module(ast, &globals).map_err(|e| classify(e, timed_out.get(), source, at.get()))?;
+        let Some(main) = module.get("main") else {
+            return Err(ScriptError { rule: "script-error", at: None, message: "the script must define `def main(...)`".into() });
+        };
+        if main.get_type() != "function" {
+            return Err(ScriptError { rule: "script-error", at: None, message: format!("`main` is a {}, not a function", main.get_type()) });
+        }
+        let Some(args) = args else {
+            return Ok(Value::Null);
+        };
+        let heap = module.heap();
+        let values: Vec<_> = args.iter().map(|a| heap.alloc(a)).collect();
+        let result = eval.eval_function(main, &values, &[]).map_err(|e| classify(e, timed_out.get(), source, at.get()))?;
+        let json = result.to_json_value().map_err(|e| ScriptError {
+            rule: "script-error",
+            at: None,
+            message: format!("`main` returned a {} that is not a plain value: {e}", result.get_type()),
+        })?;
+        if json.to_string().len() > MAX_RESULT_BYTES {
+            return Err(ScriptError { rule: "too-long", at: None, message: format!("the script's value exceeds {MAX_RESULT_BYTES} bytes") });
+        }
+        Ok(json)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn main_receives_the_ticket_and_its_findings() {
+        let script = "def main(ticket, findings):\n    return '%s (%d findings)' % (ticket['title'].upper(), len(findings))\n";
+        let v = run(script, &[json!({"title": "xss"}), json!([{"id": "F-1"}, {"id": "F-2"}])]).unwrap();
+        assert_eq!(v, json!("XSS (2 findings)"));
+    }
+
+    #[test]
+    fn a_script_that_loops_forever_is_stopped_by_its_budget() {
+        let script = "def main(ticket, findings):\n    n = 0\n    for i in range(1000000000):\n        n += i\n    return n\n";
+        let started = Instant::now();
+        let err = run(script, &[json!({}), json!([])]).unwrap_err();
+        assert_eq!(err.rule, "script-budget", "{err}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert_eq!(err.at.map(|a| a.0), Some(4), "points into the loop: {err}");
+    }
+
+    #[test]
+    fn deep_recursion_is_stopped() {
+        let script = "def f(n):\n    return f(n + 1)\n\ndef main(ticket, findings):\n    return f(0)\n";
+        let err = run(script, &[json!({}), json!([])]).unwrap_err();
+        assert!(matches!(err.rule, "script-budget" | "script-error"), "{err:?}");
+    }
+
+    #[test]
+    fn a_script_that_raises_names_line_column_and_message() {
+        let script = "def main(ticket, findings):\n    fail('no owner for ' + ticket['id'])\n";
+        let err = run(script, &[json!({"id": "SEC-1"}), json!([])]).unwrap_err();
+        assert_eq!(err.rule, "script-error");
+        assert!(err.message.contains("no owner for SEC-1"), "{err}");
+        assert_eq!(err.at, Some((2, 5)), "{err}");
+    }
+
+    #[test]
+    fn syntax_errors_are_located() {
+        let err = check("def main(ticket, findings):\n    return (\n").unwrap_err();
+        assert_eq!(err.rule, "script-syntax");
+        assert!(err.at.is_some_and(|(line, _)| line >= 2), "{err:?}");
+    }
+
+    #[test]
+    fn a_script_without_main_is_refused() {
+        let err = check("def other():\n    return 1\n").unwrap_err();
+        assert!(err.message.contains("main"), "{err}");
+    }
+
+    #[test]
+    fn load_is_not_available() {
+        let err = check("load('x.star', 'y')\ndef main(t, f):\n    return 1\n").unwrap_err();
+        assert_eq!(err.rule, "script-syntax", "{err:?}");
+    }
+
+    #[test]
+    fn print_is_not_available_and_lists_come_back() {
+        assert!(run("def main(t, f):\n    print('leak?')\n", &[json!({}), json!([])]).is_err());
+        let v = run("def main(t, f):\n    return sorted([2, 1])\n", &[json!({}), json!([])]).unwrap();
+        assert_eq!(v, json!([1, 2]));
+    }
+
+    #[test]
+    fn huge_results_are_refused() {
+        let err = run("def main(t, f):\n    return 'x' * 300000\n", &[json!({}), json!([])]).unwrap_err();
+        assert_eq!(err.rule, "too-long");
+    }
+}
