@@ -54,5 +54,7 @@ pub struct WorkItemEvent {
 /// Records a committed change. Called while the data lock is held, so events
 /// are in commit order; it must never take the data lock itself.
 pub fn publish(emu: &Emu, event: WorkItemEvent) {
+    // Only a channel push: the hooks' dispatcher task does the work.
+    emu.hooks.enqueue(event.clone());
     emu.events.lock().unwrap_or_else(|e| e.into_inner()).push(event);
 }

@@ -13,11 +13,17 @@
 
 mod auth;
 mod commit;
+mod control;
 mod errors;
 pub mod events;
+pub mod faults;
+pub mod hooks;
 mod identities;
+mod net;
 mod patch;
 pub mod process;
+pub mod ratelimit;
+mod requests;
 mod routes;
 mod rules;
 pub mod seed;
@@ -54,6 +60,12 @@ pub struct EmulatorConfig {
     pub projects: Vec<ProjectSeed>,
     /// Lifetime of issued access tokens.
     pub token_lifetime: Duration,
+    /// Service hook retry schedule and URL rules.
+    pub hooks: hooks::HookSettings,
+    /// Per-identity rate limit; `None` (the default) turns it off.
+    pub rate_limit: Option<ratelimit::RateLimit>,
+    /// Faults in force at start (none by default).
+    pub faults: faults::Faults,
 }
 
 impl Default for EmulatorConfig {
@@ -70,6 +82,9 @@ impl Default for EmulatorConfig {
                 ProjectSeed { id: seed::PROJECT_CMMI_ID.into(), name: seed::PROJECT_CMMI.into(), process: Arc::new(Process::cmmi()) },
             ],
             token_lifetime: Duration::from_secs(3599),
+            hooks: hooks::HookSettings::default(),
+            rate_limit: None,
+            faults: faults::Faults::default(),
         }
     }
 }
@@ -126,13 +141,25 @@ fn build_state(config: &EmulatorConfig) -> Emu {
         sign_in_page_mode: AtomicBool::new(false),
         base_url: Mutex::new(String::new()),
         events: Mutex::new(Vec::new()),
+        hooks: hooks::Hooks::new(config.hooks.clone()),
+        faults: faults::FaultState::new(config.faults.clone()),
+        limiter: ratelimit::Limiter::new(config.rate_limit.clone()),
+        counts: requests::Counter::default(),
     }
 }
 
-/// The router for an emulator state, counting every request.
+/// The router for an emulator state, counting every request. Around the
+/// REST routes, outermost first: counting, faults, rate limiting; the
+/// `/_emulator` admin routes bypass all three.
 fn app(emu: Arc<Emu>) -> axum::Router {
     let counter = emu.clone();
-    routes::router(emu).layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
+    use axum::middleware::from_fn_with_state as with;
+    routes::router(emu.clone())
+        .layer(with(emu.clone(), ratelimit::layer))
+        .layer(with(emu.clone(), faults::layer))
+        .layer(with(emu.clone(), requests::layer))
+        .merge(routes::admin::routes().with_state(emu.clone()))
+        .layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
         counter.requests.fetch_add(1, Ordering::Relaxed);
         // Never the Authorization header: it carries the caller's secret.
         tracing::debug!(target: "ado_emulator", method = %req.method(), path = %req.uri().path(), "request");
@@ -144,7 +171,7 @@ fn app(emu: Arc<Emu>) -> axum::Router {
 pub async fn serve(listener: tokio::net::TcpListener, config: EmulatorConfig, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let emu = Arc::new(build_state(&config));
     *emu.base_url.lock().unwrap_or_else(|e| e.into_inner()) = format!("http://{}", listener.local_addr()?);
-    axum::serve(listener, app(emu)).with_graceful_shutdown(shutdown).await?;
+    net::serve(emu.clone(), listener, app(emu), shutdown).await?;
     Ok(())
 }
 
@@ -158,11 +185,12 @@ impl Emulator {
         *emu.base_url.lock().unwrap_or_else(|e| e.into_inner()) = format!("http://{addr}");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let router = app(emu.clone());
+        let served = emu.clone();
         let thread = std::thread::Builder::new().name("ado-emulator".into()).spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
-                let _ = axum::serve(listener, router).with_graceful_shutdown(async { let _ = rx.await; }).await;
+                let _ = net::serve(served, listener, router, async { let _ = rx.await; }).await;
             });
         })?;
         Ok(Emulator { emu, addr, shutdown: Some(tx), thread: Some(thread) })

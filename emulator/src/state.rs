@@ -81,6 +81,14 @@ pub struct Emu {
     pub base_url: Mutex<String>,
     /// Every committed work item change, in order (see `events`).
     pub events: Mutex<Vec<crate::events::WorkItemEvent>>,
+    /// Service hook subscriptions and deliveries (own lock).
+    pub hooks: crate::hooks::Hooks,
+    /// Injected faults (own lock).
+    pub faults: crate::faults::FaultState,
+    /// Per-identity rate limiting (own lock).
+    pub limiter: crate::ratelimit::Limiter,
+    /// REST calls by route and status, for `/_emulator/requests`.
+    pub counts: crate::requests::Counter,
 }
 
 impl Emu {

@@ -1,9 +1,6 @@
 //! The mapping engine through the real component and the emulator: for each
 //! process template, the work item created from an example config holds
 //! exactly the fields the preview showed, Smart Text and scripts included.
-//!
-//! The Scrum, CMMI and Basic projects are seeded by the emulator under the
-//! names below (`seed::PROJECT_SCRUM`, `PROJECT_CMMI`, `PROJECT_BASIC`).
 
 mod common;
 
@@ -11,9 +8,7 @@ use common::*;
 use serde_json::Value;
 use ticketing_host::{CallError, Connection, ConnectorError, Field, FieldValue, Finding, Ticket};
 
-const PROJECT_SCRUM: &str = "Tailspin Scrum";
-const PROJECT_CMMI: &str = "Tailspin CMMI";
-const PROJECT_BASIC: &str = "Tailspin Basic";
+use seed::{PROJECT_BASIC, PROJECT_CMMI, PROJECT_SCRUM};
 
 fn example(name: &str) -> String {
     std::fs::read_to_string(ticketing_tests::workspace_root().join("examples/outegrations").join(name)).expect("example config")
@@ -161,4 +156,31 @@ fn validate_config_compiles_templates_and_scripts() {
         }
         other => panic!("expected invalid config, got {other:?}"),
     }
+}
+
+#[test]
+fn assignee_is_written_as_the_identity_ado_knows() {
+    let emu = emulator();
+    let conn = pat_connection(&emu);
+    let mut t = hostile_ticket("SEC-78");
+    t.fields.push(text("assignee", &seed::TEAMMATE_EMAIL.to_uppercase()));
+    let link = host().create(&conn, &example("agile-bug.json"), &t).expect("created");
+    let item = emu.work_item(link.work_item_id).expect("stored");
+    assert_eq!(item["fields"]["System.AssignedTo"]["uniqueName"], seed::TEAMMATE_EMAIL, "{item:#}");
+    assert_eq!(item["fields"]["System.AssignedTo"]["displayName"], seed::TEAMMATE_NAME);
+}
+
+#[test]
+fn unknown_assignee_is_refused_naming_the_field_and_nothing_is_created() {
+    let emu = emulator();
+    let conn = pat_connection(&emu);
+    let mut t = hostile_ticket("SEC-79");
+    t.fields.push(text("assignee", "nobody@elsewhere.example"));
+    match host().create(&conn, &example("agile-bug.json"), &t) {
+        Err(CallError::Connector(ConnectorError::Validation(issues))) => {
+            assert!(issues.iter().any(|i| i.path.contains("System.AssignedTo") && i.message.contains("nobody@elsewhere.example")), "{issues:#?}");
+        }
+        other => panic!("expected invalid, got {other:?}"),
+    }
+    assert_eq!(emu.work_item(1), None);
 }

@@ -108,13 +108,21 @@ pub async fn type_fields(
     };
     let expand = q.get("$expand").map(|s| s.to_ascii_lowercase()).unwrap_or_default();
     let with_values = expand == "allowedvalues" || expand == "all";
+    // Microsoft's sample lists the identities of its own organization; the
+    // identities of ours are the ones a write can name.
+    let people: Vec<Value> = crate::identities::directory(&emu)
+        .iter()
+        .map(|i| json!({"displayName": i.display_name, "id": i.id, "uniqueName": i.unique_name, "descriptor": format!("aad.{}", i.id)}))
+        .collect();
     let list: Vec<Value> = t
         .fields
         .iter()
         .map(|f| {
             let mut v = json!({"alwaysRequired": f.always_required, "defaultValue": f.default_value, "referenceName": f.reference_name, "name": f.name, "url": field_url(&emu, &f.reference_name)});
             if with_values {
-                v["allowedValues"] = Value::Array(f.allowed_values.clone());
+                let identity = project.process.field(&f.reference_name).is_some_and(|d| d.is_identity);
+                let values = if identity && !f.allowed_values.is_empty() { people.clone() } else { f.allowed_values.clone() };
+                v["allowedValues"] = Value::Array(values);
             }
             if let Some(h) = &f.help_text {
                 v["helpText"] = h.clone().into();

@@ -1,9 +1,12 @@
 //! The REST routes.
 
+pub mod admin;
 pub mod attachments;
 pub mod batch;
 pub mod comments;
 pub mod core;
+pub mod hooks;
+pub mod location;
 pub mod meta;
 pub mod params;
 pub mod reads;
@@ -33,6 +36,8 @@ pub fn router(emu: Arc<Emu>) -> Router {
         .route("/{org}/{project}/_apis/wit/workitemtypes/{ty}/fields", get(meta::type_fields))
         .route("/{org}/{project}/_apis/wit/workitemtypes/{ty}/states", get(meta::states))
         .merge(wit::routes())
+        .merge(hooks::routes())
+        .merge(location::routes())
         .fallback(|| async {
             crate::errors::envelope(axum::http::StatusCode::NOT_FOUND, "VS800044: The requested resource was not found.", "ResourceNotFoundException")
         })

@@ -6,6 +6,7 @@
 //! the outside world reaches it only through the [`env::Env`] trait, so the
 //! same code runs in the plugin component, in Spin and in native unit tests.
 
+pub mod attachments;
 pub mod auth;
 pub mod client;
 pub mod config;

@@ -1,0 +1,149 @@
+//! Fault injection, switchable at run time (`Emulator::set_faults`,
+//! `PUT /_emulator/faults`): added latency, 503 and 429 answers, responses
+//! lost after the write committed, and webhook deliveries that fail, arrive
+//! twice or out of order. Every decision draws from one seeded RNG, so a
+//! test that makes the same calls sees the same faults.
+//!
+//! None of this is ADO behaviour to imitate exactly; it is what a client
+//! must survive. [unverified] the bodies of ADO's 503s.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use rand::rngs::StdRng;
+use rand::{RngExt as _, SeedableRng as _};
+use serde::{Deserialize, Serialize};
+
+use crate::errors::envelope;
+use crate::net::Kill;
+use crate::state::Emu;
+
+/// The faults in force. Rates are probabilities from 0 to 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct Faults {
+    /// Seeds the RNG each time the faults are set.
+    pub seed: u64,
+    /// Added to every REST call, in milliseconds.
+    pub latency_ms: u64,
+    /// Share of calls answered 503 before they run.
+    pub error_rate: f64,
+    /// Share of calls answered 429 before they run.
+    pub throttle_rate: f64,
+    /// Share of writes (POST, PUT, PATCH, DELETE) whose response is lost
+    /// after the change is committed: the connection is reset.
+    pub drop_after_commit_rate: f64,
+    /// Share of webhook attempts that fail without reaching the receiver
+    /// (counted as a transient failure, so they are retried).
+    pub hook_failure_rate: f64,
+    /// Share of successful webhook deliveries sent a second time.
+    pub hook_duplicate_rate: f64,
+    /// Share of webhook deliveries swapped with the next one of the same
+    /// subscription.
+    pub hook_reorder_rate: f64,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            seed: 0,
+            latency_ms: 0,
+            error_rate: 0.0,
+            throttle_rate: 0.0,
+            drop_after_commit_rate: 0.0,
+            hook_failure_rate: 0.0,
+            hook_duplicate_rate: 0.0,
+            hook_reorder_rate: 0.0,
+        }
+    }
+}
+
+impl Faults {
+    /// The rates, each of which must lie in 0..=1.
+    fn rates(&self) -> [(&'static str, f64); 6] {
+        [
+            ("errorRate", self.error_rate),
+            ("throttleRate", self.throttle_rate),
+            ("dropAfterCommitRate", self.drop_after_commit_rate),
+            ("hookFailureRate", self.hook_failure_rate),
+            ("hookDuplicateRate", self.hook_duplicate_rate),
+            ("hookReorderRate", self.hook_reorder_rate),
+        ]
+    }
+
+    /// Checks the rates; the message names the first bad one.
+    pub fn validate(&self) -> Result<(), String> {
+        match self.rates().into_iter().find(|(_, r)| !(0.0..=1.0).contains(r)) {
+            Some((name, r)) => Err(format!("{name} must be between 0 and 1, not {r}")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The faults in force and their RNG.
+#[derive(Debug)]
+pub struct FaultState {
+    inner: Mutex<(Faults, StdRng)>,
+}
+
+impl FaultState {
+    pub fn new(faults: Faults) -> FaultState {
+        let rng = StdRng::seed_from_u64(faults.seed);
+        FaultState { inner: Mutex::new((faults, rng)) }
+    }
+
+    pub fn get(&self) -> Faults {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).0.clone()
+    }
+
+    /// Replaces the faults and reseeds the RNG.
+    pub fn set(&self, faults: Faults) {
+        let rng = StdRng::seed_from_u64(faults.seed);
+        *self.inner.lock().unwrap_or_else(|e| e.into_inner()) = (faults, rng);
+    }
+
+    /// Draws once for the rate `pick` selects; no draw when it is 0, so
+    /// turning one fault on does not shift the others' sequence.
+    pub fn roll(&self, pick: fn(&Faults) -> f64) -> bool {
+        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let (faults, rng) = &mut *guard;
+        let p = pick(faults);
+        p > 0.0 && rng.random_bool(p.min(1.0))
+    }
+}
+
+fn with_retry_after(mut r: Response, seconds: u64) -> Response {
+    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    r
+}
+
+/// The fault layer around the REST routes.
+pub async fn layer(State(emu): State<Arc<Emu>>, request: Request, next: Next) -> Response {
+    let latency = emu.faults.get().latency_ms;
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    if emu.faults.roll(|f| f.error_rate) {
+        // [unverified] ADO's 503 body; the envelope is its usual error shape.
+        let r = envelope(StatusCode::SERVICE_UNAVAILABLE, "TF400898: The service is temporarily unavailable. (fault injected by the emulator)", "ServiceUnavailableException");
+        return with_retry_after(r, 1);
+    }
+    if emu.faults.roll(|f| f.throttle_rate) {
+        return with_retry_after(crate::ratelimit::blocked_response(), 1);
+    }
+    let write = matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
+    let kill = request.extensions().get::<ConnectInfo<Kill>>().map(|c| c.0.clone());
+    let response = next.run(request).await;
+    if write && emu.faults.roll(|f| f.drop_after_commit_rate) {
+        match kill {
+            // The connection breaks before the first byte of the answer.
+            Some(k) => k.trigger(),
+            None => tracing::warn!(target: "ado_emulator", "dropAfterCommit needs the emulator's own listener; answer kept"),
+        }
+    }
+    response
+}
