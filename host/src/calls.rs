@@ -68,13 +68,18 @@ impl Host {
         flatten(self.call(Egress::for_connection(c), |i, s| i.secops_ticketing_sync().call_push(s, c, config, link, before, after)))
     }
 
+    /// `dispatch.adopt`: the work item an earlier, uncertain dispatch of `t` created, if any.
+    pub fn adopt(&self, c: &Connection, config: &str, t: &Ticket) -> Result<Option<Link>, CallError> {
+        flatten(self.call(Egress::for_connection(c), |i, s| i.secops_ticketing_dispatch().call_adopt(s, c, config, t)))
+    }
+
     /// `sync.close`.
-    pub fn close(&self, c: &Connection, config: &str, link: &Link, reason: &str) -> Result<Link, CallError> {
+    pub fn close(&self, c: &Connection, config: &str, link: &Link, reason: &str) -> Result<sync::StateChange, CallError> {
         flatten(self.call(Egress::for_connection(c), |i, s| i.secops_ticketing_sync().call_close(s, c, config, link, reason)))
     }
 
     /// `sync.reopen`.
-    pub fn reopen(&self, c: &Connection, config: &str, link: &Link, reason: &str) -> Result<Link, CallError> {
+    pub fn reopen(&self, c: &Connection, config: &str, link: &Link, reason: &str) -> Result<sync::StateChange, CallError> {
         flatten(self.call(Egress::for_connection(c), |i, s| i.secops_ticketing_sync().call_reopen(s, c, config, link, reason)))
     }
 

@@ -26,7 +26,7 @@ pub mod ticket_file;
 pub use bindings::exports::secops::ticketing::auth::{ConnectionInfo, Deployment, Identity};
 pub use bindings::exports::secops::ticketing::dispatch::DispatchPreview;
 pub use bindings::exports::secops::ticketing::schema::{FieldInfo, InputType, StateCategory, StateInfo, WorkItemType};
-pub use bindings::exports::secops::ticketing::sync::{CloseItem, CloseOutcome, Conflict, PushOutcome};
+pub use bindings::exports::secops::ticketing::sync::{CloseItem, CloseOutcome, Conflict, PushOutcome, StateChange, Transition};
 pub use bindings::exports::secops::ticketing::webhook::{Delivery, DeliveryAuth, DeliveryRequest, Outcome, Subscription, TicketUpdate};
 pub use bindings::secops::ticketing::types::{
     ClientCredentials, Comment, Connection, ConnectorError, Credentials, Field, FieldValue, Finding, Issue, Link, Problem,

@@ -73,6 +73,10 @@ impl dispatch::Guest for Component {
         let connection = convert::connection(connection);
         core_dispatch::create(&HostEnv, &connection, &config, &convert::ticket(ticket)).map(convert::link).map_err(convert::error)
     }
+
+    fn adopt(_: types::Connection, _: String, _: types::Ticket) -> Result<Option<types::Link>> {
+        unsupported("dispatch.adopt")
+    }
 }
 
 impl sync::Guest for Component {
@@ -80,11 +84,11 @@ impl sync::Guest for Component {
         unsupported("sync.push")
     }
 
-    fn close(_: types::Connection, _: String, _: types::Link, _: String) -> Result<types::Link> {
+    fn close(_: types::Connection, _: String, _: types::Link, _: String) -> Result<sync::StateChange> {
         unsupported("sync.close")
     }
 
-    fn reopen(_: types::Connection, _: String, _: types::Link, _: String) -> Result<types::Link> {
+    fn reopen(_: types::Connection, _: String, _: types::Link, _: String) -> Result<sync::StateChange> {
         unsupported("sync.reopen")
     }
 
