@@ -149,14 +149,22 @@ impl Lifecycle<'_> {
     }
 
     /// Closes the work items of many tickets in one `bulk-close` call, each
-    /// with its own config; one outcome per ticket, in order.
-    pub fn bulk_close(&self, ticket_ids: &[String], reason: &str) -> anyhow::Result<Vec<(String, CloseOutcome)>> {
+    /// with its own config; one result per ticket, in order. A ticket without
+    /// a link (or whose config cannot be read) fails alone; the rest go on.
+    pub fn bulk_close(&self, ticket_ids: &[String], reason: &str) -> anyhow::Result<Vec<(String, anyhow::Result<CloseOutcome>)>> {
+        let mut results: Vec<(String, Option<anyhow::Result<CloseOutcome>>)> = Vec::with_capacity(ticket_ids.len());
         let mut items = Vec::with_capacity(ticket_ids.len());
         for id in ticket_ids {
-            let stored = self.linked(id)?;
-            items.push(CloseItem { config: read_config(&stored.outegration)?, link: stored.link });
+            let item = self.linked(id).and_then(|s| Ok(CloseItem { config: read_config(&s.outegration)?, link: s.link }));
+            match item {
+                Ok(item) => {
+                    items.push(item);
+                    results.push((id.clone(), None));
+                }
+                Err(e) => results.push((id.clone(), Some(Err(e)))),
+            }
         }
-        let outcomes = self.host.bulk_close(self.conn, &items, reason).map_err(call)?;
+        let mut outcomes = if items.is_empty() { Vec::new() } else { self.host.bulk_close(self.conn, &items, reason).map_err(call)? };
         if outcomes.len() != items.len() {
             bail!("the plugin answered {} outcomes for {} items", outcomes.len(), items.len());
         }
@@ -167,6 +175,13 @@ impl Lifecycle<'_> {
                 CloseOutcome::Failed(_) => {}
             }
         }
-        Ok(ticket_ids.iter().cloned().zip(outcomes).collect())
+        outcomes.reverse();
+        Ok(results
+            .into_iter()
+            .map(|(id, r)| {
+                let r = r.unwrap_or_else(|| Ok(outcomes.pop().expect("one outcome per item, counted above")));
+                (id, r)
+            })
+            .collect())
     }
 }

@@ -57,11 +57,12 @@ pub fn state_change(ticket_id: &str, verb: &str, c: &StateChange) -> String {
 }
 
 /// One item of a bulk close; `true` when it failed.
-pub fn close_outcome(ticket_id: &str, o: &CloseOutcome) -> (String, bool) {
+pub fn close_outcome(ticket_id: &str, o: &anyhow::Result<CloseOutcome>) -> (String, bool) {
     match o {
-        CloseOutcome::Closed(c) => (state_change(ticket_id, "closed", c), false),
-        CloseOutcome::AlreadyClosed(l) => (format!("{ticket_id} -> work item {}: already closed", l.work_item_id), false),
-        CloseOutcome::Failed(e) => (format!("{ticket_id} -> failed: {}", crate::describe(e).replace('\n', "\n    ")), true),
+        Ok(CloseOutcome::Closed(c)) => (state_change(ticket_id, "closed", c), false),
+        Ok(CloseOutcome::AlreadyClosed(l)) => (format!("{ticket_id} -> work item {}: already closed", l.work_item_id), false),
+        Ok(CloseOutcome::Failed(e)) => (format!("{ticket_id} -> failed: {}", crate::describe(e).replace('\n', "\n    ")), true),
+        Err(e) => (format!("{ticket_id} -> failed: {}", format!("{e:#}").replace('\n', "\n    ")), true),
     }
 }
 

@@ -27,13 +27,16 @@ impl Env {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let emu = common::emulator();
-        std::fs::write(
-            dir.join("host.toml"),
-            format!("[connection]\nbase_url = \"{}\"\nproject = \"{}\"\nauth = \"pat\"\n", emu.org_url(), seed::PROJECT),
-        )
-        .unwrap();
         std::fs::write(dir.join("secrets.toml"), format!("pat = \"{}\"\n", seed::PAT)).unwrap();
-        Env { dir, emu }
+        let env = Env { dir, emu };
+        env.point_at(&env.emu.org_url());
+        env
+    }
+
+    /// Writes the host config for the organization at `url`.
+    fn point_at(&self, url: &str) {
+        let toml = format!("[connection]\nbase_url = \"{url}\"\nproject = \"{}\"\nauth = \"pat\"\n", seed::PROJECT);
+        std::fs::write(self.dir.join("host.toml"), toml).unwrap();
     }
 
     /// Runs one command line; its output, and whether it succeeded.
@@ -151,6 +154,29 @@ fn an_interrupted_dispatch_is_adopted_instead_of_created_twice() {
 }
 
 #[test]
+fn an_uncertain_dispatch_failure_keeps_the_attempt_and_the_retry_creates_one_work_item() {
+    let env = Env::new();
+    let config = example("outegrations/agile-bug.json");
+    env.ok(&["ticket", "import", &example("tickets/SEC-101.json")]);
+    // Nothing listens there: a transport failure, which may have reached ADO.
+    let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/{}", unused.local_addr().unwrap(), seed::ORGANIZATION);
+    drop(unused);
+    env.point_at(&url);
+    let (ok, out) = env.run(&["dispatch", "--outegration", &config, "SEC-101"]);
+    assert!(!ok, "{out}");
+    assert!(env.db().attempt("SEC-101").unwrap().is_some(), "an uncertain failure keeps the attempt: {out}");
+    assert_eq!(env.db().link("SEC-101").unwrap(), None);
+
+    env.point_at(&env.emu.org_url());
+    let out = env.ok(&["dispatch", "--outegration", &config, "SEC-101"]);
+    assert!(out.contains("created"), "nothing to adopt, so it is created: {out}");
+    assert_eq!(env.db().attempt("SEC-101").unwrap(), None);
+    let id = env.db().link("SEC-101").unwrap().unwrap().link.work_item_id;
+    assert!(env.emu.work_item(id + 1).is_none(), "one work item");
+}
+
+#[test]
 fn a_patch_that_breaks_the_ticket_is_refused_and_the_ticket_kept() {
     let env = Env::new();
     env.ok(&["ticket", "import", &example("tickets/SEC-102.json")]);
@@ -205,6 +231,19 @@ fn bulk_close_reports_each_ticket_then_already_closed() {
     }
     let out = env.ok(&["close", "--bulk", "SEC-101", "SEC-102"]);
     assert_eq!(out.lines().filter(|l| l.contains("already closed")).count(), 2, "{out}");
+}
+
+#[test]
+fn bulk_close_fails_only_the_ticket_without_a_link() {
+    let env = Env::new();
+    env.ok(&["ticket", "import", &example("tickets/SEC-103.json")]);
+    env.ok(&["dispatch", "--outegration", &example("outegrations/agile-bug.json"), &example("tickets/SEC-101.json")]);
+    let (ok, out) = env.run(&["close", "--bulk", "SEC-103", "SEC-101"]);
+    assert!(!ok, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("SEC-103 -> failed") && lines[0].contains("dispatch it first"), "{out}");
+    assert!(lines[1].starts_with("SEC-101 -> work item") && lines[1].contains(": closed "), "{out}");
+    assert!(out.contains("1 of 2 ticket(s) were not closed"), "{out}");
 }
 
 #[test]
