@@ -39,6 +39,7 @@ pub(super) fn check(config: &Config) -> Vec<Issue> {
             ));
         }
     }
+    super::sync::check(&config.sync, &mut issues);
     for (stage, rules) in stages(config) {
         let mut seen = BTreeSet::new();
         for (i, rule) in rules.iter().enumerate() {
