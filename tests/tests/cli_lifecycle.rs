@@ -247,6 +247,56 @@ fn bulk_close_fails_only_the_ticket_without_a_link() {
 }
 
 #[test]
+fn close_then_reopen_moves_the_work_item_and_stores_its_rev() {
+    let env = Env::new();
+    env.ok(&["dispatch", "--outegration", &example("outegrations/agile-bug.json"), &example("tickets/SEC-101.json")]);
+    let out = env.ok(&["close", "SEC-101", "--reason", "risk accepted"]);
+    assert!(out.contains("SEC-101 -> work item") && out.contains(": closed ") && out.contains("-> Closed"), "{out}");
+    let link = env.db().link("SEC-101").unwrap().unwrap().link;
+    assert_eq!(env.emu.work_item(link.work_item_id).unwrap()["rev"], link.rev);
+    assert!(env.ok(&["close", "SEC-101"]).contains("already closed"));
+    let out = env.ok(&["reopen", "SEC-101", "--reason", "regressed"]);
+    assert!(out.contains(": reopened Closed -> "), "{out}");
+    let link = env.db().link("SEC-101").unwrap().unwrap().link;
+    let item = env.emu.work_item(link.work_item_id).unwrap();
+    assert_ne!(item["fields"]["System.State"], "Closed");
+    assert_eq!(item["rev"], link.rev);
+}
+
+#[test]
+fn sync_all_closes_the_work_item_once_every_finding_is_fixed() {
+    let env = Env::new();
+    env.ok(&["dispatch", "--outegration", &example("outegrations/agile-bug.json"), &example("tickets/SEC-102.json")]);
+    env.ok(&["ticket", "finding", "SEC-102", "F-9101", "--status", "fixed"]);
+    env.ok(&["ticket", "finding", "SEC-102", "F-9102", "--status", "fixed"]);
+    let out = env.ok(&["sync", "--all"]);
+    assert!(out.contains("  state ") && out.contains("-> Closed"), "{out}");
+    let stored = env.db().link("SEC-102").unwrap().unwrap();
+    assert!(stored.synced.findings.iter().all(|f| f.status == "fixed"), "the snapshot is the synced ticket");
+    assert_eq!(env.emu.work_item(stored.link.work_item_id).unwrap()["fields"]["System.State"], "Closed");
+    let out = env.ok(&["sync", "SEC-102"]);
+    assert!(out.contains("sent no fields; 0 comment(s), 0 trigger comment(s)") && !out.contains("  state "), "nothing new: {out}");
+}
+
+#[test]
+fn dispatch_with_a_project_creates_the_work_item_there() {
+    let env = Env::new();
+    let out = env.ok(&[
+        "dispatch",
+        "--project",
+        seed::PROJECT_SCRUM,
+        "--outegration",
+        &example("outegrations/scrum-pbi.json"),
+        &example("tickets/SEC-101.json"),
+    ]);
+    assert!(out.contains(seed::PROJECT_SCRUM_ID), "{out}");
+    let links = env.ok(&["links"]);
+    assert!(links.contains("Product Backlog Item") && links.contains(seed::PROJECT_SCRUM_ID), "{links}");
+    env.ok(&["ticket", "set", "SEC-101", "severity=HIGH"]);
+    assert!(env.ok(&["sync", "SEC-101"]).contains("Microsoft.VSTS.Common.Priority"), "a sync goes to the link's project");
+}
+
+#[test]
 fn a_shown_ticket_parses_back_to_the_imported_file() {
     let env = Env::new();
     env.ok(&["ticket", "import", &example("tickets/SEC-101.json")]);
