@@ -163,15 +163,44 @@ fn relevant_rules(config: &Config, event: &Event, state: &SyncState) -> Config {
     config
 }
 
+/// ADO comment HTML as plain text: block ends become line breaks, other
+/// tags go, entities are decoded. The text never becomes markup again here.
+fn plain_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('>') else {
+            out.push_str(&rest[start..]);
+            rest = "";
+            break;
+        };
+        let tag = rest[start + 1..start + end].trim().to_ascii_lowercase();
+        let name = tag.trim_start_matches('/').split(|c: char| c.is_whitespace() || c == '/').next().unwrap_or_default();
+        if matches!(name, "br" | "p" | "div" | "li" | "tr" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6") && (tag.starts_with('/') || name == "br") {
+            out.push('\n');
+        }
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    let decoded = html_escape::decode_html_entities(&out).replace('\u{a0}', " ");
+    let lines: Vec<&str> = decoded.lines().map(str::trim_end).collect();
+    let mut text = lines.join("\n");
+    while text.contains("\n\n\n") {
+        text = text.replace("\n\n\n", "\n\n");
+    }
+    text.trim().to_string()
+}
+
 /// A foreign ADO comment as a ticket comment.
 fn ticket_comment(event: &Event) -> Option<Comment> {
-    let text = event.comment.as_deref().map(str::trim).filter(|t| !t.is_empty())?;
+    let text = event.comment.as_deref().map(plain_text).filter(|t| !t.is_empty())?;
     let suffix = event.comment_id.map(|c| c.to_string()).or_else(|| event.rev.map(|r| format!("r{r}"))).unwrap_or_else(|| event.id.clone());
     Some(Comment {
         id: format!("ado-{}-{suffix}", event.work_item_id),
         author: event.changed_by.as_ref().map(|c| c.display_name.clone()).unwrap_or_else(|| "Azure DevOps".into()),
         created: event.fields.get("System.ChangedDate").and_then(Value::as_str).map(str::to_string).or_else(|| event.created_date.clone()).unwrap_or_default(),
-        text: text.to_string(),
+        text,
     })
 }
 

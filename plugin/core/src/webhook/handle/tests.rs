@@ -201,3 +201,11 @@ fn seen_events_stay_bounded() {
     assert_eq!(state.seen_events.len(), SyncState::SEEN_EVENTS);
     assert_eq!(state.seen_events[0], "e36");
 }
+
+#[test]
+fn comment_html_becomes_plain_text() {
+    let mut v = json_of("commented");
+    v["resource"]["fields"]["System.History"] = json!("<div>Fixed in <b>build&nbsp;42</b> &amp; deployed.</div><div><br></div><p>&lt;script&gt; stays text</p>");
+    let u = applied(handle(CONFIG, &link(SyncState::default()), &body(&v)).unwrap());
+    assert_eq!(u.comments[0].text, "Fixed in build 42 & deployed.\n\n<script> stays text");
+}
