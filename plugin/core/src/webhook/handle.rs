@@ -17,8 +17,8 @@
 //!   ticket comment. Deleted and restored items flag the ticket.
 //!
 //! The returned link remembers the event id and revision, and takes the new
-//! ADO values of the fields the connector tracks as its sync baseline, so
-//! the next push does not send them back.
+//! ADO values of the tracked fields that were mapped back into the ticket as
+//! its sync baseline, so the next push does not send them back.
 
 use serde_json::Value;
 
@@ -244,19 +244,25 @@ pub fn handle(config_text: &str, link: &Link, body: &[u8]) -> Result<Outcome, Co
             if event.event_type == EventType::Restored {
                 update.deleted = Some(false);
             }
-            let (fields, issues) = crate::mapping::from_ado::evaluate(&relevant_rules(&config, &event, &state), &event.fields);
+            let rules = relevant_rules(&config, &event, &state);
+            let (fields, issues) = crate::mapping::from_ado::evaluate(&rules, &event.fields);
             if !issues.is_empty() {
                 return Err(ConnectorError::InvalidConfig(issues));
             }
-            update.fields = fields;
-            // The new ADO values become the baseline of the next push.
-            // Values that already match keep the connector's own form.
+            // The new ADO values of the fields mapped back into the ticket
+            // become the baseline of the next push, so it does not send them
+            // back; a field not mapped back keeps its baseline, so the push
+            // does not overwrite the ADO change either. Values that already
+            // match keep the connector's own form.
+            let mapped_sources: Vec<&str> =
+                rules.from_ado.iter().filter(|r| fields.iter().any(|f| f.name == r.target)).filter_map(|r| sources(&r.source)).collect();
             for (name, ours) in state.fields.iter_mut() {
                 let ado = event.fields.get(name);
-                if !echoes(ado, ours) {
+                if mapped_sources.iter().any(|s| s.eq_ignore_ascii_case(name)) && !echoes(ado, ours) {
                     *ours = ado.cloned().unwrap_or(Value::Null);
                 }
             }
+            update.fields = fields;
             if let Some(rev) = event.rev {
                 update.link.rev = update.link.rev.max(rev);
             }

@@ -110,11 +110,15 @@ fn a_mixed_update_maps_only_the_foreign_changes_and_moves_the_baseline() {
     let mut state = SyncState::default();
     state.fields.insert("Microsoft.VSTS.Common.Severity".into(), json!("2 - High"));
     state.fields.insert("System.State".into(), json!("New"));
+    state.fields.insert("System.Reason".into(), json!("New defect reported"));
     let u = applied(handle(CONFIG, &link(state), &sample("updated")).unwrap());
     assert_eq!(u.fields, vec![text("status", "IN_PROGRESS")]);
     let after = SyncState::read(&u.link.sync_state).unwrap();
+    // Mapped back: the push must not send it again.
     assert_eq!(after.fields["System.State"], "Approved");
     assert_eq!(after.fields["Microsoft.VSTS.Common.Severity"], "2 - High");
+    // Not mapped back: the push must not overwrite the ADO change either.
+    assert_eq!(after.fields["System.Reason"], "New defect reported");
 }
 
 #[test]
