@@ -15,6 +15,7 @@ mod auth;
 mod commit;
 mod control;
 mod errors;
+mod casefold;
 pub mod events;
 pub mod faults;
 pub mod hooks;
@@ -154,7 +155,7 @@ fn build_state(config: &EmulatorConfig) -> Emu {
 fn app(emu: Arc<Emu>) -> axum::Router {
     let counter = emu.clone();
     use axum::middleware::from_fn_with_state as with;
-    routes::router(emu.clone())
+    let inner = routes::router(emu.clone())
         .layer(with(emu.clone(), ratelimit::layer))
         .layer(with(emu.clone(), faults::layer))
         .layer(with(emu.clone(), requests::layer))
@@ -164,7 +165,10 @@ fn app(emu: Arc<Emu>) -> axum::Router {
         // Never the Authorization header: it carries the caller's secret.
         tracing::debug!(target: "ado_emulator", method = %req.method(), path = %req.uri().path(), "request");
         next.run(req)
-    }))
+    }));
+    // Outermost: resource segments are matched without case, as ADO does,
+    // before any route is chosen.
+    axum::Router::new().fallback_service(inner).layer(axum::middleware::map_request(casefold::layer))
 }
 
 /// Serves an emulator on `listener` until `shutdown` resolves.

@@ -91,8 +91,25 @@ impl FieldDef {
         v["type"] = self.kind.clone().into();
         v["readOnly"] = self.read_only.into();
         v["isIdentity"] = self.is_identity.into();
+        if v.get("supportedOperations").is_none() {
+            v["supportedOperations"] = supported_operations(&self.kind);
+        }
         v
     }
+}
+
+/// The WIQL operators ADO lists for a field type (`supportedOperations`),
+/// as `GET _apis/wit/fields` answers them in Microsoft's sample, per type.
+fn supported_operations(kind: &str) -> Value {
+    static TABLE: std::sync::OnceLock<serde_json::Map<String, Value>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| serde_json::from_str(include_str!("../data/operations.json")).expect("data/operations.json is valid"));
+    table
+        .get(kind)
+        .cloned()
+        .unwrap_or_else(|| serde_json::json!([
+            {"referenceName": "SupportedOperations.Equals", "name": "="},
+            {"referenceName": "SupportedOperations.NotEquals", "name": "<>"}
+        ]))
 }
 
 /// A process template.

@@ -31,7 +31,9 @@ use crate::views::comment_json;
 #[derive(Debug, Deserialize)]
 pub struct CommentPath {
     org: String,
-    project: String,
+    /// Absent on the collection-scoped routes (`{org}/_apis/wit/...`).
+    #[serde(default)]
+    project: Option<String>,
     id: String,
     comment: Option<String>,
 }
@@ -90,7 +92,12 @@ fn comment_not_found(work_item: &str, comment: &str) -> Response {
 
 /// Authenticates and checks the api-version; returns the caller.
 fn enter(emu: &Emu, p: &CommentPath, q: &HashMap<String, String>, headers: &HeaderMap) -> Result<crate::auth::Caller, Response> {
-    let (caller, _) = wit_project(emu, &p.org, &p.project, headers)?;
+    // Collection-scoped calls name no project: the work item's own is checked.
+    let project = match &p.project {
+        Some(project) => project.clone(),
+        None => emu.data().work_items.get(&p.id.parse().unwrap_or(0)).map(|i| i.project_id.clone()).unwrap_or_else(|| p.org.clone()),
+    };
+    let (caller, _) = wit_project(emu, &p.org, &project, headers)?;
     check_preview(q)?;
     Ok(caller)
 }

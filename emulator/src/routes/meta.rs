@@ -44,7 +44,6 @@ fn field_url(emu: &Emu, reference: &str) -> String {
 }
 
 fn type_json(emu: &Emu, project: &Project, t: &WorkItemType) -> Value {
-    let fields: Vec<Value> = t.fields.iter().map(|f| json!({"referenceName": f.reference_name, "name": f.name, "url": field_url(emu, &f.reference_name)})).collect();
     let instances: Vec<Value> = t
         .fields
         .iter()
@@ -64,7 +63,9 @@ fn type_json(emu: &Emu, project: &Project, t: &WorkItemType) -> Value {
         "icon": t.icon,
         "isDisabled": t.is_disabled,
         "xmlForm": "",
-        "fields": fields,
+        // Both lists carry the field instances (alwaysRequired, helpText),
+        // as Microsoft's sample of a type shows.
+        "fields": instances.clone(),
         "fieldInstances": instances,
         "transitions": t.transitions,
         "states": t.states,
@@ -87,7 +88,12 @@ pub async fn one_type(State(emu): State<Arc<Emu>>, Path((org, project, ty)): Pat
         Err(r) => return r,
     };
     match type_or_404(&project, &ty) {
-        Ok(t) => axum::Json(type_json(&emu, &project, t)).into_response(),
+        Ok(t) => {
+            // A single type carries its self link; the list does not.
+            let mut v = type_json(&emu, &project, t);
+            v["_links"] = json!({"self": {"href": v["url"].clone()}});
+            axum::Json(v).into_response()
+        }
         Err(r) => r,
     }
 }
@@ -108,6 +114,7 @@ pub async fn type_fields(
     };
     let expand = q.get("$expand").map(|s| s.to_ascii_lowercase()).unwrap_or_default();
     let with_values = expand == "allowedvalues" || expand == "all";
+    let with_dependents = expand == "dependentfields" || expand == "all";
     // Microsoft's sample lists the identities of its own organization; the
     // identities of ours are the ones a write can name.
     let people: Vec<Value> = crate::identities::directory(&emu)
@@ -127,10 +134,32 @@ pub async fn type_fields(
             if let Some(h) = &f.help_text {
                 v["helpText"] = h.clone().into();
             }
+            if with_dependents {
+                let dependents: Vec<Value> = dependent_fields(&f.reference_name)
+                    .iter()
+                    .map(|r| {
+                        let name = project.process.field(r).map(|d| d.name.clone()).unwrap_or_else(|| (*r).to_string());
+                        json!({"referenceName": r, "name": name, "url": field_url(&emu, r)})
+                    })
+                    .collect();
+                v["dependentFields"] = Value::Array(dependents);
+            }
             v
         })
         .collect();
     axum::Json(json!({"count": list.len(), "value": list})).into_response()
+}
+
+/// Fields whose values move together (a path and its node id), as
+/// `$expand=dependentFields` lists them.
+fn dependent_fields(reference: &str) -> &'static [&'static str] {
+    match reference {
+        "System.IterationPath" => &["System.IterationId"],
+        "System.IterationId" => &["System.IterationPath"],
+        "System.AreaPath" => &["System.AreaId"],
+        "System.AreaId" => &["System.AreaPath"],
+        _ => &[],
+    }
 }
 
 pub async fn states(State(emu): State<Arc<Emu>>, Path((org, project, ty)): Path<(String, String, String)>, headers: HeaderMap) -> Response {

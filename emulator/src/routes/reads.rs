@@ -162,7 +162,17 @@ pub async fn revisions(State(emu): State<Arc<Emu>>, Path(p): Path<HistoryPath>, 
     let expand = Expand::parse(param(&q, "$expand")).unwrap_or(Expand::None);
     match &p.n {
         Some(n) => match revs.iter().find(|r| r.rev.to_string() == *n) {
-            Some(r) => axum::Json(views::revision(&emu, &item, r, expand)).into_response(),
+            Some(r) => {
+                // A single revision carries its links; the list does not.
+                let mut v = views::revision(&emu, &item, r, expand);
+                let base = format!("{}/{}/{}/_apis/wit/workItems/{}", emu.base_url(), emu.organization, item.project_id, item.id);
+                v["_links"] = json!({
+                    "self": {"href": format!("{base}/revisions/{}", r.rev)},
+                    "workItemRevisions": {"href": format!("{base}/revisions")},
+                    "parent": {"href": base},
+                });
+                axum::Json(v).into_response()
+            }
             None => revision_not_found(&p.id, n),
         },
         None => {

@@ -42,7 +42,10 @@ pub fn routes() -> Router<Arc<Emu>> {
         r = r.route(&format!("{scope}/_apis/wit/wiql"), post(wiql::query));
     }
     let r = r.route("/{org}/{project}/{team}/_apis/wit/wiql", post(wiql::query));
-    let r = both(r, "/{org}/{project}/_apis/wit/workItems/{id}/comments", get(comments::list).post(comments::add));
-    let r = both(r, "/{org}/{project}/_apis/wit/workItems/{id}/comments/{comment}", get(comments::get).patch(comments::update).delete(comments::delete));
+    let mut r = r;
+    for scope in ["/{org}/{project}", "/{org}"] {
+        r = both(r, &format!("{scope}/_apis/wit/workItems/{{id}}/comments"), get(comments::list).post(comments::add));
+        r = both(r, &format!("{scope}/_apis/wit/workItems/{{id}}/comments/{{comment}}"), get(comments::get).patch(comments::update).delete(comments::delete));
+    }
     r.route("/{org}/_apis/wit/$batch", post(batch::batch).patch(batch::batch))
 }
