@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::attachments;
 use crate::client::Client;
 use crate::config::{self, Config};
 use crate::env::{Env, Method};
@@ -111,6 +112,8 @@ pub fn preview(
             Err(e) => return Err(e),
         }
     }
+    // The findings file: its relation op with a placeholder URL, no upload.
+    let body = attachments::preview(&client, &config, ticket, body, &mut plan.problems);
     Ok(Preview {
         method: "POST".into(),
         url: plan.url,
@@ -136,8 +139,11 @@ pub fn create(env: &dyn Env, connection: &Connection, config_text: &str, ticket:
     if !plan.problems.is_empty() {
         return Err(ConnectorError::Validation(plan.problems));
     }
-    let item: CreatedItem =
-        client.send(Method::Post, &plan.url, "application/json-patch+json", &Value::Array(plan.ops))?;
+    // The findings file is uploaded first and linked by the create itself.
+    let attached = attachments::for_dispatch(&client, &config, ticket)?;
+    let mut ops = plan.ops;
+    ops.extend(attached.as_ref().map(|a| a.op.clone()));
+    let item: CreatedItem = client.send(Method::Post, &plan.url, "application/json-patch+json", &Value::Array(ops))?;
     let web_url = item
         .links
         .as_ref()
@@ -145,7 +151,7 @@ pub fn create(env: &dyn Env, connection: &Connection, config_text: &str, ticket:
         .and_then(Value::as_str)
         .map(str::to_string)
         .unwrap_or_else(|| format!("{}/{}/_workitems/edit/{}", client.target().base(), segment(&plan.schema.project.name), item.id));
-    let state = SyncState { fields: plan.values };
+    let state = SyncState { fields: plan.values, attachment: attached.map(|a| a.state) };
     Ok(Link {
         ticket_id: ticket.id.clone(),
         project: plan.schema.project.id,

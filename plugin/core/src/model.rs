@@ -146,4 +146,19 @@ pub struct SyncState {
     /// Work item field values the connector last wrote, by reference name.
     #[serde(default)]
     pub fields: serde_json::Map<String, serde_json::Value>,
+    /// The findings file last attached, if any.
+    #[serde(default)]
+    pub attachment: Option<AttachmentState>,
+}
+
+/// The findings file the connector last attached to the work item.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AttachmentState {
+    pub file_name: String,
+    /// The URL ADO returned for the upload (the relation's URL).
+    pub url: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// [`crate::attachments::digest`] of the findings it shows.
+    pub digest: String,
 }
