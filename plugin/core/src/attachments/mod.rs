@@ -27,6 +27,7 @@ mod upload;
 mod xlsx;
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use crate::error::{ConnectorError, Issue};
 use crate::model::Ticket;
@@ -129,7 +130,11 @@ pub fn digest(ticket: &Ticket, options: &AttachmentOptions, labels: &BTreeMap<St
     // The JSONL rendering is typed, ordered and cheap; a failure (none is
     // known) only makes the digest coarser.
     hash.update(jsonl::write(&table).unwrap_or_default());
-    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(64);
+    for byte in hash.finalize() {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
 }
 
 #[cfg(test)]
