@@ -50,9 +50,9 @@ fn a_request_outside_the_allow_list_is_denied_not_sent() {
 fn operations_of_later_issues_answer_unsupported() {
     let emu = emulator();
     let conn = pat_connection(&emu);
-    let link = host().create(&conn, &agile_bug_config(), &ticket("SEC-9", vec![text("title", "t"), text("severity", "LOW")])).unwrap();
-    match host().close(&conn, &agile_bug_config(), &link, "fixed") {
-        Err(CallError::Connector(ConnectorError::Unsupported(m))) => assert!(m.contains("sync.close")),
+    let auth = ticketing_host::DeliveryAuth::Header(("x-secops-hook".into(), "s3cret-value".into()));
+    match host().subscribe(&conn, &agile_bug_config(), "https://secops.example/hooks/1", &auth) {
+        Err(CallError::Connector(ConnectorError::Unsupported(m))) => assert!(m.contains("webhook.subscribe")),
         other => panic!("expected unsupported, got {other:?}"),
     }
 }

@@ -4,9 +4,9 @@ use ado_connector_core::env::{self as core_env, HttpError, HttpRequest, HttpResp
 use ado_connector_core::model::{self as core, Secret};
 use ado_connector_core::schema::{self as core_schema, InputType, StateCategory};
 use ado_connector_core::target::Deployment;
-use ado_connector_core::{ConnectorError, Issue, Problem, connection as core_connection, dispatch as core_dispatch};
+use ado_connector_core::{ConnectorError, Issue, Problem, connection as core_connection, dispatch as core_dispatch, sync as core_sync};
 
-use crate::bindings::exports::secops::ticketing::{auth, dispatch, schema};
+use crate::bindings::exports::secops::ticketing::{auth, dispatch, schema, sync};
 use crate::bindings::secops::ticketing::{http, types};
 
 pub fn request(r: HttpRequest) -> http::Request {
@@ -108,6 +108,72 @@ pub fn link(l: core::Link) -> types::Link {
         url: l.url,
         web_url: l.web_url,
         sync_state: l.sync_state,
+    }
+}
+
+pub fn link_in(l: types::Link) -> core::Link {
+    core::Link {
+        ticket_id: l.ticket_id,
+        project: l.project,
+        work_item_type: l.work_item_type,
+        work_item_id: l.work_item_id,
+        rev: l.rev,
+        url: l.url,
+        web_url: l.web_url,
+        sync_state: l.sync_state,
+    }
+}
+
+/// A work item field value (JSON) as a WIT field value.
+fn json_value(v: serde_json::Value) -> types::FieldValue {
+    match ado_connector_core::mapping::from_json(&v) {
+        core::FieldValue::Null => types::FieldValue::Null,
+        core::FieldValue::Text(s) => types::FieldValue::Text(s),
+        core::FieldValue::Integer(i) => types::FieldValue::Integer(i),
+        core::FieldValue::Number(n) => types::FieldValue::Number(n),
+        core::FieldValue::Boolean(b) => types::FieldValue::Boolean(b),
+        core::FieldValue::DateTime(s) => types::FieldValue::DateTime(s),
+        core::FieldValue::TextList(l) => types::FieldValue::TextList(l),
+    }
+}
+
+fn transition(t: core_sync::Transition) -> sync::Transition {
+    sync::Transition { from: t.from, to: t.to, reason: t.reason, note: t.note }
+}
+
+pub fn push_outcome(o: core_sync::PushOutcome) -> sync::PushOutcome {
+    sync::PushOutcome {
+        link: link(o.link),
+        fields_sent: o.fields_sent,
+        comments_posted: o.comments_posted,
+        triggers_posted: o.triggers_posted,
+        conflicts: o
+            .conflicts
+            .into_iter()
+            .map(|c| sync::Conflict {
+                field: c.field,
+                ticket_value: json_value(c.ticket_value),
+                ado_value: json_value(c.ado_value),
+                resolution: c.resolution,
+            })
+            .collect(),
+        transition: o.transition.map(transition),
+    }
+}
+
+pub fn state_change(c: core_sync::StateChange) -> sync::StateChange {
+    sync::StateChange { link: link(c.link), transition: c.transition.map(transition) }
+}
+
+pub fn close_item(i: sync::CloseItem) -> core_sync::CloseItem {
+    core_sync::CloseItem { config: i.config, link: link_in(i.link) }
+}
+
+pub fn close_outcome(o: core_sync::CloseOutcome) -> sync::CloseOutcome {
+    match o {
+        core_sync::CloseOutcome::Closed(c) => sync::CloseOutcome::Closed(state_change(c)),
+        core_sync::CloseOutcome::AlreadyClosed(l) => sync::CloseOutcome::AlreadyClosed(link(l)),
+        core_sync::CloseOutcome::Failed(e) => sync::CloseOutcome::Failed(error(e)),
     }
 }
 

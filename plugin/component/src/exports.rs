@@ -1,6 +1,6 @@
 //! The world's exports: each converts its arguments, calls core, converts back.
 
-use ado_connector_core::{ConnectorError, connection, dispatch as core_dispatch, schema as core_schema};
+use ado_connector_core::{ConnectorError, connection, dispatch as core_dispatch, schema as core_schema, sync as core_sync};
 
 use crate::Component;
 use crate::bindings::exports::secops::ticketing::{auth, dispatch, schema, sync, webhook};
@@ -74,29 +74,34 @@ impl dispatch::Guest for Component {
         core_dispatch::create(&HostEnv, &connection, &config, &convert::ticket(ticket)).map(convert::link).map_err(convert::error)
     }
 
-    fn adopt(_: types::Connection, _: String, _: types::Ticket) -> Result<Option<types::Link>> {
-        unsupported("dispatch.adopt")
+    fn adopt(connection: types::Connection, config: String, ticket: types::Ticket) -> Result<Option<types::Link>> {
+        let connection = convert::connection(connection);
+        core_dispatch::adopt(&HostEnv, &connection, &config, &convert::ticket(ticket)).map(|l| l.map(convert::link)).map_err(convert::error)
     }
 }
 
 impl sync::Guest for Component {
-    fn push(_: types::Connection, _: String, _: types::Link, _: types::Ticket, _: types::Ticket) -> Result<sync::PushOutcome> {
-        unsupported("sync.push")
+    fn push(connection: types::Connection, config: String, link: types::Link, before: types::Ticket, after: types::Ticket) -> Result<sync::PushOutcome> {
+        let connection = convert::connection(connection);
+        core_sync::push(&HostEnv, &connection, &config, &convert::link_in(link), &convert::ticket(before), &convert::ticket(after))
+            .map(convert::push_outcome)
+            .map_err(convert::error)
     }
 
-    fn close(_: types::Connection, _: String, _: types::Link, _: String) -> Result<sync::StateChange> {
-        unsupported("sync.close")
+    fn close(connection: types::Connection, config: String, link: types::Link, reason: String) -> Result<sync::StateChange> {
+        let connection = convert::connection(connection);
+        core_sync::close(&HostEnv, &connection, &config, &convert::link_in(link), &reason).map(convert::state_change).map_err(convert::error)
     }
 
-    fn reopen(_: types::Connection, _: String, _: types::Link, _: String) -> Result<sync::StateChange> {
-        unsupported("sync.reopen")
+    fn reopen(connection: types::Connection, config: String, link: types::Link, reason: String) -> Result<sync::StateChange> {
+        let connection = convert::connection(connection);
+        core_sync::reopen(&HostEnv, &connection, &config, &convert::link_in(link), &reason).map(convert::state_change).map_err(convert::error)
     }
 
-    fn bulk_close(_: types::Connection, items: Vec<sync::CloseItem>, _: String) -> Vec<sync::CloseOutcome> {
-        items
-            .iter()
-            .map(|_| sync::CloseOutcome::Failed(convert::error(ConnectorError::unsupported("sync.bulk-close"))))
-            .collect()
+    fn bulk_close(connection: types::Connection, items: Vec<sync::CloseItem>, reason: String) -> Vec<sync::CloseOutcome> {
+        let connection = convert::connection(connection);
+        let items: Vec<core_sync::CloseItem> = items.into_iter().map(convert::close_item).collect();
+        core_sync::bulk_close(&HostEnv, &connection, &items, &reason).into_iter().map(convert::close_outcome).collect()
     }
 }
 

@@ -159,6 +159,11 @@ pub fn resolve_project(client: &Client<'_>, fresh: bool) -> Result<ProjectRef, C
     let project = ProjectRef { id: raw.id, name: raw.name, process_template };
     if let Ok(json) = serde_json::to_string(&project) {
         client.env().store_set(&key, &json, Some(PROJECT_CACHE_TTL));
+        // Links name their project by id: a sync after a dispatch by name
+        // finds the project without asking again.
+        if !project.id.eq_ignore_ascii_case(wanted) {
+            client.env().store_set(&format!("project|{}|{}", target.base(), project.id), &json, Some(PROJECT_CACHE_TTL));
+        }
     }
     Ok(project)
 }

@@ -1,6 +1,8 @@
 //! Dispatch: a ticket becomes one work item, created in one JSON Patch
 //! request with a hyperlink back to the ticket and a tag that identifies it.
 
+use std::time::Duration;
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -10,9 +12,11 @@ use crate::config::{self, Config};
 use crate::env::{Env, Method};
 use crate::error::{ConnectorError, Issue};
 use crate::mapping::{self, validate};
-use crate::model::{Connection, Link, SyncState, Ticket};
+use crate::model::{AttachmentState, Connection, Link, SyncState, Ticket};
 use crate::schema::{TypeSchema, type_schema};
 use crate::target::{API_VERSION, segment};
+
+mod adopt;
 
 /// The exact request a dispatch would send, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +32,29 @@ pub struct Preview {
 pub fn ticket_tag(ticket_id: &str) -> String {
     let clean: String = ticket_id.chars().map(|c| if c == ',' || c == ';' || c.is_control() { '_' } else { c }).collect();
     format!("secops:{clean}")
+}
+
+/// Adds the config's tags and the ticket's own tag to the mapped
+/// `System.Tags`, without duplicates; a tag ADO would refuse is a problem.
+pub(crate) fn merge_tags(config: &Config, ticket_id: &str, values: &mut serde_json::Map<String, Value>) -> Vec<Issue> {
+    let mut problems = Vec::new();
+    let mut tags: Vec<String> = values
+        .get("System.Tags")
+        .and_then(Value::as_str)
+        .map(|t| t.split(';').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default();
+    tags.extend(config.tags.iter().cloned());
+    tags.push(ticket_tag(ticket_id));
+    let mut unique = Vec::new();
+    for tag in tags {
+        if let Some(problem) = config::tag_problem(&tag) {
+            problems.push(Issue::new("System.Tags", "tag", format!("tag `{tag}` {problem}")));
+        } else if !unique.iter().any(|t: &String| t.eq_ignore_ascii_case(&tag)) {
+            unique.push(tag);
+        }
+    }
+    values.insert("System.Tags".into(), json!(unique.join("; ")));
+    problems
 }
 
 struct Plan {
@@ -47,22 +74,7 @@ fn plan(client: &Client<'_>, config: &Config, ticket: &Ticket) -> Result<Plan, C
     let (mut values, issues) = validate::values(&mapped, &schema);
     problems.extend(issues);
     problems.extend(validate::placement(config, &schema, &mut values));
-    let mut tags: Vec<String> = values
-        .get("System.Tags")
-        .and_then(Value::as_str)
-        .map(|t| t.split(';').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
-        .unwrap_or_default();
-    tags.extend(config.tags.iter().cloned());
-    tags.push(ticket_tag(&ticket.id));
-    let mut unique = Vec::new();
-    for tag in tags {
-        if let Some(problem) = config::tag_problem(&tag) {
-            problems.push(Issue::new("System.Tags", "tag", format!("tag `{tag}` {problem}")));
-        } else if !unique.iter().any(|t: &String| t.eq_ignore_ascii_case(&tag)) {
-            unique.push(tag);
-        }
-    }
-    values.insert("System.Tags".into(), json!(unique.join("; ")));
+    problems.extend(merge_tags(config, &ticket.id, &mut values));
     problems.extend(validate::required(&schema, &values));
     problems.extend(validate::sync_stages(config, &schema));
     let url_ok = validate::link_back_ok(ticket);
@@ -127,23 +139,14 @@ struct CreatedItem {
     id: i32,
     rev: i32,
     url: String,
+    #[serde(default)]
+    fields: serde_json::Map<String, Value>,
     #[serde(default, rename = "_links")]
     links: Option<Value>,
 }
 
-/// Creates the work item in one request and returns the link to store.
-pub fn create(env: &dyn Env, connection: &Connection, config_text: &str, ticket: &Ticket) -> Result<Link, ConnectorError> {
-    let config = config::parse(config_text)?;
-    let client = Client::new(env, connection)?;
-    let plan = plan(&client, &config, ticket)?;
-    if !plan.problems.is_empty() {
-        return Err(ConnectorError::Validation(plan.problems));
-    }
-    // The findings file is uploaded first and linked by the create itself.
-    let attached = attachments::for_dispatch(&client, &config, ticket)?;
-    let mut ops = plan.ops;
-    ops.extend(attached.as_ref().map(|a| a.op.clone()));
-    let item: CreatedItem = client.send(Method::Post, &plan.url, "application/json-patch+json", &Value::Array(ops))?;
+/// The link to store for a work item created (or adopted) for `ticket`.
+fn link_for(client: &Client<'_>, plan: &Plan, ticket: &Ticket, item: CreatedItem, attachment: Option<AttachmentState>) -> Link {
     let web_url = item
         .links
         .as_ref()
@@ -151,17 +154,84 @@ pub fn create(env: &dyn Env, connection: &Connection, config_text: &str, ticket:
         .and_then(Value::as_str)
         .map(str::to_string)
         .unwrap_or_else(|| format!("{}/{}/_workitems/edit/{}", client.target().base(), segment(&plan.schema.project.name), item.id));
-    let state = SyncState { fields: plan.values, attachment: attached.map(|a| a.state) };
-    Ok(Link {
+    let state = SyncState {
+        fields: plan.values.clone(),
+        state: item.fields.get("System.State").and_then(Value::as_str).map(str::to_string),
+        attachment,
+        ..SyncState::default()
+    };
+    Link {
         ticket_id: ticket.id.clone(),
-        project: plan.schema.project.id,
-        work_item_type: plan.schema.work_item_type,
+        project: plan.schema.project.id.clone(),
+        work_item_type: plan.schema.work_item_type.clone(),
         work_item_id: item.id,
         rev: item.rev,
         url: item.url,
         web_url,
-        sync_state: serde_json::to_string(&state).unwrap_or_default(),
-    })
+        sync_state: state.write(),
+    }
+}
+
+/// How long an unanswered create stays suspect: a retry within it looks
+/// for the work item before creating one.
+const IN_FLIGHT_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+fn in_flight_key(client: &Client<'_>, project_id: &str, ticket_id: &str) -> String {
+    format!("dispatch-in-flight|{}|{project_id}|{ticket_id}", client.target().base())
+}
+
+/// Whether ADO may have applied a request whose answer we did not get.
+fn uncertain(e: &ConnectorError) -> bool {
+    matches!(e, ConnectorError::Transport(_) | ConnectorError::Remote { status: 500..=599, .. })
+}
+
+/// Creates the work item in one request and returns the link to store. A
+/// create whose earlier attempt got no answer first looks for the item that
+/// attempt may have made, and adopts it.
+pub fn create(env: &dyn Env, connection: &Connection, config_text: &str, ticket: &Ticket) -> Result<Link, ConnectorError> {
+    let config = config::parse(config_text)?;
+    let client = Client::new(env, connection)?;
+    let plan = plan(&client, &config, ticket)?;
+    if !plan.problems.is_empty() {
+        return Err(ConnectorError::Validation(plan.problems));
+    }
+    let key = in_flight_key(&client, &plan.schema.project.id, &ticket.id);
+    if env.store_get(&key).is_some()
+        && let Some(link) = adopt::find(&client, &plan, ticket)?
+    {
+        env.store_delete(&key);
+        return Ok(link);
+    }
+    // The findings file is uploaded first and linked by the create itself.
+    let attached = attachments::for_dispatch(&client, &config, ticket)?;
+    let mut ops = plan.ops.clone();
+    ops.extend(attached.as_ref().map(|a| a.op.clone()));
+    env.store_set(&key, "1", Some(IN_FLIGHT_TTL));
+    match client.send::<CreatedItem>(Method::Post, &plan.url, "application/json-patch+json", &Value::Array(ops)) {
+        Ok(item) => {
+            env.store_delete(&key);
+            Ok(link_for(&client, &plan, ticket, item, attached.map(|a| a.state)))
+        }
+        Err(e) => {
+            if !uncertain(&e) {
+                env.store_delete(&key);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The work item an earlier dispatch of `ticket` created, found by the
+/// ticket's tag, for a host whose previous attempt has an uncertain outcome.
+pub fn adopt(env: &dyn Env, connection: &Connection, config_text: &str, ticket: &Ticket) -> Result<Option<Link>, ConnectorError> {
+    let config = config::parse(config_text)?;
+    let client = Client::new(env, connection)?;
+    let plan = plan(&client, &config, ticket)?;
+    let found = adopt::find(&client, &plan, ticket)?;
+    if found.is_some() {
+        env.store_delete(&in_flight_key(&client, &plan.schema.project.id, &ticket.id));
+    }
+    Ok(found)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! `ado-connector-core` holds all the logic of the Azure DevOps ticketing
 //! connector: the one ADO REST client, authentication, the connection test,
-//! schema reading, the outegration config and dispatch.
+//! schema reading, the outegration config, the mapping engine, dispatch,
+//! ticket → work item sync and finding attachments.
 //!
 //! It must not depend on any binding (no wit-bindgen, no spin-sdk, no wasmtime):
 //! the outside world reaches it only through the [`env::Env`] trait, so the
@@ -17,7 +18,9 @@ pub mod error;
 pub mod mapping;
 pub mod model;
 pub mod schema;
+pub mod sync;
 pub mod target;
+pub mod workitem;
 
 #[cfg(test)]
 mod testing;

@@ -143,12 +143,43 @@ pub struct Link {
 /// What the plugin remembers in a link between calls.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SyncState {
-    /// Work item field values the connector last wrote, by reference name.
+    /// Work item field values the connector last wrote (or decided not to
+    /// overwrite after a conflict), by reference name: the baseline that
+    /// tells a ticket change from an ADO change.
     #[serde(default)]
     pub fields: serde_json::Map<String, serde_json::Value>,
+    /// Ticket comment id → ADO comment id of the comments the connector posted.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub comments: std::collections::BTreeMap<String, i64>,
+    /// Trigger comment key → ADO comment id, for the trigger comments posted.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub triggers: std::collections::BTreeMap<String, i64>,
+    /// The work item's `System.State` as the connector last saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// The connector closed the work item (auto-close or close) and has not
+    /// reopened it since.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub closed: bool,
     /// The findings file last attached, if any.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<AttachmentState>,
+}
+
+impl SyncState {
+    /// Reads a link's state; an empty one (a link from an older host) is the default.
+    pub fn read(text: &str) -> Result<SyncState, crate::error::ConnectorError> {
+        if text.trim().is_empty() {
+            return Ok(SyncState::default());
+        }
+        serde_json::from_str(text)
+            .map_err(|e| crate::error::ConnectorError::Other(format!("the link's sync state is not readable ({e}); it was not written by this connector")))
+    }
+
+    /// The state as the JSON the host stores.
+    pub fn write(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
 }
 
 /// The findings file the connector last attached to the work item.

@@ -85,6 +85,49 @@ pub struct TypeSchema {
     pub work_item_type: String,
     pub fields: Vec<FieldInfo>,
     pub initial_states: Vec<String>,
+    /// States in process order, with their category names (`Proposed`,
+    /// `InProgress`, `Resolved`, `Completed`, `Removed`).
+    #[serde(default)]
+    pub states: Vec<TypeState>,
+    /// Allowed transitions: from state → to states.
+    #[serde(default)]
+    pub transitions: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// One state of a type, as the sync needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeState {
+    pub name: String,
+    pub category: String,
+}
+
+impl TypeSchema {
+    /// The state named `name` (ADO compares state names case-insensitively).
+    pub fn state(&self, name: &str) -> Option<&TypeState> {
+        self.states.iter().find(|s| s.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The category of the state named `name`, if the type has it.
+    pub fn category_of(&self, name: &str) -> Option<&str> {
+        self.state(name).map(|s| s.category.as_str())
+    }
+
+    /// States of a category, in process order.
+    pub fn states_in(&self, category: &str) -> impl Iterator<Item = &TypeState> {
+        self.states.iter().filter(move |s| s.category == category)
+    }
+
+    /// Whether the type's rules let an item move from `from` to `to`. Types
+    /// whose transitions are unknown allow everything.
+    pub fn can_move(&self, from: &str, to: &str) -> bool {
+        if self.transitions.is_empty() {
+            return true;
+        }
+        self.transitions
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(from))
+            .is_some_and(|(_, targets)| targets.iter().any(|t| t.eq_ignore_ascii_case(to)))
+    }
 }
 
 #[derive(Deserialize)]
@@ -105,6 +148,8 @@ struct RawType {
     is_disabled: bool,
     #[serde(default)]
     transitions: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    states: Vec<RawState>,
 }
 
 #[derive(Deserialize)]
@@ -199,7 +244,7 @@ pub fn states(client: &Client<'_>, ty: &str) -> Result<Vec<StateInfo>, Connector
 /// dispatch costs one request once the schema is known.
 pub fn type_schema(client: &Client<'_>, ty: &str) -> Result<TypeSchema, ConnectorError> {
     let project = resolve_project(client, false)?;
-    let key = format!("type-schema|{}|{}|{}", client.target().base(), project.id, ty);
+    let key = format!("type-schema-v2|{}|{}|{}", client.target().base(), project.id, ty);
     if let Some(cached) = client.env().store_get(&key).and_then(|s| serde_json::from_str::<TypeSchema>(&s).ok()) {
         return Ok(cached);
     }
@@ -235,6 +280,8 @@ pub fn type_schema(client: &Client<'_>, ty: &str) -> Result<TypeSchema, Connecto
         work_item_type: raw_type.name.clone(),
         fields,
         initial_states: initial_states_of(&raw_type),
+        states: raw_type.states.iter().map(|s| TypeState { name: s.name.clone(), category: s.category.clone() }).collect(),
+        transitions: transitions_of(&raw_type),
     };
     if let Ok(json) = serde_json::to_string(&schema) {
         client.env().store_set(&key, &json, Some(SCHEMA_CACHE_TTL));
@@ -250,6 +297,21 @@ fn initial_states_of(raw: &RawType) -> Vec<String> {
         .and_then(|v| v.as_array())
         .map(|list| list.iter().filter_map(|t| t.get("to").and_then(|s| s.as_str()).map(str::to_string)).collect())
         .unwrap_or_default()
+}
+
+/// Every non-initial transition, as from → to states.
+fn transitions_of(raw: &RawType) -> std::collections::BTreeMap<String, Vec<String>> {
+    let Some(map) = raw.transitions.as_ref() else { return Default::default() };
+    map.iter()
+        .filter(|(from, _)| !from.is_empty())
+        .map(|(from, list)| {
+            let to = list
+                .as_array()
+                .map(|l| l.iter().filter_map(|t| t.get("to").and_then(|s| s.as_str()).map(str::to_string)).collect())
+                .unwrap_or_default();
+            (from.clone(), to)
+        })
+        .collect()
 }
 
 fn input_type(meta: &RawField) -> InputType {

@@ -8,6 +8,7 @@
 //! document reads unchanged.
 
 mod check;
+pub mod sync;
 
 use std::collections::BTreeMap;
 
@@ -62,6 +63,10 @@ pub struct Config {
     /// Mapping applied when the work item changes (work item → ticket).
     #[serde(default)]
     pub from_ado: Vec<Rule>,
+    /// How ticket changes are sent after dispatch: conflicts, comments,
+    /// trigger comments, auto-close and reopen.
+    #[serde(default)]
+    pub sync: sync::SyncConfig,
 }
 
 /// Fills one target field from one source.

@@ -126,6 +126,18 @@ pub fn default_config(process: &str, work_item_type: &str) -> Config {
     if !shape.initial_state.is_empty() {
         doc["initial_state"] = json!(shape.initial_state);
     }
+    // Scrum and Basic finish in Done; the others in Closed. An unknown process
+    // falls back to its Completed-category state at run time.
+    let closed = match process.to_ascii_lowercase().as_str() {
+        "scrum" | "basic" => "Done",
+        _ => "Closed",
+    };
+    doc["sync"] = json!({
+        "conflicts": "report",
+        "comments": true,
+        "triggers": [{"field": "severity", "to": ["CRITICAL"]}],
+        "auto_close": {"state": closed},
+    });
     serde_json::from_value(doc).unwrap_or_else(|_| unreachable_config(work_item_type))
 }
 
@@ -144,6 +156,7 @@ fn unreachable_config(work_item_type: &str) -> Config {
         dispatch: vec![],
         to_ado: vec![],
         from_ado: vec![],
+        sync: Default::default(),
     }
 }
 

@@ -47,6 +47,16 @@ pub fn resolve(label: &str, custom: &BTreeMap<String, String>) -> String {
     bare.split_whitespace().map(str::to_lowercase).collect::<Vec<_>>().join("_")
 }
 
+/// The display label of a ticket field for messages: the config's own
+/// label when it has one, else `Ticket ` and the name in words
+/// (`due_date` → `Ticket due date`).
+pub fn label_of(name: &str, custom: &BTreeMap<String, String>) -> String {
+    if let Some((label, _)) = custom.iter().find(|(_, v)| v.eq_ignore_ascii_case(name)) {
+        return label.clone();
+    }
+    format!("Ticket {}", name.replace('_', " "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,181 @@
+//! Ticket comments and trigger comments, posted to the work item once each.
+//!
+//! Every comment the connector writes ends with a reference line
+//! (`ref: secops SEC-1#C-7`, `ref: secops SEC-1 trigger severity MEDIUM→CRITICAL r4`).
+//! Before posting, the item's comments are read and a comment whose
+//! reference is already there is adopted instead of posted again: a push
+//! retried after a lost answer never duplicates. The ADO ids are kept in the
+//! link, which is also how the webhook direction recognises our own comments.
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::lifecycle::escape;
+use crate::client::Client;
+use crate::config::Config;
+use crate::config::sync::{DEFAULT_TRIGGER_MESSAGE, Trigger};
+use crate::env::Method;
+use crate::error::ConnectorError;
+use crate::mapping::{labels, markdown};
+use crate::model::{Comment, Link, SyncState, Ticket};
+use crate::target::segment;
+
+/// The comments API is still a preview in 7.1.
+const COMMENTS_API: &str = "7.1-preview.4";
+/// Pages of comments read at most when looking for our references.
+const MAX_PAGES: usize = 50;
+
+/// How many of each kind were posted (adopted ones are not counted).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Posted {
+    pub comments: u32,
+    pub triggers: u32,
+}
+
+enum Kind {
+    Comment(String),
+    Trigger(String),
+}
+
+struct Pending {
+    kind: Kind,
+    reference: String,
+    html: String,
+}
+
+#[derive(Deserialize)]
+struct AdoComment {
+    id: i64,
+    #[serde(default)]
+    text: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CommentPage {
+    #[serde(default)]
+    comments: Vec<AdoComment>,
+    #[serde(default)]
+    continuation_token: Option<String>,
+}
+
+fn reference_line(reference: &str) -> String {
+    format!("<p><small>ref: secops {}</small></p>", escape(reference))
+}
+
+fn ticket_comment(ticket: &Ticket, c: &Comment) -> Pending {
+    let reference = format!("{}#{}", ticket.id, c.id);
+    let html = format!(
+        "<p><b>{author}</b> commented on SecOps ticket <a href=\"{url}\">{id}</a> at {created}:</p>{body}{refline}",
+        author = escape(&c.author),
+        url = escape(&ticket.url),
+        id = escape(&ticket.id),
+        created = escape(&c.created),
+        body = markdown::to_html(&c.text),
+        refline = reference_line(&reference),
+    );
+    Pending { kind: Kind::Comment(c.id.clone()), reference, html }
+}
+
+fn matches(list: &[String], value: &str) -> bool {
+    list.is_empty() || list.iter().any(|v| v.eq_ignore_ascii_case(value.trim()))
+}
+
+/// The trigger comment for a transition of `before` → `after`, if it fires.
+fn trigger_comment(config: &Config, t: &Trigger, link: &Link, before: &Ticket, after: &Ticket) -> Option<Pending> {
+    let from = before.field(&t.field).map(|v| v.display()).unwrap_or_default();
+    let to = after.field(&t.field).map(|v| v.display()).unwrap_or_default();
+    if from == to || !matches(&t.from, &from) || !matches(&t.to, &to) {
+        return None;
+    }
+    let shown = |v: &str| if v.is_empty() { "(empty)".to_string() } else { v.to_string() };
+    // The link's revision makes a later, identical transition a new comment
+    // while a retry of this push (same link) finds the one it posted.
+    let reference = format!("{} trigger {} {}→{} r{}", after.id, t.field, shown(&from), shown(&to), link.rev);
+    let text = t
+        .message
+        .as_deref()
+        .unwrap_or(DEFAULT_TRIGGER_MESSAGE)
+        .replace("{label}", &labels::label_of(&t.field, &config.labels))
+        .replace("{field}", &t.field)
+        .replace("{from}", &shown(&from))
+        .replace("{to}", &shown(&to))
+        .replace("{ticket}", &after.id)
+        .replace("{url}", &after.url);
+    let html = format!("<p>{}</p>{}", linkify(&escape(&text), &after.url), reference_line(&reference));
+    Some(Pending { kind: Kind::Trigger(reference.clone()), reference, html })
+}
+
+/// Makes the ticket URL in an escaped message a link.
+fn linkify(escaped: &str, url: &str) -> String {
+    let e = escape(url);
+    if url.is_empty() || !markdown::safe_url(url) {
+        return escaped.to_string();
+    }
+    escaped.replacen(&e, &format!("<a href=\"{e}\">{e}</a>"), 1)
+}
+
+fn comments_url(client: &Client<'_>, link: &Link) -> String {
+    client.target().project_api(&segment(&link.project), &format!("wit/workItems/{}/comments", link.work_item_id), COMMENTS_API)
+}
+
+/// Every comment of the item (id and text), following continuation tokens.
+fn existing(client: &Client<'_>, link: &Link) -> Result<Vec<AdoComment>, ConnectorError> {
+    let base = comments_url(client, link);
+    let mut all = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let url = match &token {
+            Some(t) => format!("{base}&$top=200&continuationToken={}", crate::target::query_value(t)),
+            None => format!("{base}&$top=200"),
+        };
+        let page: CommentPage = client.get(&url)?;
+        all.extend(page.comments);
+        match page.continuation_token.filter(|t| !t.is_empty()) {
+            Some(t) => token = Some(t),
+            None => break,
+        }
+    }
+    Ok(all)
+}
+
+/// Posts what is new since the link's state, adopting what a lost answer
+/// already posted.
+pub(super) fn post(client: &Client<'_>, config: &Config, link: &Link, state: &mut SyncState, before: &Ticket, after: &Ticket) -> Result<Posted, ConnectorError> {
+    let mut todo: Vec<Pending> = Vec::new();
+    if config.sync.comments {
+        todo.extend(after.comments.iter().filter(|c| !state.comments.contains_key(&c.id)).map(|c| ticket_comment(after, c)));
+    }
+    for t in &config.sync.triggers {
+        if let Some(p) = trigger_comment(config, t, link, before, after)
+            && !state.triggers.contains_key(&p.reference)
+        {
+            todo.push(p);
+        }
+    }
+    let mut posted = Posted::default();
+    if todo.is_empty() {
+        return Ok(posted);
+    }
+    let already = existing(client, link)?;
+    let url = format!("{}&format=html", comments_url(client, link));
+    for p in todo {
+        let marker = format!("ref: secops {}", escape(&p.reference));
+        let id = match already.iter().find(|c| c.text.contains(&marker)) {
+            Some(c) => c.id,
+            None => {
+                let created: AdoComment = client.send(Method::Post, &url, "application/json", &json!({"text": p.html}))?;
+                match p.kind {
+                    Kind::Comment(_) => posted.comments += 1,
+                    Kind::Trigger(_) => posted.triggers += 1,
+                }
+                created.id
+            }
+        };
+        match p.kind {
+            Kind::Comment(cid) => state.comments.insert(cid, id),
+            Kind::Trigger(key) => state.triggers.insert(key, id),
+        };
+    }
+    Ok(posted)
+}
