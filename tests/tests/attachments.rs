@@ -274,3 +274,72 @@ fn a_ticket_with_ten_thousand_findings_is_dispatched_with_its_file() {
     let range = book.worksheet_range("Findings").expect("the Findings sheet");
     assert_eq!(range.get_size(), (10_001, 9), "a header row and one row per finding");
 }
+
+fn digest_of(link: &Link) -> String {
+    let state: Value = serde_json::from_str(&link.sync_state).unwrap();
+    state["attachment"]["digest"].as_str().unwrap_or_default().to_string()
+}
+
+/// `before` plus a new High finding.
+fn with_new_finding(before: &Ticket) -> Ticket {
+    let mut after = before.clone();
+    after.findings.push(finding("F-4", "High", "Exposed admin console", vec![text("cve", "CVE-2026-9999")]));
+    after
+}
+
+#[test]
+fn a_sync_with_changed_findings_replaces_the_file_within_its_patch() {
+    let emu = emulator();
+    let conn = pat_connection(&emu);
+    let config = with_attachment(json!({"format": "csv", "on_sync": "replace"}));
+    let before = findings_ticket("SEC-50");
+    let link = host().create(&conn, &config, &before).expect("dispatched");
+    let after = with_new_finding(&before);
+
+    let requests = emu.request_count();
+    let out = host().push(&conn, &config, &link, &before, &after).expect("pushed");
+    assert_eq!(emu.request_count() - requests, 3, "read the relations, upload, one PATCH");
+    let files = attached_files(&emu, link.work_item_id);
+    assert_eq!(files.len(), 1, "the previous version is unlinked");
+    assert_eq!(files[0].comment, "SecOps ticket SEC-50: 4 findings (CSV)");
+    assert_eq!(files[0].name, format!("findings-SEC-50-{}.csv", today()));
+    assert!(String::from_utf8_lossy(&files[0].bytes).contains("CVE-2026-9999"));
+    assert_ne!(digest_of(&out.link), digest_of(&link));
+    let item = emu.work_item(link.work_item_id).unwrap();
+    assert_eq!(out.link.rev, item["rev"].as_i64().unwrap() as i32);
+
+    // Unchanged findings: no upload, nothing sent.
+    let requests = emu.request_count();
+    let again = host().push(&conn, &config, &out.link, &after, &after).expect("pushed");
+    assert_eq!(emu.request_count() - requests, 0);
+    assert_eq!(digest_of(&again.link), digest_of(&out.link));
+    assert_eq!(attached_files(&emu, link.work_item_id).len(), 1);
+}
+
+#[test]
+fn a_sync_with_changed_findings_adds_a_version_next_to_the_previous_one() {
+    let emu = emulator();
+    let conn = pat_connection(&emu);
+    let config = with_attachment(json!({"format": "jsonl", "on_sync": "add"}));
+    let before = findings_ticket("SEC-51");
+    let link = host().create(&conn, &config, &before).expect("dispatched");
+    let requests = emu.request_count();
+    host().push(&conn, &config, &link, &before, &with_new_finding(&before)).expect("pushed");
+    assert_eq!(emu.request_count() - requests, 2, "upload and one PATCH");
+    let files = attached_files(&emu, link.work_item_id);
+    let lines: Vec<usize> = files.iter().map(|f| f.bytes.iter().filter(|b| **b == b'\n').count()).collect();
+    assert_eq!(lines, [3, 4], "both versions, oldest first");
+}
+
+#[test]
+fn a_sync_attaches_nothing_new_when_on_sync_is_off() {
+    let emu = emulator();
+    let conn = pat_connection(&emu);
+    let config = with_attachment(json!({"format": "csv", "on_sync": "off"}));
+    let before = findings_ticket("SEC-52");
+    let link = host().create(&conn, &config, &before).expect("dispatched");
+    let requests = emu.request_count();
+    host().push(&conn, &config, &link, &before, &with_new_finding(&before)).expect("pushed");
+    assert_eq!(emu.request_count() - requests, 0);
+    assert_eq!(attached_files(&emu, link.work_item_id).len(), 1);
+}
