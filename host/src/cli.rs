@@ -1,11 +1,15 @@
 //! The command line of `ticketing-host`.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 
+use crate::commands::TicketCommand;
 use crate::config::{HostConfig, connection};
+use crate::db::Db;
+use crate::lifecycle::Lifecycle;
 use crate::secrets::Secrets;
 use crate::{CallError, Connection, Host, Limits};
 
@@ -25,6 +29,9 @@ pub struct Cli {
     /// Per-call deadline in seconds.
     #[arg(long, global = true, default_value_t = 30)]
     pub deadline: u64,
+    /// State database (SQLite): tickets, links, dispatch attempts.
+    #[arg(long, global = true, default_value = "state.db")]
+    pub state: PathBuf,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -61,13 +68,49 @@ pub enum Command {
         #[arg(long)]
         validate_remote: bool,
     },
-    /// Creates a work item for each ticket.
+    /// The tickets in the state database.
+    Ticket {
+        #[command(subcommand)]
+        what: TicketCommand,
+    },
+    /// Creates a work item for each ticket (stored ids, or files imported first)
+    /// and stores the links.
     Dispatch {
         #[arg(long)]
         outegration: PathBuf,
+        /// Project to create the work items in; else the host config's.
+        #[arg(long)]
+        project: Option<String>,
         #[arg(required = true)]
-        tickets: Vec<PathBuf>,
+        tickets: Vec<String>,
     },
+    /// Pushes the tickets' changes since their last sync to their work items.
+    Sync {
+        ids: Vec<String>,
+        /// Every linked ticket.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Closes the tickets' work items.
+    Close {
+        ids: Vec<String>,
+        /// Every linked ticket.
+        #[arg(long)]
+        all: bool,
+        /// One bulk call for all of them (across projects and processes).
+        #[arg(long)]
+        bulk: bool,
+        #[arg(long, default_value = "closed from the SecOps platform")]
+        reason: String,
+    },
+    /// Reopens a ticket's work item.
+    Reopen {
+        id: String,
+        #[arg(long, default_value = "reopened from the SecOps platform")]
+        reason: String,
+    },
+    /// Lists the links: ticket, work item, rev, project, type, web URL.
+    Links,
     /// Runs the demo against an in-process ADO emulator.
     Demo,
 }
@@ -116,51 +159,85 @@ fn fail(e: CallError) -> anyhow::Error {
     anyhow::anyhow!("{e}")
 }
 
-/// Runs the command line.
+/// Runs the command line, writing to standard output.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let limits = Limits { call_deadline: std::time::Duration::from_secs(cli.deadline.max(1)), ..Limits::default() };
-    if let Command::Demo = cli.command {
-        return crate::demo::run(&plugin_path(&cli)?, &workspace_root());
-    }
-    let host = Host::load(&plugin_path(&cli)?, limits)?;
+    let mut stdout = std::io::stdout().lock();
     match &cli.command {
-        Command::Demo => unreachable!("handled above"),
-        Command::ConfigSchema => println!("{}", host.config_schema().map_err(fail)?),
+        Command::Demo => crate::demo::run(&plugin_path(&cli)?, &workspace_root()),
+        // These need no plugin.
+        Command::Ticket { what } => crate::commands::ticket(&Db::open(&cli.state)?, what, &mut stdout),
+        Command::Links => crate::commands::links(&Db::open(&cli.state)?, &mut stdout),
+        _ => run_with(&cli, &Host::load(&plugin_path(&cli)?, limits)?, &mut stdout),
+    }
+}
+
+/// Runs a command with an already loaded plugin, writing to `out` (what
+/// `run` does after loading it; tests call this to share one compiled host).
+pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Demo => crate::demo::run(&plugin_path(cli)?, &workspace_root())?,
+        Command::Ticket { what } => crate::commands::ticket(&Db::open(&cli.state)?, what, out)?,
+        Command::Links => crate::commands::links(&Db::open(&cli.state)?, out)?,
+        Command::Dispatch { outegration, project, tickets } => {
+            let mut conn = load_connection(cli)?;
+            if let Some(p) = project {
+                conn.project = p.clone();
+            }
+            let db = Db::open(&cli.state)?;
+            crate::commands::dispatch(&Lifecycle { host, db: &db, conn: &conn }, outegration, tickets, out)?;
+        }
+        Command::Sync { ids, all } => {
+            let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
+            let ids = crate::commands::selected(&db, ids, *all)?;
+            crate::commands::sync(&Lifecycle { host, db: &db, conn: &conn }, &ids, out)?;
+        }
+        Command::Close { ids, all, bulk, reason } => {
+            let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
+            let ids = crate::commands::selected(&db, ids, *all)?;
+            crate::commands::close(&Lifecycle { host, db: &db, conn: &conn }, &ids, *bulk, reason, out)?;
+        }
+        Command::Reopen { id, reason } => {
+            let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
+            crate::commands::reopen(&Lifecycle { host, db: &db, conn: &conn }, id, reason, out)?;
+        }
+        Command::ConfigSchema => writeln!(out, "{}", host.config_schema().map_err(fail)?)?,
         Command::DefaultConfig { work_item_type, process } => {
             let process = match process {
                 Some(p) => p.clone(),
                 None => {
-                    let info = host.test_connection(&load_connection(&cli)?).map_err(fail)?;
+                    let info = host.test_connection(&load_connection(cli)?).map_err(fail)?;
                     info.process_template.context("the project's process template is not readable; pass --process")?
                 }
             };
-            println!("{}", host.default_config(&process, work_item_type).map_err(fail)?);
+            writeln!(out, "{}", host.default_config(&process, work_item_type).map_err(fail)?)?;
         }
         Command::ValidateConfig { file } => {
             let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
             host.validate_config(&text).map_err(fail)?;
-            println!("{}: valid", file.display());
+            writeln!(out, "{}: valid", file.display())?;
         }
         Command::TestConnection => {
-            let info = host.test_connection(&load_connection(&cli)?).map_err(fail)?;
-            println!("identity:         {} ({})", info.user.display_name, info.user.id);
-            println!("organization:     {} ({})", info.organization, match info.deployment { crate::Deployment::Services => "Azure DevOps Services", crate::Deployment::Server => "Azure DevOps Server" });
-            println!("project:          {} ({})", info.project_name, info.project_id);
-            println!("process template: {}", info.process_template.as_deref().unwrap_or("unknown"));
+            let info = host.test_connection(&load_connection(cli)?).map_err(fail)?;
+            writeln!(out, "identity:         {} ({})", info.user.display_name, info.user.id)?;
+            writeln!(out, "organization:     {} ({})", info.organization, match info.deployment { crate::Deployment::Services => "Azure DevOps Services", crate::Deployment::Server => "Azure DevOps Server" })?;
+            writeln!(out, "project:          {} ({})", info.project_name, info.project_id)?;
+            writeln!(out, "process template: {}", info.process_template.as_deref().unwrap_or("unknown"))?;
         }
         Command::Schema { what } => {
-            let conn = load_connection(&cli)?;
+            let conn = load_connection(cli)?;
             match what {
                 SchemaCommand::Types => {
-                    println!("{:<24} reference name", "name");
+                    writeln!(out, "{:<24} reference name", "name")?;
                     for t in host.work_item_types(&conn).map_err(fail)? {
-                        println!("{:<24} {}{}", t.name, t.reference_name, if t.is_disabled { " (disabled)" } else { "" });
+                        writeln!(out, "{:<24} {}{}", t.name, t.reference_name, if t.is_disabled { " (disabled)" } else { "" })?;
                     }
                 }
                 SchemaCommand::Fields { work_item_type } => {
-                    println!("{:<40} {:<16} {:<9} {:<9} {:<14} allowed values", "reference name", "input type", "required", "read-only", "default");
+                    writeln!(out, "{:<40} {:<16} {:<9} {:<9} {:<14} allowed values", "reference name", "input type", "required", "read-only", "default")?;
                     for f in host.fields(&conn, work_item_type).map_err(fail)? {
-                        println!(
+                        writeln!(
+                            out,
                             "{:<40} {:<16} {:<9} {:<9} {:<14} {}",
                             f.reference_name,
                             crate::display::input_type(f.input_type),
@@ -168,14 +245,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                             f.read_only,
                             f.default_value.unwrap_or_default(),
                             f.allowed_values.join(" | ")
-                        );
+                        )?;
                     }
                 }
                 SchemaCommand::States { work_item_type } => {
                     let initial = host.initial_states(&conn, work_item_type).map_err(fail)?;
-                    println!("{:<16} {:<12} initial", "state", "category");
+                    writeln!(out, "{:<16} {:<12} initial", "state", "category")?;
                     for s in host.states(&conn, work_item_type).map_err(fail)? {
-                        println!("{:<16} {:<12} {}", s.name, crate::display::state_category(&s.category), if initial.contains(&s.name) { "yes" } else { "" });
+                        writeln!(out, "{:<16} {:<12} {}", s.name, crate::display::state_category(&s.category), if initial.contains(&s.name) { "yes" } else { "" })?;
                     }
                 }
             }
@@ -183,31 +260,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Preview { outegration, ticket, validate_remote } => {
             let config = std::fs::read_to_string(outegration).with_context(|| format!("reading {}", outegration.display()))?;
             let ticket = crate::ticket_file::load(ticket)?;
-            let p = host.preview(&load_connection(&cli)?, &config, &ticket, *validate_remote).map_err(fail)?;
-            println!("{} {}\n{}", p.method, p.url, p.body);
+            let p = host.preview(&load_connection(cli)?, &config, &ticket, *validate_remote).map_err(fail)?;
+            writeln!(out, "{} {}\n{}", p.method, p.url, p.body)?;
             for i in &p.problems {
-                println!("problem: {} [{}]: {}", i.path, i.rule, i.message);
+                writeln!(out, "problem: {} [{}]: {}", i.path, i.rule, i.message)?;
             }
             if !p.problems.is_empty() {
                 bail!("{} problem(s) would stop this dispatch", p.problems.len());
-            }
-        }
-        Command::Dispatch { outegration, tickets } => {
-            let config = std::fs::read_to_string(outegration).with_context(|| format!("reading {}", outegration.display()))?;
-            let conn = load_connection(&cli)?;
-            let mut failed = 0;
-            for path in tickets {
-                let ticket = crate::ticket_file::load(path)?;
-                match host.create(&conn, &config, &ticket) {
-                    Ok(link) => println!("{} -> work item {} rev {} {}", ticket.id, link.work_item_id, link.rev, link.web_url),
-                    Err(e) => {
-                        failed += 1;
-                        eprintln!("{} -> {e}", ticket.id);
-                    }
-                }
-            }
-            if failed > 0 {
-                bail!("{failed} of {} ticket(s) were not dispatched", tickets.len());
             }
         }
     }

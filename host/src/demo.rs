@@ -1,5 +1,7 @@
 //! The demo: the ADO emulator in process, then the real plugin through this
-//! host: connection test, schema, and dispatch of the sample tickets.
+//! host: connection test, schema, and dispatch of the sample tickets; then
+//! the lifecycle of tickets through the state database
+//! ([`crate::demo_lifecycle`]).
 
 use std::path::Path;
 use std::time::Instant;
@@ -113,5 +115,5 @@ pub fn run(plugin: &Path, root: &Path) -> anyhow::Result<()> {
         }
     }
     println!("\n== Requests served by the emulator: {}", emulator.request_count());
-    Ok(())
+    crate::demo_lifecycle::run(&host, root)
 }

@@ -11,16 +11,22 @@
 mod bindings;
 mod calls;
 pub mod cli;
+pub mod commands;
 pub mod config;
+pub mod db;
 pub mod demo;
+mod demo_lifecycle;
 pub mod display;
 mod egress;
 mod engine;
 mod http_import;
 mod kv;
 mod limits;
+pub mod lifecycle;
+pub mod report;
 pub mod secrets;
 mod state;
+pub mod ticket_edit;
 pub mod ticket_file;
 
 pub use bindings::exports::secops::ticketing::auth::{ConnectionInfo, Deployment, Identity};

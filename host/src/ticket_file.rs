@@ -1,9 +1,11 @@
-//! The ticket file format (JSON) of the CLI, the demo and `examples/`.
+//! The ticket file format (JSON) of the CLI, the demo and `examples/`, and of
+//! the tickets in the host's state database: [`parse`] / [`from_json`] read
+//! it, [`to_json`] writes it back with every field in its original order.
 
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{Comment, Field, FieldValue, Finding, Ticket};
@@ -126,6 +128,80 @@ pub fn parse(text: &str) -> anyhow::Result<Ticket> {
     })
 }
 
+/// Parses a ticket from JSON text (the same as [`parse`]).
+pub fn from_json(text: &str) -> anyhow::Result<Ticket> {
+    parse(text)
+}
+
+/// A field value as JSON: the inverse of [`field_value`].
+pub fn value_json(v: &FieldValue) -> Value {
+    match v {
+        FieldValue::Null => Value::Null,
+        FieldValue::Boolean(b) => Value::Bool(*b),
+        FieldValue::Integer(i) => Value::from(*i),
+        FieldValue::Number(n) => Value::from(*n),
+        FieldValue::Text(s) | FieldValue::DateTime(s) => Value::String(s.clone()),
+        FieldValue::TextList(l) => Value::Array(l.iter().cloned().map(Value::String).collect()),
+    }
+}
+
+/// Fields as a JSON object whose members keep the fields' order.
+struct FieldsOut<'a>(&'a [Field]);
+
+impl Serialize for FieldsOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for f in self.0 {
+            map.serialize_entry(&f.name, &value_json(&f.value))?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct TicketOut<'a> {
+    id: &'a str,
+    url: &'a str,
+    fields: FieldsOut<'a>,
+    findings: Vec<FindingOut<'a>>,
+    comments: Vec<CommentOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct FindingOut<'a> {
+    id: &'a str,
+    status: &'a str,
+    fields: FieldsOut<'a>,
+}
+
+#[derive(Serialize)]
+struct CommentOut<'a> {
+    id: &'a str,
+    author: &'a str,
+    created: &'a str,
+    text: &'a str,
+}
+
+fn ticket_out(t: &Ticket) -> TicketOut<'_> {
+    TicketOut {
+        id: &t.id,
+        url: &t.url,
+        fields: FieldsOut(&t.fields),
+        findings: t.findings.iter().map(|f| FindingOut { id: &f.id, status: &f.status, fields: FieldsOut(&f.fields) }).collect(),
+        comments: t
+            .comments
+            .iter()
+            .map(|c| CommentOut { id: &c.id, author: &c.author, created: &c.created, text: &c.text })
+            .collect(),
+    }
+}
+
+/// The ticket in the ticket file format (pretty JSON), fields in their order.
+pub fn to_json(t: &Ticket) -> String {
+    serde_json::to_string_pretty(&ticket_out(t)).expect("a ticket always serializes")
+}
+
 /// Reads a ticket file.
 pub fn load(path: &Path) -> anyhow::Result<Ticket> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -180,6 +256,18 @@ mod tests {
     fn a_date_only_string_stays_text() {
         let t = parse(r#"{"id":"S-1","url":"u","fields":{"d":"2026-12-01"}}"#).unwrap();
         assert_eq!(t.fields[0].value, FieldValue::Text("2026-12-01".into()));
+    }
+
+    #[test]
+    fn to_json_round_trips_every_value_kind_in_field_order() {
+        let text = r#"{"id":"S-1","url":"https://x/1","fields":{"z":"text","b":3,"c":9.5,"d":true,"e":null,"f":["x","y"],"g":"2026-12-01T00:00:00Z"},
+            "findings":[{"id":"F-1","status":"fixed","fields":{"y":1,"a":2}}],
+            "comments":[{"id":"C-1","author":"Ann","created":"2026-01-01T10:00:00Z","text":"hi"}]}"#;
+        let t = parse(text).unwrap();
+        let json = to_json(&t);
+        assert_eq!(from_json(&json).unwrap(), t);
+        assert!(json.find("\"z\"").unwrap() < json.find("\"b\"").unwrap(), "field order is kept:\n{json}");
+        assert!(json.find("\"y\"").unwrap() < json.find("\"a\"").unwrap(), "finding field order is kept:\n{json}");
     }
 
     #[test]

@@ -150,7 +150,8 @@ pub(super) fn check(sync: &SyncConfig, issues: &mut Vec<Issue>) {
         if close.state.trim().is_empty() {
             issues.push(Issue::new("$.sync.auto_close.state", "required", "the closed state is empty"));
         }
-        if close.remediated.is_empty() && !(close.close_on_temporary && !close.temporary.is_empty()) {
+        let temporary_counts = close.close_on_temporary && !close.temporary.is_empty();
+        if close.remediated.is_empty() && !temporary_counts {
             issues.push(Issue::new("$.sync.auto_close.remediated", "required", "no finding status counts as remediated: the work item would never close"));
         }
         for s in &close.temporary {

@@ -1,0 +1,55 @@
+//! The host's state: tickets, the links tying them to work items, and
+//! dispatch attempts whose outcome is not known yet, in one SQLite file.
+//!
+//! [`Db::open`] creates the tables (schema version in `PRAGMA user_version`,
+//! WAL journal). Every write runs in a transaction: a link is stored together
+//! with its ticket snapshot and the removal of the dispatch attempt, or not
+//! at all. Reads that meet a malformed row say which ticket and column.
+
+mod attempts;
+mod links;
+mod schema;
+mod tickets;
+
+use std::path::Path;
+
+use anyhow::Context as _;
+
+pub use attempts::Attempt;
+pub use links::{StoredLink, link_from_json, link_to_json};
+
+/// The state database.
+pub struct Db {
+    conn: rusqlite::Connection,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("path", &self.conn.path()).finish()
+    }
+}
+
+impl Db {
+    /// Opens (or creates) the state database at `path` and brings its schema
+    /// up to date.
+    pub fn open(path: &Path) -> anyhow::Result<Db> {
+        let conn = rusqlite::Connection::open(path).with_context(|| format!("opening the state database {}", path.display()))?;
+        schema::prepare(&conn).with_context(|| format!("preparing the state database {}", path.display()))?;
+        Ok(Db { conn })
+    }
+
+    /// A transaction on `&self` (commands never share a `Db` across threads).
+    fn tx(&self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+        self.conn.unchecked_transaction()
+    }
+}
+
+/// Now, as RFC 3339 UTC.
+pub fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests;

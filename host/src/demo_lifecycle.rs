@@ -1,0 +1,139 @@
+//! The second half of the demo: a ticket's whole life through the state
+//! database (a temporary file) against a fresh in-process emulator: dispatch,
+//! a severity change that posts a trigger comment, a ticket comment, auto-close
+//! when every finding is fixed, reopen on a regression, adoption of the work
+//! item of an interrupted dispatch, and a bulk close across projects of the
+//! four process templates.
+
+use std::path::{Path, PathBuf};
+
+use ado_emulator::{Emulator, EmulatorConfig, seed};
+use anyhow::Context as _;
+
+use crate::db::Db;
+use crate::lifecycle::Lifecycle;
+use crate::{Connection, Credentials, Host, Ticket, report, ticket_edit, ticket_file};
+
+/// The state file, removed (with its WAL files) when the demo ends.
+struct TempState(PathBuf);
+
+impl Drop for TempState {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
+fn print_lines(lines: Vec<String>) {
+    for l in lines {
+        println!("  {l}");
+    }
+}
+
+/// Prints what a step did; a failed step ends the demo with its error.
+fn show_result<T>(r: anyhow::Result<T>, show: impl FnOnce(T) -> Vec<String>) -> anyhow::Result<()> {
+    print_lines(show(r?));
+    Ok(())
+}
+
+fn work_item_state(emulator: &Emulator, db: &Db, ticket_id: &str) -> String {
+    let Ok(Some(stored)) = db.link(ticket_id) else { return "no link".into() };
+    let Some(item) = emulator.work_item(stored.link.work_item_id) else { return "not found in the emulator".into() };
+    let f = &item["fields"];
+    format!(
+        "work item #{} rev {}: State={} Priority={}",
+        stored.link.work_item_id,
+        item["rev"],
+        f["System.State"].as_str().unwrap_or("?"),
+        f["Microsoft.VSTS.Common.Priority"]
+    )
+}
+
+/// A copy of `t` with another id (and URL).
+fn renamed(t: &Ticket, id: &str, title: &str) -> Ticket {
+    let mut t = ticket_edit::set(t.clone(), &[format!("title={title}")]).expect("a text field");
+    t.url = t.url.replace(&t.id, id);
+    t.id = id.into();
+    t
+}
+
+/// Runs the lifecycle demo with `host` and the examples under `root`.
+pub fn run(host: &Host, root: &Path) -> anyhow::Result<()> {
+    let emulator = Emulator::start(EmulatorConfig::default()).context("starting the ADO emulator")?;
+    let state = TempState(std::env::temp_dir().join(format!("ticketing-demo-{}.db", std::process::id())));
+    drop(TempState(state.0.clone()));
+    let db = Db::open(&state.0)?;
+    let outegration = |name: &str| root.join("examples/outegrations").join(name);
+    let conn_for = |project: &str| Connection {
+        base_url: emulator.org_url(),
+        project: project.into(),
+        credentials: Credentials::Pat(seed::PAT.into()),
+    };
+    let agile = conn_for(seed::PROJECT);
+    let lc = Lifecycle { host, db: &db, conn: &agile };
+    println!("\n== Lifecycle: a fresh emulator at {}, state in {}", emulator.org_url(), state.0.display());
+
+    let sec102 = ticket_file::load(&root.join("examples/tickets/SEC-102.json"))?;
+    db.put_ticket(&sec102)?;
+    println!("\n== Dispatch SEC-102 (severity MEDIUM, findings F-9101 open, F-9102 open, F-9103 fixed) with agile-bug.json");
+    show_result(lc.dispatch("SEC-102", &outegration("agile-bug.json")), |d| vec![report::dispatched("SEC-102", &d)])?;
+    match lc.dispatch("SEC-102", &outegration("agile-bug.json")) {
+        Ok(d) => anyhow::bail!("dispatching SEC-102 twice was not refused: {}", report::dispatched("SEC-102", &d)),
+        Err(e) => println!("  dispatching it again is refused: {e}"),
+    }
+
+    let step = |title: &str, change: &dyn Fn(Ticket) -> anyhow::Result<Ticket>| -> anyhow::Result<()> {
+        println!("\n== {title}; then sync");
+        db.update_ticket("SEC-102", change)?;
+        show_result(lc.sync("SEC-102"), |o| report::push("SEC-102", &o))?;
+        println!("  emulator: {}", work_item_state(&emulator, &db, "SEC-102"));
+        Ok(())
+    };
+    step("Severity MEDIUM -> CRITICAL (a trigger in the config)", &|t| ticket_edit::set(t, &["severity=\"CRITICAL\"".into()]))?;
+    step("A comment on the ticket", &|t| {
+        ticket_edit::comment(t, "Ann Analyst", "Patched web-01; web-02 is scheduled for tonight.", &crate::db::now())
+    })?;
+    step("F-9101 and F-9102 fixed: every finding is remediated", &|t| {
+        ticket_edit::finding_status(ticket_edit::finding_status(t, "F-9101", "fixed")?, "F-9102", "fixed")
+    })?;
+    step("F-9102 regresses (open again)", &|t| ticket_edit::finding_status(t, "F-9102", "open"))?;
+
+    println!("\n== Tickets in projects of the four process templates");
+    let sec101 = ticket_file::load(&root.join("examples/tickets/SEC-101.json"))?;
+    let spread = [
+        ("SEC-101", seed::PROJECT, "agile-bug.json"),
+        ("SEC-201", seed::PROJECT_SCRUM, "scrum-pbi.json"),
+        ("SEC-202", seed::PROJECT_BASIC, "basic-issue.json"),
+        ("SEC-203", seed::PROJECT_CMMI, "cmmi-bug.json"),
+    ];
+    for (id, project, config) in spread {
+        let t = if id == "SEC-101" { sec101.clone() } else { renamed(&sec101, id, &format!("Same SQL injection, tracked in {project}")) };
+        db.put_ticket(&t)?;
+        let conn = conn_for(project);
+        let lc = Lifecycle { host, db: &db, conn: &conn };
+        if id == "SEC-203" {
+            println!("  {id}: simulating a dispatch whose answer was lost (the work item exists, the link was never stored)");
+            let text = std::fs::read_to_string(outegration(config))?;
+            db.record_attempt(id, &crate::lifecycle::outegration_key(&outegration(config)))?;
+            host.create(&conn, &text, &t).map_err(|e| anyhow::anyhow!("the simulated dispatch of {id} failed: {e}"))?;
+        }
+        show_result(lc.dispatch(id, &outegration(config)), |d| vec![format!("{} [{project}, {config}]", report::dispatched(id, &d))])?;
+    }
+
+    println!("\n== Bulk close of SEC-101, SEC-102, SEC-201, SEC-202, SEC-203 (one call; state resolved per project and type)");
+    let ids: Vec<String> = ["SEC-101", "SEC-102", "SEC-201", "SEC-202", "SEC-203"].map(String::from).to_vec();
+    show_result(lc.bulk_close(&ids, "closed in bulk from the SecOps platform"), |outcomes| {
+        outcomes.iter().map(|(id, o)| report::close_outcome(id, o).0).collect()
+    })?;
+    println!("  closing them again:");
+    show_result(lc.bulk_close(&ids, "closed in bulk from the SecOps platform"), |outcomes| {
+        outcomes.iter().map(|(id, o)| report::close_outcome(id, o).0).collect()
+    })?;
+
+    println!("\n== Links in the state database");
+    let rows: Vec<_> = db.links()?.into_iter().map(|s| (s.link.ticket_id.clone(), s.link)).collect();
+    print_lines(report::links_table(&rows));
+    println!("\n== Requests served by the lifecycle emulator: {}", emulator.request_count());
+    Ok(())
+}

@@ -1,0 +1,187 @@
+//! The ticket lifecycle over the state database: dispatch (adopting the work
+//! item of an earlier uncertain dispatch), sync, close, reopen and bulk
+//! close. Each step reads what it needs from the [`Db`], calls the plugin
+//! through the [`Host`], and stores the links (and snapshots) it returns.
+//! The CLI and the demo both run through here.
+
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+
+use crate::db::{Db, StoredLink};
+use crate::{CallError, CloseItem, CloseOutcome, Connection, ConnectorError, Host, Link, PushOutcome, StateChange};
+
+/// What a step needs: the plugin, the state, and the connection.
+#[derive(Clone, Copy)]
+pub struct Lifecycle<'a> {
+    /// The plugin.
+    pub host: &'a Host,
+    /// The state database.
+    pub db: &'a Db,
+    /// The connection from the host config; calls on a link use the link's project.
+    pub conn: &'a Connection,
+}
+
+/// How a dispatch ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dispatched {
+    /// A work item was created.
+    Created(Link),
+    /// The work item of an earlier, uncertain dispatch was found and adopted.
+    Adopted(Link),
+}
+
+impl Dispatched {
+    /// The stored link.
+    pub fn link(&self) -> &Link {
+        match self {
+            Dispatched::Created(l) | Dispatched::Adopted(l) => l,
+        }
+    }
+}
+
+/// Whether a failed `create` certainly created nothing: the request was
+/// refused before or when it reached Azure DevOps. Anything else (transport,
+/// deadline, trap, a 5xx answer) may have created the work item.
+pub fn definitely_created_nothing(e: &CallError) -> bool {
+    match e {
+        CallError::Connector(c) => match c {
+            ConnectorError::Validation(_)
+            | ConnectorError::InvalidConfig(_)
+            | ConnectorError::Unauthorized(_)
+            | ConnectorError::Forbidden(_)
+            | ConnectorError::NotFound(_)
+            | ConnectorError::Denied(_)
+            | ConnectorError::RateLimited(_)
+            | ConnectorError::Unsupported(_) => true,
+            ConnectorError::Remote(r) => r.status < 500,
+            ConnectorError::Conflict(_) | ConnectorError::Transport(_) | ConnectorError::Other(_) => false,
+        },
+        CallError::Deadline(_) | CallError::Memory | CallError::Trap(_) => false,
+    }
+}
+
+fn read_config(path: &str) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading the outegration config {path}"))
+}
+
+/// The outegration path as stored: absolute when it can be resolved.
+pub fn outegration_key(path: &Path) -> String {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string()
+}
+
+fn call(e: CallError) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+impl Lifecycle<'_> {
+    /// The connection for calls on a link: the link's project.
+    fn conn_for(&self, link: &Link) -> Connection {
+        Connection { project: link.project.clone(), ..self.conn.clone() }
+    }
+
+    fn linked(&self, ticket_id: &str) -> anyhow::Result<StoredLink> {
+        self.db
+            .link(ticket_id)?
+            .with_context(|| format!("ticket {ticket_id} has no work item yet: dispatch it first"))
+    }
+
+    /// Dispatches a stored ticket with the config at `outegration`.
+    pub fn dispatch(&self, ticket_id: &str, outegration: &Path) -> anyhow::Result<Dispatched> {
+        let ticket = self.db.ticket(ticket_id)?;
+        if let Some(existing) = self.db.link(ticket_id)? {
+            bail!("ticket {ticket_id} is already dispatched as work item {}; use `sync`", existing.link.work_item_id);
+        }
+        let key = outegration_key(outegration);
+        let config = read_config(&key)?;
+        if self.db.attempt(ticket_id)?.is_some() {
+            let adopted = self
+                .host
+                .adopt(self.conn, &config, &ticket)
+                .map_err(|e| anyhow::anyhow!("an earlier dispatch of {ticket_id} did not finish, and looking for its work item failed: {e}"))?;
+            if let Some(link) = adopted {
+                self.db.store_dispatched(&key, &link, &ticket)?;
+                return Ok(Dispatched::Adopted(link));
+            }
+        }
+        self.db.record_attempt(ticket_id, &key)?;
+        match self.host.create(self.conn, &config, &ticket) {
+            Ok(link) => {
+                self.db.store_dispatched(&key, &link, &ticket)?;
+                Ok(Dispatched::Created(link))
+            }
+            Err(e) => {
+                if definitely_created_nothing(&e) {
+                    self.db.clear_attempt(ticket_id)?;
+                }
+                Err(call(e))
+            }
+        }
+    }
+
+    /// Pushes the ticket's changes since the last sync; stores the new link
+    /// and the ticket as pushed.
+    pub fn sync(&self, ticket_id: &str) -> anyhow::Result<PushOutcome> {
+        let stored = self.linked(ticket_id)?;
+        let after = self.db.ticket(ticket_id)?;
+        let config = read_config(&stored.outegration)?;
+        let outcome = self.host.push(&self.conn_for(&stored.link), &config, &stored.link, &stored.synced, &after).map_err(call)?;
+        self.db.update_link(&outcome.link, Some(&after))?;
+        Ok(outcome)
+    }
+
+    /// Closes the work item of a ticket.
+    pub fn close(&self, ticket_id: &str, reason: &str) -> anyhow::Result<StateChange> {
+        let stored = self.linked(ticket_id)?;
+        let config = read_config(&stored.outegration)?;
+        let change = self.host.close(&self.conn_for(&stored.link), &config, &stored.link, reason).map_err(call)?;
+        self.db.update_link(&change.link, None)?;
+        Ok(change)
+    }
+
+    /// Reopens the work item of a ticket.
+    pub fn reopen(&self, ticket_id: &str, reason: &str) -> anyhow::Result<StateChange> {
+        let stored = self.linked(ticket_id)?;
+        let config = read_config(&stored.outegration)?;
+        let change = self.host.reopen(&self.conn_for(&stored.link), &config, &stored.link, reason).map_err(call)?;
+        self.db.update_link(&change.link, None)?;
+        Ok(change)
+    }
+
+    /// Closes the work items of many tickets in one `bulk-close` call, each
+    /// with its own config; one result per ticket, in order. A ticket without
+    /// a link (or whose config cannot be read) fails alone; the rest go on.
+    pub fn bulk_close(&self, ticket_ids: &[String], reason: &str) -> anyhow::Result<Vec<(String, anyhow::Result<CloseOutcome>)>> {
+        let mut results: Vec<(String, Option<anyhow::Result<CloseOutcome>>)> = Vec::with_capacity(ticket_ids.len());
+        let mut items = Vec::with_capacity(ticket_ids.len());
+        for id in ticket_ids {
+            let item = self.linked(id).and_then(|s| Ok(CloseItem { config: read_config(&s.outegration)?, link: s.link }));
+            match item {
+                Ok(item) => {
+                    items.push(item);
+                    results.push((id.clone(), None));
+                }
+                Err(e) => results.push((id.clone(), Some(Err(e)))),
+            }
+        }
+        let mut outcomes = if items.is_empty() { Vec::new() } else { self.host.bulk_close(self.conn, &items, reason).map_err(call)? };
+        if outcomes.len() != items.len() {
+            bail!("the plugin answered {} outcomes for {} items", outcomes.len(), items.len());
+        }
+        for o in &outcomes {
+            match o {
+                CloseOutcome::Closed(change) => self.db.update_link(&change.link, None)?,
+                CloseOutcome::AlreadyClosed(link) => self.db.update_link(link, None)?,
+                CloseOutcome::Failed(_) => {}
+            }
+        }
+        outcomes.reverse();
+        Ok(results
+            .into_iter()
+            .map(|(id, r)| {
+                let r = r.unwrap_or_else(|| Ok(outcomes.pop().expect("one outcome per item, counted above")));
+                (id, r)
+            })
+            .collect())
+    }
+}
