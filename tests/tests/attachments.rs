@@ -288,6 +288,25 @@ fn with_new_finding(before: &Ticket) -> Ticket {
 }
 
 #[test]
+fn a_lost_upload_answer_creates_nothing_and_the_retry_dispatches_once() {
+    let emu = emulator();
+    let conn = pat_connection(&emu);
+    let config = with_attachment(json!({"format": "csv"}));
+    let t = findings_ticket("SEC-45");
+    host().preview(&conn, &config, &t, false).expect("warms the schema");
+    emu.set_faults(ado_emulator::faults::Faults { drop_after_commit_rate: 1.0, ..Default::default() });
+    match host().create(&conn, &config, &t) {
+        Err(CallError::Connector(ConnectorError::Transport(_))) => {}
+        other => panic!("expected a lost answer, got {other:?}"),
+    }
+    emu.set_faults(ado_emulator::faults::Faults::default());
+    assert!(ids_with_tag(&emu, seed::PROJECT, "secops:SEC-45").is_empty(), "the upload failed before the create");
+    let link = host().create(&conn, &config, &t).expect("the retry dispatches");
+    assert_eq!(ids_with_tag(&emu, seed::PROJECT, "secops:SEC-45"), vec![i64::from(link.work_item_id)]);
+    assert_eq!(attached_files(&emu, link.work_item_id).len(), 1);
+}
+
+#[test]
 fn a_sync_with_changed_findings_replaces_the_file_within_its_patch() {
     let emu = emulator();
     let conn = pat_connection(&emu);
