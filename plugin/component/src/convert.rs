@@ -4,9 +4,9 @@ use ado_connector_core::env::{self as core_env, HttpError, HttpRequest, HttpResp
 use ado_connector_core::model::{self as core, Secret};
 use ado_connector_core::schema::{self as core_schema, InputType, StateCategory};
 use ado_connector_core::target::Deployment;
-use ado_connector_core::{ConnectorError, Issue, Problem, connection as core_connection, dispatch as core_dispatch, sync as core_sync};
+use ado_connector_core::{ConnectorError, Issue, Problem, connection as core_connection, dispatch as core_dispatch, sync as core_sync, webhook as core_webhook};
 
-use crate::bindings::exports::secops::ticketing::{auth, dispatch, schema, sync};
+use crate::bindings::exports::secops::ticketing::{auth, dispatch, schema, sync, webhook};
 use crate::bindings::secops::ticketing::{http, types};
 
 pub fn request(r: HttpRequest) -> http::Request {
@@ -126,7 +126,12 @@ pub fn link_in(l: types::Link) -> core::Link {
 
 /// A work item field value (JSON) as a WIT field value.
 fn json_value(v: serde_json::Value) -> types::FieldValue {
-    match ado_connector_core::mapping::from_json(&v) {
+    field_value_out(ado_connector_core::mapping::from_json(&v))
+}
+
+/// A core field value as a WIT field value.
+fn field_value_out(v: core::FieldValue) -> types::FieldValue {
+    match v {
         core::FieldValue::Null => types::FieldValue::Null,
         core::FieldValue::Text(s) => types::FieldValue::Text(s),
         core::FieldValue::Integer(i) => types::FieldValue::Integer(i),
@@ -265,4 +270,31 @@ pub fn error(e: ConnectorError) -> types::ConnectorError {
         ConnectorError::Unsupported(s) => types::ConnectorError::Unsupported(s),
         ConnectorError::Other(s) => types::ConnectorError::Other(s),
     }
+}
+
+pub fn delivery_auth(a: webhook::DeliveryAuth) -> core_webhook::DeliveryAuth {
+    match a {
+        webhook::DeliveryAuth::Basic((user, password)) => core_webhook::DeliveryAuth::Basic { user, password: Secret(password) },
+        webhook::DeliveryAuth::Header((name, value)) => core_webhook::DeliveryAuth::Header { name, value: Secret(value) },
+    }
+}
+
+pub fn delivery(d: core_webhook::Delivery) -> webhook::Delivery {
+    webhook::Delivery { event_id: d.event_id, event_type: d.event_type, work_item_id: d.work_item_id, rev: d.rev }
+}
+
+pub fn outcome(o: core_webhook::Outcome) -> webhook::Outcome {
+    match o {
+        core_webhook::Outcome::Ignore(reason) => webhook::Outcome::Ignore(reason),
+        core_webhook::Outcome::Apply(u) => webhook::Outcome::Apply(webhook::TicketUpdate {
+            link: link(u.link),
+            fields: u.fields.into_iter().map(|f| types::Field { name: f.name, value: field_value_out(f.value) }).collect(),
+            comments: u.comments.into_iter().map(|c| types::Comment { id: c.id, author: c.author, created: c.created, text: c.text }).collect(),
+            deleted: u.deleted,
+        }),
+    }
+}
+
+pub fn subscription(s: core_webhook::Subscription) -> webhook::Subscription {
+    webhook::Subscription { id: s.id, event_type: s.event_type, status: s.status }
 }

@@ -1,6 +1,6 @@
 //! The world's exports: each converts its arguments, calls core, converts back.
 
-use ado_connector_core::{ConnectorError, connection, dispatch as core_dispatch, schema as core_schema, sync as core_sync};
+use ado_connector_core::{connection, dispatch as core_dispatch, schema as core_schema, sync as core_sync, webhook as core_webhook};
 
 use crate::Component;
 use crate::bindings::exports::secops::ticketing::{auth, dispatch, schema, sync, webhook};
@@ -9,10 +9,6 @@ use crate::convert;
 use crate::env::HostEnv;
 
 type Result<T> = std::result::Result<T, types::ConnectorError>;
-
-fn unsupported<T>(operation: &str) -> Result<T> {
-    Err(convert::error(ConnectorError::unsupported(operation)))
-}
 
 impl auth::Guest for Component {
     fn test_connection(connection: types::Connection) -> Result<auth::ConnectionInfo> {
@@ -106,23 +102,29 @@ impl sync::Guest for Component {
 }
 
 impl webhook::Guest for Component {
-    fn inspect(_: webhook::DeliveryAuth, _: webhook::DeliveryRequest) -> Result<webhook::Delivery> {
-        unsupported("webhook.inspect")
+    fn inspect(auth: webhook::DeliveryAuth, request: webhook::DeliveryRequest) -> Result<webhook::Delivery> {
+        core_webhook::inspect(&convert::delivery_auth(auth), &request.headers, &request.body).map(convert::delivery).map_err(convert::error)
     }
 
-    fn handle(_: String, _: types::Link, _: webhook::DeliveryRequest) -> Result<webhook::Outcome> {
-        unsupported("webhook.handle")
+    fn handle(config: String, link: types::Link, request: webhook::DeliveryRequest) -> Result<webhook::Outcome> {
+        // The host authenticated the delivery with `inspect` before finding the link.
+        core_webhook::handle(&config, &convert::link_in(link), &request.body).map(convert::outcome).map_err(convert::error)
     }
 
-    fn subscribe(_: types::Connection, _: String, _: String, _: webhook::DeliveryAuth) -> Result<Vec<webhook::Subscription>> {
-        unsupported("webhook.subscribe")
+    fn subscribe(connection: types::Connection, config: String, url: String, auth: webhook::DeliveryAuth) -> Result<Vec<webhook::Subscription>> {
+        let connection = convert::connection(connection);
+        core_webhook::subscribe(&HostEnv, &connection, &config, &url, &convert::delivery_auth(auth))
+            .map(|l| l.into_iter().map(convert::subscription).collect())
+            .map_err(convert::error)
     }
 
-    fn subscription_status(_: types::Connection, _: Vec<String>) -> Result<Vec<webhook::Subscription>> {
-        unsupported("webhook.subscription-status")
+    fn subscription_status(connection: types::Connection, ids: Vec<String>) -> Result<Vec<webhook::Subscription>> {
+        let connection = convert::connection(connection);
+        core_webhook::status(&HostEnv, &connection, &ids).map(|l| l.into_iter().map(convert::subscription).collect()).map_err(convert::error)
     }
 
-    fn unsubscribe(_: types::Connection, _: Vec<String>) -> Result<()> {
-        unsupported("webhook.unsubscribe")
+    fn unsubscribe(connection: types::Connection, ids: Vec<String>) -> Result<()> {
+        let connection = convert::connection(connection);
+        core_webhook::unsubscribe(&HostEnv, &connection, &ids).map_err(convert::error)
     }
 }

@@ -1,7 +1,8 @@
 //! `ado-connector-core` holds all the logic of the Azure DevOps ticketing
 //! connector: the one ADO REST client, authentication, the connection test,
 //! schema reading, the outegration config, the mapping engine, dispatch,
-//! ticket → work item sync and finding attachments.
+//! ticket → work item sync, finding attachments and the service-hook
+//! webhooks (work item → ticket).
 //!
 //! It must not depend on any binding (no wit-bindgen, no spin-sdk, no wasmtime):
 //! the outside world reaches it only through the [`env::Env`] trait, so the
@@ -20,6 +21,7 @@ pub mod model;
 pub mod schema;
 pub mod sync;
 pub mod target;
+pub mod webhook;
 pub mod workitem;
 
 #[cfg(test)]

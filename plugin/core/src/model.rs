@@ -161,12 +161,40 @@ pub struct SyncState {
     /// reopened it since.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub closed: bool,
+    /// Service-hook event ids already handled, oldest first, at most
+    /// [`SyncState::SEEN_EVENTS`] of them: a redelivery is recognised.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen_events: Vec<String>,
+    /// Revision of the last field event (created, updated, restored) applied
+    /// from a webhook: an older one arriving late is stale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_rev: Option<i32>,
+    /// Revision of the last `workitem.commented` event applied (a comment
+    /// shares its revision with the `workitem.updated` event of the same change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment_rev: Option<i32>,
+    /// The connector's own ADO identity (id or unique name), when known:
+    /// changes made by it are its own echo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
     /// The findings file last attached, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<AttachmentState>,
 }
 
 impl SyncState {
+    /// How many handled event ids a link remembers.
+    pub const SEEN_EVENTS: usize = 64;
+
+    /// Remembers a handled event id, forgetting the oldest beyond the bound.
+    pub fn remember_event(&mut self, id: &str) {
+        if !self.seen_events.iter().any(|e| e.eq_ignore_ascii_case(id)) {
+            self.seen_events.push(id.to_string());
+        }
+        let excess = self.seen_events.len().saturating_sub(Self::SEEN_EVENTS);
+        self.seen_events.drain(..excess);
+    }
+
     /// Reads a link's state; an empty one (a link from an older host) is the default.
     pub fn read(text: &str) -> Result<SyncState, crate::error::ConnectorError> {
         if text.trim().is_empty() {
