@@ -108,6 +108,11 @@ pub fn run(plugin: &Path, root: &Path) -> anyhow::Result<()> {
             f["System.Tags"].as_str().unwrap_or_default(),
             item["relations"][0]["url"],
         );
+        let relations = item["relations"].as_array().cloned().unwrap_or_default();
+        for file in relations.iter().filter(|r| r["rel"] == "AttachedFile") {
+            let a = &file["attributes"];
+            println!("      Attachment={} ({} bytes)", a["name"].as_str().unwrap_or_default(), a["resourceSize"]);
+        }
     }
     println!("\n== Requests served by the emulator: {}", emulator.request_count());
     crate::demo_lifecycle::run(&host, root)

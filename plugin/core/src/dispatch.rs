@@ -6,12 +6,13 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::attachments;
 use crate::client::Client;
 use crate::config::{self, Config};
 use crate::env::{Env, Method};
 use crate::error::{ConnectorError, Issue};
 use crate::mapping::{self, validate};
-use crate::model::{Connection, Link, SyncState, Ticket};
+use crate::model::{AttachmentState, Connection, Link, SyncState, Ticket};
 use crate::schema::{TypeSchema, type_schema};
 use crate::target::{API_VERSION, segment};
 
@@ -123,6 +124,8 @@ pub fn preview(
             Err(e) => return Err(e),
         }
     }
+    // The findings file: its relation op with a placeholder URL, no upload.
+    let body = attachments::preview(&client, &config, ticket, body, &mut plan.problems);
     Ok(Preview {
         method: "POST".into(),
         url: plan.url,
@@ -143,7 +146,7 @@ struct CreatedItem {
 }
 
 /// The link to store for a work item created (or adopted) for `ticket`.
-fn link_for(client: &Client<'_>, plan: &Plan, ticket: &Ticket, item: CreatedItem) -> Link {
+fn link_for(client: &Client<'_>, plan: &Plan, ticket: &Ticket, item: CreatedItem, attachment: Option<AttachmentState>) -> Link {
     let web_url = item
         .links
         .as_ref()
@@ -154,6 +157,7 @@ fn link_for(client: &Client<'_>, plan: &Plan, ticket: &Ticket, item: CreatedItem
     let state = SyncState {
         fields: plan.values.clone(),
         state: item.fields.get("System.State").and_then(Value::as_str).map(str::to_string),
+        attachment,
         ..SyncState::default()
     };
     Link {
@@ -198,11 +202,15 @@ pub fn create(env: &dyn Env, connection: &Connection, config_text: &str, ticket:
         env.store_delete(&key);
         return Ok(link);
     }
+    // The findings file is uploaded first and linked by the create itself.
+    let attached = attachments::for_dispatch(&client, &config, ticket)?;
+    let mut ops = plan.ops.clone();
+    ops.extend(attached.as_ref().map(|a| a.op.clone()));
     env.store_set(&key, "1", Some(IN_FLIGHT_TTL));
-    match client.send::<CreatedItem>(Method::Post, &plan.url, "application/json-patch+json", &Value::Array(plan.ops.clone())) {
+    match client.send::<CreatedItem>(Method::Post, &plan.url, "application/json-patch+json", &Value::Array(ops)) {
         Ok(item) => {
             env.store_delete(&key);
-            Ok(link_for(&client, &plan, ticket, item))
+            Ok(link_for(&client, &plan, ticket, item, attached.map(|a| a.state)))
         }
         Err(e) => {
             if !uncertain(&e) {

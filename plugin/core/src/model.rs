@@ -177,6 +177,9 @@ pub struct SyncState {
     /// changes made by it are its own echo.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<String>,
+    /// The findings file last attached, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<AttachmentState>,
 }
 
 impl SyncState {
@@ -205,4 +208,16 @@ impl SyncState {
     pub fn write(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
+}
+
+/// The findings file the connector last attached to the work item.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AttachmentState {
+    pub file_name: String,
+    /// The URL ADO returned for the upload (the relation's URL).
+    pub url: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// [`crate::attachments::digest`] of the findings it shows.
+    pub digest: String,
 }

@@ -14,24 +14,29 @@
 //! from the extracted text. Extracted right-to-left text comes back in
 //! visual order, as drawn.
 
+mod attach;
 mod columns;
 mod csv;
 mod font;
 mod jsonl;
 mod options;
 mod pdf;
+pub mod refresh;
 mod text;
 mod upload;
 mod xlsx;
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use crate::error::{ConnectorError, Issue};
 use crate::model::Ticket;
 
 pub use columns::{Cell, Table, severity_rank};
-pub use options::{AttachmentFormat, AttachmentOptions, Column, DEFAULT_COLUMNS, DEFAULT_FILE_NAME};
-pub use upload::{UploadedAttachment, upload_attachment};
+pub use options::{AttachmentFormat, AttachmentOptions, Column, DEFAULT_COLUMNS, DEFAULT_FILE_NAME, OnSync};
+pub use attach::{AttachedFile, attach, comment, for_dispatch, preview, preview_op, relation_op};
+pub use refresh::refresh;
+pub use upload::{UploadedAttachment, upload_attachment, upload_attachment_limited};
 
 /// The largest attachment Azure DevOps accepts in one simple upload:
 /// 130 MB (the REST reference requires chunked uploads above it). The
@@ -104,8 +109,32 @@ pub fn generate(
         AttachmentFormat::Pdf => pdf::write(&table, ticket, now_unix).map_err(fail)?,
     };
     let file_name = options.file_name_for(ticket, now_unix);
-    check_size(&file_name, bytes.len())?;
+    check_size_against(&file_name, bytes.len(), options.limit())?;
     Ok(Attachment { file_name, content_type: options.format.content_type(), bytes })
+}
+
+/// A digest of what the file shows: format, columns and every finding's
+/// cells in severity order (SHA-256, hex). Unchanged findings give the same
+/// digest whatever the date, so a sync attaches a new version only when the
+/// content changed.
+pub fn digest(ticket: &Ticket, options: &AttachmentOptions, labels: &BTreeMap<String, String>) -> String {
+    use sha2::{Digest, Sha256};
+    let table = Table::new(ticket, &options.resolved_columns(labels));
+    let mut hash = Sha256::new();
+    hash.update(options.format.extension().as_bytes());
+    for header in table.headers() {
+        hash.update(b"\0");
+        hash.update(header.as_bytes());
+    }
+    hash.update(b"\n");
+    // The JSONL rendering is typed, ordered and cheap; a failure (none is
+    // known) only makes the digest coarser.
+    hash.update(jsonl::write(&table).unwrap_or_default());
+    let mut hex = String::with_capacity(64);
+    for byte in hash.finalize() {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The attachment options an outegration config embeds: format, columns,
-//! file name pattern and whether a new version replaces the previous one.
+//! file name pattern, the size limit and what a sync does when the findings
+//! changed.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -78,6 +79,20 @@ impl fmt::Display for AttachmentFormat {
     }
 }
 
+/// What a sync does with the attachment when the findings changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OnSync {
+    /// Keep only the file attached at dispatch.
+    Off,
+    /// Attach a new version (its file name carries the date) next to the
+    /// previous ones.
+    #[default]
+    Add,
+    /// Attach a new version and remove the previous version's link.
+    Replace,
+}
+
 /// One column of the findings table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
@@ -135,16 +150,30 @@ pub struct AttachmentOptions {
     /// `findings-{ticket_id}-{date}.{ext}`.
     #[serde(default = "default_file_name")]
     pub file_name: String,
-    /// When the findings changed on sync: remove the previous version of this
-    /// attachment after attaching the new one.
+    /// When a sync finds the findings changed: `off` (attach nothing),
+    /// `add` (attach a new version; the default) or `replace` (attach a new
+    /// version and remove the link to the previous one).
     #[serde(default)]
-    pub replace_previous: bool,
+    pub on_sync: OnSync,
+    /// Largest file to upload, in bytes; larger files are refused before
+    /// anything is sent. Default and maximum: 136314880 (130 MB, Azure
+    /// DevOps' limit for a simple upload). Lower it for an Azure DevOps
+    /// Server collection configured with a smaller limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
 }
 
 impl AttachmentOptions {
     /// Options with the default columns and file name.
     pub fn new(format: AttachmentFormat) -> Self {
-        AttachmentOptions { format, columns: default_columns(), file_name: default_file_name(), replace_previous: false }
+        AttachmentOptions { format, columns: default_columns(), file_name: default_file_name(), on_sync: OnSync::Add, max_bytes: None }
+    }
+
+    /// The size limit in force: `max_bytes`, never above
+    /// [`super::ADO_ATTACHMENT_LIMIT`].
+    pub fn limit(&self) -> usize {
+        self.max_bytes
+            .map_or(super::ADO_ATTACHMENT_LIMIT, |m| usize::try_from(m).unwrap_or(usize::MAX).min(super::ADO_ATTACHMENT_LIMIT))
     }
 
     /// Every problem, with its JSON path under `path`.
@@ -177,6 +206,15 @@ impl AttachmentOptions {
                 ));
             }
             rest = &rest[open + close + 1..];
+        }
+        if let Some(max) = self.max_bytes
+            && (max == 0 || max > super::ADO_ATTACHMENT_LIMIT as u64)
+        {
+            issues.push(Issue::new(
+                format!("{path}.max_bytes"),
+                "range",
+                format!("{max} is not between 1 and {} (Azure DevOps' limit)", super::ADO_ATTACHMENT_LIMIT),
+            ));
         }
         if self.file_name.trim().is_empty() {
             issues.push(Issue::new(format!("{path}.file_name"), "required", "the file name pattern is empty"));

@@ -39,6 +39,9 @@ pub(super) fn check(config: &Config) -> Vec<Issue> {
             ));
         }
     }
+    if let Some(attachment) = &config.attachment {
+        issues.extend(attachment.validate("$.attachment"));
+    }
     super::sync::check(&config.sync, &mut issues);
     for (stage, rules) in stages(config) {
         let mut seen = BTreeSet::new();

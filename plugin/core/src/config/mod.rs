@@ -50,6 +50,10 @@ pub struct Config {
     /// besides the built-in ones (`Ticket Assignee` → `assignee`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// The ticket's findings as a file attached to the work item at dispatch
+    /// (and, per `on_sync`, a new version when they change). Absent: no file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<crate::attachments::AttachmentOptions>,
     /// Mapping applied when the work item is created.
     #[serde(default)]
     pub dispatch: Vec<Rule>,

@@ -52,7 +52,7 @@ pub(super) fn find(client: &Client<'_>, plan: &Plan, ticket: &Ticket) -> Result<
             continue;
         }
         let created: CreatedItem = serde_json::from_value(item).map_err(|e| ConnectorError::Other(format!("work item {} is not readable: {e}", r.id)))?;
-        return Ok(Some(link_for(client, plan, ticket, created)));
+        return Ok(Some(link_for(client, plan, ticket, created, None)));
     }
     Ok(None)
 }

@@ -152,6 +152,7 @@ fn unreachable_config(work_item_type: &str) -> Config {
         tags: vec![],
         mandatory_fields: vec![],
         labels: Default::default(),
+        attachment: None,
         dispatch: vec![],
         to_ado: vec![],
         from_ado: vec![],

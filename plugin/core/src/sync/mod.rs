@@ -108,8 +108,9 @@ pub fn push(
     let mut current_state = state.state.clone();
 
     // attachments: refresh (the findings file joins this PATCH when it changed)
+    let mut attachment_ops = crate::attachments::refresh(&client, &config, after, link, &mut state)?;
     for round in 0..=MAX_MERGE_ROUNDS {
-        if pending.is_empty() && plan.is_none() {
+        if pending.is_empty() && plan.is_none() && attachment_ops.is_empty() {
             break;
         }
         let mut ops = vec![workitem::test_rev(rev)];
@@ -117,6 +118,7 @@ pub fn push(
         if let Some(p) = &plan {
             ops.extend(lifecycle::ops(p));
         }
+        ops.extend(attachment_ops.iter().cloned());
         match workitem::patch(&client, link.work_item_id, &ops) {
             Ok(item) => {
                 rev = item.rev;
@@ -136,6 +138,9 @@ pub fn push(
                 pending = merged.send;
                 conflicts.extend(merged.conflicts);
                 plan = lifecycle::plan(&config, &schema, &state, after, current_state.as_deref())?;
+                // The relations may have moved too: keep the new file's link
+                // but never remove by a stale index.
+                attachment_ops.retain(|op| op["op"] != "remove");
             }
             Err(e) => return Err(e),
         }

@@ -4,7 +4,9 @@
 
 mod csv;
 mod jsonl;
+mod dispatch;
 mod pdf;
+mod refresh;
 mod upload;
 mod xlsx;
 
@@ -183,17 +185,19 @@ fn file_name_carries_ticket_date_and_extension_and_no_path_characters() {
 fn options_read_with_defaults_and_publish_a_json_schema() {
     let o: AttachmentOptions = serde_json::from_str(r#"{"format": "xlsx"}"#).unwrap();
     assert_eq!(o, options(AttachmentFormat::Xlsx));
-    assert!(!o.replace_previous);
+    assert_eq!((o.on_sync, o.max_bytes, o.limit()), (OnSync::Add, None, ADO_ATTACHMENT_LIMIT));
     let o: AttachmentOptions = serde_json::from_str(
-        r#"{"format": "pdf", "columns": ["Finding Title", {"label": "Host", "field": "asset_name"}], "file_name": "r-{date}.{ext}", "replace_previous": true}"#,
+        r#"{"format": "pdf", "columns": ["Finding Title", {"label": "Host", "field": "asset_name"}], "file_name": "r-{date}.{ext}", "on_sync": "replace", "max_bytes": 4194304}"#,
     )
     .unwrap();
     assert_eq!(o.columns[1], Column::Named { label: "Host".into(), field: "asset_name".into() });
+    assert_eq!((o.on_sync, o.limit()), (OnSync::Replace, 4 << 20));
+    assert!(serde_json::from_str::<AttachmentOptions>(r#"{"format": "pdf", "on_sync": "sometimes"}"#).is_err());
     assert!(serde_json::from_str::<AttachmentOptions>(r#"{"format": "pdf", "colums": []}"#).is_err());
     assert!(serde_json::from_str::<AttachmentOptions>(r#"{"format": "docx"}"#).is_err());
     let schema = serde_json::to_value(schemars::schema_for!(AttachmentOptions)).unwrap();
     let text = schema.to_string();
-    assert!(text.contains("replace_previous") && text.contains("jsonl") && text.contains("file_name"), "{text}");
+    assert!(text.contains("on_sync") && text.contains("replace") && text.contains("jsonl") && text.contains("file_name"), "{text}");
 }
 
 #[test]
@@ -206,6 +210,36 @@ fn unknown_placeholders_and_empty_columns_are_invalid_options() {
     let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
     assert_eq!(paths, ["attachments.columns[9]", "attachments.file_name"]);
     assert!(matches!(ConnectorError::from(err), ConnectorError::InvalidConfig(_)));
+}
+
+#[test]
+fn max_bytes_lowers_the_limit_and_is_refused_out_of_range() {
+    let mut o = options(AttachmentFormat::Csv);
+    o.max_bytes = Some(100);
+    let err = generate(&hostile_ticket(), &o, &BTreeMap::new(), NOW).unwrap_err();
+    assert!(matches!(&err, AttachmentError::TooLarge { limit: 100, size, .. } if *size > 100), "{err:?}");
+    for bad in [0, ADO_ATTACHMENT_LIMIT as u64 + 1] {
+        o.max_bytes = Some(bad);
+        let issues = o.validate("$.attachment");
+        assert_eq!((issues[0].path.as_str(), issues[0].rule.as_str()), ("$.attachment.max_bytes", "range"), "{bad}");
+    }
+}
+
+#[test]
+fn the_digest_follows_the_shown_findings_not_the_date_or_their_order_in_the_ticket() {
+    let o = options(AttachmentFormat::Csv);
+    let labels = BTreeMap::new();
+    let ticket = hostile_ticket();
+    let mut reordered = ticket.clone();
+    reordered.findings.reverse();
+    assert_eq!(digest(&ticket, &o, &labels), digest(&reordered, &o, &labels));
+    let mut changed = ticket.clone();
+    changed.findings[0].fields[1].value = text("New title");
+    assert_ne!(digest(&ticket, &o, &labels), digest(&changed, &o, &labels));
+    let mut hidden = ticket.clone();
+    hidden.findings[2].fields.push(Field { name: "not_a_column".into(), value: text("x") });
+    assert_eq!(digest(&ticket, &o, &labels), digest(&hidden, &o, &labels));
+    assert_ne!(digest(&ticket, &o, &labels), digest(&ticket, &options(AttachmentFormat::Pdf), &labels));
 }
 
 #[test]

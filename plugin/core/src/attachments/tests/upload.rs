@@ -44,10 +44,31 @@ fn upload_over_the_ado_limit_is_refused_before_any_request() {
 }
 
 #[test]
-fn upload_errors_from_ado_stay_typed() {
-    let env = FakeEnv::new(vec![crate::testing::envelope(413, "VS403311: The attachment is larger than the maximum allowed size.", "AttachmentSizeExceededException")]);
+fn ado_refusing_the_size_is_a_max_size_error_naming_the_file_and_ados_limit() {
+    let env = FakeEnv::new(vec![crate::testing::envelope(413, "VS403311: The attachment is larger than the maximum allowed size of 2 bytes.", "AttachmentSizeExceededException")]);
     let conn = connection();
     let client = Client::new(&env, &conn).unwrap();
     let err = upload_attachment(&client, "a.pdf", vec![1, 2, 3]).unwrap_err();
-    assert!(matches!(err, ConnectorError::Remote { status: 413, ref code, .. } if code.as_deref() == Some("VS403311")), "{err:?}");
+    let ConnectorError::Validation(issues) = &err else { panic!("{err:?}") };
+    assert_eq!(issues[0].rule, "max-size");
+    assert!(issues[0].message.contains("`a.pdf` (3 bytes)") && issues[0].message.contains("maximum allowed size of 2 bytes"), "{}", issues[0].message);
+}
+
+#[test]
+fn upload_errors_from_ado_stay_typed() {
+    let env = FakeEnv::new(vec![crate::testing::envelope(403, "TF400813: The user is not authorized to access this resource.", "UnauthorizedRequestException")]);
+    let conn = connection();
+    let client = Client::new(&env, &conn).unwrap();
+    let err = upload_attachment(&client, "a.pdf", vec![1, 2, 3]).unwrap_err();
+    assert!(matches!(err, ConnectorError::Forbidden(_)), "{err:?}");
+}
+
+#[test]
+fn a_lower_limit_refuses_before_any_request() {
+    let env = FakeEnv::new(vec![]);
+    let conn = connection();
+    let client = Client::new(&env, &conn).unwrap();
+    let err = upload_attachment_limited(&client, "a.csv", vec![0; 11], 10).unwrap_err();
+    assert!(err.to_string().contains("`a.csv` is 11 bytes") && err.to_string().contains("(10 bytes)"), "{err}");
+    assert!(env.sent.borrow().is_empty());
 }
