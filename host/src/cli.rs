@@ -111,6 +111,38 @@ pub enum Command {
     },
     /// Lists the links: ticket, work item, rev, project, type, web URL.
     Links,
+    /// Runs the webhook receiver: `GET /health`, `POST /hooks/{name}` per
+    /// outegration (config file stem), with the durable inbox and its worker.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Public base URL ADO reaches this server at (printed with the endpoints).
+        #[arg(long)]
+        public_url: Option<String>,
+        /// Outegration configs to serve besides those in the state database.
+        #[arg(long)]
+        outegration: Vec<PathBuf>,
+        /// Largest accepted body in bytes.
+        #[arg(long, default_value_t = crate::serve::DEFAULT_BODY_LIMIT)]
+        body_limit: usize,
+    },
+    /// Creates the ADO service-hook subscriptions of an outegration, pointing
+    /// at PUBLIC_URL/hooks/{name} with generated basic-auth credentials.
+    Subscribe {
+        #[arg(long)]
+        outegration: PathBuf,
+        /// Public base URL of `serve`.
+        #[arg(long)]
+        public_url: String,
+    },
+    /// Lists the stored subscriptions with their status in ADO.
+    Subscriptions,
+    /// Deletes the subscriptions of an outegration (or all) in ADO and forgets them.
+    Unsubscribe {
+        #[arg(long)]
+        outegration: Option<PathBuf>,
+    },
     /// Runs the demo against an in-process ADO emulator.
     Demo,
 }
@@ -168,6 +200,23 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         // These need no plugin.
         Command::Ticket { what } => crate::commands::ticket(&Db::open(&cli.state)?, what, &mut stdout),
         Command::Links => crate::commands::links(&Db::open(&cli.state)?, &mut stdout),
+        Command::Serve { listen, public_url, outegration, body_limit } => {
+            let host: &'static Host = Box::leak(Box::new(Host::load(&plugin_path(&cli)?, limits)?));
+            let options = crate::serve::ServeOptions {
+                outegrations: outegration.clone(),
+                body_limit: *body_limit,
+                ..crate::serve::ServeOptions::new(*listen, cli.state.clone())
+            };
+            let handle = crate::serve::spawn(host, options)?;
+            writeln!(stdout, "listening on {}", handle.url())?;
+            let base = public_url.clone().unwrap_or_else(|| handle.url());
+            for name in handle.endpoints() {
+                writeln!(stdout, "endpoint {}/hooks/{name}", base.trim_end_matches('/'))?;
+            }
+            drop(stdout);
+            handle.wait();
+            Ok(())
+        }
         _ => run_with(&cli, &Host::load(&plugin_path(&cli)?, limits)?, &mut stdout),
     }
 }
@@ -201,6 +250,19 @@ pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<(
             let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
             crate::commands::reopen(&Lifecycle { host, db: &db, conn: &conn }, id, reason, out)?;
         }
+        Command::Subscribe { outegration, public_url } => {
+            let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
+            crate::commands::subscribe(host, &db, &conn, outegration, public_url, out)?;
+        }
+        Command::Subscriptions => {
+            let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
+            crate::commands::subscriptions(host, &db, &conn, out)?;
+        }
+        Command::Unsubscribe { outegration } => {
+            let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
+            crate::commands::unsubscribe(host, &db, &conn, outegration.as_deref(), out)?;
+        }
+        Command::Serve { .. } => bail!("`serve` runs through `cli::run`, or `serve::spawn` in a library"),
         Command::ConfigSchema => writeln!(out, "{}", host.config_schema().map_err(fail)?)?,
         Command::DefaultConfig { work_item_type, process } => {
             let process = match process {

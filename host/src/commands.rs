@@ -194,3 +194,49 @@ pub fn reopen(lc: &Lifecycle<'_>, id: &str, reason: &str, out: &mut dyn Write) -
     writeln!(out, "{}", report::state_change(id, "reopened", &c))?;
     Ok(())
 }
+
+/// `subscribe`: the ADO subscriptions of an outegration, with its webhook
+/// credentials (generated and stored the first time).
+pub fn subscribe(host: &crate::Host, db: &Db, conn: &crate::Connection, outegration: &Path, public_url: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+    let key = crate::lifecycle::outegration_key(outegration);
+    let config = std::fs::read_to_string(&key).with_context(|| format!("reading the outegration config {key}"))?;
+    let creds = db.hook_credentials(&key, &crate::serve::endpoint_name(&key))?;
+    let url = format!("{}/hooks/{}", public_url.trim_end_matches('/'), creds.name);
+    let auth = crate::DeliveryAuth::Basic((creds.username.clone(), creds.password.clone()));
+    let subs = host.subscribe(conn, &config, &url, &auth).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let stored: Vec<_> = subs
+        .iter()
+        .map(|s| crate::db::StoredSubscription { id: s.id.clone(), outegration: key.clone(), event_type: s.event_type.clone(), url: url.clone() })
+        .collect();
+    db.store_subscriptions(&stored)?;
+    for s in &subs {
+        writeln!(out, "{} {:<20} {:<10} {url}", s.id, s.event_type, s.status)?;
+    }
+    Ok(())
+}
+
+/// `subscriptions`: the stored subscriptions and their status in ADO.
+pub fn subscriptions(host: &crate::Host, db: &Db, conn: &crate::Connection, out: &mut dyn Write) -> anyhow::Result<()> {
+    let stored = db.subscriptions(None)?;
+    if stored.is_empty() {
+        writeln!(out, "no subscriptions")?;
+        return Ok(());
+    }
+    let ids: Vec<String> = stored.iter().map(|s| s.id.clone()).collect();
+    let status = host.subscription_status(conn, &ids).map_err(|e| anyhow::anyhow!("{e}"))?;
+    for s in &stored {
+        let st = status.iter().find(|x| x.id == s.id).map(|x| x.status.as_str()).unwrap_or("missing in ADO");
+        writeln!(out, "{} {:<20} {:<16} {}", s.id, s.event_type, st, s.url)?;
+    }
+    Ok(())
+}
+
+/// `unsubscribe`: deletes the subscriptions (of one outegration, or all).
+pub fn unsubscribe(host: &crate::Host, db: &Db, conn: &crate::Connection, outegration: Option<&Path>, out: &mut dyn Write) -> anyhow::Result<()> {
+    let key = outegration.map(crate::lifecycle::outegration_key);
+    let ids: Vec<String> = db.subscriptions(key.as_deref())?.into_iter().map(|s| s.id).collect();
+    host.unsubscribe(conn, &ids).map_err(|e| anyhow::anyhow!("{e}"))?;
+    db.remove_subscriptions(&ids)?;
+    writeln!(out, "{} subscription(s) deleted", ids.len())?;
+    Ok(())
+}

@@ -21,7 +21,8 @@ pub fn run(plugin: &Path, root: &Path) -> anyhow::Result<()> {
     println!("== Azure DevOps emulator listening at {}", emulator.org_url());
 
     let started = Instant::now();
-    let host = Host::load(plugin, Limits::default())?;
+    // Leaked: the webhook server of the lifecycle demo runs on its own threads.
+    let host: &'static Host = Box::leak(Box::new(Host::load(plugin, Limits::default())?));
     println!("== Plugin {} compiled in {:.2?}", plugin.display(), started.elapsed());
 
     let connection = Connection {
@@ -115,5 +116,5 @@ pub fn run(plugin: &Path, root: &Path) -> anyhow::Result<()> {
         }
     }
     println!("\n== Requests served by the emulator: {}", emulator.request_count());
-    crate::demo_lifecycle::run(&host, root)
+    crate::demo_lifecycle::run(host, root)
 }

@@ -3,7 +3,8 @@
 //! a severity change that posts a trigger comment, a ticket comment, auto-close
 //! when every finding is fixed, reopen on a regression, adoption of the work
 //! item of an interrupted dispatch, and a bulk close across projects of the
-//! four process templates.
+//! four process templates. Between them, an ADO-side state change flows back
+//! to the ticket through the host's webhook server (`serve`).
 
 use std::path::{Path, PathBuf};
 
@@ -59,7 +60,7 @@ fn renamed(t: &Ticket, id: &str, title: &str) -> Ticket {
 }
 
 /// Runs the lifecycle demo with `host` and the examples under `root`.
-pub fn run(host: &Host, root: &Path) -> anyhow::Result<()> {
+pub fn run(host: &'static Host, root: &Path) -> anyhow::Result<()> {
     let emulator = Emulator::start(EmulatorConfig::default()).context("starting the ADO emulator")?;
     let state = TempState(std::env::temp_dir().join(format!("ticketing-demo-{}.db", std::process::id())));
     drop(TempState(state.0.clone()));
@@ -99,6 +100,8 @@ pub fn run(host: &Host, root: &Path) -> anyhow::Result<()> {
     })?;
     step("F-9102 regresses (open again)", &|t| ticket_edit::finding_status(t, "F-9102", "open"))?;
 
+    webhook_step(host, &emulator, &db, &state.0, &agile, &outegration("agile-bug.json"))?;
+
     println!("\n== Tickets in projects of the four process templates");
     let sec101 = ticket_file::load(&root.join("examples/tickets/SEC-101.json"))?;
     let spread = [
@@ -135,5 +138,54 @@ pub fn run(host: &Host, root: &Path) -> anyhow::Result<()> {
     let rows: Vec<_> = db.links()?.into_iter().map(|s| (s.link.ticket_id.clone(), s.link)).collect();
     print_lines(report::links_table(&rows));
     println!("\n== Requests served by the lifecycle emulator: {}", emulator.request_count());
+    Ok(())
+}
+
+/// `serve` + `subscribe`, then a person moves the work item to Resolved in
+/// ADO: the service hook reaches the server, goes through the inbox, and the
+/// ticket's status follows.
+fn webhook_step(host: &'static Host, emulator: &Emulator, db: &Db, state: &Path, conn: &Connection, outegration: &Path) -> anyhow::Result<()> {
+    println!("\n== Webhooks: the host's server receives ADO service hooks (durable inbox, then the ticket)");
+    let server = crate::serve::spawn(host, crate::serve::ServeOptions::new(([127, 0, 0, 1], 0).into(), state))?;
+    let mut out = Vec::new();
+    crate::commands::subscribe(host, db, conn, outegration, &server.url(), &mut out)?;
+    println!("  serving {} ; subscribed:", server.url());
+    print_lines(String::from_utf8_lossy(&out).lines().map(str::to_string).collect());
+    let id = db.link("SEC-102")?.context("SEC-102 is linked")?.link.work_item_id;
+    let status = |db: &Db| -> anyhow::Result<String> {
+        Ok(db.ticket("SEC-102")?.fields.iter().find(|f| f.name == "status").map(|f| report::value(&f.value).trim_matches('"').to_string()).unwrap_or_else(|| "(none)".into()))
+    };
+    println!("  ticket status before: {}", status(db)?);
+    println!("  a person sets the work item's State to Resolved in ADO");
+    edit_in_ado(emulator, id, &serde_json::json!([{ "op": "add", "path": "/fields/System.State", "value": "Resolved" }]))?;
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while status(db)? != "RESOLVED" && std::time::Instant::now() < end {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    for row in db.inbox()? {
+        println!("  inbox #{} {} {}: {}", row.id, row.event_type, row.event_id, row.result.as_deref().unwrap_or("pending"));
+    }
+    println!("  ticket status after: {}", status(db)?);
+    let mut out = Vec::new();
+    crate::commands::unsubscribe(host, db, conn, Some(outegration), &mut out)?;
+    print!("  {}", String::from_utf8_lossy(&out));
+    server.stop();
+    if status(db)? != "RESOLVED" {
+        anyhow::bail!("the ADO state change did not reach the ticket");
+    }
+    Ok(())
+}
+
+/// A person's edit of a work item, over ADO's REST API with the seeded PAT.
+fn edit_in_ado(emulator: &Emulator, id: i32, ops: &serde_json::Value) -> anyhow::Result<()> {
+    use base64::Engine as _;
+    let auth = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!(":{}", seed::PAT)));
+    let url = format!("{}/_apis/wit/workitems/{id}?api-version=7.1", emulator.org_url());
+    ureq::Agent::new_with_defaults()
+        .patch(&url)
+        .header("Authorization", &auth)
+        .header("Content-Type", "application/json-patch+json")
+        .send(ops.to_string().as_bytes())
+        .with_context(|| format!("PATCH {url}"))?;
     Ok(())
 }

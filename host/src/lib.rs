@@ -25,6 +25,7 @@ mod limits;
 pub mod lifecycle;
 pub mod report;
 pub mod secrets;
+pub mod serve;
 mod state;
 pub mod ticket_edit;
 pub mod ticket_file;

@@ -60,7 +60,7 @@ pub fn link_from_json(text: &str) -> anyhow::Result<Link> {
     })
 }
 
-fn write(tx: &rusqlite::Transaction<'_>, outegration: &str, link: &Link, synced: &Ticket) -> anyhow::Result<()> {
+pub(super) fn write(tx: &rusqlite::Transaction<'_>, outegration: &str, link: &Link, synced: &Ticket) -> anyhow::Result<()> {
     tx.execute(
         "INSERT INTO links (ticket_id, outegration, work_item_id, project, link_json, synced_ticket_json, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)

@@ -10,6 +10,7 @@ mod attempts;
 mod links;
 mod schema;
 mod tickets;
+mod webhooks;
 
 use std::path::Path;
 
@@ -17,6 +18,7 @@ use anyhow::Context as _;
 
 pub use attempts::Attempt;
 pub use links::{StoredLink, link_from_json, link_to_json};
+pub use webhooks::{HookCredentials, InboxRow, StoredSubscription, apply_update};
 
 /// The state database.
 pub struct Db {

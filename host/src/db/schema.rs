@@ -6,7 +6,7 @@ use anyhow::bail;
 use rusqlite::Connection;
 
 /// The schema version this host writes.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
 const V1: &str = "
 CREATE TABLE IF NOT EXISTS tickets (
@@ -30,6 +30,41 @@ CREATE TABLE IF NOT EXISTS dispatch_attempts (
 );
 ";
 
+/// Version 2: the webhook inbox (deliveries accepted and not yet applied),
+/// per-outegration webhook credentials and subscriptions, and the `deleted`
+/// flag of a link whose work item was deleted in Azure DevOps.
+const V2: &str = "
+ALTER TABLE links ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE IF NOT EXISTS inbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    outegration TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    work_item_id INTEGER NOT NULL,
+    headers_json TEXT NOT NULL,
+    body BLOB NOT NULL,
+    received_at TEXT NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0,
+    result TEXT,
+    processed_at TEXT
+);
+CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (done, id);
+CREATE TABLE IF NOT EXISTS webhook_credentials (
+    outegration TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    username TEXT NOT NULL,
+    password TEXT NOT NULL,
+    created_at TEXT
+);
+CREATE TABLE IF NOT EXISTS subscriptions (
+    id TEXT PRIMARY KEY,
+    outegration TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    url TEXT NOT NULL,
+    created_at TEXT
+);
+";
+
 /// WAL, foreign-key enforcement, busy timeout, then the tables.
 pub fn prepare(conn: &Connection) -> anyhow::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -40,7 +75,10 @@ pub fn prepare(conn: &Connection) -> anyhow::Result<()> {
     }
     if version < VERSION {
         let tx = conn.unchecked_transaction()?;
-        tx.execute_batch(V1)?;
+        if version < 1 {
+            tx.execute_batch(V1)?;
+        }
+        tx.execute_batch(V2)?;
         tx.pragma_update(None, "user_version", VERSION)?;
         tx.commit()?;
     }

@@ -168,3 +168,75 @@ fn a_database_from_a_newer_host_is_refused() {
     let err = Db::open(&tmp.0).unwrap_err();
     assert!(format!("{err:#}").contains("newer"), "{err:#}");
 }
+
+#[test]
+fn a_version_1_database_is_migrated_to_version_2_keeping_its_links() {
+    let tmp = TempDb::new();
+    {
+        let conn = rusqlite::Connection::open(&tmp.0).unwrap();
+        conn.execute_batch(&schema_v1_for_tests()).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO links (ticket_id, outegration, work_item_id, project, link_json, synced_ticket_json) VALUES ('S-1', 'o.json', 7, 'p', ?1, ?2)",
+            [links::link_to_json(&link("S-1", 3)), crate::ticket_file::to_json(&ticket("S-1", "LOW"))],
+        )
+        .unwrap();
+    }
+    let db = tmp.open();
+    let v: i64 = db.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    assert_eq!(v, 2);
+    assert_eq!(db.link("S-1").unwrap().unwrap().link.rev, 3);
+    assert!(!db.link_deleted("S-1").unwrap());
+    assert!(db.inbox().unwrap().is_empty());
+}
+
+fn schema_v1_for_tests() -> String {
+    "CREATE TABLE tickets (id TEXT PRIMARY KEY, json TEXT NOT NULL, updated_at TEXT);
+     CREATE TABLE links (ticket_id TEXT PRIMARY KEY, outegration TEXT NOT NULL, work_item_id INTEGER, project TEXT,
+         link_json TEXT NOT NULL, synced_ticket_json TEXT NOT NULL, updated_at TEXT);
+     CREATE TABLE dispatch_attempts (ticket_id TEXT PRIMARY KEY, outegration TEXT, started_at TEXT);"
+        .into()
+}
+
+#[test]
+fn an_inbox_row_is_applied_once_with_the_ticket_the_snapshot_and_the_link() {
+    let tmp = TempDb::new();
+    let db = tmp.open();
+    db.put_ticket(&ticket("S-1", "LOW")).unwrap();
+    db.store_dispatched("o.json", &link("S-1", 1), &ticket("S-1", "LOW")).unwrap();
+    let row = db.inbox_insert("o.json", "ev-1", "workitem.updated", 7, &[("content-type".into(), "application/json".into())], b"{}").unwrap();
+    assert_eq!(db.inbox_pending().unwrap().len(), 1);
+    let update = crate::TicketUpdate {
+        link: link("S-1", 2),
+        fields: vec![crate::Field { name: "status".into(), value: crate::FieldValue::Text("IN_PROGRESS".into()) }],
+        comments: vec![crate::Comment { id: "ado-1".into(), author: "Ann".into(), created: "2026-01-01T00:00:00Z".into(), text: "hi".into() }],
+        deleted: Some(true),
+    };
+    // Computed from a link that is no longer the stored one: nothing written.
+    assert!(!db.inbox_apply(row, &link("S-1", 0), &update, "applied").unwrap());
+    assert_eq!(db.inbox_pending().unwrap().len(), 1);
+    assert!(db.inbox_apply(row, &link("S-1", 1), &update, "applied").unwrap());
+    assert!(db.inbox_apply(row, &link("S-1", 2), &update, "applied").unwrap(), "done rows are left alone");
+    let t = db.ticket("S-1").unwrap();
+    assert_eq!(t.comments.len(), 1);
+    assert!(t.fields.iter().any(|f| f.name == "status"));
+    let stored = db.link("S-1").unwrap().unwrap();
+    assert_eq!(stored.link.rev, 2);
+    assert!(stored.synced.fields.iter().any(|f| f.name == "status"), "the snapshot follows, so the next push sends nothing back");
+    assert!(db.link_deleted("S-1").unwrap());
+    assert!(db.inbox_pending().unwrap().is_empty());
+    assert_eq!(db.inbox().unwrap()[0].result.as_deref(), Some("applied"));
+}
+
+#[test]
+fn webhook_credentials_are_generated_once_and_never_debug_printed() {
+    let tmp = TempDb::new();
+    let db = tmp.open();
+    let a = db.hook_credentials("/x/agile-bug.json", "agile-bug").unwrap();
+    let b = db.hook_credentials("/x/agile-bug.json", "other").unwrap();
+    assert_eq!(a, b);
+    assert!(a.password.len() >= 32);
+    assert!(!format!("{a:?}").contains(&a.password));
+    assert!(db.hook_credentials("/y/agile-bug.json", "agile-bug").is_err(), "one endpoint name per outegration");
+    assert_eq!(db.outegrations().unwrap(), ["/x/agile-bug.json"]);
+}

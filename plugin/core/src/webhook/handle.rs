@@ -224,13 +224,22 @@ pub fn handle(config_text: &str, link: &Link, body: &[u8]) -> Result<Outcome, Co
         EventType::Created | EventType::Updated => Some(&mut state.last_rev),
         EventType::Deleted | EventType::Restored => None,
     };
+    if event.event_type == EventType::Commented
+        && let Some(c) = ticket_comment(&event)
+        && state.comments.contains_key(&c.id)
+    {
+        return Ok(Outcome::Ignore(format!("duplicate: comment {} is already on the ticket", c.id)));
+    }
     if let (Some(mark), Some(rev)) = (mark, event.rev) {
+        // A comment is new whatever the order it arrives in: a late one is
+        // not stale (its redelivery is caught above by its comment id).
         if let Some(last) = *mark
             && rev <= last
+            && event.event_type != EventType::Commented
         {
             return Ok(Outcome::Ignore(format!("stale: revision {rev} is not newer than revision {last} already applied")));
         }
-        *mark = Some(rev);
+        *mark = Some(mark.map_or(rev, |m| m.max(rev)));
     }
     if let Some(reason) = own_change(&event, &state) {
         return Ok(Outcome::Ignore(reason));
@@ -238,7 +247,14 @@ pub fn handle(config_text: &str, link: &Link, body: &[u8]) -> Result<Outcome, Co
 
     let mut update = TicketUpdate { link: link.clone(), fields: Vec::new(), comments: Vec::new(), deleted: None };
     match event.event_type {
-        EventType::Commented => update.comments.extend(ticket_comment(&event)),
+        EventType::Commented => {
+            if let Some(c) = ticket_comment(&event) {
+                // The comment already is in ADO: the next push must not post it back.
+                // (0 when the event does not carry the comment's id.)
+                state.comments.insert(c.id.clone(), event.comment_id.unwrap_or(0));
+                update.comments.push(c);
+            }
+        }
         EventType::Deleted => update.deleted = Some(true),
         EventType::Created | EventType::Updated | EventType::Restored => {
             if event.event_type == EventType::Restored {

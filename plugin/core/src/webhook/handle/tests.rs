@@ -213,3 +213,20 @@ fn comment_html_becomes_plain_text() {
     let u = applied(handle(CONFIG, &link(SyncState::default()), &body(&v)).unwrap());
     assert_eq!(u.comments[0].text, "Fixed in build 42 & deployed.\n\n<script> stays text");
 }
+
+#[test]
+fn a_comment_arriving_late_is_applied_once_and_not_pushed_back() {
+    // A comment of an older revision than one already applied is still new.
+    let state = SyncState { comment_rev: Some(9), ..Default::default() };
+    let u = applied(handle(CONFIG, &link(state), &sample("commented")).unwrap());
+    assert_eq!(u.comments.len(), 1);
+    let after = SyncState::read(&u.link.sync_state).unwrap();
+    assert_eq!(after.comment_rev, Some(9), "the mark only moves forward");
+    // It is recorded as already in ADO, so the next push does not post it,
+    // and a redelivery under another event id is a duplicate.
+    assert!(after.comments.contains_key(&u.comments[0].id));
+    let mut v = json_of("commented");
+    v["id"] = json!("another-event-id");
+    let again = ignored(handle(CONFIG, &u.link, &body(&v)).unwrap());
+    assert!(again.starts_with("duplicate"), "{again}");
+}
