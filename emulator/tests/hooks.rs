@@ -43,7 +43,7 @@ fn project_id(c: &Client) -> String {
 }
 
 fn fixture(name: &str) -> Value {
-    let path = format!("{}/../../shared/ado-api/samples/servicehook-events/aspnet-AspNetWebHooks/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/../reference/ado-api/samples/servicehook-events/aspnet-AspNetWebHooks/{name}.json", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(text.trim_start_matches('\u{feff}')).unwrap()
 }
@@ -88,7 +88,7 @@ fn subscriptions_are_created_listed_replaced_and_deleted_in_the_samples_shape() 
 }
 
 fn fixture_rest(name: &str) -> Value {
-    let path = format!("{}/../../shared/ado-api/samples/rest/hooks/7.1/httpExamples/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/../reference/ado-api/samples/rest/hooks/7.1/httpExamples/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(std::fs::read_to_string(&path).unwrap().trim_start_matches('\u{feff}')).unwrap()
 }
 

@@ -88,7 +88,7 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
 const MAPS: &[&str] = &["fields", "_links", "publisherInputs", "consumerInputs", "attributes", "transitions", "supportedResourceVersions"];
 
 fn root() -> String {
-    format!("{}/../../shared/ado-api/samples/rest", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/../reference/ado-api/samples/rest", env!("CARGO_MANIFEST_DIR"))
 }
 
 fn samples() -> Vec<String> {

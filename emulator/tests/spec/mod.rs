@@ -15,7 +15,7 @@
 use serde_json::{Map, Value, json};
 
 fn root() -> String {
-    format!("{}/../../shared/ado-api", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/../reference/ado-api", env!("CARGO_MANIFEST_DIR"))
 }
 
 /// A spec file, without its UTF-8 BOM.

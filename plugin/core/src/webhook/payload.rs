@@ -207,7 +207,7 @@ pub fn parse(body: &[u8]) -> Result<Event, ConnectorError> {
 pub(crate) mod tests {
     use super::*;
 
-    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/ado-api/samples/servicehook-events/aspnet-AspNetWebHooks");
+    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../reference/ado-api/samples/servicehook-events/aspnet-AspNetWebHooks");
 
     /// A sample body, BOM included.
     pub(crate) fn sample(event: &str) -> Vec<u8> {
