@@ -36,6 +36,9 @@ impl Db {
     /// up to date.
     pub fn open(path: &Path) -> anyhow::Result<Db> {
         let conn = rusqlite::Connection::open(path).with_context(|| format!("opening the state database {}", path.display()))?;
+        // The webhook worker and the CLI write the same database: wait for
+        // the other writer's transaction instead of failing with SQLITE_BUSY.
+        conn.busy_timeout(std::time::Duration::from_secs(30)).context("setting the state database's busy timeout")?;
         schema::prepare(&conn).with_context(|| format!("preparing the state database {}", path.display()))?;
         Ok(Db { conn })
     }
