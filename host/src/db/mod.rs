@@ -44,8 +44,11 @@ impl Db {
     }
 
     /// A transaction on `&self` (commands never share a `Db` across threads).
+    /// `BEGIN IMMEDIATE`: the write lock is taken up front, so two writers
+    /// (the webhook worker and a CLI command) wait for each other under the
+    /// busy timeout instead of failing when a read would turn into a write.
     fn tx(&self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
-        self.conn.unchecked_transaction()
+        rusqlite::Transaction::new_unchecked(&self.conn, rusqlite::TransactionBehavior::Immediate)
     }
 }
 
