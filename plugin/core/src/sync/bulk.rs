@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::lifecycle::{self, Plan, StateChange};
-use super::{Transition, connection_for};
+use super::connection_for;
 use crate::client::Client;
 use crate::config::{self, Config};
 use crate::env::Method;
@@ -143,8 +143,7 @@ fn current_states(client: &Client<'_>, items: &[CloseItem]) -> HashMap<i32, Curr
 fn changed(link: &Link, rev: i32, plan: &Plan) -> CloseOutcome {
     let mut s = SyncState::read(&link.sync_state).unwrap_or_default();
     let link = lifecycle::updated_link(link, &mut s, rev, Some(&plan.to), true);
-    let t = Transition { from: plan.from.clone(), to: plan.to.clone(), reason: plan.reason.clone(), note: plan.note.clone() };
-    CloseOutcome::Closed(StateChange { link, transition: Some(t) })
+    CloseOutcome::Closed(StateChange { link, transition: Some(plan.transition()) })
 }
 
 /// Sends one `$batch`; falls back to single PATCHes when ADO does not serve it.

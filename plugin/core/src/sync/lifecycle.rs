@@ -26,6 +26,13 @@ pub(super) struct Plan {
     pub closing: bool,
 }
 
+impl Plan {
+    /// The transition this plan makes, as results report it.
+    pub(super) fn transition(&self) -> Transition {
+        Transition { from: self.from.clone(), to: self.to.clone(), reason: self.reason.clone(), note: self.note.clone() }
+    }
+}
+
 /// What a close or reopen did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateChange {
@@ -224,12 +231,15 @@ pub fn close(env: &dyn crate::Env, connection: &Connection, config_text: &str, l
     let item: WorkItem = workitem::get(&client, link.work_item_id)?;
     match close_plan(&config, &schema, item.state(), reason)? {
         None => Ok(StateChange { link: updated_link(link, &mut state, item.rev, item.state(), true), transition: None }),
-        Some(plan) => {
-            let done = workitem::patch(&client, link.work_item_id, &ops(&plan))?;
-            let link = updated_link(link, &mut state, done.rev, Some(&plan.to), true);
-            Ok(StateChange { link, transition: Some(Transition { from: plan.from, to: plan.to, reason: plan.reason, note: plan.note }) })
-        }
+        Some(plan) => apply(&client, link, &mut state, &plan),
     }
+}
+
+/// Sends a close or reopen and returns the link after it.
+fn apply(client: &Client<'_>, link: &Link, state: &mut SyncState, plan: &Plan) -> Result<StateChange, ConnectorError> {
+    let done = workitem::patch(client, link.work_item_id, &ops(plan))?;
+    let link = updated_link(link, state, done.rev, Some(&plan.to), plan.closing);
+    Ok(StateChange { link, transition: Some(plan.transition()) })
 }
 
 /// Moves a closed work item back to an open state with a comment; an item
@@ -249,7 +259,5 @@ pub fn reopen(env: &dyn crate::Env, connection: &Connection, config_text: &str, 
     let (to, note) = reopen_state(&schema, &config.sync.reopen, &current)?;
     let comment = format!("<p>Reopened by the SecOps connector: {}.</p>", escape(reason));
     let plan = Plan { from: current, to, reason: reason.to_string(), note, comment, closing: false };
-    let done = workitem::patch(&client, link.work_item_id, &ops(&plan))?;
-    let link = updated_link(link, &mut state, done.rev, Some(&plan.to), false);
-    Ok(StateChange { link, transition: Some(Transition { from: plan.from, to: plan.to, reason: plan.reason, note: plan.note }) })
+    apply(&client, link, &mut state, &plan)
 }

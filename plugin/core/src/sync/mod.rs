@@ -148,7 +148,7 @@ pub fn push(
     let transition = plan.map(|p| {
         current_state = Some(p.to.clone());
         state.closed = p.closing;
-        Transition { from: p.from, to: p.to, reason: p.reason, note: p.note }
+        p.transition()
     });
     if transition.is_none() {
         lifecycle::settle(&config, &schema, &mut state, after, current_state.as_deref());
