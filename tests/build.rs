@@ -7,14 +7,30 @@ use std::process::Command;
 
 const TARGET: &str = "wasm32-wasip2";
 const GUESTS: &[(&str, &str, &str)] = &[
-    ("ado-connector-plugin", "ado_connector_plugin", "ADO_PLUGIN_WASM"),
-    ("misbehaving-plugin", "misbehaving_plugin", "MISBEHAVING_PLUGIN_WASM"),
+    (
+        "ado-connector-plugin",
+        "ado_connector_plugin",
+        "ADO_PLUGIN_WASM",
+    ),
+    (
+        "misbehaving-plugin",
+        "misbehaving_plugin",
+        "MISBEHAVING_PLUGIN_WASM",
+    ),
 ];
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest.parent().unwrap().to_path_buf();
-    for watched in ["wit", "plugin/core/src", "plugin/core/Cargo.toml", "plugin/component", "tests/fixtures", "Cargo.toml", "Cargo.lock"] {
+    for watched in [
+        "wit",
+        "plugin/core/src",
+        "plugin/core/Cargo.toml",
+        "plugin/component",
+        "tests/fixtures",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     ensure_target();
@@ -35,10 +51,18 @@ fn main() {
     for (package, _, _) in GUESTS {
         cmd.args(["-p", package]);
     }
-    let status = cmd.status().expect("could not run cargo to build the guest components");
-    assert!(status.success(), "building the guest components for {TARGET} failed (see the output above)");
+    let status = cmd
+        .status()
+        .expect("could not run cargo to build the guest components");
+    assert!(
+        status.success(),
+        "building the guest components for {TARGET} failed (see the output above)"
+    );
     for (_, file, var) in GUESTS {
-        let path = target_dir.join(TARGET).join("release").join(format!("{file}.wasm"));
+        let path = target_dir
+            .join(TARGET)
+            .join("release")
+            .join(format!("{file}.wasm"));
         assert!(path.exists(), "{} was not built", path.display());
         println!("cargo:rustc-env={var}={}", path.display());
     }
@@ -46,12 +70,23 @@ fn main() {
 
 /// Installs the wasm32-wasip2 standard library when rustup is there and it is missing.
 fn ensure_target() {
-    let Ok(out) = Command::new("rustup").args(["target", "list", "--installed"]).output() else {
+    let Ok(out) = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+    else {
         return; // no rustup: the build below says what is missing
     };
-    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == TARGET) {
+    if String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.trim() == TARGET)
+    {
         return;
     }
-    let status = Command::new("rustup").args(["target", "add", TARGET]).status();
-    assert!(matches!(status, Ok(s) if s.success()), "`rustup target add {TARGET}` failed");
+    let status = Command::new("rustup")
+        .args(["target", "add", TARGET])
+        .status();
+    assert!(
+        matches!(status, Ok(s) if s.success()),
+        "`rustup target add {TARGET}` failed"
+    );
 }

@@ -26,7 +26,11 @@ fn suppressed(headers: &HeaderMap) -> bool {
 /// sign-in page, or 401 when the client asked for no redirect.
 pub fn authenticate(emu: &Emu, headers: &HeaderMap) -> Result<Caller, Response> {
     let reject = || {
-        if suppressed(headers) && !emu.sign_in_page_mode.load(std::sync::atomic::Ordering::Relaxed) {
+        if suppressed(headers)
+            && !emu
+                .sign_in_page_mode
+                .load(std::sync::atomic::Ordering::Relaxed)
+        {
             errors::unauthorized(&format!("{}/{}", emu.base_url(), emu.tenant_id))
         } else {
             errors::sign_in_page()
@@ -37,15 +41,25 @@ pub fn authenticate(emu: &Emu, headers: &HeaderMap) -> Result<Caller, Response> 
     };
     let data = emu.data();
     let caller = if let Some(b64) = value.strip_prefix("Basic ") {
-        let decoded = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok().and_then(|b| String::from_utf8(b).ok());
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok());
         // The user name part of PAT basic auth is ignored.
-        let pat = decoded.as_deref().and_then(|d| d.split_once(':')).map(|(_, p)| p.to_string());
-        pat.and_then(|p| data.pats.get(&p).cloned()).map(|(identity, scope)| Caller { identity, scope })
+        let pat = decoded
+            .as_deref()
+            .and_then(|d| d.split_once(':'))
+            .map(|(_, p)| p.to_string());
+        pat.and_then(|p| data.pats.get(&p).cloned())
+            .map(|(identity, scope)| Caller { identity, scope })
     } else if let Some(token) = value.strip_prefix("Bearer ") {
         data.tokens
             .get(token.trim())
             .filter(|(_, expiry)| *expiry > std::time::Instant::now())
-            .map(|(identity, _)| Caller { identity: identity.clone(), scope: Scope::Full })
+            .map(|(identity, _)| Caller {
+                identity: identity.clone(),
+                scope: Scope::Full,
+            })
     } else {
         None
     };

@@ -51,7 +51,10 @@ pub fn canonical(path: &str) -> Option<String> {
                     seg.to_string()
                 };
             }
-            match SEGMENTS.iter().find(|(lower, _)| seg.eq_ignore_ascii_case(lower)) {
+            match SEGMENTS
+                .iter()
+                .find(|(lower, _)| seg.eq_ignore_ascii_case(lower))
+            {
                 Some((_, spelled)) if seg != *spelled => {
                     changed = true;
                     (*spelled).to_string()
@@ -83,15 +86,30 @@ mod tests {
 
     #[test]
     fn resource_segments_are_matched_without_case() {
-        assert_eq!(canonical("/contoso/P/_apis/wit/workItemTypes/Bug").as_deref(), Some("/contoso/P/_apis/wit/workitemtypes/Bug"));
-        assert_eq!(canonical("/contoso/_apis/wit/WorkItems").as_deref(), Some("/contoso/_apis/wit/workitems"));
-        assert_eq!(canonical("/contoso/_apis/ConnectionData").as_deref(), Some("/contoso/_apis/connectionData"));
+        assert_eq!(
+            canonical("/contoso/P/_apis/wit/workItemTypes/Bug").as_deref(),
+            Some("/contoso/P/_apis/wit/workitemtypes/Bug")
+        );
+        assert_eq!(
+            canonical("/contoso/_apis/wit/WorkItems").as_deref(),
+            Some("/contoso/_apis/wit/workitems")
+        );
+        assert_eq!(
+            canonical("/contoso/_apis/ConnectionData").as_deref(),
+            Some("/contoso/_apis/connectionData")
+        );
     }
 
     #[test]
     fn names_before_apis_and_already_canonical_paths_are_left_alone() {
-        assert_eq!(canonical("/contoso/Fields Project/_apis/wit/workitems/7"), None);
-        assert_eq!(canonical("/contoso/Comments/_apis/wit/workitemtypes/Bug"), None);
+        assert_eq!(
+            canonical("/contoso/Fields Project/_apis/wit/workitems/7"),
+            None
+        );
+        assert_eq!(
+            canonical("/contoso/Comments/_apis/wit/workitemtypes/Bug"),
+            None
+        );
         assert_eq!(canonical("/_emulator/faults"), None);
     }
 }

@@ -15,7 +15,11 @@ use crate::store::{Comment, Revision};
 
 /// Now, as ADO writes dates: UTC, milliseconds, `Z`.
 pub fn now() -> String {
-    OffsetDateTime::now_utc().format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z")).unwrap_or_default()
+    OffsetDateTime::now_utc()
+        .format(format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        ))
+        .unwrap_or_default()
 }
 
 /// Now, as the recycle bin samples write `deletedDate` ("1/31/2017 9:21:14 PM").
@@ -27,7 +31,14 @@ pub fn recycle_bin_date() -> String {
         12 => (12, "PM"),
         h => (h - 12, "PM"),
     };
-    format!("{}/{}/{} {hour}:{:02}:{:02} {half}", u8::from(t.month()), t.day(), t.year(), t.minute(), t.second())
+    format!(
+        "{}/{}/{} {hour}:{:02}:{:02} {half}",
+        u8::from(t.month()),
+        t.day(),
+        t.year(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// Who, why, and whether hooks should stay quiet.
@@ -43,19 +54,53 @@ pub struct Change<'a> {
 }
 
 fn snapshot(item: &StoredItem, by: Value) -> Revision {
-    let date = item.fields.get("System.ChangedDate").and_then(Value::as_str).unwrap_or_default().to_string();
-    Revision { rev: item.rev, fields: item.fields.clone(), relations: item.relations.clone(), by, date }
+    let date = item
+        .fields
+        .get("System.ChangedDate")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    Revision {
+        rev: item.rev,
+        fields: item.fields.clone(),
+        relations: item.relations.clone(),
+        by,
+        date,
+    }
 }
 
 /// Adds the discussion comment of this revision, if any, and counts the
 /// item's live comments into `System.CommentCount`.
-fn record_comment(emu: &Emu, data: &mut Data, item: &mut StoredItem, change: &Change) -> Option<Comment> {
-    let history = item.fields.get("System.History").and_then(Value::as_str).filter(|h| !h.trim().is_empty()).map(str::to_string);
-    let (text, format) = change.comment.clone().or(history.map(|h| (h, "html".to_string())))?;
-    let rendered = item.fields.get("System.History").and_then(Value::as_str).unwrap_or(&text).to_string();
+fn record_comment(
+    emu: &Emu,
+    data: &mut Data,
+    item: &mut StoredItem,
+    change: &Change,
+) -> Option<Comment> {
+    let history = item
+        .fields
+        .get("System.History")
+        .and_then(Value::as_str)
+        .filter(|h| !h.trim().is_empty())
+        .map(str::to_string);
+    let (text, format) = change
+        .comment
+        .clone()
+        .or(history.map(|h| (h, "html".to_string())))?;
+    let rendered = item
+        .fields
+        .get("System.History")
+        .and_then(Value::as_str)
+        .unwrap_or(&text)
+        .to_string();
     data.store.next_comment_id += 1;
     let who = identity_ref(emu, change.actor);
-    let date = item.fields.get("System.ChangedDate").and_then(Value::as_str).unwrap_or_default().to_string();
+    let date = item
+        .fields
+        .get("System.ChangedDate")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let comment = Comment {
         id: data.store.next_comment_id,
         work_item_id: item.id,
@@ -72,7 +117,8 @@ fn record_comment(emu: &Emu, data: &mut Data, item: &mut StoredItem, change: &Ch
     let list = data.store.comments.entry(item.id).or_default();
     list.push(comment.clone());
     let live = list.iter().filter(|c| !c.is_deleted).count();
-    item.fields.insert("System.CommentCount".into(), json!(live));
+    item.fields
+        .insert("System.CommentCount".into(), json!(live));
     Some(comment)
 }
 
@@ -85,7 +131,11 @@ pub fn create(emu: &Emu, data: &mut Data, mut item: StoredItem, change: &Change)
     item.fields.insert("System.Rev".into(), json!(1));
     let comment = record_comment(emu, data, &mut item, change);
     let by = identity_ref(emu, change.actor);
-    data.store.history.entry(item.id).or_default().push(snapshot(&item, by));
+    data.store
+        .history
+        .entry(item.id)
+        .or_default()
+        .push(snapshot(&item, by));
     data.work_items.insert(item.id, item.clone());
     publish(emu, change, item.clone(), None, comment);
     item
@@ -93,29 +143,68 @@ pub fn create(emu: &Emu, data: &mut Data, mut item: StoredItem, change: &Change)
 
 /// Stores `after` as the next revision of `before` and publishes the event.
 /// Returns the stored item and the comment the revision added.
-pub fn update(emu: &Emu, data: &mut Data, before: StoredItem, mut after: StoredItem, change: &Change) -> (StoredItem, Option<Comment>) {
+pub fn update(
+    emu: &Emu,
+    data: &mut Data,
+    before: StoredItem,
+    mut after: StoredItem,
+    change: &Change,
+) -> (StoredItem, Option<Comment>) {
     after.rev = before.rev + 1;
     after.fields.insert("System.Rev".into(), json!(after.rev));
-    after.fields.insert("System.ChangedDate".into(), json!(now()));
+    after
+        .fields
+        .insert("System.ChangedDate".into(), json!(now()));
     let by = identity_ref(emu, change.actor);
     after.fields.insert("System.ChangedBy".into(), by.clone());
     let comment = record_comment(emu, data, &mut after, change);
-    data.store.history.entry(after.id).or_default().push(snapshot(&after, by));
+    data.store
+        .history
+        .entry(after.id)
+        .or_default()
+        .push(snapshot(&after, by));
     data.work_items.insert(after.id, after.clone());
     publish(emu, change, after.clone(), Some(before), comment.clone());
     (after, comment)
 }
 
-fn publish(emu: &Emu, change: &Change, item: StoredItem, previous: Option<StoredItem>, comment: Option<Comment>) {
-    let comment = if change.kind == EventKind::Commented { comment.map(|c| crate::views::comment_json(emu, &item.project_id, &c, true)) } else { None };
+fn publish(
+    emu: &Emu,
+    change: &Change,
+    item: StoredItem,
+    previous: Option<StoredItem>,
+    comment: Option<Comment>,
+) {
+    let comment = if change.kind == EventKind::Commented {
+        comment.map(|c| crate::views::comment_json(emu, &item.project_id, &c, true))
+    } else {
+        None
+    };
     events::publish(
         emu,
-        WorkItemEvent { kind: change.kind, item, previous, comment, actor: change.actor.clone(), suppress_notifications: change.suppress },
+        WorkItemEvent {
+            kind: change.kind,
+            item,
+            previous,
+            comment,
+            actor: change.actor.clone(),
+            suppress_notifications: change.suppress,
+        },
     );
 }
 
 /// Publishes a delete or restore (no new revision). [unverified] whether
 /// ADO adds a revision when an item goes to or leaves the recycle bin.
 pub fn lifecycle(emu: &Emu, kind: EventKind, item: StoredItem, actor: &Identity, suppress: bool) {
-    events::publish(emu, WorkItemEvent { kind, item: item.clone(), previous: Some(item), comment: None, actor: actor.clone(), suppress_notifications: suppress });
+    events::publish(
+        emu,
+        WorkItemEvent {
+            kind,
+            item: item.clone(),
+            previous: Some(item),
+            comment: None,
+            actor: actor.clone(),
+            suppress_notifications: suppress,
+        },
+    );
 }

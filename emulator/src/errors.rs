@@ -9,7 +9,12 @@ pub fn envelope(status: StatusCode, message: &str, type_key: &str) -> Response {
     envelope_with(status, message, type_key, None)
 }
 
-pub fn envelope_with(status: StatusCode, message: &str, type_key: &str, custom: Option<Value>) -> Response {
+pub fn envelope_with(
+    status: StatusCode,
+    message: &str,
+    type_key: &str,
+    custom: Option<Value>,
+) -> Response {
     let mut body = json!({
         "$id": "1",
         "innerException": null,
@@ -50,7 +55,9 @@ pub fn sign_in_page() -> Response {
 
 /// An Entra ID token endpoint error.
 pub fn entra(status: StatusCode, error: &str, code: u32, description: &str) -> Response {
-    let now = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
     (
         status,
         axum::Json(json!({

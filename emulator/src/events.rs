@@ -56,5 +56,8 @@ pub struct WorkItemEvent {
 pub fn publish(emu: &Emu, event: WorkItemEvent) {
     // Only a channel push: the hooks' dispatcher task does the work.
     emu.hooks.enqueue(event.clone());
-    emu.events.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+    emu.events
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(event);
 }

@@ -77,7 +77,11 @@ impl Faults {
 
     /// Checks the rates; the message names the first bad one.
     pub fn validate(&self) -> Result<(), String> {
-        match self.rates().into_iter().find(|(_, r)| !(0.0..=1.0).contains(r)) {
+        match self
+            .rates()
+            .into_iter()
+            .find(|(_, r)| !(0.0..=1.0).contains(r))
+        {
             Some((name, r)) => Err(format!("{name} must be between 0 and 1, not {r}")),
             None => Ok(()),
         }
@@ -93,11 +97,17 @@ pub struct FaultState {
 impl FaultState {
     pub fn new(faults: Faults) -> FaultState {
         let rng = StdRng::seed_from_u64(faults.seed);
-        FaultState { inner: Mutex::new((faults, rng)) }
+        FaultState {
+            inner: Mutex::new((faults, rng)),
+        }
     }
 
     pub fn get(&self) -> Faults {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).0.clone()
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .clone()
     }
 
     /// Replaces the faults and reseeds the RNG.
@@ -117,7 +127,8 @@ impl FaultState {
 }
 
 fn with_retry_after(mut r: Response, seconds: u64) -> Response {
-    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     r
 }
 
@@ -129,20 +140,32 @@ pub async fn layer(State(emu): State<Arc<Emu>>, request: Request, next: Next) ->
     }
     if emu.faults.roll(|f| f.error_rate) {
         // [unverified] ADO's 503 body; the envelope is its usual error shape.
-        let r = envelope(StatusCode::SERVICE_UNAVAILABLE, "TF400898: The service is temporarily unavailable. (fault injected by the emulator)", "ServiceUnavailableException");
+        let r = envelope(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "TF400898: The service is temporarily unavailable. (fault injected by the emulator)",
+            "ServiceUnavailableException",
+        );
         return with_retry_after(r, 1);
     }
     if emu.faults.roll(|f| f.throttle_rate) {
         return with_retry_after(crate::ratelimit::blocked_response(), 1);
     }
-    let write = matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
-    let kill = request.extensions().get::<ConnectInfo<Kill>>().map(|c| c.0.clone());
+    let write = matches!(
+        *request.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
+    let kill = request
+        .extensions()
+        .get::<ConnectInfo<Kill>>()
+        .map(|c| c.0.clone());
     let response = next.run(request).await;
     if write && emu.faults.roll(|f| f.drop_after_commit_rate) {
         match kill {
             // The connection breaks before the first byte of the answer.
             Some(k) => k.trigger(),
-            None => tracing::warn!(target: "ado_emulator", "dropAfterCommit needs the emulator's own listener; answer kept"),
+            None => {
+                tracing::warn!(target: "ado_emulator", "dropAfterCommit needs the emulator's own listener; answer kept")
+            }
         }
     }
     response

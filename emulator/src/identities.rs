@@ -22,9 +22,19 @@ fn teammates() -> Vec<Identity> {
 /// Everyone who may be named in an identity field. Takes the data lock.
 pub fn directory(emu: &Emu) -> Vec<Identity> {
     let data = emu.data();
-    let mut all: Vec<Identity> = data.pats.values().map(|(i, _)| i.clone()).chain(data.refresh_tokens.values().cloned()).collect();
+    let mut all: Vec<Identity> = data
+        .pats
+        .values()
+        .map(|(i, _)| i.clone())
+        .chain(data.refresh_tokens.values().cloned())
+        .collect();
     drop(data);
-    all.extend(emu.apps.iter().map(|a| a.identity.clone()).filter(|i| i.member_of_org));
+    all.extend(
+        emu.apps
+            .iter()
+            .map(|a| a.identity.clone())
+            .filter(|i| i.member_of_org),
+    );
     all.extend(teammates());
     let mut seen = std::collections::HashSet::new();
     all.retain(|i| seen.insert(i.id.clone()));
@@ -58,15 +68,23 @@ pub fn resolve(directory: &[Identity], value: &Value) -> Resolved {
         Value::Null => return Resolved::Clear,
         Value::Object(o) => (
             o.get("id").and_then(Value::as_str).map(str::to_string),
-            o.get("uniqueName").and_then(Value::as_str).map(str::to_string),
-            o.get("displayName").and_then(Value::as_str).map(str::to_string),
+            o.get("uniqueName")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            o.get("displayName")
+                .and_then(Value::as_str)
+                .map(str::to_string),
         ),
         Value::String(s) if s.trim().is_empty() => return Resolved::Clear,
         Value::String(s) => {
             let s = s.trim();
             // "Name <email>", with or without the space (example 12 has none).
             if let Some((name, rest)) = s.split_once('<') {
-                (None, Some(rest.trim_end_matches('>').trim().to_string()), Some(name.trim().to_string()))
+                (
+                    None,
+                    Some(rest.trim_end_matches('>').trim().to_string()),
+                    Some(name.trim().to_string()),
+                )
             } else if s.contains('@') {
                 (None, Some(s.to_string()), None)
             } else {
@@ -80,7 +98,13 @@ pub fn resolve(directory: &[Identity], value: &Value) -> Resolved {
         .iter()
         .find(|i| eq(&id, &i.id))
         .or_else(|| directory.iter().find(|i| eq(&email, &i.unique_name)))
-        .or_else(|| if email.is_none() { directory.iter().find(|i| eq(&name, &i.display_name)) } else { None });
+        .or_else(|| {
+            if email.is_none() {
+                directory.iter().find(|i| eq(&name, &i.display_name))
+            } else {
+                None
+            }
+        });
     match found {
         Some(i) => Resolved::Known(i.clone()),
         None => Resolved::Unknown(match value {

@@ -12,10 +12,10 @@
 #![allow(clippy::result_large_err)]
 
 mod auth;
+mod casefold;
 mod commit;
 mod control;
 mod errors;
-mod casefold;
 pub mod events;
 pub mod faults;
 pub mod hooks;
@@ -77,10 +77,26 @@ impl Default for EmulatorConfig {
             tenant_id: seed::TENANT_ID.into(),
             // One project per system process, side by side.
             projects: vec![
-                ProjectSeed { id: seed::PROJECT_ID.into(), name: seed::PROJECT.into(), process: Arc::new(Process::agile()) },
-                ProjectSeed { id: seed::PROJECT_BASIC_ID.into(), name: seed::PROJECT_BASIC.into(), process: Arc::new(Process::basic()) },
-                ProjectSeed { id: seed::PROJECT_SCRUM_ID.into(), name: seed::PROJECT_SCRUM.into(), process: Arc::new(Process::scrum()) },
-                ProjectSeed { id: seed::PROJECT_CMMI_ID.into(), name: seed::PROJECT_CMMI.into(), process: Arc::new(Process::cmmi()) },
+                ProjectSeed {
+                    id: seed::PROJECT_ID.into(),
+                    name: seed::PROJECT.into(),
+                    process: Arc::new(Process::agile()),
+                },
+                ProjectSeed {
+                    id: seed::PROJECT_BASIC_ID.into(),
+                    name: seed::PROJECT_BASIC.into(),
+                    process: Arc::new(Process::basic()),
+                },
+                ProjectSeed {
+                    id: seed::PROJECT_SCRUM_ID.into(),
+                    name: seed::PROJECT_SCRUM.into(),
+                    process: Arc::new(Process::scrum()),
+                },
+                ProjectSeed {
+                    id: seed::PROJECT_CMMI_ID.into(),
+                    name: seed::PROJECT_CMMI.into(),
+                    process: Arc::new(Process::cmmi()),
+                },
             ],
             token_lifetime: Duration::from_secs(3599),
             hooks: hooks::HookSettings::default(),
@@ -100,40 +116,80 @@ pub struct Emulator {
 
 impl std::fmt::Debug for Emulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Emulator").field("addr", &self.addr).finish()
+        f.debug_struct("Emulator")
+            .field("addr", &self.addr)
+            .finish()
     }
 }
 
 fn user(id: &str, name: &str, unique: &str, member: bool) -> Identity {
-    Identity { id: id.into(), display_name: name.into(), unique_name: unique.into(), member_of_org: member }
+    Identity {
+        id: id.into(),
+        display_name: name.into(),
+        unique_name: unique.into(),
+        member_of_org: member,
+    }
 }
 
 fn build_state(config: &EmulatorConfig) -> Emu {
-    let person = user("d291b0c4-a05c-4ea6-8df1-4b41d5f39eff", seed::USER_NAME, seed::USER_EMAIL, true);
+    let person = user(
+        "d291b0c4-a05c-4ea6-8df1-4b41d5f39eff",
+        seed::USER_NAME,
+        seed::USER_EMAIL,
+        true,
+    );
     let mut data = Data::default();
-    data.pats.insert(seed::PAT.into(), (person.clone(), Scope::Full));
-    data.pats.insert(seed::PAT_NO_WORK_SCOPE.into(), (person.clone(), Scope::ProjectRead));
-    data.refresh_tokens.insert(seed::REFRESH_TOKEN.into(), person);
+    data.pats
+        .insert(seed::PAT.into(), (person.clone(), Scope::Full));
+    data.pats.insert(
+        seed::PAT_NO_WORK_SCOPE.into(),
+        (person.clone(), Scope::ProjectRead),
+    );
+    data.refresh_tokens
+        .insert(seed::REFRESH_TOKEN.into(), person);
     Emu {
         organization: config.organization.clone(),
         tenant_id: config.tenant_id.clone(),
         instance_id: uuid::Uuid::new_v4().to_string(),
-        projects: config.projects.iter().map(|p| Project { id: p.id.clone(), name: p.name.clone(), process: p.process.clone() }).collect(),
+        projects: config
+            .projects
+            .iter()
+            .map(|p| Project {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                process: p.process.clone(),
+            })
+            .collect(),
         apps: vec![
             App {
                 client_id: seed::SP_CLIENT_ID.into(),
                 secret: seed::SP_CLIENT_SECRET.into(),
-                identity: user("5f1b7f0e-7a43-4d6c-9c1d-1f2a3b4c5d6e", "SecOps Connector (service principal)", seed::SP_CLIENT_ID, true),
+                identity: user(
+                    "5f1b7f0e-7a43-4d6c-9c1d-1f2a3b4c5d6e",
+                    "SecOps Connector (service principal)",
+                    seed::SP_CLIENT_ID,
+                    true,
+                ),
             },
             App {
                 client_id: seed::SP_OUTSIDER_CLIENT_ID.into(),
                 secret: seed::SP_OUTSIDER_CLIENT_SECRET.into(),
-                identity: user("0e0e0e0e-1111-2222-3333-444444444444", "Outsider app", seed::SP_OUTSIDER_CLIENT_ID, false),
+                identity: user(
+                    "0e0e0e0e-1111-2222-3333-444444444444",
+                    "Outsider app",
+                    seed::SP_OUTSIDER_CLIENT_ID,
+                    false,
+                ),
             },
             App {
                 client_id: "872cd9fa-d31f-45e0-9eab-6e460a02d1f1".into(),
                 secret: String::new(),
-                identity: user("d291b0c4-a05c-4ea6-8df1-4b41d5f39eff", seed::USER_NAME, seed::USER_EMAIL, true),
+                identity: user(
+                    "d291b0c4-a05c-4ea6-8df1-4b41d5f39eff",
+                    seed::USER_NAME,
+                    seed::USER_EMAIL,
+                    true,
+                ),
             },
         ],
         token_lifetime: config.token_lifetime,
@@ -168,13 +224,20 @@ fn app(emu: Arc<Emu>) -> axum::Router {
     }));
     // Outermost: resource segments are matched without case, as ADO does,
     // before any route is chosen.
-    axum::Router::new().fallback_service(inner).layer(axum::middleware::map_request(casefold::layer))
+    axum::Router::new()
+        .fallback_service(inner)
+        .layer(axum::middleware::map_request(casefold::layer))
 }
 
 /// Serves an emulator on `listener` until `shutdown` resolves.
-pub async fn serve(listener: tokio::net::TcpListener, config: EmulatorConfig, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    config: EmulatorConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let emu = Arc::new(build_state(&config));
-    *emu.base_url.lock().unwrap_or_else(|e| e.into_inner()) = format!("http://{}", listener.local_addr()?);
+    *emu.base_url.lock().unwrap_or_else(|e| e.into_inner()) =
+        format!("http://{}", listener.local_addr()?);
     net::serve(emu.clone(), listener, app(emu), shutdown).await?;
     Ok(())
 }
@@ -182,7 +245,8 @@ pub async fn serve(listener: tokio::net::TcpListener, config: EmulatorConfig, sh
 impl Emulator {
     /// Starts on 127.0.0.1 in a background thread; returns once listening.
     pub fn start(config: EmulatorConfig) -> anyhow::Result<Emulator> {
-        let std_listener = std::net::TcpListener::bind(("127.0.0.1", config.port)).context("binding 127.0.0.1")?;
+        let std_listener =
+            std::net::TcpListener::bind(("127.0.0.1", config.port)).context("binding 127.0.0.1")?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
         let emu = Arc::new(build_state(&config));
@@ -190,14 +254,29 @@ impl Emulator {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let router = app(emu.clone());
         let served = emu.clone();
-        let thread = std::thread::Builder::new().name("ado-emulator".into()).spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
-                let _ = net::serve(served, listener, router, async { let _ = rx.await; }).await;
-            });
-        })?;
-        Ok(Emulator { emu, addr, shutdown: Some(tx), thread: Some(thread) })
+        let thread = std::thread::Builder::new()
+            .name("ado-emulator".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .expect("tokio runtime");
+                runtime.block_on(async move {
+                    let listener =
+                        tokio::net::TcpListener::from_std(std_listener).expect("listener");
+                    let _ = net::serve(served, listener, router, async {
+                        let _ = rx.await;
+                    })
+                    .await;
+                });
+            })?;
+        Ok(Emulator {
+            emu,
+            addr,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
     }
 
     /// `http://127.0.0.1:PORT`; also the Entra authority.

@@ -16,19 +16,29 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
     let args = Args::parse();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
     let addr = listener.local_addr()?;
     use ado_emulator::seed::*;
     println!("Azure DevOps emulator at http://{addr}/{}", args.org);
-    println!("  projects:           {PROJECT} (Agile), {PROJECT_BASIC} (Basic), {PROJECT_SCRUM} (Scrum), {PROJECT_CMMI} (CMMI)");
+    println!(
+        "  projects:           {PROJECT} (Agile), {PROJECT_BASIC} (Basic), {PROJECT_SCRUM} (Scrum), {PROJECT_CMMI} (CMMI)"
+    );
     println!("  PAT:                {PAT}");
     println!("  PAT without vso.work: {PAT_NO_WORK_SCOPE}");
     println!("  tenant / authority: {TENANT_ID} / http://{addr}");
     println!("  service principal:  {SP_CLIENT_ID} / {SP_CLIENT_SECRET}");
     println!("  (test credentials of the emulator, not secrets)");
-    let config = ado_emulator::EmulatorConfig { port: args.port, organization: args.org, ..Default::default() };
+    let config = ado_emulator::EmulatorConfig {
+        port: args.port,
+        organization: args.org,
+        ..Default::default()
+    };
     ado_emulator::serve(listener, config, async {
         let _ = tokio::signal::ctrl_c().await;
     })

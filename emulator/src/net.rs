@@ -44,12 +44,19 @@ impl Conn {
     /// (SO_LINGER 0) so the client sees ECONNRESET, not a clean close.
     fn reset(&self) -> io::Error {
         let _ = self.stream.set_zero_linger();
-        io::Error::new(io::ErrorKind::ConnectionReset, "connection dropped by fault injection")
+        io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            "connection dropped by fault injection",
+        )
     }
 }
 
 impl AsyncRead for Conn {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         if self.kill.fired() {
             return Poll::Ready(Err(self.reset()));
         }
@@ -58,7 +65,11 @@ impl AsyncRead for Conn {
 }
 
 impl AsyncWrite for Conn {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         if self.kill.fired() {
             return Poll::Ready(Err(self.reset()));
         }
@@ -88,7 +99,15 @@ impl axum::serve::Listener for Listener {
     async fn accept(&mut self) -> (Conn, SocketAddr) {
         loop {
             match self.0.accept().await {
-                Ok((stream, addr)) => return (Conn { stream, kill: Kill::default() }, addr),
+                Ok((stream, addr)) => {
+                    return (
+                        Conn {
+                            stream,
+                            kill: Kill::default(),
+                        },
+                        addr,
+                    );
+                }
                 // Out of file descriptors and the like: wait, then go on.
                 Err(e) => {
                     tracing::debug!(target: "ado_emulator", "accept failed: {e}");
@@ -110,9 +129,19 @@ impl Connected<IncomingStream<'_, Listener>> for Kill {
 }
 
 /// Serves `router` until `shutdown`, with the webhook dispatcher running.
-pub async fn serve(emu: Arc<Emu>, listener: TcpListener, router: Router, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+pub async fn serve(
+    emu: Arc<Emu>,
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
     let dispatcher = crate::hooks::delivery::spawn(emu);
-    let result = axum::serve(Listener(listener), router.into_make_service_with_connect_info::<Kill>()).with_graceful_shutdown(shutdown).await;
+    let result = axum::serve(
+        Listener(listener),
+        router.into_make_service_with_connect_info::<Kill>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
     if let Some(d) = dispatcher {
         d.abort();
     }

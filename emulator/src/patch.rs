@@ -34,12 +34,20 @@ pub struct Mode {
 
 /// The operations of a request body, which must be `application/json-patch+json`.
 pub fn parse_ops(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Op>, Response> {
-    let ct = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if !ct.to_ascii_lowercase().starts_with("application/json-patch+json") {
+    let ct = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !ct
+        .to_ascii_lowercase()
+        .starts_with("application/json-patch+json")
+    {
         // [spec] the operation consumes only application/json-patch+json; [unverified] status and text.
         return Err(envelope(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            &format!("VS403450: The request content type '{ct}' is not supported; use application/json-patch+json."),
+            &format!(
+                "VS403450: The request content type '{ct}' is not supported; use application/json-patch+json."
+            ),
             "VssRequestContentTypeNotSupportedException",
         ));
     }
@@ -50,13 +58,21 @@ pub fn parse_ops(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Op>, Response> 
 pub fn parse_body(body: &[u8]) -> Result<Vec<Op>, Response> {
     serde_json::from_slice(body).map_err(|e| {
         // [unverified] code and text.
-        envelope(StatusCode::BAD_REQUEST, &format!("VS403449: The request body is not a JSON Patch document: {e}"), "InvalidArgumentValueException")
+        envelope(
+            StatusCode::BAD_REQUEST,
+            &format!("VS403449: The request body is not a JSON Patch document: {e}"),
+            "InvalidArgumentValueException",
+        )
     })
 }
 
 fn bad(message: &str) -> Response {
     // [unverified] ADO's code and text for a malformed patch operation.
-    envelope(StatusCode::BAD_REQUEST, &format!("VS403448: {message}"), "InvalidArgumentValueException")
+    envelope(
+        StatusCode::BAD_REQUEST,
+        &format!("VS403448: {message}"),
+        "InvalidArgumentValueException",
+    )
 }
 
 /// Strips our host and query from an attachment URL, returning its id.
@@ -72,23 +88,42 @@ fn attachment_id(emu: &Emu, url: &str) -> Option<String> {
 /// (Hyperlink, AttachedFile) get ADO's server attributes (example 6).
 fn relation(emu: &Emu, value: &Value) -> Result<Value, Response> {
     let rel = value.get("rel").and_then(Value::as_str).unwrap_or_default();
-    let mut url = value.get("url").and_then(Value::as_str).unwrap_or_default().to_string();
+    let mut url = value
+        .get("url")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     if rel.is_empty() || url.is_empty() {
         return Err(bad("A relation needs `rel` and `url`."));
     }
-    let mut attributes = value.get("attributes").cloned().unwrap_or_else(|| json!({}));
+    let mut attributes = value
+        .get("attributes")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
     if !attributes.is_object() {
         return Err(bad("Relation `attributes` must be an object."));
     }
     if rel == "AttachedFile" {
         // The stored URL has no `fileName` query; name and size come from the upload.
-        let id = attachment_id(emu, &url).ok_or_else(|| bad(&format!("The attachment URL {url} is not an attachment of this organization.")))?;
+        let id = attachment_id(emu, &url).ok_or_else(|| {
+            bad(&format!(
+                "The attachment URL {url} is not an attachment of this organization."
+            ))
+        })?;
         let data = emu.data();
         // [unverified] ADO's code for a link to an unknown attachment.
-        let found = data.store.attachments.get(&id).ok_or_else(|| bad(&format!("TF401080: The attachment {id} does not exist.")))?;
+        let found = data
+            .store
+            .attachments
+            .get(&id)
+            .ok_or_else(|| bad(&format!("TF401080: The attachment {id} does not exist.")))?;
         attributes["name"] = found.file_name.clone().into();
         attributes["resourceSize"] = found.bytes.len().into();
-        url = format!("{}/{}/_apis/wit/attachments/{id}", emu.base_url(), emu.organization);
+        url = format!(
+            "{}/{}/_apis/wit/attachments/{id}",
+            emu.base_url(),
+            emu.organization
+        );
     }
     if rel == "AttachedFile" || rel == "Hyperlink" {
         let id = {
@@ -109,7 +144,9 @@ fn relation(emu: &Emu, value: &Value) -> Result<Value, Response> {
 }
 
 fn relation_index(path: &str, len: usize) -> Result<usize, Response> {
-    let index: usize = path.parse().map_err(|_| bad(&format!("`/relations/{path}` is not a relation index.")))?;
+    let index: usize = path
+        .parse()
+        .map_err(|_| bad(&format!("`/relations/{path}` is not a relation index.")))?;
     if index >= len {
         return Err(bad(&format!("Relation index {index} is out of range.")));
     }
@@ -118,17 +155,30 @@ fn relation_index(path: &str, len: usize) -> Result<usize, Response> {
 
 /// ADO's answer to an identity it does not know. [unverified] code and text.
 fn unknown_identity(field: &TypeField, value: &str) -> Response {
-    let message = format!("TF401320: Rule Error for field {}. Error code: InvalidIdentity. The identity value '{value}' for field '{}' is an unknown identity.", field.name, field.name);
+    let message = format!(
+        "TF401320: Rule Error for field {}. Error code: InvalidIdentity. The identity value '{value}' for field '{}' is an unknown identity.",
+        field.name, field.name
+    );
     envelope_with(
         StatusCode::BAD_REQUEST,
         &message,
         "RuleValidationException",
-        Some(json!({"FieldReferenceName": field.reference_name, "FieldStatusFlags": "invalididentity", "ErrorMessage": message})),
+        Some(
+            json!({"FieldReferenceName": field.reference_name, "FieldStatusFlags": "invalididentity", "ErrorMessage": message}),
+        ),
     )
 }
 
 /// Sets one field from an `add`/`replace` value.
-fn set_field(emu: &Emu, directory: &[Identity], item: &mut StoredItem, field: &TypeField, def: Option<&crate::process::FieldDef>, value: &Value, bypass: bool) -> Result<(), Response> {
+fn set_field(
+    emu: &Emu,
+    directory: &[Identity],
+    item: &mut StoredItem,
+    field: &TypeField,
+    def: Option<&crate::process::FieldDef>,
+    value: &Value,
+    bypass: bool,
+) -> Result<(), Response> {
     let key = field.reference_name.clone();
     if def.is_some_and(|d| d.is_identity) {
         match identities::resolve(directory, value) {
@@ -158,21 +208,44 @@ fn set_field(emu: &Emu, directory: &[Identity], item: &mut StoredItem, field: &T
 }
 
 /// Applies the operations to `item` and runs the type's rules.
-pub fn apply(emu: &Emu, project: &Project, item: &mut StoredItem, ops: &[Op], mode: Mode, actor: &Identity) -> Result<(), Response> {
-    let ty_name = item.fields.get("System.WorkItemType").and_then(Value::as_str).unwrap_or_default().to_string();
+pub fn apply(
+    emu: &Emu,
+    project: &Project,
+    item: &mut StoredItem,
+    ops: &[Op],
+    mode: Mode,
+    actor: &Identity,
+) -> Result<(), Response> {
+    let ty_name = item
+        .fields
+        .get("System.WorkItemType")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let process = &project.process;
-    let ty = process.work_item_type(&ty_name).ok_or_else(|| rules::unknown_field("System.WorkItemType"))?;
-    let old_state = item.fields.get("System.State").and_then(Value::as_str).map(str::to_string);
+    let ty = process
+        .work_item_type(&ty_name)
+        .ok_or_else(|| rules::unknown_field("System.WorkItemType"))?;
+    let old_state = item
+        .fields
+        .get("System.State")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let old_reason = item.fields.get("System.Reason").cloned();
     let directory = identities::directory(emu);
     for op in ops {
         match (op.op.as_str(), op.path.as_str()) {
             ("test", "/rev") => {
-                if op.value.as_i64() != Some(i64::from(item.rev)) && op.value.as_str() != Some(&item.rev.to_string()) {
+                if op.value.as_i64() != Some(i64::from(item.rev))
+                    && op.value.as_str() != Some(&item.rev.to_string())
+                {
                     // [ms-code] ADO answers a stale `test /rev` with 412 and applies nothing.
                     return Err(envelope(
                         StatusCode::PRECONDITION_FAILED,
-                        &format!("TF26071: This work item has been changed by someone else since you opened it. You will need to refresh it and discard your changes. (rev {} tested, {} current)", op.value, item.rev),
+                        &format!(
+                            "TF26071: This work item has been changed by someone else since you opened it. You will need to refresh it and discard your changes. (rev {} tested, {} current)",
+                            op.value, item.rev
+                        ),
                         "WorkItemRevisionMismatchException",
                     ));
                 }
@@ -196,10 +269,15 @@ pub fn apply(emu: &Emu, project: &Project, item: &mut StoredItem, ops: &[Op], mo
             }
             ("add" | "replace" | "remove" | "test", p) if p.starts_with("/fields/") => {
                 let reference = &p["/fields/".len()..];
-                let (field, def) = rules::writable(process, ty, reference, mode.bypass || op.op == "test")?;
+                let (field, def) =
+                    rules::writable(process, ty, reference, mode.bypass || op.op == "test")?;
                 if op.op == "test" {
                     if item.fields.get(&field.reference_name) != Some(&op.value) {
-                        return Err(envelope(StatusCode::PRECONDITION_FAILED, &format!("TF26071: Test of field {} failed.", field.reference_name), "WorkItemRevisionMismatchException"));
+                        return Err(envelope(
+                            StatusCode::PRECONDITION_FAILED,
+                            &format!("TF26071: Test of field {} failed.", field.reference_name),
+                            "WorkItemRevisionMismatchException",
+                        ));
                     }
                 } else if op.op == "remove" || op.value.is_null() {
                     item.fields.remove(&field.reference_name);
@@ -207,7 +285,11 @@ pub fn apply(emu: &Emu, project: &Project, item: &mut StoredItem, ops: &[Op], mo
                     set_field(emu, &directory, item, field, def, &op.value, mode.bypass)?;
                 }
             }
-            (other, path) => return Err(bad(&format!("The operation `{other}` on `{path}` is not supported."))),
+            (other, path) => {
+                return Err(bad(&format!(
+                    "The operation `{other}` on `{path}` is not supported."
+                )));
+            }
         }
     }
     if mode.creating {
@@ -224,7 +306,11 @@ pub fn apply(emu: &Emu, project: &Project, item: &mut StoredItem, ops: &[Op], mo
 }
 
 /// Defaults fill what a create left empty, before the rules run.
-fn fill_defaults(process: &crate::process::Process, ty: &WorkItemType, item: &mut StoredItem) -> Result<(), Response> {
+fn fill_defaults(
+    process: &crate::process::Process,
+    ty: &WorkItemType,
+    item: &mut StoredItem,
+) -> Result<(), Response> {
     for f in &ty.fields {
         if !item.fields.contains_key(&f.reference_name)
             && let Some(d) = &f.default_value
@@ -239,27 +325,48 @@ fn fill_defaults(process: &crate::process::Process, ty: &WorkItemType, item: &mu
 
 /// The state must follow the type's transitions; the reason follows the
 /// state unless the patch set one. Returns whether the state changed.
-fn check_workflow(ty: &WorkItemType, item: &mut StoredItem, old_state: Option<String>, old_reason: Option<Value>, mode: Mode) -> Result<bool, Response> {
-    let new_state = item.fields.get("System.State").and_then(Value::as_str).map(str::to_string);
+fn check_workflow(
+    ty: &WorkItemType,
+    item: &mut StoredItem,
+    old_state: Option<String>,
+    old_reason: Option<Value>,
+    mode: Mode,
+) -> Result<bool, Response> {
+    let new_state = item
+        .fields
+        .get("System.State")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     match (&new_state, mode.creating) {
         (Some(to), true) if !mode.bypass => rules::check_state(ty, None, to)?,
-        (Some(to), false) if !mode.bypass && old_state.as_deref() != Some(to) => rules::check_state(ty, old_state.as_deref(), to)?,
+        (Some(to), false) if !mode.bypass && old_state.as_deref() != Some(to) => {
+            rules::check_state(ty, old_state.as_deref(), to)?
+        }
         (None, _) => {
             let initial = ty.initial_states().into_iter().next().unwrap_or_default();
             item.fields.insert("System.State".into(), json!(initial));
         }
         _ => {}
     }
-    let new_state = item.fields.get("System.State").and_then(Value::as_str).map(str::to_string);
+    let new_state = item
+        .fields
+        .get("System.State")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let changed = new_state != old_state;
     let reason_written = item.fields.get("System.Reason") != old_reason.as_ref();
     if changed && !reason_written {
         // [unverified] reason texts: ADO uses per-process reasons ("New backlog item", ...).
-        let reason = if mode.creating { "New".to_string() } else { format!("Moved to state {}", new_state.unwrap_or_default()) };
+        let reason = if mode.creating {
+            "New".to_string()
+        } else {
+            format!("Moved to state {}", new_state.unwrap_or_default())
+        };
         item.fields.insert("System.Reason".into(), json!(reason));
     }
     if changed {
-        item.fields.insert("Microsoft.VSTS.Common.StateChangeDate".into(), json!(now()));
+        item.fields
+            .insert("Microsoft.VSTS.Common.StateChangeDate".into(), json!(now()));
     }
     Ok(changed)
 }
@@ -267,15 +374,25 @@ fn check_workflow(ty: &WorkItemType, item: &mut StoredItem, old_state: Option<St
 /// Entering a state sets the type's date/by fields of its category, as the
 /// system processes do (ActivatedDate/By, ResolvedDate/By, ClosedDate/By) [doc].
 fn stamp_state_change(emu: &Emu, ty: &WorkItemType, item: &mut StoredItem, actor: &Identity) {
-    let Some(state) = item.fields.get("System.State").and_then(Value::as_str) else { return };
-    let category = ty.states.iter().find(|s| s.name == state).map(|s| s.category.clone()).unwrap_or_default();
+    let Some(state) = item.fields.get("System.State").and_then(Value::as_str) else {
+        return;
+    };
+    let category = ty
+        .states
+        .iter()
+        .find(|s| s.name == state)
+        .map(|s| s.category.clone())
+        .unwrap_or_default();
     let prefix = match category.as_str() {
         "InProgress" => "Activated",
         "Resolved" => "Resolved",
         "Completed" => "Closed",
         _ => return,
     };
-    let (date, by) = (format!("Microsoft.VSTS.Common.{prefix}Date"), format!("Microsoft.VSTS.Common.{prefix}By"));
+    let (date, by) = (
+        format!("Microsoft.VSTS.Common.{prefix}Date"),
+        format!("Microsoft.VSTS.Common.{prefix}By"),
+    );
     if ty.field(&date).is_some() {
         item.fields.insert(date, json!(now()));
     }

@@ -58,12 +58,18 @@ impl WorkItemType {
         self.transitions
             .get("")
             .and_then(Value::as_array)
-            .map(|l| l.iter().filter_map(|t| t["to"].as_str().map(str::to_string)).collect())
+            .map(|l| {
+                l.iter()
+                    .filter_map(|t| t["to"].as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     pub fn field(&self, reference: &str) -> Option<&TypeField> {
-        self.fields.iter().find(|f| f.reference_name.eq_ignore_ascii_case(reference))
+        self.fields
+            .iter()
+            .find(|f| f.reference_name.eq_ignore_ascii_case(reference))
     }
 }
 
@@ -102,14 +108,16 @@ impl FieldDef {
 /// as `GET _apis/wit/fields` answers them in Microsoft's sample, per type.
 fn supported_operations(kind: &str) -> Value {
     static TABLE: std::sync::OnceLock<serde_json::Map<String, Value>> = std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| serde_json::from_str(include_str!("../data/operations.json")).expect("data/operations.json is valid"));
-    table
-        .get(kind)
-        .cloned()
-        .unwrap_or_else(|| serde_json::json!([
+    let table = TABLE.get_or_init(|| {
+        serde_json::from_str(include_str!("../data/operations.json"))
+            .expect("data/operations.json is valid")
+    });
+    table.get(kind).cloned().unwrap_or_else(|| {
+        serde_json::json!([
             {"referenceName": "SupportedOperations.Equals", "name": "="},
             {"referenceName": "SupportedOperations.NotEquals", "name": "<>"}
-        ]))
+        ])
+    })
 }
 
 /// A process template.
@@ -156,11 +164,15 @@ impl Process {
     }
 
     pub fn work_item_type(&self, name: &str) -> Option<&WorkItemType> {
-        self.types.iter().find(|t| t.name.eq_ignore_ascii_case(name))
+        self.types
+            .iter()
+            .find(|t| t.name.eq_ignore_ascii_case(name))
     }
 
     pub fn field(&self, reference: &str) -> Option<&FieldDef> {
-        self.fields.iter().find(|f| f.reference_name.eq_ignore_ascii_case(reference))
+        self.fields
+            .iter()
+            .find(|f| f.reference_name.eq_ignore_ascii_case(reference))
     }
 }
 
@@ -170,21 +182,47 @@ mod tests {
 
     #[test]
     fn by_name_finds_the_four_system_processes_without_case() {
-        for (name, template) in [("basic", "Basic"), ("AGILE", "Agile"), ("Scrum", "Scrum"), ("cmmi", "CMMI")] {
-            assert_eq!(Process::by_name(name).map(|p| p.process), Some(template.to_string()));
+        for (name, template) in [
+            ("basic", "Basic"),
+            ("AGILE", "Agile"),
+            ("Scrum", "Scrum"),
+            ("cmmi", "CMMI"),
+        ] {
+            assert_eq!(
+                Process::by_name(name).map(|p| p.process),
+                Some(template.to_string())
+            );
         }
         assert!(Process::by_name("Waterfall").is_none());
     }
 
     #[test]
     fn every_type_has_an_initial_state_among_its_states_and_known_fields() {
-        for p in [Process::basic(), Process::agile(), Process::scrum(), Process::cmmi()] {
+        for p in [
+            Process::basic(),
+            Process::agile(),
+            Process::scrum(),
+            Process::cmmi(),
+        ] {
             for t in &p.types {
                 let initial = t.initial_states();
                 assert!(!initial.is_empty(), "{} {}", p.process, t.name);
-                assert!(initial.iter().all(|s| t.states.iter().any(|st| &st.name == s)), "{} {}", p.process, t.name);
+                assert!(
+                    initial
+                        .iter()
+                        .all(|s| t.states.iter().any(|st| &st.name == s)),
+                    "{} {}",
+                    p.process,
+                    t.name
+                );
                 for f in &t.fields {
-                    assert!(p.field(&f.reference_name).is_some(), "{} {} lacks a definition of {}", p.process, t.name, f.reference_name);
+                    assert!(
+                        p.field(&f.reference_name).is_some(),
+                        "{} {} lacks a definition of {}",
+                        p.process,
+                        t.name,
+                        f.reference_name
+                    );
                 }
             }
         }

@@ -38,7 +38,13 @@ pub struct RateLimit {
 
 impl Default for RateLimit {
     fn default() -> Self {
-        RateLimit { limit: 200, warn_at: 100, block_at: 400, window: Duration::from_secs(300), delay: Duration::from_millis(500) }
+        RateLimit {
+            limit: 200,
+            warn_at: 100,
+            block_at: 400,
+            window: Duration::from_secs(300),
+            delay: Duration::from_millis(500),
+        }
     }
 }
 
@@ -61,7 +67,10 @@ struct Verdict {
 }
 
 fn epoch_after(d: Duration) -> u64 {
-    (SystemTime::now() + d).duration_since(UNIX_EPOCH).map(|t| t.as_secs()).unwrap_or_default()
+    (SystemTime::now() + d)
+        .duration_since(UNIX_EPOCH)
+        .map(|t| t.as_secs())
+        .unwrap_or_default()
 }
 
 fn ceil_secs(d: Duration) -> u64 {
@@ -70,15 +79,23 @@ fn ceil_secs(d: Duration) -> u64 {
 
 impl Limiter {
     pub fn new(config: Option<RateLimit>) -> Limiter {
-        Limiter { config, usage: Mutex::new(HashMap::new()) }
+        Limiter {
+            config,
+            usage: Mutex::new(HashMap::new()),
+        }
     }
 
     fn judge(&self, who: &str) -> Verdict {
-        let Some(c) = &self.config else { return Verdict::default() };
+        let Some(c) = &self.config else {
+            return Verdict::default();
+        };
         let now = Instant::now();
         let mut usage = self.usage.lock().unwrap_or_else(|e| e.into_inner());
         let seen = usage.entry(who.to_string()).or_default();
-        while seen.front().is_some_and(|t| now.duration_since(*t) >= c.window) {
+        while seen
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= c.window)
+        {
             seen.pop_front();
         }
         let blocked = seen.len() as u32 >= c.block_at;
@@ -90,12 +107,19 @@ impl Limiter {
             return Verdict::default();
         }
         // Usage is back to 0 once the newest unit leaves the window.
-        let reset = epoch_after(seen.back().map(|t| c.window.saturating_sub(now.duration_since(*t))).unwrap_or_default());
+        let reset = epoch_after(
+            seen.back()
+                .map(|t| c.window.saturating_sub(now.duration_since(*t)))
+                .unwrap_or_default(),
+        );
         let mut v = Verdict {
             headers: vec![
                 ("x-ratelimit-resource", RESOURCE.to_string()),
                 ("x-ratelimit-limit", c.limit.to_string()),
-                ("x-ratelimit-remaining", c.limit.saturating_sub(used).to_string()),
+                (
+                    "x-ratelimit-remaining",
+                    c.limit.saturating_sub(used).to_string(),
+                ),
                 ("x-ratelimit-reset", reset.to_string()),
             ],
             delay: None,
@@ -104,11 +128,15 @@ impl Limiter {
         if used > c.limit || blocked {
             // Wait until enough units leave the window to be under the limit again.
             let excess = (used - c.limit.min(used)) as usize;
-            let wait = seen.get(excess.saturating_sub(1)).map(|t| c.window.saturating_sub(now.duration_since(*t))).unwrap_or(c.window);
+            let wait = seen
+                .get(excess.saturating_sub(1))
+                .map(|t| c.window.saturating_sub(now.duration_since(*t)))
+                .unwrap_or(c.window);
             v.headers.push(("retry-after", ceil_secs(wait).to_string()));
             if !blocked {
                 v.delay = Some(c.delay);
-                v.headers.push(("x-ratelimit-delay", format!("{:.3}", c.delay.as_secs_f64())));
+                v.headers
+                    .push(("x-ratelimit-delay", format!("{:.3}", c.delay.as_secs_f64())));
             }
         }
         v
@@ -119,7 +147,9 @@ impl Limiter {
 pub fn blocked_response() -> Response {
     envelope(
         StatusCode::TOO_MANY_REQUESTS,
-        &format!("TF400733: The request has been canceled: Request was blocked due to exceeding usage of resource '{RESOURCE}' in namespace 'User'."),
+        &format!(
+            "TF400733: The request has been canceled: Request was blocked due to exceeding usage of resource '{RESOURCE}' in namespace 'User'."
+        ),
         // [unverified] type key.
         "RequestBlockedException",
     )

@@ -44,6 +44,8 @@ pub async fn layer(State(emu): State<Arc<Emu>>, request: Request, next: Next) ->
     let mut c = emu.counts.0.lock().unwrap_or_else(|e| e.into_inner());
     c.total += 1;
     *c.by_route.entry(route).or_default() += 1;
-    *c.by_status.entry(response.status().as_u16().to_string()).or_default() += 1;
+    *c.by_status
+        .entry(response.status().as_u16().to_string())
+        .or_default() += 1;
     response
 }

@@ -11,16 +11,35 @@ use crate::process::{FieldDef, Process, TypeField, WorkItemType};
 
 /// Fields the server fills; `alwaysRequired` on them is met by ADO itself.
 pub const SERVER_FILLED: &[&str] = &[
-    "System.Id", "System.Rev", "System.AreaId", "System.IterationId", "System.AreaPath", "System.IterationPath",
-    "System.TeamProject", "System.WorkItemType", "System.State", "System.Reason", "System.CreatedBy",
-    "System.CreatedDate", "System.ChangedBy", "System.ChangedDate", "System.AuthorizedAs", "System.AuthorizedDate",
-    "System.RevisedDate", "System.Watermark", "System.NodeName", "System.PersonId",
+    "System.Id",
+    "System.Rev",
+    "System.AreaId",
+    "System.IterationId",
+    "System.AreaPath",
+    "System.IterationPath",
+    "System.TeamProject",
+    "System.WorkItemType",
+    "System.State",
+    "System.Reason",
+    "System.CreatedBy",
+    "System.CreatedDate",
+    "System.ChangedBy",
+    "System.ChangedDate",
+    "System.AuthorizedAs",
+    "System.AuthorizedDate",
+    "System.RevisedDate",
+    "System.Watermark",
+    "System.NodeName",
+    "System.PersonId",
 ];
 
 /// TF401320, ADO's rule error, with the field named in the message and in
 /// `customProperties` the way ADO's clients read it.
 pub fn rule_error(field: &TypeField, flags: &str) -> Response {
-    let message = format!("TF401320: Rule Error for field {}. Error code: {flags}.", field.name);
+    let message = format!(
+        "TF401320: Rule Error for field {}. Error code: {flags}.",
+        field.name
+    );
     envelope_with(
         StatusCode::BAD_REQUEST,
         &message,
@@ -36,7 +55,11 @@ pub fn rule_error(field: &TypeField, flags: &str) -> Response {
 
 /// TF51535: a field the type does not have.
 pub fn unknown_field(reference: &str) -> Response {
-    envelope(StatusCode::BAD_REQUEST, &format!("TF51535: Cannot find field {reference}."), "WorkItemFieldInvalidException")
+    envelope(
+        StatusCode::BAD_REQUEST,
+        &format!("TF51535: Cannot find field {reference}."),
+        "WorkItemFieldInvalidException",
+    )
 }
 
 fn as_text(v: &Value) -> String {
@@ -63,17 +86,28 @@ pub fn coerce(def: Option<&FieldDef>, field: &TypeField, value: &Value) -> Resul
         },
         "boolean" => match value {
             Value::Bool(_) => value.clone(),
-            Value::String(s) if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") => json!(s.eq_ignore_ascii_case("true")),
+            Value::String(s)
+                if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") =>
+            {
+                json!(s.eq_ignore_ascii_case("true"))
+            }
             _ => return Err(invalid()),
         },
         "dateTime" => {
             let s = as_text(value);
-            let t = time::OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339).map_err(|_| invalid())?;
-            json!(t.to_offset(time::UtcOffset::UTC).format(&time::format_description::well_known::Rfc3339).unwrap_or(s))
+            let t = time::OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| invalid())?;
+            json!(
+                t.to_offset(time::UtcOffset::UTC)
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or(s)
+            )
         }
         _ => match value {
             Value::Null => Value::Null,
-            Value::Object(_) | Value::Array(_) if def.is_some_and(|d| d.is_identity) => value.clone(),
+            Value::Object(_) | Value::Array(_) if def.is_some_and(|d| d.is_identity) => {
+                value.clone()
+            }
             other => json!(as_text(other)),
         },
     })
@@ -88,17 +122,30 @@ pub fn check_allowed(field: &TypeField, value: &Value) -> Result<(), Response> {
     if field.allowed_values.iter().any(|a| as_text(a) == text) {
         Ok(())
     } else {
-        Err(rule_error(field, "LimitedToValues, HasValues, AllowsOldValue, InvalidUnknown"))
+        Err(rule_error(
+            field,
+            "LimitedToValues, HasValues, AllowsOldValue, InvalidUnknown",
+        ))
     }
 }
 
 /// Required fields without a value, for a type.
-pub fn check_required(ty: &WorkItemType, fields: &serde_json::Map<String, Value>) -> Result<(), Response> {
+pub fn check_required(
+    ty: &WorkItemType,
+    fields: &serde_json::Map<String, Value>,
+) -> Result<(), Response> {
     for f in &ty.fields {
-        let server = SERVER_FILLED.iter().any(|s| s.eq_ignore_ascii_case(&f.reference_name));
-        let empty = fields.get(&f.reference_name).is_none_or(|v| v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty()));
+        let server = SERVER_FILLED
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(&f.reference_name));
+        let empty = fields
+            .get(&f.reference_name)
+            .is_none_or(|v| v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty()));
         if f.always_required && !server && empty {
-            return Err(rule_error(f, "Required, HasValues, LimitedToValues, AllowsOldValue, InvalidEmpty"));
+            return Err(rule_error(
+                f,
+                "Required, HasValues, LimitedToValues, AllowsOldValue, InvalidEmpty",
+            ));
         }
     }
     Ok(())
@@ -119,18 +166,32 @@ pub fn check_state(ty: &WorkItemType, from: Option<&str>, to: &str) -> Result<()
         .transitions
         .get(from.unwrap_or(""))
         .and_then(Value::as_array)
-        .map(|l| l.iter().filter_map(|t| t["to"].as_str().map(str::to_string)).collect())
+        .map(|l| {
+            l.iter()
+                .filter_map(|t| t["to"].as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     if allowed.iter().any(|s| s == to) || from == Some(to) {
         Ok(())
     } else {
-        Err(rule_error(&field, "LimitedToValues, HasValues, AllowsOldValue, InvalidListValue"))
+        Err(rule_error(
+            &field,
+            "LimitedToValues, HasValues, AllowsOldValue, InvalidListValue",
+        ))
     }
 }
 
 /// Looks up a writable field of the type; the process gives its type.
-pub fn writable<'a>(process: &'a Process, ty: &'a WorkItemType, reference: &str, bypass: bool) -> Result<(&'a TypeField, Option<&'a FieldDef>), Response> {
-    let field = ty.field(reference).ok_or_else(|| unknown_field(reference))?;
+pub fn writable<'a>(
+    process: &'a Process,
+    ty: &'a WorkItemType,
+    reference: &str,
+    bypass: bool,
+) -> Result<(&'a TypeField, Option<&'a FieldDef>), Response> {
+    let field = ty
+        .field(reference)
+        .ok_or_else(|| unknown_field(reference))?;
     let def = process.field(reference);
     if def.is_some_and(|d| d.read_only) && !bypass {
         return Err(rule_error(field, "ReadOnly"));
@@ -144,7 +205,11 @@ pub fn writable<'a>(process: &'a Process, ty: &'a WorkItemType, reference: &str,
 pub fn normalize_tags(v: &Value) -> Value {
     let text = as_text(v);
     let mut tags: Vec<&str> = Vec::new();
-    for tag in text.split([';', ',']).map(str::trim).filter(|t| !t.is_empty()) {
+    for tag in text
+        .split([';', ','])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         if !tags.iter().any(|t| t.eq_ignore_ascii_case(tag)) {
             tags.push(tag);
         }

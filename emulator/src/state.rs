@@ -97,10 +97,15 @@ impl Emu {
     }
 
     pub fn project(&self, id_or_name: &str) -> Option<&Project> {
-        self.projects.iter().find(|p| p.id.eq_ignore_ascii_case(id_or_name) || p.name.eq_ignore_ascii_case(id_or_name))
+        self.projects.iter().find(|p| {
+            p.id.eq_ignore_ascii_case(id_or_name) || p.name.eq_ignore_ascii_case(id_or_name)
+        })
     }
 
     pub fn base_url(&self) -> String {
-        self.base_url.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.base_url
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }

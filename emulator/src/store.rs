@@ -61,7 +61,10 @@ pub struct Attachment {
 // The bytes are left out on purpose: they can be 130 MB.
 impl std::fmt::Debug for Attachment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Attachment").field("file_name", &self.file_name).field("size", &self.bytes.len()).finish()
+        f.debug_struct("Attachment")
+            .field("file_name", &self.file_name)
+            .field("size", &self.bytes.len())
+            .finish()
     }
 }
 

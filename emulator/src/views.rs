@@ -45,13 +45,22 @@ fn org_url(emu: &Emu) -> String {
 
 /// The item's REST URL (project-scoped, as ADO returns it).
 pub fn item_url(emu: &Emu, item: &StoredItem) -> String {
-    format!("{}/{}/_apis/wit/workItems/{}", org_url(emu), item.project_id, item.id)
+    format!(
+        "{}/{}/_apis/wit/workItems/{}",
+        org_url(emu),
+        item.project_id,
+        item.id
+    )
 }
 
 fn links(emu: &Emu, item: &StoredItem) -> Value {
     let base = org_url(emu);
     let url = item_url(emu, item);
-    let ty = item.fields.get("System.WorkItemType").and_then(Value::as_str).unwrap_or_default();
+    let ty = item
+        .fields
+        .get("System.WorkItemType")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     json!({
         "self": {"href": url},
         "workItemUpdates": {"href": format!("{url}/updates")},
@@ -66,7 +75,11 @@ fn links(emu: &Emu, item: &StoredItem) -> Value {
 fn pick(fields: &Map<String, Value>, only: Option<&[String]>) -> Map<String, Value> {
     match only {
         None => fields.clone(),
-        Some(names) => fields.iter().filter(|(k, _)| names.iter().any(|n| n.eq_ignore_ascii_case(k))).map(|(k, v)| (k.clone(), v.clone())).collect(),
+        Some(names) => fields
+            .iter()
+            .filter(|(k, _)| names.iter().any(|n| n.eq_ignore_ascii_case(k)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     }
 }
 
@@ -86,7 +99,15 @@ pub fn item(emu: &Emu, item: &StoredItem, view: &View) -> Value {
 
 /// A work item as create/update/GET return it, with relations when asked.
 pub fn item_json(emu: &Emu, stored: &StoredItem, relations: bool) -> Value {
-    item(emu, stored, &View { fields: None, expand: if relations { Expand::All } else { Expand::None }, links: true })
+    item(
+        emu,
+        stored,
+        &View {
+            fields: None,
+            expand: if relations { Expand::All } else { Expand::None },
+            links: true,
+        },
+    )
 }
 
 /// One revision (`.../revisions/{rev}`).
@@ -100,13 +121,22 @@ pub fn revision(emu: &Emu, item: &StoredItem, r: &Revision, expand: Expand) -> V
 }
 
 fn relation_key(r: &Value) -> (String, String) {
-    (r["rel"].as_str().unwrap_or_default().to_string(), r["url"].as_str().unwrap_or_default().to_string())
+    (
+        r["rel"].as_str().unwrap_or_default().to_string(),
+        r["url"].as_str().unwrap_or_default().to_string(),
+    )
 }
 
 /// One update (`.../updates/{n}`): the fields and relations revision `n`
 /// changed from revision `n - 1`. `next` is the revision after it, whose
 /// date is when this one was revised.
-pub fn update(emu: &Emu, item: &StoredItem, before: Option<&Revision>, r: &Revision, next: Option<&Revision>) -> Value {
+pub fn update(
+    emu: &Emu,
+    item: &StoredItem,
+    before: Option<&Revision>,
+    r: &Revision,
+    next: Option<&Revision>,
+) -> Value {
     let mut fields = Map::new();
     let empty = Map::new();
     let old = before.map(|b| &b.fields).unwrap_or(&empty);
@@ -137,9 +167,28 @@ pub fn update(emu: &Emu, item: &StoredItem, before: Option<&Revision>, r: &Revis
         "fields": fields,
     });
     let old_rel: Vec<Value> = before.map(|b| b.relations.clone()).unwrap_or_default();
-    let added: Vec<&Value> = r.relations.iter().filter(|n| !old_rel.iter().any(|o| relation_key(o) == relation_key(n))).collect();
-    let removed: Vec<&Value> = old_rel.iter().filter(|o| !r.relations.iter().any(|n| relation_key(o) == relation_key(n))).collect();
-    let updated: Vec<&Value> = r.relations.iter().filter(|n| old_rel.iter().any(|o| relation_key(o) == relation_key(n) && o != *n)).collect();
+    let added: Vec<&Value> = r
+        .relations
+        .iter()
+        .filter(|n| !old_rel.iter().any(|o| relation_key(o) == relation_key(n)))
+        .collect();
+    let removed: Vec<&Value> = old_rel
+        .iter()
+        .filter(|o| {
+            !r.relations
+                .iter()
+                .any(|n| relation_key(o) == relation_key(n))
+        })
+        .collect();
+    let updated: Vec<&Value> = r
+        .relations
+        .iter()
+        .filter(|n| {
+            old_rel
+                .iter()
+                .any(|o| relation_key(o) == relation_key(n) && o != *n)
+        })
+        .collect();
     if !added.is_empty() || !removed.is_empty() || !updated.is_empty() {
         let mut rel = Map::new();
         for (name, list) in [("added", added), ("removed", removed), ("updated", updated)] {
@@ -185,7 +234,10 @@ pub fn comment_json(emu: &Emu, project_id: &str, c: &Comment, rendered: bool) ->
 /// A recycle bin entry (`WorkItemDeleteReference`, plus `resource` when full).
 pub fn deleted(emu: &Emu, d: &Deleted, full: bool) -> Value {
     let item = &d.item;
-    let project = emu.project(&item.project_id).map(|p| p.name.clone()).unwrap_or_default();
+    let project = emu
+        .project(&item.project_id)
+        .map(|p| p.name.clone())
+        .unwrap_or_default();
     let mut v = json!({
         "id": item.id,
         "code": 200,

@@ -16,8 +16,16 @@ use receiver::Receiver;
 use serde_json::{Value, json};
 
 fn client(config: EmulatorConfig) -> Client {
-    let agent = ureq::Agent::new_with_config(ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build());
-    Client { agent, emu: Emulator::start(config).expect("emulator starts") }
+    let agent = ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build(),
+    );
+    Client {
+        agent,
+        emu: Emulator::start(config).expect("emulator starts"),
+    }
 }
 
 fn projects(c: &Client) -> common::Answer {
@@ -26,22 +34,40 @@ fn projects(c: &Client) -> common::Answer {
 
 fn subscribe(c: &Client, url: &str) {
     let body = json!({"publisherId": "tfs", "eventType": "workitem.created", "consumerId": "webHooks", "consumerActionId": "httpRequest", "consumerInputs": {"url": url}});
-    assert_eq!(c.json("POST", &format!("{}/_apis/hooks/subscriptions?api-version=7.1", c.org()), &body).status, 200);
+    assert_eq!(
+        c.json(
+            "POST",
+            &format!("{}/_apis/hooks/subscriptions?api-version=7.1", c.org()),
+            &body
+        )
+        .status,
+        200
+    );
 }
 
 #[test]
 fn latency_fault_delays_every_answer() {
     let c = client(EmulatorConfig::default());
-    c.emu.set_faults(Faults { latency_ms: 300, ..Faults::default() });
+    c.emu.set_faults(Faults {
+        latency_ms: 300,
+        ..Faults::default()
+    });
     let start = Instant::now();
     assert_eq!(projects(&c).status, 200);
-    assert!(start.elapsed() >= Duration::from_millis(300), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
 fn error_fault_answers_503_in_ados_envelope_with_retry_after() {
     let c = client(EmulatorConfig::default());
-    c.emu.set_faults(Faults { error_rate: 1.0, ..Faults::default() });
+    c.emu.set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
     let answer = projects(&c);
     assert_eq!(answer.status, 503);
     assert!(answer.json()["message"].as_str().unwrap().starts_with("TF"));
@@ -52,7 +78,10 @@ fn error_fault_answers_503_in_ados_envelope_with_retry_after() {
 #[test]
 fn throttle_fault_answers_429_with_tf400733() {
     let c = client(EmulatorConfig::default());
-    c.emu.set_faults(Faults { throttle_rate: 1.0, ..Faults::default() });
+    c.emu.set_faults(Faults {
+        throttle_rate: 1.0,
+        ..Faults::default()
+    });
     let answer = projects(&c);
     assert_eq!(answer.status, 429);
     assert_eq!(answer.code(), "TF400733");
@@ -62,7 +91,10 @@ fn throttle_fault_answers_429_with_tf400733() {
 #[test]
 fn a_dropped_answer_breaks_the_connection_but_the_work_item_exists() {
     let c = client(EmulatorConfig::default());
-    c.emu.set_faults(Faults { drop_after_commit_rate: 1.0, ..Faults::default() });
+    c.emu.set_faults(Faults {
+        drop_after_commit_rate: 1.0,
+        ..Faults::default()
+    });
     let url = format!("{}/_apis/wit/workitems/$Bug?api-version=7.1", c.agile());
     let sent = c
         .agent
@@ -71,18 +103,29 @@ fn a_dropped_answer_breaks_the_connection_but_the_work_item_exists() {
         .header("X-TFS-FedAuthRedirect", "Suppress")
         .header("Content-Type", "application/json-patch+json")
         .send(json!([title("committed, answer lost")]).to_string());
-    assert!(sent.is_err(), "the client must see a broken connection, got {:?}", sent.map(|r| r.status()));
+    assert!(
+        sent.is_err(),
+        "the client must see a broken connection, got {:?}",
+        sent.map(|r| r.status())
+    );
     // Reads are not dropped: the item is there.
     let item = c.item(1);
     assert_eq!(item.status, 200, "{}", item.text());
-    assert_eq!(item.json()["fields"]["System.Title"], "committed, answer lost");
+    assert_eq!(
+        item.json()["fields"]["System.Title"],
+        "committed, answer lost"
+    );
 }
 
 #[test]
 fn the_same_seed_gives_the_same_faults() {
     let c = client(EmulatorConfig::default());
     let run = || {
-        c.emu.set_faults(Faults { seed: 42, error_rate: 0.5, ..Faults::default() });
+        c.emu.set_faults(Faults {
+            seed: 42,
+            error_rate: 0.5,
+            ..Faults::default()
+        });
         (0..16).map(|_| projects(&c).status).collect::<Vec<u16>>()
     };
     let first = run();
@@ -92,11 +135,20 @@ fn the_same_seed_gives_the_same_faults() {
 
 #[test]
 fn a_failed_webhook_delivery_is_retried_and_arrives() {
-    let settings = HookSettings { transient_retries: vec![Duration::from_millis(150); 8], ..HookSettings::fast(Duration::from_millis(150)) };
-    let c = client(EmulatorConfig { hooks: settings, ..Default::default() });
+    let settings = HookSettings {
+        transient_retries: vec![Duration::from_millis(150); 8],
+        ..HookSettings::fast(Duration::from_millis(150))
+    };
+    let c = client(EmulatorConfig {
+        hooks: settings,
+        ..Default::default()
+    });
     let r = Receiver::start();
     subscribe(&c, &r.url);
-    c.emu.set_faults(Faults { hook_failure_rate: 1.0, ..Faults::default() });
+    c.emu.set_faults(Faults {
+        hook_failure_rate: 1.0,
+        ..Faults::default()
+    });
     c.new_item("Bug", &json!([title("flaky network")]));
     let end = Instant::now() + Duration::from_secs(5);
     while c.emu.deliveries().is_empty() && Instant::now() < end {
@@ -115,7 +167,10 @@ fn a_duplicated_webhook_arrives_twice_with_the_same_ids() {
     let c = client(EmulatorConfig::default());
     let r = Receiver::start();
     subscribe(&c, &r.url);
-    c.emu.set_faults(Faults { hook_duplicate_rate: 1.0, ..Faults::default() });
+    c.emu.set_faults(Faults {
+        hook_duplicate_rate: 1.0,
+        ..Faults::default()
+    });
     c.new_item("Bug", &json!([title("twice")]));
     let got = r.wait_for(2);
     assert_eq!(got.len(), 2);
@@ -127,11 +182,17 @@ fn reordered_webhooks_arrive_out_of_commit_order() {
     let c = client(EmulatorConfig::default());
     let r = Receiver::start();
     subscribe(&c, &r.url);
-    c.emu.set_faults(Faults { hook_reorder_rate: 1.0, ..Faults::default() });
+    c.emu.set_faults(Faults {
+        hook_reorder_rate: 1.0,
+        ..Faults::default()
+    });
     let first = c.new_item("Bug", &json!([title("first")]));
     let second = c.new_item("Bug", &json!([title("second")]));
     let got = r.wait_for(2);
-    let ids: Vec<Value> = got.iter().map(|g| g.body["resource"]["id"].clone()).collect();
+    let ids: Vec<Value> = got
+        .iter()
+        .map(|g| g.body["resource"]["id"].clone())
+        .collect();
     assert_eq!(ids, [json!(second), json!(first)]);
 }
 
@@ -144,16 +205,29 @@ fn the_admin_endpoint_sets_faults_and_counts_requests() {
     assert_eq!(c.emu.faults().throttle_rate, 1.0);
     assert_eq!(projects(&c).status, 429);
     assert_eq!(c.get(&admin).json()["seed"], 7);
-    assert_eq!(c.json("PUT", &admin, &json!({"errorRate": 2.0})).status, 400);
-    assert_eq!(c.json("PUT", &admin, &json!({"errorRte": 0.1})).status, 400, "unknown members are refused");
+    assert_eq!(
+        c.json("PUT", &admin, &json!({"errorRate": 2.0})).status,
+        400
+    );
+    assert_eq!(
+        c.json("PUT", &admin, &json!({"errorRte": 0.1})).status,
+        400,
+        "unknown members are refused"
+    );
     assert_eq!(c.json("PUT", &admin, &json!({})).status, 200);
     assert_eq!(projects(&c).status, 200);
 
-    let counts = c.get(&format!("{}/_emulator/requests", c.emu.base_url())).json();
+    let counts = c
+        .get(&format!("{}/_emulator/requests", c.emu.base_url()))
+        .json();
     let route = format!("GET /{}/_apis/projects", seed::ORGANIZATION);
     assert_eq!(counts["byRoute"][&route], 2);
     assert_eq!(counts["byStatus"]["429"], 1);
     assert_eq!(counts["total"], 2, "admin calls are not counted: {counts}");
-    assert_eq!(c.delete(&format!("{}/_emulator/requests", c.emu.base_url())).status, 204);
+    assert_eq!(
+        c.delete(&format!("{}/_emulator/requests", c.emu.base_url()))
+            .status,
+        204
+    );
     assert_eq!(c.emu.request_counts().total, 0);
 }

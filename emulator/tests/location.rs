@@ -11,7 +11,10 @@ fn locations(c: &Client, path: &str) -> Vec<Value> {
     let answer = c.call("OPTIONS", &format!("{}/{path}", c.org()), None, None);
     assert_eq!(answer.status, 200, "{}", answer.text());
     let body = answer.json();
-    assert_eq!(body["count"].as_u64().unwrap() as usize, body["value"].as_array().unwrap().len());
+    assert_eq!(
+        body["count"].as_u64().unwrap() as usize,
+        body["value"].as_array().unwrap().len()
+    );
     body["value"].as_array().unwrap().clone()
 }
 
@@ -20,7 +23,16 @@ fn options_lists_the_locations_of_microsofts_python_client() {
     let c = Client::new();
     let all = locations(&c, "_apis");
     for l in &all {
-        for key in ["id", "area", "resourceName", "routeTemplate", "resourceVersion", "minVersion", "maxVersion", "releasedVersion"] {
+        for key in [
+            "id",
+            "area",
+            "resourceName",
+            "routeTemplate",
+            "resourceVersion",
+            "minVersion",
+            "maxVersion",
+            "releasedVersion",
+        ] {
             assert!(!l[key].is_null(), "{key} missing in {l}");
         }
     }
@@ -48,7 +60,9 @@ fn options_lists_the_locations_of_microsofts_python_client() {
 fn fill(template: &str, l: &Value, values: &[(&str, String)]) -> String {
     let mut out = Vec::new();
     for segment in template.replace("{*", "{").split('/') {
-        let mut s = segment.replace("{area}", l["area"].as_str().unwrap()).replace("{resource}", l["resourceName"].as_str().unwrap());
+        let mut s = segment
+            .replace("{area}", l["area"].as_str().unwrap())
+            .replace("{resource}", l["resourceName"].as_str().unwrap());
         for (k, v) in values {
             s = s.replace(&format!("{{{k}}}"), v);
         }
@@ -63,7 +77,14 @@ fn fill(template: &str, l: &Value, values: &[(&str, String)]) -> String {
 fn every_route_template_leads_to_a_route_the_emulator_serves() {
     let c = Client::new();
     let id = c.new_item("Bug", &json!([title("located")]));
-    let values = [("project", c.emu.project_id(seed::PROJECT).unwrap()), ("id", id.to_string()), ("workItemId", id.to_string()), ("type", "Bug".to_string()), ("publisherId", "tfs".to_string()), ("consumerId", "webHooks".to_string())];
+    let values = [
+        ("project", c.emu.project_id(seed::PROJECT).unwrap()),
+        ("id", id.to_string()),
+        ("workItemId", id.to_string()),
+        ("type", "Bug".to_string()),
+        ("publisherId", "tfs".to_string()),
+        ("consumerId", "webHooks".to_string()),
+    ];
     for l in locations(&c, "_apis") {
         let path = fill(l["routeTemplate"].as_str().unwrap(), &l, &values);
         let answer = c.get(&format!("{}/{path}", c.org()));
@@ -80,9 +101,22 @@ fn resource_areas_point_every_area_at_the_organization() {
     let areas = c.get(&format!("{}/_apis/ResourceAreas", c.org()));
     assert_eq!(areas.status, 200, "{}", areas.text());
     let list = areas.json()["value"].as_array().unwrap().clone();
-    let wit = list.iter().find(|a| a["id"] == "5264459e-e5e0-4bd8-b118-0985e68a4ec5").expect("wit area");
+    let wit = list
+        .iter()
+        .find(|a| a["id"] == "5264459e-e5e0-4bd8-b118-0985e68a4ec5")
+        .expect("wit area");
     assert_eq!(wit["locationUrl"], format!("{}/", c.org()));
-    let one = c.get(&format!("{}/_apis/ResourceAreas/79134c72-4a58-4b42-976c-04e7115f32bf", c.org()));
+    let one = c.get(&format!(
+        "{}/_apis/ResourceAreas/79134c72-4a58-4b42-976c-04e7115f32bf",
+        c.org()
+    ));
     assert_eq!(one.json()["name"], "core");
-    assert_eq!(c.get(&format!("{}/_apis/ResourceAreas/00000000-0000-0000-0000-000000000000", c.org())).status, 404);
+    assert_eq!(
+        c.get(&format!(
+            "{}/_apis/ResourceAreas/00000000-0000-0000-0000-000000000000",
+            c.org()
+        ))
+        .status,
+        404
+    );
 }

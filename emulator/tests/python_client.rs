@@ -44,9 +44,16 @@ fn microsofts_python_client_runs_the_connector_calls_against_the_emulator() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     println!("{stdout}");
-    assert!(output.status.success(), "the Python client failed:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "the Python client failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("all steps passed"), "{stdout}");
     // It found its routes through the location service.
     let counts = emu.request_counts();
-    assert!(counts.by_route.keys().any(|r| r.starts_with("OPTIONS ")), "{:?}", counts.by_route);
+    assert!(
+        counts.by_route.keys().any(|r| r.starts_with("OPTIONS ")),
+        "{:?}",
+        counts.by_route
+    );
 }

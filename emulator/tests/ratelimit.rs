@@ -10,16 +10,36 @@ use ado_emulator::{Emulator, EmulatorConfig, seed};
 use common::Client;
 
 fn client(rate_limit: Option<RateLimit>) -> Client {
-    let agent = ureq::Agent::new_with_config(ureq::Agent::config_builder().http_status_as_error(false).build());
-    Client { agent, emu: Emulator::start(EmulatorConfig { rate_limit, ..Default::default() }).expect("emulator starts") }
+    let agent = ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build(),
+    );
+    Client {
+        agent,
+        emu: Emulator::start(EmulatorConfig {
+            rate_limit,
+            ..Default::default()
+        })
+        .expect("emulator starts"),
+    }
 }
 
 fn small() -> Option<RateLimit> {
-    Some(RateLimit { limit: 4, warn_at: 2, block_at: 6, window: Duration::from_secs(60), delay: Duration::from_millis(50) })
+    Some(RateLimit {
+        limit: 4,
+        warn_at: 2,
+        block_at: 6,
+        window: Duration::from_secs(60),
+        delay: Duration::from_millis(50),
+    })
 }
 
 fn header(a: &common::Answer, name: &str) -> Option<String> {
-    a.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    a.headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 #[test]
@@ -36,9 +56,18 @@ fn usage_brings_headers_then_delays_then_429_with_tf400733() {
     for (a, remaining) in answers[2..4].iter().zip(["1", "0"]) {
         assert_eq!(a.status, 200);
         assert_eq!(header(a, "x-ratelimit-limit").as_deref(), Some("4"));
-        assert_eq!(header(a, "x-ratelimit-remaining").as_deref(), Some(remaining));
+        assert_eq!(
+            header(a, "x-ratelimit-remaining").as_deref(),
+            Some(remaining)
+        );
         assert!(header(a, "x-ratelimit-resource").is_some());
-        assert!(header(a, "x-ratelimit-reset").unwrap().parse::<u64>().unwrap() > 1_700_000_000);
+        assert!(
+            header(a, "x-ratelimit-reset")
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+                > 1_700_000_000
+        );
         assert_eq!(header(a, "x-ratelimit-delay"), None);
     }
     // Over it: delayed, told to wait.
@@ -67,7 +96,11 @@ fn each_identity_has_its_own_budget() {
     // The service principal has not spent anything.
     let token = c
         .agent
-        .post(&format!("{}/{}/oauth2/v2.0/token", c.emu.base_url(), seed::TENANT_ID))
+        .post(&format!(
+            "{}/{}/oauth2/v2.0/token",
+            c.emu.base_url(),
+            seed::TENANT_ID
+        ))
         .send_form([
             ("client_id", seed::SP_CLIENT_ID),
             ("client_secret", seed::SP_CLIENT_SECRET),
@@ -81,7 +114,12 @@ fn each_identity_has_its_own_budget() {
         .as_str()
         .unwrap()
         .to_string();
-    let answer = c.agent.get(&url).header("Authorization", &format!("Bearer {token}")).call().expect("answer");
+    let answer = c
+        .agent
+        .get(&url)
+        .header("Authorization", &format!("Bearer {token}"))
+        .call()
+        .expect("answer");
     assert_eq!(answer.status().as_u16(), 200);
 }
 

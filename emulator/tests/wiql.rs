@@ -8,19 +8,48 @@ use common::{Client, field, title};
 use serde_json::{Value, json};
 
 fn query(c: &Client, scope: &str, wiql: &str) -> common::Answer {
-    c.json("POST", &format!("{scope}/_apis/wit/wiql?api-version=7.1"), &json!({"query": wiql}))
+    c.json(
+        "POST",
+        &format!("{scope}/_apis/wit/wiql?api-version=7.1"),
+        &json!({"query": wiql}),
+    )
 }
 
 fn ids(answer: &common::Answer) -> Vec<i64> {
     assert_eq!(answer.status, 200, "{}", answer.text());
-    answer.json()["workItems"].as_array().unwrap().iter().map(|w| w["id"].as_i64().unwrap()).collect()
+    answer.json()["workItems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["id"].as_i64().unwrap())
+        .collect()
 }
 
 /// Three Agile items: (Bug, P1, tags secops; cve), (Bug, P3, tag triage), (Task, P2).
 fn seeded(c: &Client) -> (i64, i64, i64) {
-    let a = c.new_item("Bug", &json!([title("SQL injection in login"), field("Microsoft.VSTS.Common.Priority", json!(1)), field("System.Tags", json!("secops; cve"))]));
-    let b = c.new_item("Bug", &json!([title("Typo on the about page"), field("Microsoft.VSTS.Common.Priority", json!(3)), field("System.Tags", json!("triage"))]));
-    let t = c.new_item("Task", &json!([title("Rotate the login keys"), field("System.AssignedTo", json!(seed::USER_EMAIL))]));
+    let a = c.new_item(
+        "Bug",
+        &json!([
+            title("SQL injection in login"),
+            field("Microsoft.VSTS.Common.Priority", json!(1)),
+            field("System.Tags", json!("secops; cve"))
+        ]),
+    );
+    let b = c.new_item(
+        "Bug",
+        &json!([
+            title("Typo on the about page"),
+            field("Microsoft.VSTS.Common.Priority", json!(3)),
+            field("System.Tags", json!("triage"))
+        ]),
+    );
+    let t = c.new_item(
+        "Task",
+        &json!([
+            title("Rotate the login keys"),
+            field("System.AssignedTo", json!(seed::USER_EMAIL))
+        ]),
+    );
     (a, b, t)
 }
 
@@ -28,16 +57,29 @@ fn seeded(c: &Client) -> (i64, i64, i64) {
 fn wiql_answers_ids_and_urls_in_the_sample_shape() {
     let c = Client::new();
     let (a, b, _) = seeded(&c);
-    let answer = query(&c, &c.agile(), "Select [System.Id], [System.Title], [State] From WorkItems Where [System.WorkItemType] = 'Bug' order by [Microsoft.VSTS.Common.Priority] desc");
+    let answer = query(
+        &c,
+        &c.agile(),
+        "Select [System.Id], [System.Title], [State] From WorkItems Where [System.WorkItemType] = 'Bug' order by [Microsoft.VSTS.Common.Priority] desc",
+    );
     assert_eq!(ids(&answer), [b, a]);
     let body = answer.json();
     assert_eq!(body["queryType"], "flat");
     assert!(body["asOf"].is_string());
     assert_eq!(body["columns"][2]["referenceName"], "System.State");
     assert_eq!(body["columns"][2]["name"], "State");
-    assert_eq!(body["sortColumns"][0], json!({"field": body["sortColumns"][0]["field"].clone(), "descending": true}));
-    assert_eq!(body["workItems"][0], json!({"id": b, "url": format!("{}/_apis/wit/workItems/{b}", c.org())}));
-    assert!(body["workItems"][0].get("fields").is_none(), "ids and URLs only");
+    assert_eq!(
+        body["sortColumns"][0],
+        json!({"field": body["sortColumns"][0]["field"].clone(), "descending": true})
+    );
+    assert_eq!(
+        body["workItems"][0],
+        json!({"id": b, "url": format!("{}/_apis/wit/workItems/{b}", c.org())})
+    );
+    assert!(
+        body["workItems"][0].get("fields").is_none(),
+        "ids and URLs only"
+    );
 }
 
 #[test]
@@ -47,9 +89,18 @@ fn comparisons_and_boolean_logic_pick_the_right_items() {
     let scope = c.agile();
     let cases: &[(&str, Vec<i64>)] = &[
         ("[Microsoft.VSTS.Common.Priority] >= 2", vec![b, t]),
-        ("[Microsoft.VSTS.Common.Priority] < 3 AND [System.WorkItemType] <> 'Task'", vec![a]),
-        ("[Microsoft.VSTS.Common.Priority] <= 1 OR [System.WorkItemType] = 'task'", vec![a, t]),
-        ("([System.Title] CONTAINS 'login' OR [System.Tags] CONTAINS 'triage') AND [System.WorkItemType] = 'Bug'", vec![a, b]),
+        (
+            "[Microsoft.VSTS.Common.Priority] < 3 AND [System.WorkItemType] <> 'Task'",
+            vec![a],
+        ),
+        (
+            "[Microsoft.VSTS.Common.Priority] <= 1 OR [System.WorkItemType] = 'task'",
+            vec![a, t],
+        ),
+        (
+            "([System.Title] CONTAINS 'login' OR [System.Tags] CONTAINS 'triage') AND [System.WorkItemType] = 'Bug'",
+            vec![a, b],
+        ),
         ("NOT [System.Title] CONTAINS 'login'", vec![b]),
         ("[System.Title] NOT CONTAINS 'LOGIN'", vec![b]),
         ("[System.Tags] CONTAINS 'cve'", vec![a]),
@@ -58,14 +109,34 @@ fn comparisons_and_boolean_logic_pick_the_right_items() {
         ("[System.Id] IN (1, 3)", vec![a, t]),
         ("[System.State] NOT IN ('Active', 'Closed')", vec![a, b, t]),
         ("[System.AreaPath] UNDER 'Fabrikam Security'", vec![a, b, t]),
-        ("[System.TeamProject] = @project AND [System.AssignedTo] = @me", vec![t]),
-        (&format!("[Assigned To] = '{} <{}>'", seed::USER_NAME, seed::USER_EMAIL), vec![t]),
-        ("[System.CreatedDate] >= @today - 1 AND [System.ChangedDate] <= @today", vec![a, b, t]),
+        (
+            "[System.TeamProject] = @project AND [System.AssignedTo] = @me",
+            vec![t],
+        ),
+        (
+            &format!(
+                "[Assigned To] = '{} <{}>'",
+                seed::USER_NAME,
+                seed::USER_EMAIL
+            ),
+            vec![t],
+        ),
+        (
+            "[System.CreatedDate] >= @today - 1 AND [System.ChangedDate] <= @today",
+            vec![a, b, t],
+        ),
         ("[System.CreatedDate] < @today", vec![]),
-        ("[System.CreatedDate] > '2020-01-01T00:00:00Z'", vec![a, b, t]),
+        (
+            "[System.CreatedDate] > '2020-01-01T00:00:00Z'",
+            vec![a, b, t],
+        ),
     ];
     for (condition, expected) in cases {
-        let answer = query(&c, &scope, &format!("SELECT [System.Id] FROM WorkItems WHERE {condition}"));
+        let answer = query(
+            &c,
+            &scope,
+            &format!("SELECT [System.Id] FROM WorkItems WHERE {condition}"),
+        );
         assert_eq!(&ids(&answer), expected, "{condition}");
     }
 }
@@ -74,9 +145,14 @@ fn comparisons_and_boolean_logic_pick_the_right_items() {
 fn order_by_several_keys_and_top_limit_the_answer() {
     let c = Client::new();
     let (a, b, t) = seeded(&c);
-    let wiql = "SELECT [System.Id] FROM WorkItems ORDER BY [System.WorkItemType] ASC, [System.Id] DESC";
+    let wiql =
+        "SELECT [System.Id] FROM WorkItems ORDER BY [System.WorkItemType] ASC, [System.Id] DESC";
     assert_eq!(ids(&query(&c, &c.agile(), wiql)), [b, a, t]);
-    let top = c.json("POST", &format!("{}/_apis/wit/wiql?$top=2&api-version=7.1", c.agile()), &json!({"query": wiql}));
+    let top = c.json(
+        "POST",
+        &format!("{}/_apis/wit/wiql?$top=2&api-version=7.1", c.agile()),
+        &json!({"query": wiql}),
+    );
     assert_eq!(ids(&top), [b, a]);
 }
 
@@ -84,12 +160,35 @@ fn order_by_several_keys_and_top_limit_the_answer() {
 fn project_macro_scopes_to_the_route_project_and_needs_one() {
     let c = Client::new();
     let (a, b, t) = seeded(&c);
-    let scrum = c.create_in(&c.project(seed::PROJECT_SCRUM), "Task", &json!([title("scrum task")])).json()["id"].as_i64().unwrap();
+    let scrum = c
+        .create_in(
+            &c.project(seed::PROJECT_SCRUM),
+            "Task",
+            &json!([title("scrum task")]),
+        )
+        .json()["id"]
+        .as_i64()
+        .unwrap();
     let all = "SELECT [System.Id] FROM WorkItems";
-    assert_eq!(ids(&query(&c, &c.org(), all)), [a, b, t, scrum], "organization-wide");
+    assert_eq!(
+        ids(&query(&c, &c.org(), all)),
+        [a, b, t, scrum],
+        "organization-wide"
+    );
     let scoped = "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project";
-    assert_eq!(ids(&query(&c, &c.project(seed::PROJECT_SCRUM), scoped)), [scrum]);
-    let team = c.json("POST", &format!("{}/{}%20Team/_apis/wit/wiql?api-version=7.1", c.project(seed::PROJECT_SCRUM), "Tailspin%20Scrum"), &json!({"query": scoped}));
+    assert_eq!(
+        ids(&query(&c, &c.project(seed::PROJECT_SCRUM), scoped)),
+        [scrum]
+    );
+    let team = c.json(
+        "POST",
+        &format!(
+            "{}/{}%20Team/_apis/wit/wiql?api-version=7.1",
+            c.project(seed::PROJECT_SCRUM),
+            "Tailspin%20Scrum"
+        ),
+        &json!({"query": scoped}),
+    );
     assert_eq!(ids(&team), [scrum], "the team segment form");
     let no_project = query(&c, &c.org(), scoped);
     assert_eq!(no_project.status, 400);
@@ -98,17 +197,34 @@ fn project_macro_scopes_to_the_route_project_and_needs_one() {
 #[test]
 fn malformed_queries_are_tf51006_and_unknown_fields_tf51005() {
     let c = Client::new();
-    for bad in ["SELECT [System.Id] WorkItems", "SELECT [System.Id] FROM WorkItems WHERE [System.State] = 'New' AND", "SELECT [System.Id] FROM WorkItems WHERE [System.Title] = 'open"] {
+    for bad in [
+        "SELECT [System.Id] WorkItems",
+        "SELECT [System.Id] FROM WorkItems WHERE [System.State] = 'New' AND",
+        "SELECT [System.Id] FROM WorkItems WHERE [System.Title] = 'open",
+    ] {
         let answer = query(&c, &c.agile(), bad);
         assert_eq!(answer.status, 400, "{bad}");
         assert_eq!(answer.code(), "TF51006", "{}", answer.text());
         assert_eq!(answer.json()["$id"], "1");
     }
-    let unknown = query(&c, &c.agile(), "SELECT [System.Id] FROM WorkItems WHERE [Custom.Nope] = 1");
+    let unknown = query(
+        &c,
+        &c.agile(),
+        "SELECT [System.Id] FROM WorkItems WHERE [Custom.Nope] = 1",
+    );
     assert_eq!(unknown.status, 400);
     assert_eq!(unknown.code(), "TF51005");
-    assert!(unknown.json()["message"].as_str().unwrap().contains("Custom.Nope"));
-    let no_query = c.json("POST", &format!("{}/_apis/wit/wiql?api-version=7.1", c.agile()), &json!({}));
+    assert!(
+        unknown.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("Custom.Nope")
+    );
+    let no_query = c.json(
+        "POST",
+        &format!("{}/_apis/wit/wiql?api-version=7.1", c.agile()),
+        &json!({}),
+    );
     assert_eq!(no_query.status, 400);
 }
 
@@ -116,8 +232,19 @@ fn malformed_queries_are_tf51006_and_unknown_fields_tf51005() {
 fn deleted_items_are_never_returned() {
     let c = Client::new();
     let (a, b, t) = seeded(&c);
-    assert_eq!(c.delete(&format!("{}/_apis/wit/workitems/{b}?api-version=7.1", c.agile())).status, 200);
-    let answer = query(&c, &c.agile(), "SELECT [System.Id] FROM WorkItems WHERE [System.Id] > 0");
+    assert_eq!(
+        c.delete(&format!(
+            "{}/_apis/wit/workitems/{b}?api-version=7.1",
+            c.agile()
+        ))
+        .status,
+        200
+    );
+    let answer = query(
+        &c,
+        &c.agile(),
+        "SELECT [System.Id] FROM WorkItems WHERE [System.Id] > 0",
+    );
     assert_eq!(ids(&answer), [a, t]);
     let body: Value = answer.json();
     assert_eq!(body["workItems"].as_array().unwrap().len(), 2);

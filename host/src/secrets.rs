@@ -102,7 +102,8 @@ impl SecretKind {
 impl Secrets {
     /// Reads a secrets file. Parse errors never quote the file's text.
     pub fn load(path: &Path) -> anyhow::Result<Secrets> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading the secrets file {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the secrets file {}", path.display()))?;
         Secrets::parse(&text).with_context(|| format!("in the secrets file {}", path.display()))
     }
 
@@ -129,14 +130,20 @@ impl Secrets {
     /// The secret from the secrets file, else from its environment variable
     /// (looked up through `env`), else `None`.
     pub fn find(&self, kind: SecretKind, env: &dyn Fn(&str) -> Option<String>) -> Option<Secret> {
-        self.in_file(kind)
-            .cloned()
-            .or_else(|| env(kind.env_var()).filter(|v| !v.trim().is_empty()).map(Secret))
+        self.in_file(kind).cloned().or_else(|| {
+            env(kind.env_var())
+                .filter(|v| !v.trim().is_empty())
+                .map(Secret)
+        })
     }
 
     /// Like [`Secrets::find`], but a missing secret is an error naming the
     /// environment variable and the file key.
-    pub fn require(&self, kind: SecretKind, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Secret> {
+    pub fn require(
+        &self,
+        kind: SecretKind,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Secret> {
         match self.find(kind, env) {
             Some(s) => Ok(s),
             None => bail!(
@@ -155,7 +162,10 @@ mod tests {
 
     #[test]
     fn secrets_never_print() {
-        let s = Secrets { pat: Some(Secret::new("hunter2")), ..Secrets::default() };
+        let s = Secrets {
+            pat: Some(Secret::new("hunter2")),
+            ..Secrets::default()
+        };
         assert!(!format!("{s:?}").contains("hunter2"));
         assert_eq!(format!("{:?}", Secret::new("hunter2")), "***");
         assert_eq!(Secret::new("hunter2").to_string(), "***");
@@ -163,16 +173,31 @@ mod tests {
 
     #[test]
     fn missing_secret_names_the_environment_variable() {
-        let err = Secrets::default().require(SecretKind::ClientSecret, &|_| None).unwrap_err().to_string();
-        assert!(err.contains("ADO_CLIENT_SECRET") && err.contains("client_secret"), "{err}");
+        let err = Secrets::default()
+            .require(SecretKind::ClientSecret, &|_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ADO_CLIENT_SECRET") && err.contains("client_secret"),
+            "{err}"
+        );
     }
 
     #[test]
     fn the_file_wins_over_the_environment() {
         let s = Secrets::parse("pat = \"from-file\"\n").unwrap();
         let env = |v: &str| (v == "ADO_PAT").then(|| "from-env".to_string());
-        assert_eq!(s.require(SecretKind::Pat, &env).unwrap().expose(), "from-file");
-        assert_eq!(Secrets::default().require(SecretKind::Pat, &env).unwrap().expose(), "from-env");
+        assert_eq!(
+            s.require(SecretKind::Pat, &env).unwrap().expose(),
+            "from-file"
+        );
+        assert_eq!(
+            Secrets::default()
+                .require(SecretKind::Pat, &env)
+                .unwrap()
+                .expose(),
+            "from-env"
+        );
     }
 
     #[test]

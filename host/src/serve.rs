@@ -53,13 +53,22 @@ pub struct ServeOptions {
 impl ServeOptions {
     /// Listen on `listen` with the state at `state`; defaults for the rest.
     pub fn new(listen: SocketAddr, state: impl Into<PathBuf>) -> ServeOptions {
-        ServeOptions { listen, state: state.into(), outegrations: Vec::new(), body_limit: DEFAULT_BODY_LIMIT, process: true }
+        ServeOptions {
+            listen,
+            state: state.into(),
+            outegrations: Vec::new(),
+            body_limit: DEFAULT_BODY_LIMIT,
+            process: true,
+        }
     }
 }
 
 /// The endpoint name of an outegration config: its file stem.
 pub fn endpoint_name(outegration: &str) -> String {
-    Path::new(outegration).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| outegration.to_string())
+    Path::new(outegration)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| outegration.to_string())
 }
 
 struct Endpoint {
@@ -87,7 +96,10 @@ pub struct ServeHandle {
 
 impl std::fmt::Debug for ServeHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServeHandle").field("addr", &self.addr).field("endpoints", &self.endpoints).finish()
+        f.debug_struct("ServeHandle")
+            .field("addr", &self.addr)
+            .field("endpoints", &self.endpoints)
+            .finish()
     }
 }
 
@@ -145,7 +157,11 @@ impl Drop for ServeHandle {
 /// once the server accepts connections.
 pub fn spawn(host: &'static Host, options: ServeOptions) -> anyhow::Result<ServeHandle> {
     let db = Db::open(&options.state)?;
-    let mut keys: Vec<String> = options.outegrations.iter().map(|p| outegration_key(p)).collect();
+    let mut keys: Vec<String> = options
+        .outegrations
+        .iter()
+        .map(|p| outegration_key(p))
+        .collect();
     keys.extend(db.outegrations()?);
     keys.sort();
     keys.dedup();
@@ -153,14 +169,24 @@ pub fn spawn(host: &'static Host, options: ServeOptions) -> anyhow::Result<Serve
     for key in keys {
         let creds = db.hook_credentials(&key, &endpoint_name(&key))?;
         if endpoints.contains_key(&creds.name) {
-            anyhow::bail!("two outegrations would be served at /hooks/{}: rename one config file", creds.name);
+            anyhow::bail!(
+                "two outegrations would be served at /hooks/{}: rename one config file",
+                creds.name
+            );
         }
-        endpoints.insert(creds.name.clone(), Endpoint { outegration: key, auth: DeliveryAuth::Basic((creds.username, creds.password)) });
+        endpoints.insert(
+            creds.name.clone(),
+            Endpoint {
+                outegration: key,
+                auth: DeliveryAuth::Basic((creds.username, creds.password)),
+            },
+        );
     }
     let mut names: Vec<String> = endpoints.keys().cloned().collect();
     names.sort();
 
-    let listener = std::net::TcpListener::bind(options.listen).with_context(|| format!("listening on {}", options.listen))?;
+    let listener = std::net::TcpListener::bind(options.listen)
+        .with_context(|| format!("listening on {}", options.listen))?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
 
@@ -168,12 +194,21 @@ pub fn spawn(host: &'static Host, options: ServeOptions) -> anyhow::Result<Serve
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let worker = if options.process {
         let (state, stop) = (options.state.clone(), stop.clone());
-        Some(std::thread::Builder::new().name("inbox-worker".into()).spawn(move || run_worker(host, &state, &wake_rx, &stop))?)
+        Some(
+            std::thread::Builder::new()
+                .name("inbox-worker".into())
+                .spawn(move || run_worker(host, &state, &wake_rx, &stop))?,
+        )
     } else {
         None
     };
 
-    let app = Arc::new(App { host, db: Mutex::new(db), endpoints, wake: Mutex::new(wake_tx.clone()) });
+    let app = Arc::new(App {
+        host,
+        db: Mutex::new(db),
+        endpoints,
+        wake: Mutex::new(wake_tx.clone()),
+    });
     let router = Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/hooks/{name}", post(receive))
@@ -181,55 +216,85 @@ pub fn spawn(host: &'static Host, options: ServeOptions) -> anyhow::Result<Serve
         .with_state(app);
     let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let (ready_tx, ready_rx) = mpsc::channel::<anyhow::Result<()>>();
-    let server = std::thread::Builder::new().name("webhook-server".into()).spawn(move || {
-        let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-            Ok(r) => r,
-            Err(e) => {
-                let _ = ready_tx.send(Err(e.into()));
-                return;
-            }
-        };
-        runtime.block_on(async move {
-            let listener = match tokio::net::TcpListener::from_std(listener) {
-                Ok(l) => l,
+    let server = std::thread::Builder::new()
+        .name("webhook-server".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
                 Err(e) => {
                     let _ = ready_tx.send(Err(e.into()));
                     return;
                 }
             };
-            let _ = ready_tx.send(Ok(()));
-            let served = axum::serve(listener, router).with_graceful_shutdown(async {
-                let _ = shutdown_rx.await;
+            runtime.block_on(async move {
+                let listener = match tokio::net::TcpListener::from_std(listener) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.into()));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                let served = axum::serve(listener, router).with_graceful_shutdown(async {
+                    let _ = shutdown_rx.await;
+                });
+                if let Err(e) = served.await {
+                    tracing::error!("webhook server stopped: {e}");
+                }
             });
-            if let Err(e) = served.await {
-                tracing::error!("webhook server stopped: {e}");
-            }
-        });
-    })?;
-    ready_rx.recv().context("the webhook server thread ended before it started")??;
+        })?;
+    ready_rx
+        .recv()
+        .context("the webhook server thread ended before it started")??;
     tracing::info!(%addr, endpoints = ?names, "webhook server listening");
-    Ok(ServeHandle { addr, endpoints: names, shutdown: Some(shutdown_tx), server: Some(server), wake: wake_tx, worker, stop })
+    Ok(ServeHandle {
+        addr,
+        endpoints: names,
+        shutdown: Some(shutdown_tx),
+        server: Some(server),
+        wake: wake_tx,
+        worker,
+        stop,
+    })
 }
 
 fn status_of(e: &CallError) -> StatusCode {
     match e {
-        CallError::Connector(ConnectorError::Unauthorized(_) | ConnectorError::Forbidden(_)) => StatusCode::UNAUTHORIZED,
+        CallError::Connector(ConnectorError::Unauthorized(_) | ConnectorError::Forbidden(_)) => {
+            StatusCode::UNAUTHORIZED
+        }
         CallError::Connector(_) => StatusCode::BAD_REQUEST,
-        CallError::Deadline(_) | CallError::Memory | CallError::Trap(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        CallError::Deadline(_) | CallError::Memory | CallError::Trap(_) => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
     }
 }
 
-async fn receive(State(app): State<Arc<App>>, UrlPath(name): UrlPath<String>, headers: HeaderMap, body: Bytes) -> (StatusCode, &'static str) {
+async fn receive(
+    State(app): State<Arc<App>>,
+    UrlPath(name): UrlPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, &'static str) {
     if !app.endpoints.contains_key(&name) {
         tracing::warn!(endpoint = %name, "delivery to an unknown endpoint");
         return (StatusCode::NOT_FOUND, "unknown endpoint");
     }
     let headers: Vec<(String, String)> = headers
         .iter()
-        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_ascii_lowercase(), v.to_string())))
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_ascii_lowercase(), v.to_string()))
+        })
         .collect();
     let app2 = app.clone();
-    let done = tokio::task::spawn_blocking(move || accept(&app2, &name, headers, body.to_vec())).await;
+    let done =
+        tokio::task::spawn_blocking(move || accept(&app2, &name, headers, body.to_vec())).await;
     match done {
         Ok(answer) => answer,
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
@@ -237,8 +302,15 @@ async fn receive(State(app): State<Arc<App>>, UrlPath(name): UrlPath<String>, he
 }
 
 /// Authenticates a delivery, and stores it in the inbox before answering.
-fn accept(app: &App, name: &str, headers: Vec<(String, String)>, body: Vec<u8>) -> (StatusCode, &'static str) {
-    let Some(endpoint) = app.endpoints.get(name) else { return (StatusCode::NOT_FOUND, "unknown endpoint") };
+fn accept(
+    app: &App,
+    name: &str,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+) -> (StatusCode, &'static str) {
+    let Some(endpoint) = app.endpoints.get(name) else {
+        return (StatusCode::NOT_FOUND, "unknown endpoint");
+    };
     let request = DeliveryRequest { headers, body };
     let delivery = match app.host.inspect(&endpoint.auth, &request) {
         Ok(d) => d,
@@ -258,7 +330,14 @@ fn accept(app: &App, name: &str, headers: Vec<(String, String)>, body: Vec<u8>) 
             Ok(db) => db,
             Err(p) => p.into_inner(),
         };
-        db.inbox_insert(&endpoint.outegration, &delivery.event_id, &delivery.event_type, delivery.work_item_id, &request.headers, &request.body)
+        db.inbox_insert(
+            &endpoint.outegration,
+            &delivery.event_id,
+            &delivery.event_type,
+            delivery.work_item_id,
+            &request.headers,
+            &request.body,
+        )
     };
     match stored {
         Ok(id) => {
@@ -275,7 +354,12 @@ fn accept(app: &App, name: &str, headers: Vec<(String, String)>, body: Vec<u8>) 
     }
 }
 
-fn run_worker(host: &Host, state: &Path, wake: &mpsc::Receiver<()>, stop: &std::sync::atomic::AtomicBool) {
+fn run_worker(
+    host: &Host,
+    state: &Path,
+    wake: &mpsc::Receiver<()>,
+    stop: &std::sync::atomic::AtomicBool,
+) {
     let db = match Db::open(state) {
         Ok(db) => db,
         Err(e) => {
@@ -298,7 +382,11 @@ fn run_worker(host: &Host, state: &Path, wake: &mpsc::Receiver<()>, stop: &std::
 }
 
 /// Processes every pending inbox row, in order; how many were processed.
-pub fn process_pending(host: &Host, db: &Db, stop: Option<&std::sync::atomic::AtomicBool>) -> anyhow::Result<usize> {
+pub fn process_pending(
+    host: &Host,
+    db: &Db,
+    stop: Option<&std::sync::atomic::AtomicBool>,
+) -> anyhow::Result<usize> {
     let mut n = 0;
     for row in db.inbox_pending()? {
         if stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst)) {
@@ -324,12 +412,18 @@ pub fn process_row(host: &Host, db: &Db, row: &InboxRow) -> anyhow::Result<Strin
         let config = match std::fs::read_to_string(&row.outegration) {
             Ok(c) => c,
             Err(e) => {
-                let result = format!("failed: reading the outegration config {}: {e}", row.outegration);
+                let result = format!(
+                    "failed: reading the outegration config {}: {e}",
+                    row.outegration
+                );
                 db.inbox_finish(row.id, &result)?;
                 return Ok(result);
             }
         };
-        let request = DeliveryRequest { headers: row.headers.clone(), body: row.body.clone() };
+        let request = DeliveryRequest {
+            headers: row.headers.clone(),
+            body: row.body.clone(),
+        };
         match host.handle(&config, &link, &request) {
             Ok(Outcome::Ignore(reason)) => {
                 let result = format!("ignored: {reason}");
@@ -359,5 +453,9 @@ pub fn process_row(host: &Host, db: &Db, row: &InboxRow) -> anyhow::Result<Strin
             }
         }
     }
-    anyhow::bail!("inbox row {}: the link of work item {} kept changing; left pending", row.id, row.work_item_id)
+    anyhow::bail!(
+        "inbox row {}: the link of work item {} kept changing; left pending",
+        row.id,
+        row.work_item_id
+    )
 }

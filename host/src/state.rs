@@ -24,14 +24,29 @@ pub struct CallState {
 }
 
 impl CallState {
-    pub fn new(egress: Egress, kv: Kv, agent: ureq::Agent, deadline: Duration, memory_bytes: usize, max_response_bytes: usize) -> Self {
+    pub fn new(
+        egress: Egress,
+        kv: Kv,
+        agent: ureq::Agent,
+        deadline: Duration,
+        memory_bytes: usize,
+        max_response_bytes: usize,
+    ) -> Self {
         // No preopened directories, no environment, no arguments, no network:
         // the plugin reaches the world through `http` and `store` only.
-        let wasi = WasiCtx::builder().inherit_stderr().allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false).build();
+        let wasi = WasiCtx::builder()
+            .inherit_stderr()
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
         CallState {
             wasi,
             table: ResourceTable::new(),
-            limiter: MemoryLimiter { max_bytes: memory_bytes, hit: false },
+            limiter: MemoryLimiter {
+                max_bytes: memory_bytes,
+                hit: false,
+            },
             egress,
             kv,
             agent,
@@ -43,7 +58,10 @@ impl CallState {
 
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -61,7 +79,11 @@ impl store::Host for CallState {
     }
 
     fn set(&mut self, key: String, value: String, ttl_seconds: Option<u32>) {
-        self.kv.set(&key, &value, ttl_seconds.map(|s| Duration::from_secs(u64::from(s))));
+        self.kv.set(
+            &key,
+            &value,
+            ttl_seconds.map(|s| Duration::from_secs(u64::from(s))),
+        );
     }
 
     fn delete(&mut self, key: String) {

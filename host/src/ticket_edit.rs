@@ -13,10 +13,12 @@ use crate::{Comment, Field, Ticket};
 /// document. The result must still be a ticket; fields that were there keep
 /// their order, new ones follow.
 pub fn patch(t: Ticket, patch_json: &str) -> anyhow::Result<Ticket> {
-    let ops: json_patch::Patch = serde_json::from_str(patch_json).context("the patch is not a JSON Patch (an array of RFC 6902 operations)")?;
+    let ops: json_patch::Patch = serde_json::from_str(patch_json)
+        .context("the patch is not a JSON Patch (an array of RFC 6902 operations)")?;
     let mut doc: Value = serde_json::from_str(&to_json(&t)).context("the ticket document")?;
     json_patch::patch(&mut doc, &ops).context("the patch does not apply")?;
-    let mut after = from_json(&doc.to_string()).context("after the patch the document is no longer a ticket")?;
+    let mut after = from_json(&doc.to_string())
+        .context("after the patch the document is no longer a ticket")?;
     keep_order(&mut after.fields, &t.fields);
     for f in &mut after.findings {
         if let Some(old) = t.findings.iter().find(|o| o.id == f.id) {
@@ -28,7 +30,12 @@ pub fn patch(t: Ticket, patch_json: &str) -> anyhow::Result<Ticket> {
 
 /// Sorts `fields` into the order of `before`; fields new to it go last.
 fn keep_order(fields: &mut [Field], before: &[Field]) {
-    fields.sort_by_key(|f| before.iter().position(|b| b.name == f.name).unwrap_or(usize::MAX));
+    fields.sort_by_key(|f| {
+        before
+            .iter()
+            .position(|b| b.name == f.name)
+            .unwrap_or(usize::MAX)
+    });
 }
 
 /// Replaces (or adds) fields from `name=value` assignments; a value is read
@@ -38,16 +45,22 @@ pub fn set(mut t: Ticket, assignments: &[String]) -> anyhow::Result<Ticket> {
         bail!("nothing to set: give `name=value` pairs");
     }
     for a in assignments {
-        let Some((name, raw)) = a.split_once('=') else { bail!("`{a}` is not `name=value`") };
+        let Some((name, raw)) = a.split_once('=') else {
+            bail!("`{a}` is not `name=value`")
+        };
         let name = name.trim();
         if name.is_empty() {
             bail!("`{a}` has no field name before `=`");
         }
-        let json = serde_json::from_str::<Value>(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
+        let json =
+            serde_json::from_str::<Value>(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
         let value = field_value(name, &json)?;
         match t.fields.iter_mut().find(|f| f.name == name) {
             Some(f) => f.value = value,
-            None => t.fields.push(Field { name: name.to_string(), value }),
+            None => t.fields.push(Field {
+                name: name.to_string(),
+                value,
+            }),
         }
     }
     Ok(t)
@@ -72,7 +85,12 @@ pub fn comment(mut t: Ticket, author: &str, text: &str, created: &str) -> anyhow
     while t.comments.iter().any(|c| c.id == format!("C-{n}")) {
         n += 1;
     }
-    t.comments.push(Comment { id: format!("C-{n}"), author: author.into(), created: created.into(), text: text.into() });
+    t.comments.push(Comment {
+        id: format!("C-{n}"),
+        author: author.into(),
+        created: created.into(),
+        text: text.into(),
+    });
     Ok(t)
 }
 
@@ -83,7 +101,15 @@ pub fn finding_status(mut t: Ticket, finding_id: &str, status: &str) -> anyhow::
     }
     let known: Vec<String> = t.findings.iter().map(|f| f.id.clone()).collect();
     let Some(f) = t.findings.iter_mut().find(|f| f.id == finding_id) else {
-        bail!("ticket {} has no finding `{finding_id}` (its findings: {})", t.id, if known.is_empty() { "none".into() } else { known.join(", ") })
+        bail!(
+            "ticket {} has no finding `{finding_id}` (its findings: {})",
+            t.id,
+            if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            }
+        )
     };
     f.status = status.to_string();
     Ok(t)
@@ -112,7 +138,11 @@ mod tests {
 
     #[test]
     fn a_patch_that_breaks_the_ticket_format_is_refused() {
-        let err = patch(ticket(), r#"[{"op":"replace","path":"/fields/severity","value":{"x":1}}]"#).unwrap_err();
+        let err = patch(
+            ticket(),
+            r#"[{"op":"replace","path":"/fields/severity","value":{"x":1}}]"#,
+        )
+        .unwrap_err();
         assert!(format!("{err:#}").contains("no longer a ticket"), "{err:#}");
         let err = patch(ticket(), r#"[{"op":"remove","path":"/fields/nope"}]"#).unwrap_err();
         assert!(format!("{err:#}").contains("does not apply"), "{err:#}");
@@ -120,7 +150,15 @@ mod tests {
 
     #[test]
     fn set_reads_json_values_and_falls_back_to_text() {
-        let t = set(ticket(), &["cvss=9.8".into(), "severity=CRITICAL".into(), "tags=[\"a\"]".into()]).unwrap();
+        let t = set(
+            ticket(),
+            &[
+                "cvss=9.8".into(),
+                "severity=CRITICAL".into(),
+                "tags=[\"a\"]".into(),
+            ],
+        )
+        .unwrap();
         assert_eq!(t.fields[2].value, FieldValue::Number(9.8));
         assert_eq!(t.fields[1].value, FieldValue::Text("CRITICAL".into()));
         assert_eq!(t.fields[3].value, FieldValue::TextList(vec!["a".into()]));
@@ -137,7 +175,13 @@ mod tests {
     #[test]
     fn an_unknown_finding_is_named() {
         let err = finding_status(ticket(), "F-9", "fixed").unwrap_err();
-        assert!(err.to_string().contains("`F-9`") && err.to_string().contains("F-1"), "{err}");
-        assert_eq!(finding_status(ticket(), "F-1", "fixed").unwrap().findings[0].status, "fixed");
+        assert!(
+            err.to_string().contains("`F-9`") && err.to_string().contains("F-1"),
+            "{err}"
+        );
+        assert_eq!(
+            finding_status(ticket(), "F-1", "fixed").unwrap().findings[0].status,
+            "fixed"
+        );
     }
 }

@@ -46,11 +46,16 @@ impl<'de> Deserialize<'de> for OrderedFields {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("an object of field names and values")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<OrderedFields, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrderedFields, A::Error> {
                 let mut out: Vec<(String, Value)> = Vec::new();
                 while let Some((k, v)) = map.next_entry::<String, Value>()? {
                     if out.iter().any(|(seen, _)| *seen == k) {
-                        return Err(serde::de::Error::custom(format!("field `{k}` appears twice")));
+                        return Err(serde::de::Error::custom(format!(
+                            "field `{k}` appears twice"
+                        )));
                     }
                     out.push((k, v));
                 }
@@ -90,7 +95,10 @@ pub fn field_value(name: &str, v: &Value) -> anyhow::Result<FieldValue> {
         Value::String(s) if is_rfc3339(s) => FieldValue::DateTime(s.clone()),
         Value::String(s) => FieldValue::Text(s.clone()),
         Value::Array(items) => {
-            let texts: Option<Vec<String>> = items.iter().map(|i| i.as_str().map(str::to_string)).collect();
+            let texts: Option<Vec<String>> = items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string))
+                .collect();
             match texts {
                 Some(t) => FieldValue::TextList(t),
                 None => bail!("field `{name}`: a list must hold only strings"),
@@ -103,17 +111,29 @@ pub fn field_value(name: &str, v: &Value) -> anyhow::Result<FieldValue> {
 fn fields(map: &OrderedFields, at: &str) -> anyhow::Result<Vec<Field>> {
     map.0
         .iter()
-        .map(|(k, v)| Ok(Field { name: k.clone(), value: field_value(&format!("{at}{k}"), v)? }))
+        .map(|(k, v)| {
+            Ok(Field {
+                name: k.clone(),
+                value: field_value(&format!("{at}{k}"), v)?,
+            })
+        })
         .collect()
 }
 
 /// Parses a ticket from JSON text.
 pub fn parse(text: &str) -> anyhow::Result<Ticket> {
-    let raw: RawTicket = serde_json::from_str(text).context("the ticket is not valid JSON of the ticket format")?;
+    let raw: RawTicket =
+        serde_json::from_str(text).context("the ticket is not valid JSON of the ticket format")?;
     let findings = raw
         .findings
         .iter()
-        .map(|f| Ok(Finding { id: f.id.clone(), status: f.status.clone(), fields: fields(&f.fields, &format!("findings[{}].", f.id))? }))
+        .map(|f| {
+            Ok(Finding {
+                id: f.id.clone(),
+                status: f.status.clone(),
+                fields: fields(&f.fields, &format!("findings[{}].", f.id))?,
+            })
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Ticket {
         fields: fields(&raw.fields, "")?,
@@ -123,7 +143,12 @@ pub fn parse(text: &str) -> anyhow::Result<Ticket> {
         comments: raw
             .comments
             .into_iter()
-            .map(|c| Comment { id: c.id, author: c.author, created: c.created, text: c.text })
+            .map(|c| Comment {
+                id: c.id,
+                author: c.author,
+                created: c.created,
+                text: c.text,
+            })
             .collect(),
     })
 }
@@ -188,11 +213,24 @@ fn ticket_out(t: &Ticket) -> TicketOut<'_> {
         id: &t.id,
         url: &t.url,
         fields: FieldsOut(&t.fields),
-        findings: t.findings.iter().map(|f| FindingOut { id: &f.id, status: &f.status, fields: FieldsOut(&f.fields) }).collect(),
+        findings: t
+            .findings
+            .iter()
+            .map(|f| FindingOut {
+                id: &f.id,
+                status: &f.status,
+                fields: FieldsOut(&f.fields),
+            })
+            .collect(),
         comments: t
             .comments
             .iter()
-            .map(|c| CommentOut { id: &c.id, author: &c.author, created: &c.created, text: &c.text })
+            .map(|c| CommentOut {
+                id: &c.id,
+                author: &c.author,
+                created: &c.created,
+                text: &c.text,
+            })
             .collect(),
     }
 }
@@ -204,7 +242,8 @@ pub fn to_json(t: &Ticket) -> String {
 
 /// Reads a ticket file.
 pub fn load(path: &Path) -> anyhow::Result<Ticket> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     parse(&text).with_context(|| format!("in {}", path.display()))
 }
 
@@ -244,12 +283,25 @@ mod tests {
                 "comments":[{"id":"C-1","author":"Ann","created":"2026-01-01T10:00:00Z","text":"hi"}]}"#,
         )
         .unwrap();
-        assert_eq!(t.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["z", "a"], "order is kept");
+        assert_eq!(
+            t.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+            ["z", "a"],
+            "order is kept"
+        );
         assert_eq!(t.findings[0].status, "fixed");
-        assert_eq!(t.findings[0].fields[0].value, FieldValue::Text("CVE-2026-1".into()));
+        assert_eq!(
+            t.findings[0].fields[0].value,
+            FieldValue::Text("CVE-2026-1".into())
+        );
         assert_eq!(t.comments[0].author, "Ann");
-        let err = parse(r#"{"id":"S-1","url":"u","findings":[{"id":"F-9","fields":{"ports":[80,"x"]}}]}"#).unwrap_err();
-        assert!(format!("{err:#}").contains("findings[F-9].ports"), "{err:#}");
+        let err = parse(
+            r#"{"id":"S-1","url":"u","findings":[{"id":"F-9","fields":{"ports":[80,"x"]}}]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("findings[F-9].ports"),
+            "{err:#}"
+        );
     }
 
     #[test]
@@ -266,8 +318,14 @@ mod tests {
         let t = parse(text).unwrap();
         let json = to_json(&t);
         assert_eq!(from_json(&json).unwrap(), t);
-        assert!(json.find("\"z\"").unwrap() < json.find("\"b\"").unwrap(), "field order is kept:\n{json}");
-        assert!(json.find("\"y\"").unwrap() < json.find("\"a\"").unwrap(), "finding field order is kept:\n{json}");
+        assert!(
+            json.find("\"z\"").unwrap() < json.find("\"b\"").unwrap(),
+            "field order is kept:\n{json}"
+        );
+        assert!(
+            json.find("\"y\"").unwrap() < json.find("\"a\"").unwrap(),
+            "finding field order is kept:\n{json}"
+        );
     }
 
     #[test]

@@ -18,5 +18,7 @@ pub fn misbehaving_wasm() -> &'static Path {
 
 /// The repository root, where `examples/` lives.
 pub fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
 }

@@ -8,9 +8,14 @@ use ticketing_host::{CallError, ConnectorError, Credentials};
 #[test]
 fn test_connection_with_pat_reports_identity_project_and_process() {
     let emu = emulator();
-    let info = host().test_connection(&pat_connection(&emu)).expect("connection ok");
+    let info = host()
+        .test_connection(&pat_connection(&emu))
+        .expect("connection ok");
     assert_eq!(info.project_name, seed::PROJECT);
-    assert_eq!(Some(info.project_id.as_str()), emu.project_id(seed::PROJECT).as_deref());
+    assert_eq!(
+        Some(info.project_id.as_str()),
+        emu.project_id(seed::PROJECT).as_deref()
+    );
     assert_eq!(info.process_template.as_deref(), Some("Agile"));
     assert_eq!(info.organization, seed::ORGANIZATION);
     assert!(!info.user.id.is_empty() && !info.user.display_name.is_empty());
@@ -32,7 +37,10 @@ fn wrong_client_secret_is_unauthorized_with_remediation_and_no_secret() {
         Err(CallError::Connector(ConnectorError::Unauthorized(p))) => {
             assert!(p.message.contains("AADSTS7000215"), "{}", p.message);
             assert!(p.remediation.contains("client secret"), "{}", p.remediation);
-            assert!(!p.message.contains("not-the-secret-42") && !p.remediation.contains("not-the-secret-42"));
+            assert!(
+                !p.message.contains("not-the-secret-42")
+                    && !p.remediation.contains("not-the-secret-42")
+            );
         }
         other => panic!("expected unauthorized, got {other:?}"),
     }
@@ -41,10 +49,19 @@ fn wrong_client_secret_is_unauthorized_with_remediation_and_no_secret() {
 #[test]
 fn service_principal_not_added_to_the_organization_is_told_to_add_it() {
     let emu = emulator();
-    let conn = client_credentials(&emu, seed::SP_OUTSIDER_CLIENT_ID, seed::SP_OUTSIDER_CLIENT_SECRET);
+    let conn = client_credentials(
+        &emu,
+        seed::SP_OUTSIDER_CLIENT_ID,
+        seed::SP_OUTSIDER_CLIENT_SECRET,
+    );
     match host().test_connection(&conn) {
         Err(CallError::Connector(ConnectorError::Unauthorized(p))) => {
-            assert!(p.remediation.contains("add the service principal to the organization"), "{}", p.remediation);
+            assert!(
+                p.remediation
+                    .contains("add the service principal to the organization"),
+                "{}",
+                p.remediation
+            );
         }
         other => panic!("expected unauthorized, got {other:?}"),
     }
@@ -57,7 +74,11 @@ fn bad_pat_is_unauthorized() {
     conn.credentials = Credentials::Pat("wrong-pat-value".into());
     match host().test_connection(&conn) {
         Err(CallError::Connector(ConnectorError::Unauthorized(p))) => {
-            assert!(p.remediation.contains("personal access token"), "{}", p.remediation);
+            assert!(
+                p.remediation.contains("personal access token"),
+                "{}",
+                p.remediation
+            );
             assert!(!format!("{p:?}").contains("wrong-pat-value"));
         }
         other => panic!("expected unauthorized, got {other:?}"),
@@ -86,7 +107,12 @@ fn misspelt_project_is_not_found_with_the_closest_name_suggested() {
     match host().test_connection(&conn) {
         Err(CallError::Connector(ConnectorError::NotFound(p))) => {
             assert!(p.message.contains("fabrikam securty"), "{}", p.message);
-            assert!(p.remediation.contains(&format!("did you mean `{}`", seed::PROJECT)), "{}", p.remediation);
+            assert!(
+                p.remediation
+                    .contains(&format!("did you mean `{}`", seed::PROJECT)),
+                "{}",
+                p.remediation
+            );
         }
         other => panic!("expected not found, got {other:?}"),
     }
@@ -97,7 +123,9 @@ fn project_names_match_without_regard_to_case_as_in_ado() {
     let emu = emulator();
     let mut conn = pat_connection(&emu);
     conn.project = seed::PROJECT.to_uppercase();
-    let info = host().test_connection(&conn).expect("ADO matches project names case-insensitively");
+    let info = host()
+        .test_connection(&conn)
+        .expect("ADO matches project names case-insensitively");
     assert_eq!(info.project_name, seed::PROJECT);
 }
 

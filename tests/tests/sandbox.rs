@@ -27,7 +27,10 @@ fn a_plugin_call_that_never_returns_is_stopped_by_the_deadline() {
 
 #[test]
 fn a_plugin_that_allocates_without_bound_hits_the_memory_limit() {
-    let host = misbehaving(Limits { memory_bytes: 64 << 20, ..short_deadline() });
+    let host = misbehaving(Limits {
+        memory_bytes: 64 << 20,
+        ..short_deadline()
+    });
     match host.config_schema() {
         Err(CallError::Memory) | Err(CallError::Trap(_)) => {}
         other => panic!("expected the memory limit to stop the call, got {other:?}"),

@@ -32,16 +32,31 @@ fn path(p: &Path) -> &str {
 impl Env {
     fn new() -> Env {
         static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!("webhook-serve-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+        let dir = std::env::temp_dir().join(format!(
+            "webhook-serve-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let config = EmulatorConfig {
-            hooks: HookSettings { allow_local_urls: true, ..HookSettings::fast(Duration::from_millis(10)) },
+            hooks: HookSettings {
+                allow_local_urls: true,
+                ..HookSettings::fast(Duration::from_millis(10))
+            },
             ..Default::default()
         };
         let emu = Emulator::start(config).expect("the emulator starts");
-        std::fs::write(dir.join("secrets.toml"), format!("pat = \"{}\"\n", seed::PAT)).unwrap();
-        let toml = format!("[connection]\nbase_url = \"{}\"\nproject = \"{}\"\nauth = \"pat\"\n", emu.org_url(), seed::PROJECT);
+        std::fs::write(
+            dir.join("secrets.toml"),
+            format!("pat = \"{}\"\n", seed::PAT),
+        )
+        .unwrap();
+        let toml = format!(
+            "[connection]\nbase_url = \"{}\"\nproject = \"{}\"\nauth = \"pat\"\n",
+            emu.org_url(),
+            seed::PROJECT
+        );
         std::fs::write(dir.join("host.toml"), toml).unwrap();
         // The outegration config lives in the temp dir: its stem names the endpoint.
         std::fs::write(dir.join("agile-bug.json"), common::agile_bug_config()).unwrap();
@@ -57,10 +72,22 @@ impl Env {
     }
 
     fn run(&self, args: &[&str]) -> (bool, String) {
-        let (config, secrets, state) = (self.dir.join("host.toml"), self.dir.join("secrets.toml"), self.state());
-        let mut argv: Vec<String> = ["ticketing-host", "--config", path(&config), "--secrets", path(&secrets), "--state", path(&state)]
-            .map(String::from)
-            .to_vec();
+        let (config, secrets, state) = (
+            self.dir.join("host.toml"),
+            self.dir.join("secrets.toml"),
+            self.state(),
+        );
+        let mut argv: Vec<String> = [
+            "ticketing-host",
+            "--config",
+            path(&config),
+            "--secrets",
+            path(&secrets),
+            "--state",
+            path(&state),
+        ]
+        .map(String::from)
+        .to_vec();
         argv.extend(args.iter().map(|a| a.to_string()));
         let mut out = Vec::new();
         let result = run_with(&Cli::parse_from(argv), common::host(), &mut out);
@@ -85,17 +112,36 @@ impl Env {
     fn dispatch(&self) -> i32 {
         let ticket = ticketing_tests::workspace_root().join("examples/tickets/SEC-102.json");
         self.ok(&["ticket", "import", path(&ticket)]);
-        self.ok(&["dispatch", "--outegration", path(&self.outegration()), "SEC-102"]);
-        self.db().link("SEC-102").unwrap().unwrap().link.work_item_id
+        self.ok(&[
+            "dispatch",
+            "--outegration",
+            path(&self.outegration()),
+            "SEC-102",
+        ]);
+        self.db()
+            .link("SEC-102")
+            .unwrap()
+            .unwrap()
+            .link
+            .work_item_id
     }
 
     fn serve(&self, listen: &str, process: bool) -> ServeHandle {
-        let options = ServeOptions { process, ..ServeOptions::new(listen.parse().unwrap(), self.state()) };
+        let options = ServeOptions {
+            process,
+            ..ServeOptions::new(listen.parse().unwrap(), self.state())
+        };
         spawn(common::host(), options).expect("the server starts")
     }
 
     fn subscribe(&self, server: &ServeHandle) {
-        let out = self.ok(&["subscribe", "--outegration", path(&self.outegration()), "--public-url", &server.url()]);
+        let out = self.ok(&[
+            "subscribe",
+            "--outegration",
+            path(&self.outegration()),
+            "--public-url",
+            &server.url(),
+        ]);
         assert_eq!(out.lines().count(), 5, "{out}");
     }
 
@@ -105,12 +151,21 @@ impl Env {
 
     /// Waits until the emulator delivered everything and the inbox is empty.
     fn settle(&self) {
-        assert!(self.emu.wait_for_hooks(Duration::from_secs(30)), "the emulator delivered its hooks");
-        wait_until("the inbox is processed", || self.db().inbox_pending().unwrap().is_empty());
+        assert!(
+            self.emu.wait_for_hooks(Duration::from_secs(30)),
+            "the emulator delivered its hooks"
+        );
+        wait_until("the inbox is processed", || {
+            self.db().inbox_pending().unwrap().is_empty()
+        });
     }
 
     fn set_state(&self, id: i32, state: &str) {
-        common::edit_in_ado(&self.emu, id, json!([{ "op": "add", "path": "/fields/System.State", "value": state }]));
+        common::edit_in_ado(
+            &self.emu,
+            id,
+            json!([{ "op": "add", "path": "/fields/System.State", "value": state }]),
+        );
     }
 
     fn comment_in_ado(&self, id: i32, text: &str) {
@@ -129,7 +184,16 @@ impl Env {
     }
 
     fn applied_rows(&self) -> usize {
-        self.db().inbox().unwrap().iter().filter(|r| r.result.as_deref().is_some_and(|s| s.starts_with("applied"))).count()
+        self.db()
+            .inbox()
+            .unwrap()
+            .iter()
+            .filter(|r| {
+                r.result
+                    .as_deref()
+                    .is_some_and(|s| s.starts_with("applied"))
+            })
+            .count()
     }
 }
 
@@ -148,10 +212,13 @@ fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
 }
 
 fn field(t: &Ticket, name: &str) -> Option<String> {
-    t.fields.iter().find(|f| f.name == name).map(|f| match &f.value {
-        FieldValue::Text(s) => s.clone(),
-        other => format!("{other:?}"),
-    })
+    t.fields
+        .iter()
+        .find(|f| f.name == name)
+        .map(|f| match &f.value {
+            FieldValue::Text(s) => s.clone(),
+            other => format!("{other:?}"),
+        })
 }
 
 fn post(url: &str, auth: Option<&str>, body: &[u8]) -> u16 {
@@ -159,17 +226,26 @@ fn post(url: &str, auth: Option<&str>, body: &[u8]) -> u16 {
 }
 
 fn post_raw(url: &str, auth: Option<&str>, body: &[u8]) -> Result<u16, String> {
-    let agent = ureq::Agent::new_with_config(ureq::Agent::config_builder().http_status_as_error(false).build());
+    let agent = ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build(),
+    );
     let mut req = agent.post(url).header("Content-Type", "application/json");
     if let Some(a) = auth {
         req = req.header("Authorization", a);
     }
-    req.send(body).map(|r| r.status().as_u16()).map_err(|e| e.to_string())
+    req.send(body)
+        .map(|r| r.status().as_u16())
+        .map_err(|e| e.to_string())
 }
 
 fn basic(user: &str, password: &str) -> String {
     use base64::Engine as _;
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
 }
 
 #[test]
@@ -178,27 +254,60 @@ fn an_ado_state_change_and_comment_reach_the_ticket_through_the_server() {
     let id = env.dispatch();
     let server = env.serve("127.0.0.1:0", true);
     env.subscribe(&server);
-    assert!(env.ok(&["subscriptions"]).lines().all(|l| l.contains("enabled")));
+    assert!(
+        env.ok(&["subscriptions"])
+            .lines()
+            .all(|l| l.contains("enabled"))
+    );
 
     env.set_state(id, "Active");
-    wait_until("the ticket is IN_PROGRESS", || field(&env.ticket(), "status").as_deref() == Some("IN_PROGRESS"));
+    wait_until("the ticket is IN_PROGRESS", || {
+        field(&env.ticket(), "status").as_deref() == Some("IN_PROGRESS")
+    });
     env.comment_in_ado(id, "Patched web-01 and rebooted");
-    wait_until("the ADO comment is on the ticket", || env.ticket().comments.iter().any(|c| c.text.contains("Patched web-01")));
+    wait_until("the ADO comment is on the ticket", || {
+        env.ticket()
+            .comments
+            .iter()
+            .any(|c| c.text.contains("Patched web-01"))
+    });
     env.settle();
-    assert_eq!(env.ticket().comments.iter().filter(|c| c.text.contains("Patched web-01")).count(), 1);
+    assert_eq!(
+        env.ticket()
+            .comments
+            .iter()
+            .filter(|c| c.text.contains("Patched web-01"))
+            .count(),
+        1
+    );
 
     // The deliveries reached the host's server, all answered 200.
     let deliveries = env.emu.deliveries();
     assert!(!deliveries.is_empty());
-    assert!(deliveries.iter().all(|d| d.url.starts_with(&server.url())), "{:?}", deliveries.iter().map(|d| &d.url).collect::<Vec<_>>());
-    assert!(deliveries.iter().all(|d| d.outcome == ado_emulator::hooks::Outcome::Status(200)));
+    assert!(
+        deliveries.iter().all(|d| d.url.starts_with(&server.url())),
+        "{:?}",
+        deliveries.iter().map(|d| &d.url).collect::<Vec<_>>()
+    );
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| d.outcome == ado_emulator::hooks::Outcome::Status(200))
+    );
 
     // The ticket's next sync pushes nothing back.
     let rev = env.rev(id);
     let out = env.ok(&["sync", "SEC-102"]);
-    assert_eq!(env.rev(id), rev, "no echo: the ADO change is not pushed back:\n{out}");
+    assert_eq!(
+        env.rev(id),
+        rev,
+        "no echo: the ADO change is not pushed back:\n{out}"
+    );
 
-    assert!(env.ok(&["unsubscribe"]).contains("5 subscription(s) deleted"));
+    assert!(
+        env.ok(&["unsubscribe"])
+            .contains("5 subscription(s) deleted")
+    );
     server.stop();
 }
 
@@ -208,20 +317,64 @@ fn wrong_missing_or_malformed_deliveries_are_refused_and_nothing_is_stored() {
     env.dispatch();
     let server = env.serve("127.0.0.1:0", true);
     let endpoint = format!("{}/hooks/agile-bug", server.url());
-    let creds = env.db().hook_credentials(&ticketing_host::lifecycle::outegration_key(&env.outegration()), "agile-bug").unwrap();
+    let creds = env
+        .db()
+        .hook_credentials(
+            &ticketing_host::lifecycle::outegration_key(&env.outegration()),
+            "agile-bug",
+        )
+        .unwrap();
     let body = br#"{"id":"5b1d1b2c-0000-0000-0000-000000000001","eventType":"workitem.updated","resource":{"workItemId":1,"rev":2}}"#;
 
-    assert_eq!(ureq::get(&format!("{}/health", server.url())).call().unwrap().status().as_u16(), 200);
+    assert_eq!(
+        ureq::get(&format!("{}/health", server.url()))
+            .call()
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
     assert_eq!(post(&endpoint, None, body), 401);
-    assert_eq!(post(&endpoint, Some(&basic(&creds.username, "wrong-password")), body), 401);
-    assert_eq!(post(&endpoint, Some(&basic("someone", &creds.password)), body), 401);
-    assert_eq!(post(&endpoint, Some(&basic(&creds.username, &creds.password)), b"{not json"), 400);
+    assert_eq!(
+        post(
+            &endpoint,
+            Some(&basic(&creds.username, "wrong-password")),
+            body
+        ),
+        401
+    );
+    assert_eq!(
+        post(&endpoint, Some(&basic("someone", &creds.password)), body),
+        401
+    );
+    assert_eq!(
+        post(
+            &endpoint,
+            Some(&basic(&creds.username, &creds.password)),
+            b"{not json"
+        ),
+        400
+    );
     // The server answers 413 as soon as the limit is passed and may close
     // the connection while the client is still sending (a broken pipe).
-    let oversized = post_raw(&endpoint, Some(&basic(&creds.username, &creds.password)), &vec![b' '; 2 << 20]);
+    let oversized = post_raw(
+        &endpoint,
+        Some(&basic(&creds.username, &creds.password)),
+        &vec![b' '; 2 << 20],
+    );
     assert!(matches!(oversized, Ok(413) | Err(_)), "{oversized:?}");
-    assert_eq!(post(&format!("{}/hooks/unknown", server.url()), Some(&basic(&creds.username, &creds.password)), body), 404);
-    assert!(env.db().inbox().unwrap().is_empty(), "nothing refused is stored");
+    assert_eq!(
+        post(
+            &format!("{}/hooks/unknown", server.url()),
+            Some(&basic(&creds.username, &creds.password)),
+            body
+        ),
+        404
+    );
+    assert!(
+        env.db().inbox().unwrap().is_empty(),
+        "nothing refused is stored"
+    );
     server.stop();
 }
 
@@ -231,7 +384,13 @@ fn duplicated_reordered_and_retried_deliveries_make_exactly_one_change_each() {
     let id = env.dispatch();
     let server = env.serve("127.0.0.1:0", true);
     env.subscribe(&server);
-    env.emu.set_faults(Faults { seed: 7, hook_duplicate_rate: 0.5, hook_reorder_rate: 0.5, hook_failure_rate: 0.3, ..Faults::default() });
+    env.emu.set_faults(Faults {
+        seed: 7,
+        hook_duplicate_rate: 0.5,
+        hook_reorder_rate: 0.5,
+        hook_failure_rate: 0.3,
+        ..Faults::default()
+    });
 
     let comments: Vec<String> = (0..6).map(|i| format!("ADO note number {i}")).collect();
     let states = ["Active", "Resolved", "Active", "Resolved"];
@@ -245,16 +404,38 @@ fn duplicated_reordered_and_retried_deliveries_make_exactly_one_change_each() {
 
     let deliveries = env.emu.deliveries();
     let attempts = deliveries.len();
-    let distinct: std::collections::HashSet<_> = deliveries.iter().map(|d| (&d.subscription_id, d.notification_id)).collect();
-    assert!(attempts > distinct.len(), "the faults duplicated or retried deliveries ({attempts} attempts)");
+    let distinct: std::collections::HashSet<_> = deliveries
+        .iter()
+        .map(|d| (&d.subscription_id, d.notification_id))
+        .collect();
+    assert!(
+        attempts > distinct.len(),
+        "the faults duplicated or retried deliveries ({attempts} attempts)"
+    );
     let t = env.ticket();
     for c in &comments {
-        assert_eq!(t.comments.iter().filter(|x| x.text.contains(c.as_str())).count(), 1, "{c} exactly once: {:?}", t.comments);
+        assert_eq!(
+            t.comments
+                .iter()
+                .filter(|x| x.text.contains(c.as_str()))
+                .count(),
+            1,
+            "{c} exactly once: {:?}",
+            t.comments
+        );
     }
     assert_eq!(field(&t, "status").as_deref(), Some("RESOLVED"));
     // Every event id applied at most once.
     let rows = env.db().inbox().unwrap();
-    let mut applied: Vec<&str> = rows.iter().filter(|r| r.result.as_deref().is_some_and(|s| s.starts_with("applied"))).map(|r| r.event_id.as_str()).collect();
+    let mut applied: Vec<&str> = rows
+        .iter()
+        .filter(|r| {
+            r.result
+                .as_deref()
+                .is_some_and(|s| s.starts_with("applied"))
+        })
+        .map(|r| r.event_id.as_str())
+        .collect();
     let n = applied.len();
     applied.sort_unstable();
     applied.dedup();
@@ -273,10 +454,20 @@ fn deliveries_accepted_before_a_stop_are_applied_on_restart() {
     env.set_state(id, "Active");
     env.comment_in_ado(id, "Rebooted after the patch");
     assert!(env.emu.wait_for_hooks(Duration::from_secs(30)));
-    assert!(env.emu.deliveries().iter().all(|d| d.outcome == ado_emulator::hooks::Outcome::Status(200)), "acknowledged");
+    assert!(
+        env.emu
+            .deliveries()
+            .iter()
+            .all(|d| d.outcome == ado_emulator::hooks::Outcome::Status(200)),
+        "acknowledged"
+    );
     let pending = env.db().inbox_pending().unwrap().len();
     assert!(pending >= 2, "{pending} pending rows");
-    assert_ne!(field(&env.ticket(), "status").as_deref(), Some("IN_PROGRESS"), "not applied yet");
+    assert_ne!(
+        field(&env.ticket(), "status").as_deref(),
+        Some("IN_PROGRESS"),
+        "not applied yet"
+    );
     assert!(env.ticket().comments.is_empty(), "not applied yet");
     server.stop();
 
@@ -285,7 +476,13 @@ fn deliveries_accepted_before_a_stop_are_applied_on_restart() {
     env.settle();
     let t = env.ticket();
     assert_eq!(field(&t, "status").as_deref(), Some("IN_PROGRESS"));
-    assert_eq!(t.comments.iter().filter(|c| c.text.contains("Rebooted after the patch")).count(), 1);
+    assert_eq!(
+        t.comments
+            .iter()
+            .filter(|c| c.text.contains("Rebooted after the patch"))
+            .count(),
+        1
+    );
     server.stop();
 
     // Processing again (another restart) applies nothing twice.
@@ -303,7 +500,9 @@ fn fifty_alternating_changes_do_not_bounce() {
     let server = env.serve("127.0.0.1:0", true);
     env.subscribe(&server);
     env.set_state(id, "Active");
-    wait_until("the ticket is IN_PROGRESS", || field(&env.ticket(), "status").as_deref() == Some("IN_PROGRESS"));
+    wait_until("the ticket is IN_PROGRESS", || {
+        field(&env.ticket(), "status").as_deref() == Some("IN_PROGRESS")
+    });
     env.settle();
 
     let rev0 = env.rev(id);
@@ -312,24 +511,42 @@ fn fifty_alternating_changes_do_not_bounce() {
     const ROUNDS: usize = 25; // each round: one change on the ticket, one in ADO
     for i in 0..ROUNDS {
         // By hand on the ticket, then synced to ADO; its echo comes back and is ignored.
-        env.ok(&["ticket", "set", "SEC-102", &format!("title=Round {i}: exposed admin panel")]);
+        env.ok(&[
+            "ticket",
+            "set",
+            "SEC-102",
+            &format!("title=Round {i}: exposed admin panel"),
+        ]);
         env.ok(&["sync", "SEC-102"]);
         env.settle();
         // By hand in ADO; it comes back to the ticket.
-        let (state, status) = if i % 2 == 0 { ("Resolved", "RESOLVED") } else { ("Active", "IN_PROGRESS") };
+        let (state, status) = if i % 2 == 0 {
+            ("Resolved", "RESOLVED")
+        } else {
+            ("Active", "IN_PROGRESS")
+        };
         env.set_state(id, state);
-        wait_until("the ADO change reached the ticket", || field(&env.ticket(), "status").as_deref() == Some(status));
+        wait_until("the ADO change reached the ticket", || {
+            field(&env.ticket(), "status").as_deref() == Some(status)
+        });
         env.settle();
     }
     // One revision per change made by hand: nothing bounced back to ADO.
     assert_eq!(env.rev(id) - rev0, 2 * ROUNDS as i64);
     // One ticket change per ADO change: no echo applied.
     assert_eq!(env.applied_rows() - applied0, ROUNDS);
-    assert_eq!(env.emu.work_item(id).unwrap()["fields"]["System.Title"], format!("Round {}: exposed admin panel", ROUNDS - 1));
+    assert_eq!(
+        env.emu.work_item(id).unwrap()["fields"]["System.Title"],
+        format!("Round {}: exposed admin panel", ROUNDS - 1)
+    );
     // A last sync has nothing to push.
     env.ok(&["sync", "SEC-102"]);
     env.settle();
     assert_eq!(env.rev(id) - rev0, 2 * ROUNDS as i64);
-    eprintln!("{} alternating changes in {:?}", 2 * ROUNDS, started.elapsed());
+    eprintln!(
+        "{} alternating changes in {:?}",
+        2 * ROUNDS,
+        started.elapsed()
+    );
     server.stop();
 }

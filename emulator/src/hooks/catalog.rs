@@ -13,7 +13,10 @@ const SAMPLE_BASE: &str = "https://dev.azure.com/fabrikam";
 
 fn raw() -> &'static Value {
     static DATA: OnceLock<Value> = OnceLock::new();
-    DATA.get_or_init(|| serde_json::from_str(include_str!("../../data/hooks.json")).expect("data/hooks.json is valid JSON"))
+    DATA.get_or_init(|| {
+        serde_json::from_str(include_str!("../../data/hooks.json"))
+            .expect("data/hooks.json is valid JSON")
+    })
 }
 
 /// Rewrites the samples' URLs onto this emulator's organization URL.
@@ -22,7 +25,10 @@ fn rebase(v: &Value, org_url: &str) -> Value {
         Value::String(s) => Value::String(s.replace(SAMPLE_BASE, org_url)),
         Value::Array(a) => Value::Array(a.iter().map(|x| rebase(x, org_url)).collect()),
         Value::Object(o) => Value::Object(
-            o.iter().filter(|(k, _)| !k.starts_with("x-emulator")).map(|(k, x)| (k.clone(), rebase(x, org_url))).collect(),
+            o.iter()
+                .filter(|(k, _)| !k.starts_with("x-emulator"))
+                .map(|(k, x)| (k.clone(), rebase(x, org_url)))
+                .collect(),
         ),
         other => other.clone(),
     }
@@ -35,12 +41,17 @@ pub fn publisher(org_url: &str) -> Value {
 
 /// The `tfs` publisher's event types (`EventTypeDescriptor`).
 pub fn event_types(org_url: &str) -> Vec<Value> {
-    publisher(org_url)["supportedEvents"].as_array().cloned().unwrap_or_default()
+    publisher(org_url)["supportedEvents"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// One event type, without case.
 pub fn event_type(org_url: &str, id: &str) -> Option<Value> {
-    event_types(org_url).into_iter().find(|e| e["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(id)))
+    event_types(org_url)
+        .into_iter()
+        .find(|e| e["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(id)))
 }
 
 /// The `webHooks` consumer (`Consumer`).
@@ -55,12 +66,23 @@ pub fn action(org_url: &str) -> Value {
 
 /// The input descriptors of the `httpRequest` action, by id.
 pub fn consumer_input(id: &str) -> Option<Value> {
-    raw()["consumer"]["actions"][0]["inputDescriptors"].as_array()?.iter().find(|d| d["id"] == id).cloned()
+    raw()["consumer"]["actions"][0]["inputDescriptors"]
+        .as_array()?
+        .iter()
+        .find(|d| d["id"] == id)
+        .cloned()
 }
 
 /// The event type ids the emulator publishes.
 pub fn event_type_ids() -> Vec<String> {
-    raw()["publisher"]["supportedEvents"].as_array().map(|a| a.iter().filter_map(|e| e["id"].as_str().map(str::to_string)).collect()).unwrap_or_default()
+    raw()["publisher"]["supportedEvents"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The resource versions an event type supports; the samples list
@@ -71,5 +93,7 @@ pub fn supports_version(event_type: &str, version: &str) -> bool {
         .and_then(|a| a.iter().find(|e| e["id"] == event_type))
         .and_then(|e| e["supportedResourceVersions"].as_array().cloned())
         .unwrap_or_default();
-    version == "1.0" || version.eq_ignore_ascii_case("latest") || listed.iter().any(|v| v == version)
+    version == "1.0"
+        || version.eq_ignore_ascii_case("latest")
+        || listed.iter().any(|v| v == version)
 }

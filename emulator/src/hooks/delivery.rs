@@ -23,7 +23,9 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::events::{EventKind, WorkItemEvent};
-use crate::hooks::subscriptions::{Notification, NotificationResult, NotificationStatus, Status, Subscription, header_lines};
+use crate::hooks::subscriptions::{
+    Notification, NotificationResult, NotificationStatus, Status, Subscription, header_lines,
+};
 use crate::hooks::{Delivery, Outcome, Queued, Workers, payload};
 use crate::state::Emu;
 
@@ -56,7 +58,9 @@ async fn dispatch(emu: Arc<Emu>, mut rx: mpsc::UnboundedReceiver<Queued>) {
         emu.hooks.done();
         for job in jobs {
             let id = job.subscription_id.clone();
-            let tx = workers.entry(id.clone()).or_insert_with(|| start_worker(emu.clone()));
+            let tx = workers
+                .entry(id.clone())
+                .or_insert_with(|| start_worker(emu.clone()));
             if let Err(mpsc::error::SendError(job)) = tx.send(job) {
                 let fresh = start_worker(emu.clone());
                 let _ = fresh.send(job);
@@ -87,12 +91,25 @@ fn wants(s: &Subscription, e: &WorkItemEvent) -> bool {
     if !kind_ok {
         return false;
     }
-    let input = |k: &str| s.publisher_inputs.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let field = |name: &str| e.item.fields.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
+    let input = |k: &str| {
+        s.publisher_inputs
+            .get(k)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    };
+    let field = |name: &str| {
+        e.item
+            .fields
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     if input("projectId").is_some_and(|p| !p.eq_ignore_ascii_case(&e.item.project_id)) {
         return false;
     }
-    if input("workItemType").is_some_and(|t| !t.eq_ignore_ascii_case(&field("System.WorkItemType"))) {
+    if input("workItemType").is_some_and(|t| !t.eq_ignore_ascii_case(&field("System.WorkItemType")))
+    {
         return false;
     }
     if let Some(area) = input("areaPath") {
@@ -108,11 +125,24 @@ fn wants(s: &Subscription, e: &WorkItemEvent) -> bool {
     {
         // [unverified] several fields separated by commas or semicolons.
         let before = e.previous.as_ref().map(|p| &p.fields);
-        let changed = list.split([',', ';']).map(str::trim).filter(|f| !f.is_empty()).any(|f| {
-            let now = e.item.fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(f)).map(|(_, v)| v);
-            let then = before.and_then(|b| b.iter().find(|(k, _)| k.eq_ignore_ascii_case(f)).map(|(_, v)| v));
-            now != then
-        });
+        let changed = list
+            .split([',', ';'])
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .any(|f| {
+                let now = e
+                    .item
+                    .fields
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(f))
+                    .map(|(_, v)| v);
+                let then = before.and_then(|b| {
+                    b.iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(f))
+                        .map(|(_, v)| v)
+                });
+                now != then
+            });
         if !changed {
             return false;
         }
@@ -121,7 +151,11 @@ fn wants(s: &Subscription, e: &WorkItemEvent) -> bool {
         && let Some(pattern) = input("commentPattern")
     {
         // [unverified] case-insensitive "contains".
-        let text = e.comment.as_ref().and_then(|c| c["text"].as_str().map(str::to_string)).unwrap_or_else(|| field("System.History"));
+        let text = e
+            .comment
+            .as_ref()
+            .and_then(|c| c["text"].as_str().map(str::to_string))
+            .unwrap_or_else(|| field("System.History"));
         if !text.to_lowercase().contains(&pattern.to_lowercase()) {
             return false;
         }
@@ -140,12 +174,20 @@ fn plan(emu: &Emu, q: &Queued) -> Vec<Job> {
     // `workitem.commented` and a `workitem.updated` event.
     let mut event_ids: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     let mut data = emu.hooks.data();
-    let chosen: Vec<Subscription> = data.subscriptions.iter().filter(|s| s.status.delivers() && s.since <= q.at && wants(s, &q.event)).cloned().collect();
+    let chosen: Vec<Subscription> = data
+        .subscriptions
+        .iter()
+        .filter(|s| s.status.delivers() && s.since <= q.at && wants(s, &q.event))
+        .cloned()
+        .collect();
     let mut jobs = Vec::with_capacity(chosen.len());
     for s in chosen {
         data.next_notification_id += 1;
         let id = data.next_notification_id;
-        let event_id = event_ids.entry(s.event_type.clone()).or_insert_with(|| uuid::Uuid::new_v4().to_string()).clone();
+        let event_id = event_ids
+            .entry(s.event_type.clone())
+            .or_insert_with(|| uuid::Uuid::new_v4().to_string())
+            .clone();
         let body = payload::build(emu, &q.event, &q.date, &event_id, &s, id);
         let now = crate::commit::now();
         data.notifications.push(Notification {
@@ -165,7 +207,13 @@ fn plan(emu: &Emu, q: &Queued) -> Vec<Job> {
             request_attempts: 0,
             request_duration: 0.0,
         });
-        jobs.push(Job { notification_id: id, subscription_id: s.id, event_id: event_id.clone(), event_type: s.event_type, body });
+        jobs.push(Job {
+            notification_id: id,
+            subscription_id: s.id,
+            event_id: event_id.clone(),
+            event_type: s.event_type,
+            body,
+        });
     }
     jobs
 }
@@ -193,7 +241,9 @@ fn classify(outcome: &Outcome) -> Class {
     match outcome {
         Outcome::Status(s) if (200..300).contains(s) => Class::Success,
         Outcome::Status(410) => Class::Terminal,
-        Outcome::Status(408 | 502 | 503 | 504) | Outcome::Transport(_) | Outcome::Injected => Class::Transient,
+        Outcome::Status(408 | 502 | 503 | 504) | Outcome::Transport(_) | Outcome::Injected => {
+            Class::Transient
+        }
         Outcome::Status(_) => Class::Enduring,
     }
 }
@@ -206,20 +256,32 @@ async fn send(emu: &Emu, sub: &Subscription, body: &Value) -> (Outcome, Option<S
     let inputs = &sub.consumer_inputs;
     let url = inputs.get("url").cloned().unwrap_or_default();
     // [unverified] the exact request headers ADO sends.
-    let mut request = emu.hooks.client.post(&url).header("Content-Type", "application/json; charset=utf-8").body(body.to_string());
+    let mut request = emu
+        .hooks
+        .client
+        .post(&url)
+        .header("Content-Type", "application/json; charset=utf-8")
+        .body(body.to_string());
     let user = inputs.get("basicAuthUsername").filter(|u| !u.is_empty());
     let password = inputs.get("basicAuthPassword").filter(|p| !p.is_empty());
     if user.is_some() || password.is_some() {
         request = request.basic_auth(user.cloned().unwrap_or_default(), password.cloned());
     }
-    for (k, v) in inputs.get("httpHeaders").and_then(|h| header_lines(h)).unwrap_or_default() {
+    for (k, v) in inputs
+        .get("httpHeaders")
+        .and_then(|h| header_lines(h))
+        .unwrap_or_default()
+    {
         request = request.header(k, v);
     }
     match request.send().await {
         Ok(response) => {
             let status = response.status().as_u16();
             let text = response.text().await.unwrap_or_default();
-            (Outcome::Status(status), Some(format!("HTTP {status}\r\n\r\n{text}")))
+            (
+                Outcome::Status(status),
+                Some(format!("HTTP {status}\r\n\r\n{text}")),
+            )
         }
         // Never the request itself in the message: it may carry the password.
         Err(e) => (Outcome::Transport(without_url(&e)), None),
@@ -240,12 +302,27 @@ fn without_url(e: &reqwest::Error) -> String {
         detail = s.to_string();
         source = s.source();
     }
-    if detail.is_empty() { kind.to_string() } else { format!("{kind}: {detail}") }
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {detail}")
+    }
 }
 
 /// Updates the stored notification and subscription.
-fn record(emu: &Emu, job: &Job, attempt: u32, outcome: &Outcome, response: Option<String>, started: Instant) {
-    let url = emu.hooks.subscription(&job.subscription_id).and_then(|s| s.consumer_inputs.get("url").cloned()).unwrap_or_default();
+fn record(
+    emu: &Emu,
+    job: &Job,
+    attempt: u32,
+    outcome: &Outcome,
+    response: Option<String>,
+    started: Instant,
+) {
+    let url = emu
+        .hooks
+        .subscription(&job.subscription_id)
+        .and_then(|s| s.consumer_inputs.get("url").cloned())
+        .unwrap_or_default();
     let mut data = emu.hooks.data();
     data.deliveries.push(Delivery {
         subscription_id: job.subscription_id.clone(),
@@ -257,11 +334,18 @@ fn record(emu: &Emu, job: &Job, attempt: u32, outcome: &Outcome, response: Optio
         outcome: outcome.clone(),
         body: job.body.clone(),
     });
-    if let Some(n) = data.notifications.iter_mut().find(|n| n.id == job.notification_id) {
+    if let Some(n) = data
+        .notifications
+        .iter_mut()
+        .find(|n| n.id == job.notification_id)
+    {
         n.request_attempts = attempt;
         n.request_duration = started.elapsed().as_secs_f64();
         n.status = NotificationStatus::RequestInProgress;
-        n.request = Some(format!("POST {url}\r\nContent-Type: application/json; charset=utf-8\r\n\r\n{}", job.body));
+        n.request = Some(format!(
+            "POST {url}\r\nContent-Type: application/json; charset=utf-8\r\n\r\n{}",
+            job.body
+        ));
         n.response = response;
         n.error_message = match outcome {
             Outcome::Status(s) if (200..300).contains(s) => None,
@@ -275,7 +359,11 @@ fn record(emu: &Emu, job: &Job, attempt: u32, outcome: &Outcome, response: Optio
 
 fn finish(emu: &Emu, job: &Job, result: NotificationResult) {
     let mut data = emu.hooks.data();
-    if let Some(n) = data.notifications.iter_mut().find(|n| n.id == job.notification_id) {
+    if let Some(n) = data
+        .notifications
+        .iter_mut()
+        .find(|n| n.id == job.notification_id)
+    {
         n.result = result;
         n.status = NotificationStatus::Completed;
         n.modified_date = crate::commit::now();

@@ -50,7 +50,17 @@ impl Default for HookSettings {
         let s = Duration::from_secs;
         HookSettings {
             transient_retries: [1, 2, 4, 8, 16, 32, 60, 60].map(s).to_vec(),
-            probation_retries: [20 * 60, 40 * 60, 80 * 60, 160 * 60, 320 * 60, 640 * 60, 900 * 60].map(s).to_vec(),
+            probation_retries: [
+                20 * 60,
+                40 * 60,
+                80 * 60,
+                160 * 60,
+                320 * 60,
+                640 * 60,
+                900 * 60,
+            ]
+            .map(s)
+            .to_vec(),
             request_timeout: s(20),
             allow_local_urls: true,
         }
@@ -159,7 +169,11 @@ impl Hooks {
     /// held: no lock taken, no work done beyond the channel push.
     pub fn enqueue(&self, event: WorkItemEvent) {
         self.pending.fetch_add(1, Ordering::SeqCst);
-        let queued = Queued { event, at: Instant::now(), date: payload::event_date() };
+        let queued = Queued {
+            event,
+            at: Instant::now(),
+            date: payload::event_date(),
+        };
         if self.sender.send(queued).is_err() {
             self.pending.fetch_sub(1, Ordering::SeqCst);
         }
@@ -167,7 +181,10 @@ impl Hooks {
 
     /// The receiving end, taken once by the dispatcher.
     pub(crate) fn take_receiver(&self) -> Option<mpsc::UnboundedReceiver<Queued>> {
-        self.receiver.lock().unwrap_or_else(|e| e.into_inner()).take()
+        self.receiver
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     pub(crate) fn add_pending(&self, n: usize) {
@@ -190,7 +207,11 @@ impl Hooks {
 
     /// The subscription with this id, without case.
     pub fn subscription(&self, id: &str) -> Option<Subscription> {
-        self.data().subscriptions.iter().find(|s| s.id.eq_ignore_ascii_case(id)).cloned()
+        self.data()
+            .subscriptions
+            .iter()
+            .find(|s| s.id.eq_ignore_ascii_case(id))
+            .cloned()
     }
 }
 

@@ -22,19 +22,28 @@ use crate::views;
 
 /// Now, as the fixtures write `createdDate` (7 fraction digits).
 pub fn event_date() -> String {
-    OffsetDateTime::now_utc().format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:7]Z")).unwrap_or_default()
+    OffsetDateTime::now_utc()
+        .format(format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:7]Z"
+        ))
+        .unwrap_or_default()
 }
 
 /// An IdentityRef becomes its display name at resource version 1.0.
 fn flatten_identity(v: &Value) -> Value {
     match v {
-        Value::Object(o) if o.contains_key("displayName") && o.contains_key("uniqueName") => o["displayName"].clone(),
+        Value::Object(o) if o.contains_key("displayName") && o.contains_key("uniqueName") => {
+            o["displayName"].clone()
+        }
         other => other.clone(),
     }
 }
 
 fn flat_fields(fields: &Map<String, Value>) -> Map<String, Value> {
-    fields.iter().map(|(k, v)| (k.clone(), flatten_identity(v))).collect()
+    fields
+        .iter()
+        .map(|(k, v)| (k.clone(), flatten_identity(v)))
+        .collect()
 }
 
 /// `workitem.updated` values: identities flattened, integers as strings.
@@ -46,8 +55,19 @@ fn update_value(v: &Value) -> Value {
 }
 
 fn revision_of(item: &StoredItem, by: &Value) -> Revision {
-    let date = item.fields.get("System.ChangedDate").and_then(Value::as_str).unwrap_or_default().to_string();
-    Revision { rev: item.rev, fields: item.fields.clone(), relations: item.relations.clone(), by: by.clone(), date }
+    let date = item
+        .fields
+        .get("System.ChangedDate")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    Revision {
+        rev: item.rev,
+        fields: item.fields.clone(),
+        relations: item.relations.clone(),
+        by: by.clone(),
+        date,
+    }
 }
 
 fn org_url(emu: &Emu) -> String {
@@ -64,8 +84,16 @@ fn item_resource(emu: &Emu, item: &StoredItem) -> Value {
 /// `workitem.deleted`: the item, its URLs pointing into the recycle bin.
 fn deleted_resource(emu: &Emu, item: &StoredItem) -> Value {
     let base = org_url(emu);
-    let url = format!("{base}/{}/_apis/wit/recycleBin/{}", item.project_id, item.id);
-    let ty = item.fields.get("System.WorkItemType").and_then(Value::as_str).unwrap_or_default().replace(' ', "%20");
+    let url = format!(
+        "{base}/{}/_apis/wit/recycleBin/{}",
+        item.project_id, item.id
+    );
+    let ty = item
+        .fields
+        .get("System.WorkItemType")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .replace(' ', "%20");
     json!({
         "id": item.id,
         "rev": item.rev,
@@ -114,7 +142,10 @@ fn text_field(item: &StoredItem, name: &str) -> String {
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// `{text, html, markdown}` summaries, worded as the fixtures are.
@@ -123,18 +154,35 @@ fn messages(emu: &Emu, event: &WorkItemEvent, event_type: &str) -> (Value, Value
     let label = format!("{} #{}", text_field(item, "System.WorkItemType"), item.id);
     let title = text_field(item, "System.Title");
     let verb = event_type.trim_start_matches("workitem.");
-    let verb = if verb == "commented" { "commented on" } else { verb };
+    let verb = if verb == "commented" {
+        "commented on"
+    } else {
+        verb
+    };
     let who = &event.actor.display_name;
     // [unverified] the fixtures link to the old `web/wi.aspx` page.
-    let link = format!("{}/web/wi.aspx?id={}&id={}", org_url(emu), emu.instance_id, item.id);
+    let link = format!(
+        "{}/web/wi.aspx?id={}&id={}",
+        org_url(emu),
+        emu.instance_id,
+        item.id
+    );
     let tail = format!("({title}) {verb} by {who}.");
     let (text, html, markdown) = if event.kind == EventKind::Deleted {
         // The deleted fixture has no link: the item is gone.
-        (format!("{label} {tail}"), html_escape(&format!("{label} {tail}")), format!("[{label}] {tail}"))
+        (
+            format!("{label} {tail}"),
+            html_escape(&format!("{label} {tail}")),
+            format!("[{label}] {tail}"),
+        )
     } else {
         (
             format!("{label} {tail}\r\n({link})"),
-            format!("<a href=\"{}\">{label}</a> {}", html_escape(&link), html_escape(&tail)),
+            format!(
+                "<a href=\"{}\">{label}</a> {}",
+                html_escape(&link),
+                html_escape(&tail)
+            ),
             format!("[{label}]({link}) {tail}"),
         )
     };
@@ -148,25 +196,39 @@ fn messages(emu: &Emu, event: &WorkItemEvent, event_type: &str) -> (Value, Value
             lines.push(("Assigned to".into(), text_field(item, "System.AssignedTo")));
             lines.push(("Comment".into(), text_field(item, "System.History")));
             if item.fields.contains_key("Microsoft.VSTS.Common.Severity") {
-                lines.push(("Severity".into(), text_field(item, "Microsoft.VSTS.Common.Severity")));
+                lines.push((
+                    "Severity".into(),
+                    text_field(item, "Microsoft.VSTS.Common.Severity"),
+                ));
             }
         }
         EventKind::Restored => {
             lines.push(("State".into(), state));
             if item.fields.contains_key("Microsoft.VSTS.Common.Severity") {
-                lines.push(("Severity".into(), text_field(item, "Microsoft.VSTS.Common.Severity")));
+                lines.push((
+                    "Severity".into(),
+                    text_field(item, "Microsoft.VSTS.Common.Severity"),
+                ));
             }
         }
         EventKind::Deleted => lines.push(("State".into(), state)),
         EventKind::Updated | EventKind::Commented => {
-            let old = event.previous.as_ref().map(|p| text_field(p, "System.State")).unwrap_or_default();
+            let old = event
+                .previous
+                .as_ref()
+                .map(|p| text_field(p, "System.State"))
+                .unwrap_or_default();
             if old != state && event_type == "workitem.updated" {
                 lines.push(("New State".into(), state));
             }
         }
     }
     let detailed = if event_type == "workitem.commented" {
-        let comment = event.comment.as_ref().and_then(|c| c["text"].as_str().map(str::to_string)).unwrap_or_else(|| text_field(item, "System.History"));
+        let comment = event
+            .comment
+            .as_ref()
+            .and_then(|c| c["text"].as_str().map(str::to_string))
+            .unwrap_or_else(|| text_field(item, "System.History"));
         json!({
             "text": format!("{text}\r\n{comment}"),
             "html": format!("{html}<br/>{comment}"),
@@ -175,9 +237,18 @@ fn messages(emu: &Emu, event: &WorkItemEvent, event_type: &str) -> (Value, Value
     } else if lines.is_empty() {
         message.clone()
     } else {
-        let t: String = lines.iter().map(|(k, v)| format!("- {k}: {v}\r\n")).collect();
-        let h: Vec<String> = lines.iter().map(|(k, v)| format!("<li>{}: {}</li>", html_escape(k), html_escape(v))).collect();
-        let m: String = lines.iter().map(|(k, v)| format!("* {k}: {v}\r\n")).collect();
+        let t: String = lines
+            .iter()
+            .map(|(k, v)| format!("- {k}: {v}\r\n"))
+            .collect();
+        let h: Vec<String> = lines
+            .iter()
+            .map(|(k, v)| format!("<li>{}: {}</li>", html_escape(k), html_escape(v)))
+            .collect();
+        let m: String = lines
+            .iter()
+            .map(|(k, v)| format!("* {k}: {v}\r\n"))
+            .collect();
         json!({
             "text": format!("{text}\r\n\r\n{t}"),
             "html": format!("{html}<ul>\r\n{}</ul>", h.join("\r\n")),
@@ -204,14 +275,26 @@ fn pick_resource(resource: Value, choice: Option<&str>) -> Option<Value> {
         Some("none") => None,
         _ => {
             let keep = ["id", "workItemId", "rev", "url"];
-            let o = resource.as_object().map(|o| o.iter().filter(|(k, _)| keep.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect::<Map<_, _>>());
+            let o = resource.as_object().map(|o| {
+                o.iter()
+                    .filter(|(k, _)| keep.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<Map<_, _>>()
+            });
             Some(o.map(Value::Object).unwrap_or(resource))
         }
     }
 }
 
 /// The whole payload of one notification.
-pub fn build(emu: &Emu, event: &WorkItemEvent, date: &str, event_id: &str, sub: &Subscription, notification_id: i32) -> Value {
+pub fn build(
+    emu: &Emu,
+    event: &WorkItemEvent,
+    date: &str,
+    event_id: &str,
+    sub: &Subscription,
+    notification_id: i32,
+) -> Value {
     let event_type = sub.event_type.as_str();
     let resource = match (event.kind, event_type) {
         (EventKind::Deleted, _) => deleted_resource(emu, &event.item),
@@ -232,14 +315,24 @@ pub fn build(emu: &Emu, event: &WorkItemEvent, date: &str, event_id: &str, sub: 
     if let Some(m) = pick_formats(message, inputs.get("messagesToSend").map(String::as_str)) {
         v["message"] = m;
     }
-    if let Some(m) = pick_formats(detailed, inputs.get("detailedMessagesToSend").map(String::as_str)) {
+    if let Some(m) = pick_formats(
+        detailed,
+        inputs.get("detailedMessagesToSend").map(String::as_str),
+    ) {
         v["detailedMessage"] = m;
     }
-    if let Some(r) = pick_resource(resource, inputs.get("resourceDetailsToSend").map(String::as_str)) {
+    if let Some(r) = pick_resource(
+        resource,
+        inputs.get("resourceDetailsToSend").map(String::as_str),
+    ) {
         v["resource"] = r;
     }
     // Omitted or "latest" means the latest released version, 1.0 [doc].
-    let version = sub.resource_version.clone().filter(|r| !r.is_empty() && !r.eq_ignore_ascii_case("latest")).unwrap_or_else(|| "1.0".into());
+    let version = sub
+        .resource_version
+        .clone()
+        .filter(|r| !r.is_empty() && !r.eq_ignore_ascii_case("latest"))
+        .unwrap_or_else(|| "1.0".into());
     v["resourceVersion"] = json!(version);
     v["resourceContainers"] = json!({
         "collection": container(&emu.instance_id),

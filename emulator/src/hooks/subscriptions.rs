@@ -141,7 +141,10 @@ fn strings(map: BTreeMap<String, Value>) -> BTreeMap<String, String> {
 /// `Key:Value` lines, as the `httpHeaders` descriptor's pattern demands.
 pub fn header_lines(text: &str) -> Option<Vec<(String, String)>> {
     let mut out = Vec::new();
-    for line in text.split(['\r', '\n', '\x0c']).filter(|l| !l.trim().is_empty()) {
+    for line in text
+        .split(['\r', '\n', '\x0c'])
+        .filter(|l| !l.trim().is_empty())
+    {
         let (k, v) = line.split_once(':')?;
         let (k, v) = (k.trim(), v.trim());
         if k.is_empty() || v.is_empty() || k.contains(char::is_whitespace) {
@@ -155,28 +158,44 @@ pub fn header_lines(text: &str) -> Option<Vec<(String, String)>> {
 /// Whether a receiver host is one ADO refuses (loopback, private, link-local).
 fn local_host(url: &reqwest::Url) -> bool {
     match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost") || d.ends_with(".localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00,
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost") || d.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => {
+            ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified()
+        }
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00
+        }
         None => true,
     }
 }
 
-fn check_consumer_inputs(inputs: &BTreeMap<String, String>, allow_local: bool) -> Result<(), String> {
+fn check_consumer_inputs(
+    inputs: &BTreeMap<String, String>,
+    allow_local: bool,
+) -> Result<(), String> {
     let url = inputs.get("url").map(String::as_str).unwrap_or_default();
     if url.trim().is_empty() {
         return Err("The consumer input 'url' is required.".into());
     }
-    let parsed = reqwest::Url::parse(url).map_err(|_| format!("The consumer input 'url' is not a valid URI: {url}"))?;
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|_| format!("The consumer input 'url' is not a valid URI: {url}"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(format!("The consumer input 'url' must use http or https: {url}"));
+        return Err(format!(
+            "The consumer input 'url' must use http or https: {url}"
+        ));
     }
-    let basic = inputs.keys().any(|k| k.starts_with("basicAuth") && !inputs[k].is_empty());
+    let basic = inputs
+        .keys()
+        .any(|k| k.starts_with("basicAuth") && !inputs[k].is_empty());
     if !allow_local {
         // [doc] loopback and special-range addresses are refused; HTTPS is
         // mandatory with basic auth. [unverified] the message text.
         if local_host(&parsed) {
-            return Err(format!("The URL {url} is not allowed: it points to a loopback or private address."));
+            return Err(format!(
+                "The URL {url} is not allowed: it points to a loopback or private address."
+            ));
         }
         if basic && parsed.scheme() != "https" {
             return Err("Basic authentication requires an HTTPS URL.".into());
@@ -185,40 +204,72 @@ fn check_consumer_inputs(inputs: &BTreeMap<String, String>, allow_local: bool) -
     if let Some(h) = inputs.get("httpHeaders").filter(|h| !h.is_empty())
         && header_lines(h).is_none()
     {
-        return Err("The consumer input 'httpHeaders' must be Key:Value pairs, one per line.".into());
+        return Err(
+            "The consumer input 'httpHeaders' must be Key:Value pairs, one per line.".into(),
+        );
     }
     for key in ["basicAuthUsername", "basicAuthPassword"] {
         if let Some(v) = inputs.get(key).filter(|v| !v.is_empty())
             && (v.chars().count() > 256 || v.contains(char::is_whitespace))
         {
-            return Err(format!("The consumer input '{key}' must be 1 to 256 characters without spaces."));
+            return Err(format!(
+                "The consumer input '{key}' must be 1 to 256 characters without spaces."
+            ));
         }
     }
-    for key in ["resourceDetailsToSend", "messagesToSend", "detailedMessagesToSend"] {
+    for key in [
+        "resourceDetailsToSend",
+        "messagesToSend",
+        "detailedMessagesToSend",
+    ] {
         let Some(v) = inputs.get(key) else { continue };
-        let allowed = catalog::consumer_input(key).and_then(|d| d["values"]["possibleValues"].as_array().cloned()).unwrap_or_default();
+        let allowed = catalog::consumer_input(key)
+            .and_then(|d| d["values"]["possibleValues"].as_array().cloned())
+            .unwrap_or_default();
         // "all" is what Microsoft's Terraform provider sends for "" (All) [ms-code].
-        if !v.eq_ignore_ascii_case("all") && !allowed.iter().any(|p| p["value"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(v))) {
-            return Err(format!("The value '{v}' is not allowed for the consumer input '{key}'."));
+        if !v.eq_ignore_ascii_case("all")
+            && !allowed.iter().any(|p| {
+                p["value"]
+                    .as_str()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(v))
+            })
+        {
+            return Err(format!(
+                "The value '{v}' is not allowed for the consumer input '{key}'."
+            ));
         }
     }
     Ok(())
 }
 
-fn check_publisher_inputs(emu: &Emu, event_type: &str, inputs: &BTreeMap<String, String>) -> Result<(), String> {
+fn check_publisher_inputs(
+    emu: &Emu,
+    event_type: &str,
+    inputs: &BTreeMap<String, String>,
+) -> Result<(), String> {
     if let Some(p) = inputs.get("projectId").filter(|p| !p.is_empty())
         && !emu.projects.iter().any(|x| x.id.eq_ignore_ascii_case(p))
     {
         // The input takes the project GUID, not its name [doc].
-        return Err(format!("The publisher input 'projectId' does not name a project: {p}"));
+        return Err(format!(
+            "The publisher input 'projectId' does not name a project: {p}"
+        ));
     }
     if let Some(pattern) = inputs.get("commentPattern").filter(|p| !p.is_empty()) {
         // [doc data] 1-1024 characters, a non-space, none of & < > ' ".
-        if event_type != "workitem.commented" || pattern.chars().count() > 1024 || pattern.trim().is_empty() || pattern.contains(['&', '<', '>', '\'', '"']) {
-            return Err(format!("The publisher input 'commentPattern' is not valid: {pattern}"));
+        if event_type != "workitem.commented"
+            || pattern.chars().count() > 1024
+            || pattern.trim().is_empty()
+            || pattern.contains(['&', '<', '>', '\'', '"'])
+        {
+            return Err(format!(
+                "The publisher input 'commentPattern' is not valid: {pattern}"
+            ));
         }
     }
-    if inputs.get("changedFields").is_some_and(|c| !c.is_empty()) && event_type != "workitem.updated" {
+    if inputs.get("changedFields").is_some_and(|c| !c.is_empty())
+        && event_type != "workitem.updated"
+    {
         return Err("The publisher input 'changedFields' applies to workitem.updated only.".into());
     }
     Ok(())
@@ -228,30 +279,49 @@ fn check_publisher_inputs(emu: &Emu, event_type: &str, inputs: &BTreeMap<String,
 /// [unverified] the codes and texts of the 400s: Microsoft documents only
 /// that a rejected subscription answers 400 with a message.
 pub fn check(emu: &Emu, body: &[u8]) -> Result<Checked, Response> {
-    let b: SubscriptionBody = serde_json::from_slice(body).map_err(|e| bad_argument(&format!("The request body is not a subscription: {e}")))?;
+    let b: SubscriptionBody = serde_json::from_slice(body)
+        .map_err(|e| bad_argument(&format!("The request body is not a subscription: {e}")))?;
     let publisher = b.publisher_id.unwrap_or_default();
     if !publisher.eq_ignore_ascii_case("tfs") {
-        return Err(bad_argument(&format!("The publisher '{publisher}' does not exist. The emulator offers publisher 'tfs'.")));
+        return Err(bad_argument(&format!(
+            "The publisher '{publisher}' does not exist. The emulator offers publisher 'tfs'."
+        )));
     }
     let event_type = b.event_type.unwrap_or_default();
-    let Some(known) = catalog::event_type_ids().into_iter().find(|e| e.eq_ignore_ascii_case(&event_type)) else {
-        return Err(bad_argument(&format!("The event type '{event_type}' is not supported by publisher 'tfs'. The emulator publishes work item events.")));
+    let Some(known) = catalog::event_type_ids()
+        .into_iter()
+        .find(|e| e.eq_ignore_ascii_case(&event_type))
+    else {
+        return Err(bad_argument(&format!(
+            "The event type '{event_type}' is not supported by publisher 'tfs'. The emulator publishes work item events."
+        )));
     };
     let consumer = b.consumer_id.unwrap_or_default();
     let action = b.consumer_action_id.unwrap_or_default();
     if !consumer.eq_ignore_ascii_case("webHooks") || !action.eq_ignore_ascii_case("httpRequest") {
-        return Err(bad_argument(&format!("The consumer '{consumer}' with action '{action}' is not available. The emulator offers webHooks/httpRequest.")));
+        return Err(bad_argument(&format!(
+            "The consumer '{consumer}' with action '{action}' is not available. The emulator offers webHooks/httpRequest."
+        )));
     }
     if let Some(v) = b.resource_version.as_deref().filter(|v| !v.is_empty())
         && !catalog::supports_version(&known, v)
     {
-        return Err(bad_argument(&format!("The resource version '{v}' is not supported for event type '{known}'.")));
+        return Err(bad_argument(&format!(
+            "The resource version '{v}' is not supported for event type '{known}'."
+        )));
     }
     let publisher_inputs = strings(b.publisher_inputs);
     let consumer_inputs = strings(b.consumer_inputs);
     check_publisher_inputs(emu, &known, &publisher_inputs).map_err(|m| bad_argument(&m))?;
-    check_consumer_inputs(&consumer_inputs, emu.hooks.settings.allow_local_urls).map_err(|m| bad_argument(&m))?;
-    Ok(Checked { event_type: known, resource_version: b.resource_version, publisher_inputs, consumer_inputs, status: b.status })
+    check_consumer_inputs(&consumer_inputs, emu.hooks.settings.allow_local_urls)
+        .map_err(|m| bad_argument(&m))?;
+    Ok(Checked {
+        event_type: known,
+        resource_version: b.resource_version,
+        publisher_inputs,
+        consumer_inputs,
+        status: b.status,
+    })
 }
 
 /// A new subscription from a checked body.
@@ -317,18 +387,30 @@ pub fn replace(old: &mut Subscription, c: Checked, by: &Identity) {
 }
 
 fn host_of(url: &str) -> String {
-    reqwest::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default()
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// `eventDescription` [unverified beyond "Any work item" of the list sample].
 fn event_description(s: &Subscription) -> String {
     let mut parts = Vec::new();
-    for (key, label) in [("workItemType", "Work item type"), ("areaPath", "Area path"), ("changedFields", "Field"), ("commentPattern", "Comment contains")] {
+    for (key, label) in [
+        ("workItemType", "Work item type"),
+        ("areaPath", "Area path"),
+        ("changedFields", "Field"),
+        ("commentPattern", "Comment contains"),
+    ] {
         if let Some(v) = s.publisher_inputs.get(key).filter(|v| !v.is_empty()) {
             parts.push(format!("{label} {v}"));
         }
     }
-    if parts.is_empty() { "Any work item".into() } else { parts.join(", ") }
+    if parts.is_empty() {
+        "Any work item".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 /// The subscription as the API returns it (samples; `status` always, as
@@ -340,7 +422,14 @@ pub fn to_json(emu: &Emu, s: &Subscription) -> Value {
         .iter()
         .map(|(k, v)| {
             let secret = catalog::consumer_input(k).is_some_and(|d| d["isConfidential"] == true);
-            (k, if secret && !v.is_empty() { MASK.to_string() } else { v.clone() })
+            (
+                k,
+                if secret && !v.is_empty() {
+                    MASK.to_string()
+                } else {
+                    v.clone()
+                },
+            )
         })
         .collect();
     let mut v = json!({
@@ -400,7 +489,11 @@ pub fn notification_json(emu: &Emu, s: &Subscription, n: &Notification, details:
             "requestAttempts": n.request_attempts,
             "requestDuration": n.request_duration,
         });
-        for (key, value) in [("request", &n.request), ("response", &n.response), ("errorMessage", &n.error_message)] {
+        for (key, value) in [
+            ("request", &n.request),
+            ("response", &n.response),
+            ("errorMessage", &n.error_message),
+        ] {
             if let Some(x) = value {
                 d[key] = json!(x);
             }

@@ -31,7 +31,13 @@ async fn faults(State(emu): State<Arc<Emu>>) -> Response {
 async fn set_faults(State(emu): State<Arc<Emu>>, body: Bytes) -> Response {
     let faults: Faults = match serde_json::from_slice(&body) {
         Ok(f) => f,
-        Err(e) => return (StatusCode::BAD_REQUEST, axum::Json(json!({"message": format!("not a faults object: {e}")}))).into_response(),
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                axum::Json(json!({"message": format!("not a faults object: {e}")})),
+            )
+                .into_response();
+        }
     };
     if let Err(m) = faults.validate() {
         return (StatusCode::BAD_REQUEST, axum::Json(json!({"message": m}))).into_response();
@@ -50,5 +56,6 @@ async fn reset_requests(State(emu): State<Arc<Emu>>) -> Response {
 }
 
 async fn deliveries(State(emu): State<Arc<Emu>>) -> Response {
-    axum::Json(json!({"pending": emu.hooks.pending(), "deliveries": emu.hooks.deliveries()})).into_response()
+    axum::Json(json!({"pending": emu.hooks.pending(), "deliveries": emu.hooks.deliveries()}))
+        .into_response()
 }

@@ -40,7 +40,9 @@ fn authenticate(emu: &Emu, p: &AttachmentPath, headers: &HeaderMap) -> Result<()
 fn encode(name: &str) -> String {
     name.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -49,20 +51,34 @@ fn encode(name: &str) -> String {
 fn too_large(limit: usize) -> Response {
     envelope(
         StatusCode::PAYLOAD_TOO_LARGE,
-        &format!("VS403311: The attachment is larger than the maximum allowed size of {limit} bytes. Use a chunked upload."),
+        &format!(
+            "VS403311: The attachment is larger than the maximum allowed size of {limit} bytes. Use a chunked upload."
+        ),
         "AttachmentSizeExceededException",
     )
 }
 
-async fn upload(emu: &Emu, q: &HashMap<String, String>, headers: &HeaderMap, body: Body) -> Response {
+async fn upload(
+    emu: &Emu,
+    q: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
     if param(q, "uploadType").is_some_and(|t| t.eq_ignore_ascii_case("chunked")) {
         // [unverified] chunked uploads are not emulated.
         return bad_argument("Chunked attachment uploads are not supported by the emulator.");
     }
     let file_name = param(q, "fileName").unwrap_or_default().to_string();
-    let limit = emu.data().store.attachment_limit.unwrap_or(ATTACHMENT_LIMIT);
+    let limit = emu
+        .data()
+        .store
+        .attachment_limit
+        .unwrap_or(ATTACHMENT_LIMIT);
     // Refuse early when the client announces the size.
-    let announced = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
     if announced.is_some_and(|n| n > limit) {
         return too_large(limit);
     }
@@ -70,13 +86,34 @@ async fn upload(emu: &Emu, q: &HashMap<String, String>, headers: &HeaderMap, bod
         return too_large(limit);
     };
     let id = uuid::Uuid::new_v4().to_string();
-    emu.data().store.attachments.insert(id.clone(), Attachment { file_name: file_name.clone(), bytes });
-    let url = format!("{}/{}/_apis/wit/attachments/{id}?fileName={}", emu.base_url(), emu.organization, encode(&file_name));
-    (StatusCode::CREATED, axum::Json(json!({"id": id, "url": url}))).into_response()
+    emu.data().store.attachments.insert(
+        id.clone(),
+        Attachment {
+            file_name: file_name.clone(),
+            bytes,
+        },
+    );
+    let url = format!(
+        "{}/{}/_apis/wit/attachments/{id}?fileName={}",
+        emu.base_url(),
+        emu.organization,
+        encode(&file_name)
+    );
+    (
+        StatusCode::CREATED,
+        axum::Json(json!({"id": id, "url": url})),
+    )
+        .into_response()
 }
 
 /// `POST {org}[/{project}]/_apis/wit/attachments?fileName=`.
-pub async fn create(State(emu): State<Arc<Emu>>, Path(p): Path<AttachmentPath>, Query(q): Q, headers: HeaderMap, body: Body) -> Response {
+pub async fn create(
+    State(emu): State<Arc<Emu>>,
+    Path(p): Path<AttachmentPath>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     if let Err(r) = authenticate(&emu, &p, &headers) {
         return r;
     }
@@ -84,22 +121,62 @@ pub async fn create(State(emu): State<Arc<Emu>>, Path(p): Path<AttachmentPath>, 
 }
 
 /// `GET {org}[/{project}]/_apis/wit/attachments/{id}[?fileName=&download=]`.
-pub async fn get(State(emu): State<Arc<Emu>>, Path(p): Path<AttachmentPath>, Query(q): Q, headers: HeaderMap) -> Response {
+pub async fn get(
+    State(emu): State<Arc<Emu>>,
+    Path(p): Path<AttachmentPath>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Response {
     if let Err(r) = authenticate(&emu, &p, &headers) {
         return r;
     }
     let id = p.id.clone().unwrap_or_default();
-    let Some(found) = emu.data().store.attachments.get(&id.to_ascii_lowercase()).cloned() else {
+    let Some(found) = emu
+        .data()
+        .store
+        .attachments
+        .get(&id.to_ascii_lowercase())
+        .cloned()
+    else {
         // [unverified] code and text.
-        return envelope(StatusCode::NOT_FOUND, &format!("TF401080: The attachment {id} does not exist."), "AttachmentNotFoundException");
+        return envelope(
+            StatusCode::NOT_FOUND,
+            &format!("TF401080: The attachment {id} does not exist."),
+            "AttachmentNotFoundException",
+        );
     };
-    let name = param(&q, "fileName").map(str::to_string).unwrap_or(found.file_name);
-    let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, "application/octet-stream")], found.bytes).into_response();
-    let disposition = if flag(&q, "download") { "attachment" } else { "inline" };
+    let name = param(&q, "fileName")
+        .map(str::to_string)
+        .unwrap_or(found.file_name);
+    let mut response = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        found.bytes,
+    )
+        .into_response();
+    let disposition = if flag(&q, "download") {
+        "attachment"
+    } else {
+        "inline"
+    };
     // `filename` must be plain ASCII; `filename*` carries the real name.
-    let ascii: String = name.chars().map(|c| if c.is_ascii() && !c.is_ascii_control() && c != '"' { c } else { '_' }).collect();
-    if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename=\"{ascii}\"; filename*=UTF-8''{}", encode(&name))) {
-        response.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() && c != '"' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{disposition}; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        encode(&name)
+    )) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, v);
     }
     response
 }

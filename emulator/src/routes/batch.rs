@@ -39,7 +39,9 @@ fn decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%'
-            && let Some(b) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
+            && let Some(b) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
         {
             out.push(b);
             i += 3;
@@ -54,16 +56,26 @@ fn decode(s: &str) -> String {
 /// Runs one entry against the work item routes.
 fn run(emu: &Emu, caller: &Caller, entry: &Entry) -> Response {
     let (path, query) = entry.uri.split_once('?').unwrap_or((&entry.uri, ""));
-    let q: HashMap<String, String> = query.split('&').filter(|p| !p.is_empty()).map(|p| p.split_once('=').unwrap_or((p, ""))).map(|(k, v)| (decode(k), decode(v))).collect();
+    let q: HashMap<String, String> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect();
     let mut headers = HeaderMap::new();
     for (k, v) in &entry.headers {
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
             headers.insert(name, value);
         }
     }
     let body = entry.body.to_string();
     let segments: Vec<String> = path.trim_matches('/').split('/').map(decode).collect();
-    let api = segments.iter().position(|s| s.eq_ignore_ascii_case("_apis"));
+    let api = segments
+        .iter()
+        .position(|s| s.eq_ignore_ascii_case("_apis"));
     let (project, rest) = match api {
         Some(0) => (None, &segments[1..]),
         Some(1) => (Some(segments[0].as_str()), &segments[2..]),
@@ -71,10 +83,14 @@ fn run(emu: &Emu, caller: &Caller, entry: &Entry) -> Response {
     };
     let method = entry.method.to_ascii_uppercase();
     match (method.as_str(), rest) {
-        ("PATCH" | "POST", [wit, items, target]) if wit.eq_ignore_ascii_case("wit") && items.eq_ignore_ascii_case("workitems") => {
+        ("PATCH" | "POST", [wit, items, target])
+            if wit.eq_ignore_ascii_case("wit") && items.eq_ignore_ascii_case("workitems") =>
+        {
             if target.starts_with('$') {
                 let Some(project) = project.and_then(|p| emu.project(p)).cloned() else {
-                    return crate::routes::core::project_or_404(emu, project.unwrap_or_default()).err().unwrap_or_else(|| bad_argument("A create needs a project."));
+                    return crate::routes::core::project_or_404(emu, project.unwrap_or_default())
+                        .err()
+                        .unwrap_or_else(|| bad_argument("A create needs a project."));
                 };
                 create_item(emu, caller, &project, target, &q, &headers, body.as_bytes())
             } else {
@@ -82,7 +98,14 @@ fn run(emu: &Emu, caller: &Caller, entry: &Entry) -> Response {
             }
         }
         // [unverified] the answer for an entry the batch cannot run.
-        _ => envelope(StatusCode::NOT_FOUND, &format!("VS800044: The batch cannot run {} {}.", entry.method, entry.uri), "ResourceNotFoundException"),
+        _ => envelope(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "VS800044: The batch cannot run {} {}.",
+                entry.method, entry.uri
+            ),
+            "ResourceNotFoundException",
+        ),
     }
 }
 
@@ -90,24 +113,42 @@ fn run(emu: &Emu, caller: &Caller, entry: &Entry) -> Response {
 async fn entry_answer(response: Response) -> Value {
     let code = response.status().as_u16();
     let mut headers = serde_json::Map::new();
-    if let Some(ct) = response.headers().get("content-type").and_then(|v| v.to_str().ok()) {
+    if let Some(ct) = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+    {
         headers.insert("Content-Type".into(), json!(ct));
     }
-    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap_or_default();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap_or_default();
     json!({"code": code, "headers": headers, "body": String::from_utf8_lossy(&body)})
 }
 
-pub async fn batch(State(emu): State<Arc<Emu>>, Path(org): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn batch(
+    State(emu): State<Arc<Emu>>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let caller = match org_wit_caller(&emu, &org, &headers) {
         Ok(c) => c,
         Err(r) => return r,
     };
     let entries: Vec<Entry> = match serde_json::from_slice(&body) {
         Ok(e) => e,
-        Err(e) => return bad_argument(&format!("The request body is not a list of batch requests: {e}")),
+        Err(e) => {
+            return bad_argument(&format!(
+                "The request body is not a list of batch requests: {e}"
+            ));
+        }
     };
     if entries.len() > 200 {
-        return bad_argument(&format!("The batch has {} requests; the limit is 200.", entries.len()));
+        return bad_argument(&format!(
+            "The batch has {} requests; the limit is 200.",
+            entries.len()
+        ));
     }
     let mut value = Vec::with_capacity(entries.len());
     for entry in &entries {

@@ -49,7 +49,9 @@ fn check_preview(q: &HashMap<String, String>) -> Result<(), Response> {
     match param(q, "api-version") {
         Some(v) if !v.to_ascii_lowercase().contains("preview") => Err(envelope(
             StatusCode::BAD_REQUEST,
-            &format!("VS800069: The requested version \"{v}\" of the resource is under preview. The -preview flag must be supplied in the api-version for such requests. For example: \"{v}-preview\""),
+            &format!(
+                "VS800069: The requested version \"{v}\" of the resource is under preview. The -preview flag must be supplied in the api-version for such requests. For example: \"{v}-preview\""
+            ),
             "VssInvalidPreviewVersionException",
         )),
         _ => Ok(()),
@@ -61,7 +63,9 @@ fn format_of(q: &HashMap<String, String>) -> Result<String, Response> {
     match param(q, "format").map(str::to_ascii_lowercase).as_deref() {
         None | Some("html") => Ok("html".into()),
         Some("markdown") => Ok("markdown".into()),
-        Some(other) => Err(bad_argument(&format!("The comment format '{other}' is not one of markdown, html."))),
+        Some(other) => Err(bad_argument(&format!(
+            "The comment format '{other}' is not one of markdown, html."
+        ))),
     }
 }
 
@@ -77,7 +81,8 @@ fn render(text: &str, format: &str) -> String {
 }
 
 fn text_of(body: &[u8]) -> Result<String, Response> {
-    let parsed: CommentText = serde_json::from_slice(body).map_err(|e| bad_argument(&format!("The request body is not a comment: {e}")))?;
+    let parsed: CommentText = serde_json::from_slice(body)
+        .map_err(|e| bad_argument(&format!("The request body is not a comment: {e}")))?;
     match parsed.text {
         Some(t) if !t.trim().is_empty() => Ok(t),
         // [unverified] code and text for an empty comment.
@@ -87,15 +92,29 @@ fn text_of(body: &[u8]) -> Result<String, Response> {
 
 fn comment_not_found(work_item: &str, comment: &str) -> Response {
     // [unverified] code and text.
-    envelope(StatusCode::NOT_FOUND, &format!("TF401296: Comment {comment} does not exist on work item {work_item}."), "WorkItemCommentNotFoundException")
+    envelope(
+        StatusCode::NOT_FOUND,
+        &format!("TF401296: Comment {comment} does not exist on work item {work_item}."),
+        "WorkItemCommentNotFoundException",
+    )
 }
 
 /// Authenticates and checks the api-version; returns the caller.
-fn enter(emu: &Emu, p: &CommentPath, q: &HashMap<String, String>, headers: &HeaderMap) -> Result<crate::auth::Caller, Response> {
+fn enter(
+    emu: &Emu,
+    p: &CommentPath,
+    q: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<crate::auth::Caller, Response> {
     // Collection-scoped calls name no project: the work item's own is checked.
     let project = match &p.project {
         Some(project) => project.clone(),
-        None => emu.data().work_items.get(&p.id.parse().unwrap_or(0)).map(|i| i.project_id.clone()).unwrap_or_else(|| p.org.clone()),
+        None => emu
+            .data()
+            .work_items
+            .get(&p.id.parse().unwrap_or(0))
+            .map(|i| i.project_id.clone())
+            .unwrap_or_else(|| p.org.clone()),
     };
     let (caller, _) = wit_project(emu, &p.org, &project, headers)?;
     check_preview(q)?;
@@ -103,7 +122,13 @@ fn enter(emu: &Emu, p: &CommentPath, q: &HashMap<String, String>, headers: &Head
 }
 
 /// `POST .../workItems/{id}/comments[?format=]`.
-pub async fn add(State(emu): State<Arc<Emu>>, Path(p): Path<CommentPath>, Query(q): Q, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn add(
+    State(emu): State<Arc<Emu>>,
+    Path(p): Path<CommentPath>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let caller = match enter(&emu, &p, &q, &headers) {
         Ok(c) => c,
         Err(r) => return r,
@@ -113,12 +138,23 @@ pub async fn add(State(emu): State<Arc<Emu>>, Path(p): Path<CommentPath>, Query(
         (Err(r), _) | (_, Err(r)) => return r,
     };
     let mut data = emu.data();
-    let Some(current) = p.id.parse::<i32>().ok().and_then(|n| data.work_items.get(&n).cloned()) else {
+    let Some(current) =
+        p.id.parse::<i32>()
+            .ok()
+            .and_then(|n| data.work_items.get(&n).cloned())
+    else {
         return not_found(&p.id);
     };
     let mut after = current.clone();
-    after.fields.insert("System.History".into(), json!(render(&text, &format)));
-    let change = Change { kind: EventKind::Commented, actor: &caller.identity, suppress: false, comment: Some((text, format)) };
+    after
+        .fields
+        .insert("System.History".into(), json!(render(&text, &format)));
+    let change = Change {
+        kind: EventKind::Commented,
+        actor: &caller.identity,
+        suppress: false,
+        comment: Some((text, format)),
+    };
     let (item, comment) = commit::update(&emu, &mut data, current, after, &change);
     drop(data);
     match comment {
@@ -129,7 +165,16 @@ pub async fn add(State(emu): State<Arc<Emu>>, Path(p): Path<CommentPath>, Query(
 
 /// The visible comments of an item, oldest first.
 fn visible(data: &Data, id: i32, include_deleted: bool) -> Vec<Comment> {
-    data.store.comments.get(&id).map(|l| l.iter().filter(|c| include_deleted || !c.is_deleted).cloned().collect()).unwrap_or_default()
+    data.store
+        .comments
+        .get(&id)
+        .map(|l| {
+            l.iter()
+                .filter(|c| include_deleted || !c.is_deleted)
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn rendered(q: &HashMap<String, String>) -> bool {
@@ -140,12 +185,21 @@ fn rendered(q: &HashMap<String, String>) -> bool {
 }
 
 /// `GET .../comments` (paged, newest first unless `order=asc`) or `?ids=`.
-pub async fn list(State(emu): State<Arc<Emu>>, Path(p): Path<CommentPath>, Query(q): Q, headers: HeaderMap) -> Response {
+pub async fn list(
+    State(emu): State<Arc<Emu>>,
+    Path(p): Path<CommentPath>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Response {
     if let Err(r) = enter(&emu, &p, &q, &headers) {
         return r;
     }
     let data = emu.data();
-    let Some(item) = p.id.parse::<i32>().ok().and_then(|n| data.work_items.get(&n).cloned()) else {
+    let Some(item) =
+        p.id.parse::<i32>()
+            .ok()
+            .and_then(|n| data.work_items.get(&n).cloned())
+    else {
         return not_found(&p.id);
     };
     let mut all = visible(&data, item.id, flag(&q, "includeDeleted"));
@@ -153,21 +207,35 @@ pub async fn list(State(emu): State<Arc<Emu>>, Path(p): Path<CommentPath>, Query
     if let Some(ids) = param(&q, "ids") {
         let wanted: Vec<&str> = ids.split(',').map(str::trim).collect();
         all.retain(|c| wanted.contains(&c.id.to_string().as_str()));
-        let list: Vec<Value> = all.iter().map(|c| comment_json(&emu, &item.project_id, c, rendered(&q))).collect();
-        return axum::Json(json!({"totalCount": list.len(), "count": list.len(), "comments": list})).into_response();
+        let list: Vec<Value> = all
+            .iter()
+            .map(|c| comment_json(&emu, &item.project_id, c, rendered(&q)))
+            .collect();
+        return axum::Json(
+            json!({"totalCount": list.len(), "count": list.len(), "comments": list}),
+        )
+        .into_response();
     }
     // The list sample pages newest first when no order is given.
     if !param(&q, "order").is_some_and(|o| o.eq_ignore_ascii_case("asc")) {
         all.reverse();
     }
-    let top: usize = param(&q, "$top").and_then(|t| t.parse().ok()).filter(|t| *t > 0).unwrap_or(200);
+    let top: usize = param(&q, "$top")
+        .and_then(|t| t.parse().ok())
+        .filter(|t| *t > 0)
+        .unwrap_or(200);
     // The continuation token is opaque to clients; ours is the offset.
     let start: usize = match param(&q, "continuationToken").map(|t| t.parse::<usize>()) {
         None => 0,
         Some(Ok(n)) => n,
         Some(Err(_)) => return bad_argument("The continuation token is not valid."),
     };
-    let page: Vec<Value> = all.iter().skip(start).take(top).map(|c| comment_json(&emu, &item.project_id, c, rendered(&q))).collect();
+    let page: Vec<Value> = all
+        .iter()
+        .skip(start)
+        .take(top)
+        .map(|c| comment_json(&emu, &item.project_id, c, rendered(&q)))
+        .collect();
     let mut body = json!({"totalCount": all.len(), "count": page.len(), "comments": page});
     if start + top < all.len() {
         let token = (start + top).to_string();
@@ -179,7 +247,11 @@ pub async fn list(State(emu): State<Arc<Emu>>, Path(p): Path<CommentPath>, Query
 
 /// Finds a comment of a live item, with the data lock held.
 fn find<'a>(data: &'a mut Data, p: &CommentPath) -> Result<&'a mut Comment, Response> {
-    let id = p.id.parse::<i32>().ok().filter(|n| data.work_items.contains_key(n)).ok_or_else(|| not_found(&p.id))?;
+    let id =
+        p.id.parse::<i32>()
+            .ok()
+            .filter(|n| data.work_items.contains_key(n))
+            .ok_or_else(|| not_found(&p.id))?;
     let cid = p.comment.clone().unwrap_or_default();
     data.store
         .comments
@@ -189,21 +261,38 @@ fn find<'a>(data: &'a mut Data, p: &CommentPath) -> Result<&'a mut Comment, Resp
 }
 
 /// `GET .../comments/{commentId}`: a deleted one only with `includeDeleted`.
-pub async fn get(State(emu): State<Arc<Emu>>, Path(p): Path<CommentPath>, Query(q): Q, headers: HeaderMap) -> Response {
+pub async fn get(
+    State(emu): State<Arc<Emu>>,
+    Path(p): Path<CommentPath>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Response {
     if let Err(r) = enter(&emu, &p, &q, &headers) {
         return r;
     }
     let mut data = emu.data();
-    let project = data.work_items.get(&p.id.parse().unwrap_or(0)).map(|i| i.project_id.clone()).unwrap_or_default();
+    let project = data
+        .work_items
+        .get(&p.id.parse().unwrap_or(0))
+        .map(|i| i.project_id.clone())
+        .unwrap_or_default();
     match find(&mut data, &p) {
-        Ok(c) if c.is_deleted && !flag(&q, "includeDeleted") => comment_not_found(&p.id, &c.id.to_string()),
+        Ok(c) if c.is_deleted && !flag(&q, "includeDeleted") => {
+            comment_not_found(&p.id, &c.id.to_string())
+        }
         Ok(c) => axum::Json(comment_json(&emu, &project, c, rendered(&q))).into_response(),
         Err(r) => r,
     }
 }
 
 /// `PATCH .../comments/{commentId}[?format=]`: a new version of the text.
-pub async fn update(State(emu): State<Arc<Emu>>, Path(p): Path<CommentPath>, Query(q): Q, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn update(
+    State(emu): State<Arc<Emu>>,
+    Path(p): Path<CommentPath>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let caller = match enter(&emu, &p, &q, &headers) {
         Ok(c) => c,
         Err(r) => return r,
@@ -213,7 +302,11 @@ pub async fn update(State(emu): State<Arc<Emu>>, Path(p): Path<CommentPath>, Que
         Err(r) => return r,
     };
     let mut data = emu.data();
-    let project = data.work_items.get(&p.id.parse().unwrap_or(0)).map(|i| i.project_id.clone()).unwrap_or_default();
+    let project = data
+        .work_items
+        .get(&p.id.parse().unwrap_or(0))
+        .map(|i| i.project_id.clone())
+        .unwrap_or_default();
     let c = match find(&mut data, &p) {
         Ok(c) if c.is_deleted => return comment_not_found(&p.id, &c.id.to_string()),
         Ok(c) => c,
@@ -236,7 +329,12 @@ pub async fn update(State(emu): State<Arc<Emu>>, Path(p): Path<CommentPath>, Que
 
 /// `DELETE .../comments/{commentId}`: soft delete; the delete sample answers
 /// the comment with `isDeleted: true` and a new version.
-pub async fn delete(State(emu): State<Arc<Emu>>, Path(p): Path<CommentPath>, Query(q): Q, headers: HeaderMap) -> Response {
+pub async fn delete(
+    State(emu): State<Arc<Emu>>,
+    Path(p): Path<CommentPath>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Response {
     let caller = match enter(&emu, &p, &q, &headers) {
         Ok(c) => c,
         Err(r) => return r,
@@ -255,11 +353,18 @@ pub async fn delete(State(emu): State<Arc<Emu>>, Path(p): Path<CommentPath>, Que
     let live = visible(&data, deleted.work_item_id, false).len();
     let mut project = String::new();
     if let Some(item) = data.work_items.get_mut(&deleted.work_item_id) {
-        item.fields.insert("System.CommentCount".into(), json!(live));
+        item.fields
+            .insert("System.CommentCount".into(), json!(live));
         project = item.project_id.clone();
     }
-    if let Some(last) = data.store.history.get_mut(&deleted.work_item_id).and_then(|h| h.last_mut()) {
-        last.fields.insert("System.CommentCount".into(), json!(live));
+    if let Some(last) = data
+        .store
+        .history
+        .get_mut(&deleted.work_item_id)
+        .and_then(|h| h.last_mut())
+    {
+        last.fields
+            .insert("System.CommentCount".into(), json!(live));
     }
     drop(data);
     axum::Json(comment_json(&emu, &project, &deleted, false)).into_response()

@@ -48,7 +48,11 @@ pub fn identity_json(i: &Identity) -> Value {
     })
 }
 
-pub async fn connection_data(State(emu): State<Arc<Emu>>, Path(org): Path<String>, headers: HeaderMap) -> Response {
+pub async fn connection_data(
+    State(emu): State<Arc<Emu>>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let caller = match org_caller(&emu, &org, &headers) {
         Ok(c) => c,
         Err(r) => return r,
@@ -92,13 +96,24 @@ fn project_json(emu: &Emu, p: &Project, capabilities: bool) -> Value {
     v
 }
 
-pub async fn projects(State(emu): State<Arc<Emu>>, Path(org): Path<String>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
+pub async fn projects(
+    State(emu): State<Arc<Emu>>,
+    Path(org): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
     if let Err(r) = org_caller(&emu, &org, &headers) {
         return r;
     }
     let skip: usize = q.get("$skip").and_then(|s| s.parse().ok()).unwrap_or(0);
     let top: usize = q.get("$top").and_then(|s| s.parse().ok()).unwrap_or(100);
-    let list: Vec<Value> = emu.projects.iter().skip(skip).take(top).map(|p| project_json(&emu, p, false)).collect();
+    let list: Vec<Value> = emu
+        .projects
+        .iter()
+        .skip(skip)
+        .take(top)
+        .map(|p| project_json(&emu, p, false))
+        .collect();
     axum::Json(json!({"count": list.len(), "value": list})).into_response()
 }
 
@@ -112,7 +127,13 @@ pub async fn project(
         return r;
     }
     match project_or_404(&emu, &project) {
-        Ok(p) => axum::Json(project_json(&emu, p, q.get("includeCapabilities").is_some_and(|v| v.eq_ignore_ascii_case("true")))).into_response(),
+        Ok(p) => axum::Json(project_json(
+            &emu,
+            p,
+            q.get("includeCapabilities")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        ))
+        .into_response(),
         Err(r) => r,
     }
 }

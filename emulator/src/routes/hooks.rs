@@ -26,21 +26,42 @@ type S = State<Arc<Emu>>;
 pub fn routes() -> Router<Arc<Emu>> {
     let mut r = Router::new()
         .route("/{org}/_apis/hooks/subscriptions", get(list).post(create))
-        .route("/{org}/_apis/hooks/subscriptions/{id}", get(one).put(replace).delete(delete))
-        .route("/{org}/_apis/hooks/subscriptions/{id}/diagnostics", get(diagnostics).put(set_diagnostics))
-        .route("/{org}/_apis/hooks/subscriptions/{id}/notifications", get(notifications))
-        .route("/{org}/_apis/hooks/subscriptions/{id}/notifications/{nid}", get(notification))
+        .route(
+            "/{org}/_apis/hooks/subscriptions/{id}",
+            get(one).put(replace).delete(delete),
+        )
+        .route(
+            "/{org}/_apis/hooks/subscriptions/{id}/diagnostics",
+            get(diagnostics).put(set_diagnostics),
+        )
+        .route(
+            "/{org}/_apis/hooks/subscriptions/{id}/notifications",
+            get(notifications),
+        )
+        .route(
+            "/{org}/_apis/hooks/subscriptions/{id}/notifications/{nid}",
+            get(notification),
+        )
         .route("/{org}/_apis/hooks/publishers", get(publishers))
         .route("/{org}/_apis/hooks/publishers/{pid}", get(publisher))
         .route("/{org}/_apis/hooks/consumers", get(consumers))
         .route("/{org}/_apis/hooks/consumers/{cid}", get(consumer))
         .route("/{org}/_apis/hooks/consumers/{cid}/actions", get(actions))
-        .route("/{org}/_apis/hooks/consumers/{cid}/actions/{aid}", get(action));
+        .route(
+            "/{org}/_apis/hooks/consumers/{cid}/actions/{aid}",
+            get(action),
+        );
     // The samples write both `eventTypes` and `eventtypes`; ADO ignores case.
     for spelling in ["eventTypes", "eventtypes"] {
         r = r
-            .route(&format!("/{{org}}/_apis/hooks/publishers/{{pid}}/{spelling}"), get(event_types))
-            .route(&format!("/{{org}}/_apis/hooks/publishers/{{pid}}/{spelling}/{{et}}"), get(event_type));
+            .route(
+                &format!("/{{org}}/_apis/hooks/publishers/{{pid}}/{spelling}"),
+                get(event_types),
+            )
+            .route(
+                &format!("/{{org}}/_apis/hooks/publishers/{{pid}}/{spelling}/{{et}}"),
+                get(event_type),
+            );
     }
     r
 }
@@ -55,16 +76,26 @@ fn listed(list: Vec<Value>) -> Response {
 
 /// [unverified] code and text for a missing subscription.
 fn no_subscription(id: &str) -> Response {
-    envelope(StatusCode::NOT_FOUND, &format!("VS403418: The subscription {id} does not exist."), "SubscriptionNotFoundException")
+    envelope(
+        StatusCode::NOT_FOUND,
+        &format!("VS403418: The subscription {id} does not exist."),
+        "SubscriptionNotFoundException",
+    )
 }
 
 /// [unverified] code and text for an unknown publisher, consumer, action or event type.
 fn not_found(what: &str, id: &str) -> Response {
-    envelope(StatusCode::NOT_FOUND, &format!("VS403419: The {what} '{id}' does not exist."), "ServiceHookNotFoundException")
+    envelope(
+        StatusCode::NOT_FOUND,
+        &format!("VS403419: The {what} '{id}' does not exist."),
+        "ServiceHookNotFoundException",
+    )
 }
 
 fn find(emu: &Emu, id: &str) -> Result<Subscription, Response> {
-    emu.hooks.subscription(id).ok_or_else(|| no_subscription(id))
+    emu.hooks
+        .subscription(id)
+        .ok_or_else(|| no_subscription(id))
 }
 
 /// `GET _apis/hooks/subscriptions?publisherId=&eventType=&consumerId=&consumerActionId=`.
@@ -73,15 +104,27 @@ async fn list(State(emu): S, Path(org): Path<String>, Query(q): Q, headers: Head
         return r;
     }
     let all = emu.hooks.data().subscriptions.clone();
-    let wanted = |name: &str, value: &str| param(&q, name).filter(|v| !v.is_empty()).is_none_or(|v| v.eq_ignore_ascii_case(value));
+    let wanted = |name: &str, value: &str| {
+        param(&q, name)
+            .filter(|v| !v.is_empty())
+            .is_none_or(|v| v.eq_ignore_ascii_case(value))
+    };
     let chosen = all.iter().filter(|s| {
-        wanted("publisherId", &s.publisher_id) && wanted("eventType", &s.event_type) && wanted("consumerId", &s.consumer_id) && wanted("consumerActionId", &s.consumer_action_id)
+        wanted("publisherId", &s.publisher_id)
+            && wanted("eventType", &s.event_type)
+            && wanted("consumerId", &s.consumer_id)
+            && wanted("consumerActionId", &s.consumer_action_id)
     });
     listed(chosen.map(|s| subscriptions::to_json(&emu, s)).collect())
 }
 
 /// `POST _apis/hooks/subscriptions`: 200 with the subscription (POST sample).
-async fn create(State(emu): S, Path(org): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn create(
+    State(emu): S,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let caller = match org_wit_caller(&emu, &org, &headers) {
         Ok(c) => c,
         Err(r) => return r,
@@ -95,7 +138,11 @@ async fn create(State(emu): S, Path(org): Path<String>, headers: HeaderMap, body
     axum::Json(subscriptions::to_json(&emu, &sub)).into_response()
 }
 
-async fn one(State(emu): S, Path((org, id)): Path<(String, String)>, headers: HeaderMap) -> Response {
+async fn one(
+    State(emu): S,
+    Path((org, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
     if let Err(r) = org_caller(&emu, &org, &headers) {
         return r;
     }
@@ -107,7 +154,12 @@ async fn one(State(emu): S, Path((org, id)): Path<(String, String)>, headers: He
 
 /// `PUT _apis/hooks/subscriptions/{id}`: replaces it (PUT sample), e.g.
 /// to re-enable it or rotate the basic-auth password.
-async fn replace(State(emu): S, Path((org, id)): Path<(String, String)>, headers: HeaderMap, body: Bytes) -> Response {
+async fn replace(
+    State(emu): S,
+    Path((org, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let caller = match org_wit_caller(&emu, &org, &headers) {
         Ok(c) => c,
         Err(r) => return r,
@@ -117,7 +169,11 @@ async fn replace(State(emu): S, Path((org, id)): Path<(String, String)>, headers
         Err(r) => return r,
     };
     let mut data = emu.hooks.data();
-    let Some(sub) = data.subscriptions.iter_mut().find(|s| s.id.eq_ignore_ascii_case(&id)) else {
+    let Some(sub) = data
+        .subscriptions
+        .iter_mut()
+        .find(|s| s.id.eq_ignore_ascii_case(&id))
+    else {
         return no_subscription(&id);
     };
     subscriptions::replace(sub, checked, &caller.identity);
@@ -127,13 +183,18 @@ async fn replace(State(emu): S, Path((org, id)): Path<(String, String)>, headers
 }
 
 /// `DELETE _apis/hooks/subscriptions/{id}`: 204 (the DELETE sample; the spec says 200).
-async fn delete(State(emu): S, Path((org, id)): Path<(String, String)>, headers: HeaderMap) -> Response {
+async fn delete(
+    State(emu): S,
+    Path((org, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
     if let Err(r) = org_wit_caller(&emu, &org, &headers) {
         return r;
     }
     let mut data = emu.hooks.data();
     let before = data.subscriptions.len();
-    data.subscriptions.retain(|s| !s.id.eq_ignore_ascii_case(&id));
+    data.subscriptions
+        .retain(|s| !s.id.eq_ignore_ascii_case(&id));
     if data.subscriptions.len() == before {
         return no_subscription(&id);
     }
@@ -142,19 +203,33 @@ async fn delete(State(emu): S, Path((org, id)): Path<(String, String)>, headers:
 
 /// `GET .../diagnostics`: the tracing settings last written (diagnostics
 /// samples). [unverified] what ADO answers before any were written.
-async fn diagnostics(State(emu): S, Path((org, id)): Path<(String, String)>, headers: HeaderMap) -> Response {
+async fn diagnostics(
+    State(emu): S,
+    Path((org, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
     if let Err(r) = org_caller(&emu, &org, &headers) {
         return r;
     }
     match find(&emu, &id) {
-        Ok(s) => axum::Json(if s.diagnostics.is_null() { json!({}) } else { s.diagnostics }).into_response(),
+        Ok(s) => axum::Json(if s.diagnostics.is_null() {
+            json!({})
+        } else {
+            s.diagnostics
+        })
+        .into_response(),
         Err(r) => r,
     }
 }
 
 /// `PUT .../diagnostics` with `{deliveryTracing|evaluationTracing|deliveryResults: {enabled}}`:
 /// each one set gets a one-hour window of up to 25 entries (PUT sample).
-async fn set_diagnostics(State(emu): S, Path((org, id)): Path<(String, String)>, headers: HeaderMap, body: Bytes) -> Response {
+async fn set_diagnostics(
+    State(emu): S,
+    Path((org, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if let Err(r) = org_wit_caller(&emu, &org, &headers) {
         return r;
     }
@@ -163,9 +238,18 @@ async fn set_diagnostics(State(emu): S, Path((org, id)): Path<(String, String)>,
     };
     let start = time::OffsetDateTime::now_utc();
     let fmt = &time::format_description::well_known::Rfc3339;
-    let (from, to) = (start.format(fmt).unwrap_or_default(), (start + time::Duration::hours(1)).format(fmt).unwrap_or_default());
+    let (from, to) = (
+        start.format(fmt).unwrap_or_default(),
+        (start + time::Duration::hours(1))
+            .format(fmt)
+            .unwrap_or_default(),
+    );
     let mut data = emu.hooks.data();
-    let Some(sub) = data.subscriptions.iter_mut().find(|s| s.id.eq_ignore_ascii_case(&id)) else {
+    let Some(sub) = data
+        .subscriptions
+        .iter_mut()
+        .find(|s| s.id.eq_ignore_ascii_case(&id))
+    else {
         return no_subscription(&id);
     };
     let mut stored = sub.diagnostics.as_object().cloned().unwrap_or_default();
@@ -179,7 +263,12 @@ async fn set_diagnostics(State(emu): S, Path((org, id)): Path<(String, String)>,
 }
 
 /// `GET .../notifications?maxResults=&status=&result=`, newest first [unverified order].
-async fn notifications(State(emu): S, Path((org, id)): Path<(String, String)>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
+async fn notifications(
+    State(emu): S,
+    Path((org, id)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
     if let Err(r) = org_caller(&emu, &org, &headers) {
         return r;
     }
@@ -187,7 +276,9 @@ async fn notifications(State(emu): S, Path((org, id)): Path<(String, String)>, Q
         Ok(s) => s,
         Err(r) => return r,
     };
-    let max: usize = param(&q, "maxResults").and_then(|m| m.parse().ok()).unwrap_or(usize::MAX);
+    let max: usize = param(&q, "maxResults")
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(usize::MAX);
     let list: Vec<Value> = emu
         .hooks
         .data()
@@ -196,13 +287,22 @@ async fn notifications(State(emu): S, Path((org, id)): Path<(String, String)>, Q
         .rev()
         .filter(|n| n.subscription_id == sub.id)
         .map(|n| notification_json(&emu, &sub, n, false))
-        .filter(|n| ["status", "result"].iter().all(|k| param(&q, k).is_none_or(|want| n[*k].as_str().is_some_and(|v| v.eq_ignore_ascii_case(want)))))
+        .filter(|n| {
+            ["status", "result"].iter().all(|k| {
+                param(&q, k)
+                    .is_none_or(|want| n[*k].as_str().is_some_and(|v| v.eq_ignore_ascii_case(want)))
+            })
+        })
         .take(max)
         .collect();
     listed(list)
 }
 
-async fn notification(State(emu): S, Path((org, id, nid)): Path<(String, String, String)>, headers: HeaderMap) -> Response {
+async fn notification(
+    State(emu): S,
+    Path((org, id, nid)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
     if let Err(r) = org_caller(&emu, &org, &headers) {
         return r;
     }
@@ -210,7 +310,13 @@ async fn notification(State(emu): S, Path((org, id, nid)): Path<(String, String,
         Ok(s) => s,
         Err(r) => return r,
     };
-    let found = emu.hooks.data().notifications.iter().find(|n| n.subscription_id == sub.id && n.id.to_string() == nid).cloned();
+    let found = emu
+        .hooks
+        .data()
+        .notifications
+        .iter()
+        .find(|n| n.subscription_id == sub.id && n.id.to_string() == nid)
+        .cloned();
     match found {
         Some(n) => axum::Json(notification_json(&emu, &sub, &n, true)).into_response(),
         None => not_found("notification", &nid),
@@ -218,10 +324,15 @@ async fn notification(State(emu): S, Path((org, id, nid)): Path<(String, String,
 }
 
 async fn publishers(State(emu): S, Path(org): Path<String>, headers: HeaderMap) -> Response {
-    org_caller(&emu, &org, &headers).map_or_else(|r| r, |_| listed(vec![catalog::publisher(&org_url(&emu))]))
+    org_caller(&emu, &org, &headers)
+        .map_or_else(|r| r, |_| listed(vec![catalog::publisher(&org_url(&emu))]))
 }
 
-async fn publisher(State(emu): S, Path((org, pid)): Path<(String, String)>, headers: HeaderMap) -> Response {
+async fn publisher(
+    State(emu): S,
+    Path((org, pid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
     if let Err(r) = org_caller(&emu, &org, &headers) {
         return r;
     }
@@ -231,7 +342,11 @@ async fn publisher(State(emu): S, Path((org, pid)): Path<(String, String)>, head
     axum::Json(catalog::publisher(&org_url(&emu))).into_response()
 }
 
-async fn event_types(State(emu): S, Path((org, pid)): Path<(String, String)>, headers: HeaderMap) -> Response {
+async fn event_types(
+    State(emu): S,
+    Path((org, pid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
     if let Err(r) = org_caller(&emu, &org, &headers) {
         return r;
     }
@@ -241,7 +356,11 @@ async fn event_types(State(emu): S, Path((org, pid)): Path<(String, String)>, he
     listed(catalog::event_types(&org_url(&emu)))
 }
 
-async fn event_type(State(emu): S, Path((org, pid, et)): Path<(String, String, String)>, headers: HeaderMap) -> Response {
+async fn event_type(
+    State(emu): S,
+    Path((org, pid, et)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
     if let Err(r) = org_caller(&emu, &org, &headers) {
         return r;
     }
@@ -252,10 +371,15 @@ async fn event_type(State(emu): S, Path((org, pid, et)): Path<(String, String, S
 }
 
 async fn consumers(State(emu): S, Path(org): Path<String>, headers: HeaderMap) -> Response {
-    org_caller(&emu, &org, &headers).map_or_else(|r| r, |_| listed(vec![catalog::consumer(&org_url(&emu))]))
+    org_caller(&emu, &org, &headers)
+        .map_or_else(|r| r, |_| listed(vec![catalog::consumer(&org_url(&emu))]))
 }
 
-async fn consumer(State(emu): S, Path((org, cid)): Path<(String, String)>, headers: HeaderMap) -> Response {
+async fn consumer(
+    State(emu): S,
+    Path((org, cid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
     if let Err(r) = org_caller(&emu, &org, &headers) {
         return r;
     }
@@ -265,7 +389,11 @@ async fn consumer(State(emu): S, Path((org, cid)): Path<(String, String)>, heade
     axum::Json(catalog::consumer(&org_url(&emu))).into_response()
 }
 
-async fn actions(State(emu): S, Path((org, cid)): Path<(String, String)>, headers: HeaderMap) -> Response {
+async fn actions(
+    State(emu): S,
+    Path((org, cid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
     if let Err(r) = org_caller(&emu, &org, &headers) {
         return r;
     }
@@ -275,7 +403,11 @@ async fn actions(State(emu): S, Path((org, cid)): Path<(String, String)>, header
     listed(vec![catalog::action(&org_url(&emu))])
 }
 
-async fn action(State(emu): S, Path((org, cid, aid)): Path<(String, String, String)>, headers: HeaderMap) -> Response {
+async fn action(
+    State(emu): S,
+    Path((org, cid, aid)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
     if let Err(r) = org_caller(&emu, &org, &headers) {
         return r;
     }

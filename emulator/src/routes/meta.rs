@@ -14,14 +14,22 @@ use crate::routes::core::{org_caller, project_or_404};
 use crate::state::{Emu, Project, Scope};
 
 /// Authenticates, checks the work item scope and finds the project.
-pub fn wit_project(emu: &Emu, org: &str, project: &str, headers: &HeaderMap) -> Result<(crate::auth::Caller, Project), Response> {
+pub fn wit_project(
+    emu: &Emu,
+    org: &str,
+    project: &str,
+    headers: &HeaderMap,
+) -> Result<(crate::auth::Caller, Project), Response> {
     let caller = org_caller(emu, org, headers)?;
     let project = project_or_404(emu, project)?.clone();
     if caller.scope != Scope::Full {
         // [unverified] ADO's answer to a PAT without vso.work on a work item route.
         return Err(envelope(
             StatusCode::UNAUTHORIZED,
-            &format!("TF400813: The user '{}' is not authorized to access this resource.", caller.identity.id),
+            &format!(
+                "TF400813: The user '{}' is not authorized to access this resource.",
+                caller.identity.id
+            ),
             "UnauthorizedRequestException",
         ));
     }
@@ -40,7 +48,11 @@ fn type_or_404<'a>(project: &'a Project, ty: &str) -> Result<&'a WorkItemType, R
 }
 
 fn field_url(emu: &Emu, reference: &str) -> String {
-    format!("{}/{}/_apis/wit/fields/{reference}", emu.base_url(), emu.organization)
+    format!(
+        "{}/{}/_apis/wit/fields/{reference}",
+        emu.base_url(),
+        emu.organization
+    )
 }
 
 fn type_json(emu: &Emu, project: &Project, t: &WorkItemType) -> Value {
@@ -73,16 +85,29 @@ fn type_json(emu: &Emu, project: &Project, t: &WorkItemType) -> Value {
     })
 }
 
-pub async fn types(State(emu): State<Arc<Emu>>, Path((org, project)): Path<(String, String)>, headers: HeaderMap) -> Response {
+pub async fn types(
+    State(emu): State<Arc<Emu>>,
+    Path((org, project)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
     let (_, project) = match wit_project(&emu, &org, &project, &headers) {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let list: Vec<Value> = project.process.types.iter().map(|t| type_json(&emu, &project, t)).collect();
+    let list: Vec<Value> = project
+        .process
+        .types
+        .iter()
+        .map(|t| type_json(&emu, &project, t))
+        .collect();
     axum::Json(json!({"count": list.len(), "value": list})).into_response()
 }
 
-pub async fn one_type(State(emu): State<Arc<Emu>>, Path((org, project, ty)): Path<(String, String, String)>, headers: HeaderMap) -> Response {
+pub async fn one_type(
+    State(emu): State<Arc<Emu>>,
+    Path((org, project, ty)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
     let (_, project) = match wit_project(&emu, &org, &project, &headers) {
         Ok(x) => x,
         Err(r) => return r,
@@ -112,7 +137,10 @@ pub async fn type_fields(
         Ok(t) => t,
         Err(r) => return r,
     };
-    let expand = q.get("$expand").map(|s| s.to_ascii_lowercase()).unwrap_or_default();
+    let expand = q
+        .get("$expand")
+        .map(|s| s.to_ascii_lowercase())
+        .unwrap_or_default();
     let with_values = expand == "allowedvalues" || expand == "all";
     let with_dependents = expand == "dependentfields" || expand == "all";
     // Microsoft's sample lists the identities of its own organization; the
@@ -162,7 +190,11 @@ fn dependent_fields(reference: &str) -> &'static [&'static str] {
     }
 }
 
-pub async fn states(State(emu): State<Arc<Emu>>, Path((org, project, ty)): Path<(String, String, String)>, headers: HeaderMap) -> Response {
+pub async fn states(
+    State(emu): State<Arc<Emu>>,
+    Path((org, project, ty)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
     let (_, project) = match wit_project(&emu, &org, &project, &headers) {
         Ok(x) => x,
         Err(r) => return r,
@@ -187,14 +219,22 @@ fn fields_json(emu: &Emu, project: &Project) -> Response {
     axum::Json(json!({"count": list.len(), "value": list})).into_response()
 }
 
-pub async fn project_fields(State(emu): State<Arc<Emu>>, Path((org, project)): Path<(String, String)>, headers: HeaderMap) -> Response {
+pub async fn project_fields(
+    State(emu): State<Arc<Emu>>,
+    Path((org, project)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
     match wit_project(&emu, &org, &project, &headers) {
         Ok((_, project)) => fields_json(&emu, &project),
         Err(r) => r,
     }
 }
 
-pub async fn org_fields(State(emu): State<Arc<Emu>>, Path(org): Path<String>, headers: HeaderMap) -> Response {
+pub async fn org_fields(
+    State(emu): State<Arc<Emu>>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     if let Err(r) = org_caller(&emu, &org, &headers) {
         return r;
     }

@@ -30,16 +30,32 @@ pub fn router(emu: Arc<Emu>) -> Router {
         .route("/{org}/_apis/projects", get(core::projects))
         .route("/{org}/_apis/projects/{project}", get(core::project))
         .route("/{org}/_apis/wit/fields", get(meta::org_fields))
-        .route("/{org}/{project}/_apis/wit/fields", get(meta::project_fields))
+        .route(
+            "/{org}/{project}/_apis/wit/fields",
+            get(meta::project_fields),
+        )
         .route("/{org}/{project}/_apis/wit/workitemtypes", get(meta::types))
-        .route("/{org}/{project}/_apis/wit/workitemtypes/{ty}", get(meta::one_type))
-        .route("/{org}/{project}/_apis/wit/workitemtypes/{ty}/fields", get(meta::type_fields))
-        .route("/{org}/{project}/_apis/wit/workitemtypes/{ty}/states", get(meta::states))
+        .route(
+            "/{org}/{project}/_apis/wit/workitemtypes/{ty}",
+            get(meta::one_type),
+        )
+        .route(
+            "/{org}/{project}/_apis/wit/workitemtypes/{ty}/fields",
+            get(meta::type_fields),
+        )
+        .route(
+            "/{org}/{project}/_apis/wit/workitemtypes/{ty}/states",
+            get(meta::states),
+        )
         .merge(wit::routes())
         .merge(hooks::routes())
         .merge(location::routes())
         .fallback(|| async {
-            crate::errors::envelope(axum::http::StatusCode::NOT_FOUND, "VS800044: The requested resource was not found.", "ResourceNotFoundException")
+            crate::errors::envelope(
+                axum::http::StatusCode::NOT_FOUND,
+                "VS800044: The requested resource was not found.",
+                "ResourceNotFoundException",
+            )
         })
         .with_state(emu)
 }

@@ -16,7 +16,9 @@ pub type Q = axum::extract::Query<HashMap<String, String>>;
 
 /// A query parameter by name, without case.
 pub fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    q.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    q.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 /// A boolean query flag (`validateOnly=true`).
@@ -31,7 +33,10 @@ pub fn org_wit_caller(emu: &Emu, org: &str, headers: &HeaderMap) -> Result<Calle
         // [unverified] ADO's answer to a PAT without vso.work on a work item route.
         return Err(envelope(
             StatusCode::UNAUTHORIZED,
-            &format!("TF400813: The user '{}' is not authorized to access this resource.", caller.identity.id),
+            &format!(
+                "TF400813: The user '{}' is not authorized to access this resource.",
+                caller.identity.id
+            ),
             "UnauthorizedRequestException",
         ));
     }
@@ -42,14 +47,20 @@ pub fn org_wit_caller(emu: &Emu, org: &str, headers: &HeaderMap) -> Result<Calle
 pub fn not_found(id: &str) -> Response {
     envelope(
         StatusCode::NOT_FOUND,
-        &format!("TF401232: Work item {id} does not exist, or you do not have permissions to read it."),
+        &format!(
+            "TF401232: Work item {id} does not exist, or you do not have permissions to read it."
+        ),
         "WorkItemUnauthorizedAccessException",
     )
 }
 
 /// A 400 for a malformed argument. [unverified] code and text.
 pub fn bad_argument(message: &str) -> Response {
-    envelope(StatusCode::BAD_REQUEST, &format!("VS403448: {message}"), "InvalidArgumentValueException")
+    envelope(
+        StatusCode::BAD_REQUEST,
+        &format!("VS403448: {message}"),
+        "InvalidArgumentValueException",
+    )
 }
 
 /// A comma-separated list of work item ids; at most 200, as ADO allows.
@@ -58,7 +69,10 @@ pub fn ids(list: &str) -> Result<Vec<i32>, Response> {
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<i32>().map_err(|_| bad_argument(&format!("The work item id '{s}' is not a number."))))
+        .map(|s| {
+            s.parse::<i32>()
+                .map_err(|_| bad_argument(&format!("The work item id '{s}' is not a number.")))
+        })
         .collect::<Result<_, _>>()?;
     check_count(ids.len())?;
     Ok(ids)
@@ -78,5 +92,10 @@ pub fn check_count(n: usize) -> Result<(), Response> {
 
 /// A comma-separated field list, when given.
 pub fn field_list(value: Option<&str>) -> Option<Vec<String>> {
-    value.filter(|s| !s.trim().is_empty()).map(|s| s.split(',').map(|f| f.trim().to_string()).filter(|f| !f.is_empty()).collect())
+    value.filter(|s| !s.trim().is_empty()).map(|s| {
+        s.split(',')
+            .map(|f| f.trim().to_string())
+            .filter(|f| !f.is_empty())
+            .collect()
+    })
 }

@@ -19,7 +19,12 @@ use crate::store::Revision;
 use crate::views::{self, Expand, View};
 
 /// Authenticates a route that may or may not carry a project segment.
-fn caller(emu: &Emu, org: &str, project: Option<&str>, headers: &HeaderMap) -> Result<(), Response> {
+fn caller(
+    emu: &Emu,
+    org: &str,
+    project: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<(), Response> {
     match project {
         Some(p) => wit_project(emu, org, p, headers).map(|_| ()),
         None => org_wit_caller(emu, org, headers).map(|_| ()),
@@ -45,7 +50,9 @@ fn omit_policy(policy: Option<&str>) -> Result<bool, Response> {
     match policy.map(str::to_ascii_lowercase).as_deref() {
         None | Some("fail") => Ok(false),
         Some("omit") => Ok(true),
-        Some(other) => Err(bad_argument(&format!("The errorPolicy '{other}' is not one of Fail, Omit."))),
+        Some(other) => Err(bad_argument(&format!(
+            "The errorPolicy '{other}' is not one of Fail, Omit."
+        ))),
     }
 }
 
@@ -62,11 +69,21 @@ fn list(emu: &Emu, q: &HashMap<String, String>) -> Response {
     many(emu, &ids, &view, omit)
 }
 
-pub async fn list_in_project(State(emu): State<Arc<Emu>>, Path((org, project)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Response {
+pub async fn list_in_project(
+    State(emu): State<Arc<Emu>>,
+    Path((org, project)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Response {
     caller(&emu, &org, Some(&project), &headers).map_or_else(|r| r, |_| list(&emu, &q))
 }
 
-pub async fn list_in_org(State(emu): State<Arc<Emu>>, Path(org): Path<String>, Query(q): Q, headers: HeaderMap) -> Response {
+pub async fn list_in_org(
+    State(emu): State<Arc<Emu>>,
+    Path(org): Path<String>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Response {
     caller(&emu, &org, None, &headers).map_or_else(|r| r, |_| list(&emu, &q))
 }
 
@@ -90,13 +107,19 @@ struct BatchGet {
 fn batch(emu: &Emu, body: &[u8]) -> Response {
     let req: BatchGet = match serde_json::from_slice(body) {
         Ok(r) => r,
-        Err(e) => return bad_argument(&format!("The request body is not a work item batch request: {e}")),
+        Err(e) => {
+            return bad_argument(&format!(
+                "The request body is not a work item batch request: {e}"
+            ));
+        }
     };
     if let Err(r) = check_count(req.ids.len()) {
         return r;
     }
     let Some(expand) = Expand::parse(req.expand.as_deref()) else {
-        return bad_argument("The value of $expand is not one of None, Relations, Fields, Links, All.");
+        return bad_argument(
+            "The value of $expand is not one of None, Relations, Fields, Links, All.",
+        );
     };
     let fields = req.fields.filter(|f| !f.is_empty());
     if fields.is_some() && expand != Expand::None {
@@ -107,14 +130,33 @@ fn batch(emu: &Emu, body: &[u8]) -> Response {
         Ok(o) => o,
         Err(r) => return r,
     };
-    many(emu, &req.ids, &View { fields, expand, links: false }, omit)
+    many(
+        emu,
+        &req.ids,
+        &View {
+            fields,
+            expand,
+            links: false,
+        },
+        omit,
+    )
 }
 
-pub async fn batch_in_project(State(emu): State<Arc<Emu>>, Path((org, project)): Path<(String, String)>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+pub async fn batch_in_project(
+    State(emu): State<Arc<Emu>>,
+    Path((org, project)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     caller(&emu, &org, Some(&project), &headers).map_or_else(|r| r, |_| batch(&emu, &body))
 }
 
-pub async fn batch_in_org(State(emu): State<Arc<Emu>>, Path(org): Path<String>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+pub async fn batch_in_org(
+    State(emu): State<Arc<Emu>>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     caller(&emu, &org, None, &headers).map_or_else(|r| r, |_| batch(&emu, &body))
 }
 
@@ -122,14 +164,23 @@ pub async fn batch_in_org(State(emu): State<Arc<Emu>>, Path(org): Path<String>, 
 fn history(emu: &Emu, id: &str) -> Result<(StoredItem, Vec<Revision>), Response> {
     let data = emu.data();
     let n = id.parse::<i32>().map_err(|_| not_found(id))?;
-    let item = data.work_items.get(&n).cloned().ok_or_else(|| not_found(id))?;
-    Ok((item, data.store.history.get(&n).cloned().unwrap_or_default()))
+    let item = data
+        .work_items
+        .get(&n)
+        .cloned()
+        .ok_or_else(|| not_found(id))?;
+    Ok((
+        item,
+        data.store.history.get(&n).cloned().unwrap_or_default(),
+    ))
 }
 
 /// `$skip` and `$top` of a history list.
 fn page<T: Clone>(list: &[T], q: &HashMap<String, String>) -> Vec<T> {
     let skip = param(q, "$skip").and_then(|s| s.parse().ok()).unwrap_or(0);
-    let top = param(q, "$top").and_then(|s| s.parse().ok()).unwrap_or(usize::MAX);
+    let top = param(q, "$top")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(usize::MAX);
     list.iter().skip(skip).take(top).cloned().collect()
 }
 
@@ -151,7 +202,12 @@ fn revision_not_found(id: &str, n: &str) -> Response {
     )
 }
 
-pub async fn revisions(State(emu): State<Arc<Emu>>, Path(p): Path<HistoryPath>, Query(q): Q, headers: HeaderMap) -> Response {
+pub async fn revisions(
+    State(emu): State<Arc<Emu>>,
+    Path(p): Path<HistoryPath>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Response {
     if let Err(r) = caller(&emu, &p.org, p.project.as_deref(), &headers) {
         return r;
     }
@@ -165,7 +221,13 @@ pub async fn revisions(State(emu): State<Arc<Emu>>, Path(p): Path<HistoryPath>, 
             Some(r) => {
                 // A single revision carries its links; the list does not.
                 let mut v = views::revision(&emu, &item, r, expand);
-                let base = format!("{}/{}/{}/_apis/wit/workItems/{}", emu.base_url(), emu.organization, item.project_id, item.id);
+                let base = format!(
+                    "{}/{}/{}/_apis/wit/workItems/{}",
+                    emu.base_url(),
+                    emu.organization,
+                    item.project_id,
+                    item.id
+                );
                 v["_links"] = json!({
                     "self": {"href": format!("{base}/revisions/{}", r.rev)},
                     "workItemRevisions": {"href": format!("{base}/revisions")},
@@ -176,13 +238,21 @@ pub async fn revisions(State(emu): State<Arc<Emu>>, Path(p): Path<HistoryPath>, 
             None => revision_not_found(&p.id, n),
         },
         None => {
-            let list: Vec<Value> = page(&revs, &q).iter().map(|r| views::revision(&emu, &item, r, expand)).collect();
+            let list: Vec<Value> = page(&revs, &q)
+                .iter()
+                .map(|r| views::revision(&emu, &item, r, expand))
+                .collect();
             axum::Json(json!({"count": list.len(), "value": list})).into_response()
         }
     }
 }
 
-pub async fn updates(State(emu): State<Arc<Emu>>, Path(p): Path<HistoryPath>, Query(q): Q, headers: HeaderMap) -> Response {
+pub async fn updates(
+    State(emu): State<Arc<Emu>>,
+    Path(p): Path<HistoryPath>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Response {
     if let Err(r) = caller(&emu, &p.org, p.project.as_deref(), &headers) {
         return r;
     }
@@ -190,9 +260,22 @@ pub async fn updates(State(emu): State<Arc<Emu>>, Path(p): Path<HistoryPath>, Qu
         Ok(x) => x,
         Err(r) => return r,
     };
-    let all: Vec<Value> = (0..revs.len()).map(|i| views::update(&emu, &item, i.checked_sub(1).map(|j| &revs[j]), &revs[i], revs.get(i + 1))).collect();
+    let all: Vec<Value> = (0..revs.len())
+        .map(|i| {
+            views::update(
+                &emu,
+                &item,
+                i.checked_sub(1).map(|j| &revs[j]),
+                &revs[i],
+                revs.get(i + 1),
+            )
+        })
+        .collect();
     match &p.n {
-        Some(n) => match all.iter().find(|u| u["id"].as_i64().is_some_and(|id| id.to_string() == *n)) {
+        Some(n) => match all
+            .iter()
+            .find(|u| u["id"].as_i64().is_some_and(|id| id.to_string() == *n))
+        {
             Some(u) => axum::Json(u.clone()).into_response(),
             None => revision_not_found(&p.id, n),
         },

@@ -35,7 +35,11 @@ pub struct BinPath {
     id: Option<String>,
 }
 
-fn authenticate(emu: &Emu, p: &BinPath, headers: &HeaderMap) -> Result<(Caller, Option<String>), Response> {
+fn authenticate(
+    emu: &Emu,
+    p: &BinPath,
+    headers: &HeaderMap,
+) -> Result<(Caller, Option<String>), Response> {
     match &p.project {
         Some(project) => wit_project(emu, &p.org, project, headers).map(|(c, p)| (c, Some(p.id))),
         None => org_wit_caller(emu, &p.org, headers).map(|c| (c, None)),
@@ -44,21 +48,40 @@ fn authenticate(emu: &Emu, p: &BinPath, headers: &HeaderMap) -> Result<(Caller, 
 
 fn not_in_bin(id: &str) -> Response {
     // [unverified] code and text for an id that is not in the recycle bin.
-    envelope(StatusCode::NOT_FOUND, &format!("TF401232: Work item {id} does not exist, or you do not have permissions to read it."), "WorkItemUnauthorizedAccessException")
+    envelope(
+        StatusCode::NOT_FOUND,
+        &format!(
+            "TF401232: Work item {id} does not exist, or you do not have permissions to read it."
+        ),
+        "WorkItemUnauthorizedAccessException",
+    )
 }
 
 /// `DELETE .../workitems/{id}[?destroy=true]`.
-pub async fn delete(State(emu): State<Arc<Emu>>, Path(p): Path<BinPath>, Query(q): Q, headers: HeaderMap) -> Response {
+pub async fn delete(
+    State(emu): State<Arc<Emu>>,
+    Path(p): Path<BinPath>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Response {
     let (caller, _) = match authenticate(&emu, &p, &headers) {
         Ok(x) => x,
         Err(r) => return r,
     };
     let id = p.id.clone().unwrap_or_default();
     let mut data = emu.data();
-    let Some(item) = id.parse::<i32>().ok().and_then(|n| data.work_items.remove(&n)) else {
+    let Some(item) = id
+        .parse::<i32>()
+        .ok()
+        .and_then(|n| data.work_items.remove(&n))
+    else {
         return not_found(&id);
     };
-    let entry = Deleted { item: item.clone(), by: caller.identity.clone(), date: recycle_bin_date() };
+    let entry = Deleted {
+        item: item.clone(),
+        by: caller.identity.clone(),
+        date: recycle_bin_date(),
+    };
     let body = views::deleted(&emu, &entry, true);
     if flag(&q, "destroy") {
         data.store.history.remove(&item.id);
@@ -66,13 +89,24 @@ pub async fn delete(State(emu): State<Arc<Emu>>, Path(p): Path<BinPath>, Query(q
     } else {
         data.store.recycle_bin.insert(item.id, entry);
     }
-    commit::lifecycle(&emu, EventKind::Deleted, item, &caller.identity, flag(&q, "suppressNotifications"));
+    commit::lifecycle(
+        &emu,
+        EventKind::Deleted,
+        item,
+        &caller.identity,
+        flag(&q, "suppressNotifications"),
+    );
     drop(data);
     axum::Json(body).into_response()
 }
 
 /// `GET .../recyclebin` (shallow references) or `GET .../recyclebin?ids=`.
-pub async fn list(State(emu): State<Arc<Emu>>, Path(p): Path<BinPath>, Query(q): Q, headers: HeaderMap) -> Response {
+pub async fn list(
+    State(emu): State<Arc<Emu>>,
+    Path(p): Path<BinPath>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Response {
     let (_, project) = match authenticate(&emu, &p, &headers) {
         Ok(x) => x,
         Err(r) => return r,
@@ -98,20 +132,33 @@ pub async fn list(State(emu): State<Arc<Emu>>, Path(p): Path<BinPath>, Query(q):
 }
 
 /// `GET .../recyclebin/{id}`.
-pub async fn get(State(emu): State<Arc<Emu>>, Path(p): Path<BinPath>, headers: HeaderMap) -> Response {
+pub async fn get(
+    State(emu): State<Arc<Emu>>,
+    Path(p): Path<BinPath>,
+    headers: HeaderMap,
+) -> Response {
     if let Err(r) = authenticate(&emu, &p, &headers) {
         return r;
     }
     let id = p.id.clone().unwrap_or_default();
     let data = emu.data();
-    match id.parse::<i32>().ok().and_then(|n| data.store.recycle_bin.get(&n)) {
+    match id
+        .parse::<i32>()
+        .ok()
+        .and_then(|n| data.store.recycle_bin.get(&n))
+    {
         Some(d) => axum::Json(views::deleted(&emu, d, true)).into_response(),
         None => not_in_bin(&id),
     }
 }
 
 /// `PATCH .../recyclebin/{id}` with `{"isDeleted": false}`: restore.
-pub async fn restore(State(emu): State<Arc<Emu>>, Path(p): Path<BinPath>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn restore(
+    State(emu): State<Arc<Emu>>,
+    Path(p): Path<BinPath>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let (caller, _) = match authenticate(&emu, &p, &headers) {
         Ok(x) => x,
         Err(r) => return r,
@@ -119,34 +166,59 @@ pub async fn restore(State(emu): State<Arc<Emu>>, Path(p): Path<BinPath>, header
     let id = p.id.clone().unwrap_or_default();
     let update: serde_json::Map<String, Value> = match serde_json::from_slice(&body) {
         Ok(u) => u,
-        Err(e) => return bad_argument(&format!("The request body is not a WorkItemDeleteUpdate: {e}")),
+        Err(e) => {
+            return bad_argument(&format!(
+                "The request body is not a WorkItemDeleteUpdate: {e}"
+            ));
+        }
     };
     // The sample sends `isDeleted`; ADO reads member names without case.
-    let is_deleted = update.iter().find(|(k, _)| k.eq_ignore_ascii_case("isDeleted")).map(|(_, v)| v.clone());
+    let is_deleted = update
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("isDeleted"))
+        .map(|(_, v)| v.clone());
     if is_deleted != Some(Value::Bool(false)) {
         return bad_argument("Restoring a work item needs {\"isDeleted\": false}.");
     }
     let mut data = emu.data();
-    let Some(entry) = id.parse::<i32>().ok().and_then(|n| data.store.recycle_bin.remove(&n)) else {
+    let Some(entry) = id
+        .parse::<i32>()
+        .ok()
+        .and_then(|n| data.store.recycle_bin.remove(&n))
+    else {
         return not_in_bin(&id);
     };
     data.work_items.insert(entry.item.id, entry.item.clone());
     let mut body = views::deleted(&emu, &entry, true);
     // The restore sample points `url` back at the work item.
     body["url"] = views::item_url(&emu, &entry.item).into();
-    commit::lifecycle(&emu, EventKind::Restored, entry.item, &caller.identity, false);
+    commit::lifecycle(
+        &emu,
+        EventKind::Restored,
+        entry.item,
+        &caller.identity,
+        false,
+    );
     drop(data);
     axum::Json(body).into_response()
 }
 
 /// `DELETE .../recyclebin/{id}`: destroy for good.
-pub async fn destroy(State(emu): State<Arc<Emu>>, Path(p): Path<BinPath>, headers: HeaderMap) -> Response {
+pub async fn destroy(
+    State(emu): State<Arc<Emu>>,
+    Path(p): Path<BinPath>,
+    headers: HeaderMap,
+) -> Response {
     if let Err(r) = authenticate(&emu, &p, &headers) {
         return r;
     }
     let id = p.id.clone().unwrap_or_default();
     let mut data = emu.data();
-    let Some(entry) = id.parse::<i32>().ok().and_then(|n| data.store.recycle_bin.remove(&n)) else {
+    let Some(entry) = id
+        .parse::<i32>()
+        .ok()
+        .and_then(|n| data.store.recycle_bin.remove(&n))
+    else {
         return not_in_bin(&id);
     };
     data.store.history.remove(&entry.item.id);

@@ -60,7 +60,13 @@ fn field_ref(emu: &Emu, def: &FieldDef) -> Value {
     json!({"referenceName": def.reference_name, "name": def.name, "url": format!("{}/{}/_apis/wit/fields/{}", emu.base_url(), emu.organization, def.reference_name)})
 }
 
-pub async fn query(State(emu): State<Arc<Emu>>, Path(p): Path<WiqlPath>, Query(q): Q, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn query(
+    State(emu): State<Arc<Emu>>,
+    Path(p): Path<WiqlPath>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let (caller, project) = match &p.project {
         Some(project) => match wit_project(&emu, &p.org, project, &headers) {
             Ok((c, project)) => (c, Some(project.name)),
@@ -78,7 +84,9 @@ pub async fn query(State(emu): State<Arc<Emu>>, Path(p): Path<WiqlPath>, Query(q
     };
     // [doc] the query text is limited to 32K characters; [unverified] the answer.
     if text.chars().count() > 32 * 1024 {
-        return refused(WiqlError::other("TF51006: The query statement is too long: the limit is 32768 characters."));
+        return refused(WiqlError::other(
+            "TF51006: The query statement is too long: the limit is 32768 characters.",
+        ));
     }
     let top: Option<usize> = match param(&q, "$top").map(str::parse) {
         None => None,
@@ -90,7 +98,13 @@ pub async fn query(State(emu): State<Arc<Emu>>, Path(p): Path<WiqlPath>, Query(q
         Err(e) => return refused(e),
     };
     let fields = org_fields(&emu);
-    let ctx = Context { fields: &fields, project: project.as_deref(), me: &caller.identity, today: time::OffsetDateTime::now_utc().date(), time_precision: flag(&q, "timePrecision") };
+    let ctx = Context {
+        fields: &fields,
+        project: project.as_deref(),
+        me: &caller.identity,
+        today: time::OffsetDateTime::now_utc().date(),
+        time_precision: flag(&q, "timePrecision"),
+    };
     if let Err(e) = ctx.check(&parsed) {
         return refused(e);
     }
@@ -98,7 +112,12 @@ pub async fn query(State(emu): State<Arc<Emu>>, Path(p): Path<WiqlPath>, Query(q
     items.sort_by_key(|i| i.id);
     let mut hits = Vec::new();
     for item in items {
-        match parsed.condition.as_ref().map(|c| ctx.matches(&item, c)).unwrap_or(Ok(true)) {
+        match parsed
+            .condition
+            .as_ref()
+            .map(|c| ctx.matches(&item, c))
+            .unwrap_or(Ok(true))
+        {
             Ok(true) => hits.push(item),
             Ok(false) => {}
             Err(e) => return refused(e),
@@ -110,10 +129,26 @@ pub async fn query(State(emu): State<Arc<Emu>>, Path(p): Path<WiqlPath>, Query(q
     if let Some(n) = top {
         hits.truncate(n);
     }
-    let columns: Vec<Value> = parsed.columns.iter().filter_map(|c| ctx.field(c).ok()).map(|d| field_ref(&emu, d)).collect();
-    let sort: Vec<Value> = parsed.order.iter().filter_map(|(f, d)| ctx.field(f).ok().map(|def| json!({"field": field_ref(&emu, def), "descending": d}))).collect();
+    let columns: Vec<Value> = parsed
+        .columns
+        .iter()
+        .filter_map(|c| ctx.field(c).ok())
+        .map(|d| field_ref(&emu, d))
+        .collect();
+    let sort: Vec<Value> = parsed
+        .order
+        .iter()
+        .filter_map(|(f, d)| {
+            ctx.field(f)
+                .ok()
+                .map(|def| json!({"field": field_ref(&emu, def), "descending": d}))
+        })
+        .collect();
     let org = format!("{}/{}", emu.base_url(), emu.organization);
-    let work_items: Vec<Value> = hits.iter().map(|i| json!({"id": i.id, "url": format!("{org}/_apis/wit/workItems/{}", i.id)})).collect();
+    let work_items: Vec<Value> = hits
+        .iter()
+        .map(|i| json!({"id": i.id, "url": format!("{org}/_apis/wit/workItems/{}", i.id)}))
+        .collect();
     let mut answer = json!({"queryType": "flat", "queryResultType": "workItem", "asOf": now(), "columns": columns, "workItems": work_items});
     if !sort.is_empty() {
         answer["sortColumns"] = Value::Array(sort);

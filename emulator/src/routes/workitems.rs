@@ -27,24 +27,44 @@ pub use crate::views::item_json;
 /// The `$expand` and `fields` of a read. ADO refuses both at once
 /// [unverified: code and text].
 pub fn read_view(q: &HashMap<String, String>, links: bool) -> Result<View, Response> {
-    let expand = Expand::parse(param(q, "$expand")).ok_or_else(|| bad_argument("The value of $expand is not one of None, Relations, Fields, Links, All."))?;
+    let expand = Expand::parse(param(q, "$expand")).ok_or_else(|| {
+        bad_argument("The value of $expand is not one of None, Relations, Fields, Links, All.")
+    })?;
     let fields = field_list(param(q, "fields"));
     if fields.is_some() && expand != Expand::None {
-        return Err(bad_argument("The expand parameter can not be used with the fields parameter."));
+        return Err(bad_argument(
+            "The expand parameter can not be used with the fields parameter.",
+        ));
     }
-    Ok(View { fields, expand, links })
+    Ok(View {
+        fields,
+        expand,
+        links,
+    })
 }
 
 /// The view a write answers with: everything, relations when `$expand` asks.
 fn write_view(q: &HashMap<String, String>) -> View {
     let expand = Expand::parse(param(q, "$expand")).unwrap_or(Expand::None);
     // Create and update examples return relations without `$expand`.
-    View { fields: None, expand: if expand == Expand::None { Expand::Relations } else { expand }, links: true }
+    View {
+        fields: None,
+        expand: if expand == Expand::None {
+            Expand::Relations
+        } else {
+            expand
+        },
+        links: true,
+    }
 }
 
 fn unknown_type(ty: &str) -> Response {
     // [unverified] wording; the code is the one ADO uses for a missing type.
-    envelope(StatusCode::NOT_FOUND, &format!("TF201063: Work item type {ty} does not exist."), "WorkItemTypeNotFoundException")
+    envelope(
+        StatusCode::NOT_FOUND,
+        &format!("TF201063: Work item type {ty} does not exist."),
+        "WorkItemTypeNotFoundException",
+    )
 }
 
 /// A new item of a type, before any operation: server-filled fields.
@@ -65,13 +85,31 @@ fn blank(emu: &Emu, caller: &Caller, project: &Project, ty_name: &str) -> Stored
     ] {
         fields.insert(k.into(), v);
     }
-    StoredItem { id: 0, rev: 0, project_id: project.id.clone(), fields, relations: vec![] }
+    StoredItem {
+        id: 0,
+        rev: 0,
+        project_id: project.id.clone(),
+        fields,
+        relations: vec![],
+    }
 }
 
 /// `POST {project}/_apis/wit/workitems/${type}`.
-pub fn create_item(emu: &Emu, caller: &Caller, project: &Project, target: &str, q: &HashMap<String, String>, headers: &HeaderMap, body: &[u8]) -> Response {
+pub fn create_item(
+    emu: &Emu,
+    caller: &Caller,
+    project: &Project,
+    target: &str,
+    q: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
     let Some(ty_name) = target.strip_prefix('$') else {
-        return envelope(StatusCode::METHOD_NOT_ALLOWED, "VS403444: POST needs a work item type: .../workitems/$Type", "InvalidArgumentValueException");
+        return envelope(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "VS403444: POST needs a work item type: .../workitems/$Type",
+            "InvalidArgumentValueException",
+        );
     };
     let Some(ty) = project.process.work_item_type(ty_name) else {
         return unknown_type(ty_name);
@@ -81,14 +119,22 @@ pub fn create_item(emu: &Emu, caller: &Caller, project: &Project, target: &str, 
         Err(r) => return r,
     };
     let mut item = blank(emu, caller, project, &ty.name);
-    let mode = Mode { bypass: flag(q, "bypassRules"), creating: true };
+    let mode = Mode {
+        bypass: flag(q, "bypassRules"),
+        creating: true,
+    };
     if let Err(r) = patch::apply(emu, project, &mut item, &ops, mode, &caller.identity) {
         return r;
     }
     if flag(q, "validateOnly") {
         return axum::Json(views::item(emu, &item, &write_view(q))).into_response();
     }
-    let change = Change { kind: EventKind::Created, actor: &caller.identity, suppress: flag(q, "suppressNotifications"), comment: None };
+    let change = Change {
+        kind: EventKind::Created,
+        actor: &caller.identity,
+        suppress: flag(q, "suppressNotifications"),
+        comment: None,
+    };
     let mut data = emu.data();
     let stored = commit::create(emu, &mut data, item, &change);
     drop(data);
@@ -96,12 +142,23 @@ pub fn create_item(emu: &Emu, caller: &Caller, project: &Project, target: &str, 
 }
 
 /// `PATCH _apis/wit/workitems/{id}`: all operations or none.
-pub fn update_item(emu: &Emu, caller: &Caller, id: &str, q: &HashMap<String, String>, headers: &HeaderMap, body: &[u8]) -> Response {
+pub fn update_item(
+    emu: &Emu,
+    caller: &Caller,
+    id: &str,
+    q: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
     let ops = match patch::parse_ops(headers, body) {
         Ok(o) => o,
         Err(r) => return r,
     };
-    let Some(current) = id.parse::<i32>().ok().and_then(|n| emu.data().work_items.get(&n).cloned()) else {
+    let Some(current) = id
+        .parse::<i32>()
+        .ok()
+        .and_then(|n| emu.data().work_items.get(&n).cloned())
+    else {
         return not_found(id);
     };
     let Some(project) = emu.project(&current.project_id).cloned() else {
@@ -110,7 +167,10 @@ pub fn update_item(emu: &Emu, caller: &Caller, id: &str, q: &HashMap<String, Str
     let mut item = current.clone();
     // System.History belongs to the revision that wrote it.
     item.fields.remove("System.History");
-    let mode = Mode { bypass: flag(q, "bypassRules"), creating: false };
+    let mode = Mode {
+        bypass: flag(q, "bypassRules"),
+        creating: false,
+    };
     if let Err(r) = patch::apply(emu, &project, &mut item, &ops, mode, &caller.identity) {
         return r;
     }
@@ -118,18 +178,33 @@ pub fn update_item(emu: &Emu, caller: &Caller, id: &str, q: &HashMap<String, Str
         // The validateOnly example: the answer keeps the current rev.
         return axum::Json(views::item(emu, &item, &write_view(q))).into_response();
     }
-    let change = Change { kind: EventKind::Updated, actor: &caller.identity, suppress: flag(q, "suppressNotifications"), comment: None };
+    let change = Change {
+        kind: EventKind::Updated,
+        actor: &caller.identity,
+        suppress: flag(q, "suppressNotifications"),
+        comment: None,
+    };
     let mut data = emu.data();
     // Another writer may have committed since we read: the revision decides.
     if data.work_items.get(&current.id).map(|i| i.rev) != Some(current.rev) {
-        return envelope(StatusCode::PRECONDITION_FAILED, "TF26071: This work item has been changed by someone else since you opened it.", "WorkItemRevisionMismatchException");
+        return envelope(
+            StatusCode::PRECONDITION_FAILED,
+            "TF26071: This work item has been changed by someone else since you opened it.",
+            "WorkItemRevisionMismatchException",
+        );
     }
     let (stored, _) = commit::update(emu, &mut data, current, item, &change);
     drop(data);
     axum::Json(views::item(emu, &stored, &write_view(q))).into_response()
 }
 
-pub async fn create(State(emu): State<Arc<Emu>>, Path((org, project, target)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn create(
+    State(emu): State<Arc<Emu>>,
+    Path((org, project, target)): Path<(String, String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     match wit_project(&emu, &org, &project, &headers) {
         Ok((caller, project)) => create_item(&emu, &caller, &project, &target, &q, &headers, &body),
         Err(r) => r,
@@ -142,7 +217,11 @@ fn read(emu: &Emu, id: &str, q: &HashMap<String, String>) -> Response {
         Err(r) => return r,
     };
     // [unverified] `asOf` is accepted and ignored: reads return the latest revision.
-    match id.parse::<i32>().ok().and_then(|n| emu.data().work_items.get(&n).cloned()) {
+    match id
+        .parse::<i32>()
+        .ok()
+        .and_then(|n| emu.data().work_items.get(&n).cloned())
+    {
         Some(item) => axum::Json(views::item(emu, &item, &view)).into_response(),
         None => not_found(id),
     }
@@ -155,10 +234,17 @@ fn template(emu: &Emu, caller: &Caller, project: &Project, ty_name: &str) -> Res
         return unknown_type(ty_name);
     };
     let mut item = blank(emu, caller, project, &ty.name);
-    for k in ["System.CreatedDate", "System.ChangedDate", "System.CommentCount"] {
+    for k in [
+        "System.CreatedDate",
+        "System.ChangedDate",
+        "System.CommentCount",
+    ] {
         item.fields.remove(k);
     }
-    let mode = Mode { bypass: true, creating: true };
+    let mode = Mode {
+        bypass: true,
+        creating: true,
+    };
     if let Err(r) = patch::apply(emu, project, &mut item, &[], mode, &caller.identity) {
         return r;
     }
@@ -171,7 +257,12 @@ fn template(emu: &Emu, caller: &Caller, project: &Project, ty_name: &str) -> Res
     .into_response()
 }
 
-pub async fn get_in_project(State(emu): State<Arc<Emu>>, Path((org, project, id)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap) -> Response {
+pub async fn get_in_project(
+    State(emu): State<Arc<Emu>>,
+    Path((org, project, id)): Path<(String, String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Response {
     match wit_project(&emu, &org, &project, &headers) {
         Ok((caller, project)) => match id.strip_prefix('$') {
             Some(ty) => template(&emu, &caller, &project, ty),
@@ -181,24 +272,40 @@ pub async fn get_in_project(State(emu): State<Arc<Emu>>, Path((org, project, id)
     }
 }
 
-pub async fn get(State(emu): State<Arc<Emu>>, Path((org, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap) -> Response {
+pub async fn get(
+    State(emu): State<Arc<Emu>>,
+    Path((org, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+) -> Response {
     match org_wit_caller(&emu, &org, &headers) {
         Ok(_) => read(&emu, &id, &q),
         Err(r) => r,
     }
 }
 
-pub async fn update_in_project(State(emu): State<Arc<Emu>>, Path((org, project, id)): Path<(String, String, String)>, Query(q): Q, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn update_in_project(
+    State(emu): State<Arc<Emu>>,
+    Path((org, project, id)): Path<(String, String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     match wit_project(&emu, &org, &project, &headers) {
         Ok((caller, _)) => update_item(&emu, &caller, &id, &q, &headers, &body),
         Err(r) => r,
     }
 }
 
-pub async fn update(State(emu): State<Arc<Emu>>, Path((org, id)): Path<(String, String)>, Query(q): Q, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn update(
+    State(emu): State<Arc<Emu>>,
+    Path((org, id)): Path<(String, String)>,
+    Query(q): Q,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     match org_wit_caller(&emu, &org, &headers) {
         Ok(caller) => update_item(&emu, &caller, &id, &q, &headers, &body),
         Err(r) => r,
     }
 }
-

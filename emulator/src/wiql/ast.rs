@@ -19,7 +19,11 @@ pub enum Expr {
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
     Not(Box<Expr>),
-    Compare { field: String, op: Op, value: Operand },
+    Compare {
+        field: String,
+        op: Op,
+        value: Operand,
+    },
 }
 
 /// A comparison operator.
@@ -59,5 +63,8 @@ pub enum Literal {
     Number(f64),
     Bool(bool),
     /// `@project`, `@me`, `@today` (name lowercased), with `+ n` / `- n`.
-    Macro { name: String, offset: i64 },
+    Macro {
+        name: String,
+        offset: i64,
+    },
 }

@@ -45,7 +45,11 @@ impl<'a> Context<'a> {
         self.fields
             .iter()
             .find(|f| f.reference_name.eq_ignore_ascii_case(name))
-            .or_else(|| self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name)))
+            .or_else(|| {
+                self.fields
+                    .iter()
+                    .find(|f| f.name.eq_ignore_ascii_case(name))
+            })
             .ok_or_else(|| WiqlError::unknown_field(name))
     }
 
@@ -53,7 +57,10 @@ impl<'a> Context<'a> {
     pub fn check(&self, q: &Query) -> Result<(), WiqlError> {
         if !q.source.eq_ignore_ascii_case("WorkItems") {
             // [unverified] link queries are not emulated.
-            return Err(WiqlError::other(format!("TF51006: The query statement is not valid. Only FROM WorkItems is supported, not {}.", q.source)));
+            return Err(WiqlError::other(format!(
+                "TF51006: The query statement is not valid. Only FROM WorkItems is supported, not {}.",
+                q.source
+            )));
         }
         for name in q.columns.iter().chain(q.order.iter().map(|(f, _)| f)) {
             self.field(name)?;
@@ -73,7 +80,9 @@ impl<'a> Context<'a> {
                 match value {
                     Operand::Field(other) => self.field(other).map(|_| ()),
                     Operand::Literal(l) => self.literal(def, l).map(|_| ()),
-                    Operand::List(list) => list.iter().try_for_each(|l| self.literal(def, l).map(|_| ())),
+                    Operand::List(list) => list
+                        .iter()
+                        .try_for_each(|l| self.literal(def, l).map(|_| ())),
                 }
             }
         }
@@ -82,17 +91,44 @@ impl<'a> Context<'a> {
     fn literal(&self, def: &FieldDef, l: &Literal) -> Result<V, WiqlError> {
         Ok(match l {
             Literal::Macro { name, offset } => match name.as_str() {
-                "today" => V::Date(PrimitiveDateTime::new(self.today + Duration::days(*offset), Time::MIDNIGHT).assume_utc()),
+                "today" => V::Date(
+                    PrimitiveDateTime::new(self.today + Duration::days(*offset), Time::MIDNIGHT)
+                        .assume_utc(),
+                ),
                 "me" => V::Who(names(self.me)),
                 // [unverified] code and text when @project has no project.
-                "project" => V::Text(self.project.ok_or_else(|| WiqlError::other("TF51011: The @project macro needs a project in the request URL."))?.to_string()),
-                other => return Err(WiqlError::other(format!("TF51011: The macro @{other} is not supported."))),
+                "project" => V::Text(
+                    self.project
+                        .ok_or_else(|| {
+                            WiqlError::other(
+                                "TF51011: The @project macro needs a project in the request URL.",
+                            )
+                        })?
+                        .to_string(),
+                ),
+                other => {
+                    return Err(WiqlError::other(format!(
+                        "TF51011: The macro @{other} is not supported."
+                    )));
+                }
             },
             Literal::Number(n) => V::Num(*n),
             Literal::Bool(b) => V::Bool(*b),
-            Literal::Text(t) if def.kind == "dateTime" => V::Date(parse_date(t).ok_or_else(|| WiqlError::other(format!("TF51018: The value '{t}' for field {} is not a date.", def.name)))?),
+            Literal::Text(t) if def.kind == "dateTime" => {
+                V::Date(parse_date(t).ok_or_else(|| {
+                    WiqlError::other(format!(
+                        "TF51018: The value '{t}' for field {} is not a date.",
+                        def.name
+                    ))
+                })?)
+            }
             Literal::Text(t) if matches!(def.kind.as_str(), "integer" | "double") => {
-                V::Num(t.trim().parse().map_err(|_| WiqlError::other(format!("TF51018: The value '{t}' for field {} is not a number.", def.name)))?)
+                V::Num(t.trim().parse().map_err(|_| {
+                    WiqlError::other(format!(
+                        "TF51018: The value '{t}' for field {} is not a number.",
+                        def.name
+                    ))
+                })?)
             }
             Literal::Text(t) => V::Text(t.clone()),
         })
@@ -102,21 +138,33 @@ impl<'a> Context<'a> {
         if def.reference_name == "System.Id" {
             return V::Num(f64::from(item.id));
         }
-        let Some(raw) = item.fields.get(&def.reference_name) else { return V::Null };
+        let Some(raw) = item.fields.get(&def.reference_name) else {
+            return V::Null;
+        };
         match raw {
             Value::Null => V::Null,
             Value::Number(n) => V::Num(n.as_f64().unwrap_or_default()),
             Value::Bool(b) => V::Bool(*b),
             Value::Object(o) => V::Who(
-                [o.get("displayName"), o.get("uniqueName")].into_iter().flatten().filter_map(Value::as_str).map(str::to_string).chain(
-                    match (o.get("displayName").and_then(Value::as_str), o.get("uniqueName").and_then(Value::as_str)) {
-                        (Some(d), Some(u)) => Some(format!("{d} <{u}>")),
-                        _ => None,
-                    },
-                )
-                .collect(),
+                [o.get("displayName"), o.get("uniqueName")]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .chain(
+                        match (
+                            o.get("displayName").and_then(Value::as_str),
+                            o.get("uniqueName").and_then(Value::as_str),
+                        ) {
+                            (Some(d), Some(u)) => Some(format!("{d} <{u}>")),
+                            _ => None,
+                        },
+                    )
+                    .collect(),
             ),
-            Value::String(s) if def.kind == "dateTime" => parse_date(s).map(V::Date).unwrap_or(V::Text(s.clone())),
+            Value::String(s) if def.kind == "dateTime" => {
+                parse_date(s).map(V::Date).unwrap_or(V::Text(s.clone()))
+            }
             Value::String(s) if def.is_identity => V::Who(vec![s.clone()]),
             Value::String(s) => V::Text(s.clone()),
             other => V::Text(other.to_string()),
@@ -134,7 +182,10 @@ impl<'a> Context<'a> {
                 let left = self.value(item, def);
                 let rights = match value {
                     Operand::Literal(l) => vec![self.literal(def, l)?],
-                    Operand::List(list) => list.iter().map(|l| self.literal(def, l)).collect::<Result<_, _>>()?,
+                    Operand::List(list) => list
+                        .iter()
+                        .map(|l| self.literal(def, l))
+                        .collect::<Result<_, _>>()?,
                     Operand::Field(other) => vec![self.value(item, self.field(other)?)],
                 };
                 let tags = def.reference_name == "System.Tags";
@@ -144,8 +195,15 @@ impl<'a> Context<'a> {
                     Op::Ne | Op::NotIn | Op::NotEver => !any(&|r| self.equal(&left, r)),
                     Op::Gt => any(&|r| self.order(&left, r) == Some(Ordering::Greater)),
                     Op::Lt => any(&|r| self.order(&left, r) == Some(Ordering::Less)),
-                    Op::Ge => any(&|r| matches!(self.order(&left, r), Some(Ordering::Greater | Ordering::Equal))),
-                    Op::Le => any(&|r| matches!(self.order(&left, r), Some(Ordering::Less | Ordering::Equal))),
+                    Op::Ge => any(&|r| {
+                        matches!(
+                            self.order(&left, r),
+                            Some(Ordering::Greater | Ordering::Equal)
+                        )
+                    }),
+                    Op::Le => any(&|r| {
+                        matches!(self.order(&left, r), Some(Ordering::Less | Ordering::Equal))
+                    }),
                     Op::Contains => any(&|r| contains(&left, r, tags, false)),
                     Op::NotContains => !any(&|r| contains(&left, r, tags, false)),
                     Op::ContainsWords => any(&|r| contains(&left, r, tags, true)),
@@ -159,8 +217,12 @@ impl<'a> Context<'a> {
 
     fn equal(&self, a: &V, b: &V) -> bool {
         match (a, b) {
-            (V::Who(names), V::Text(t)) | (V::Text(t), V::Who(names)) => names.iter().any(|n| n.eq_ignore_ascii_case(t.trim())),
-            (V::Who(x), V::Who(y)) => x.iter().any(|n| y.iter().any(|m| m.eq_ignore_ascii_case(n))),
+            (V::Who(names), V::Text(t)) | (V::Text(t), V::Who(names)) => {
+                names.iter().any(|n| n.eq_ignore_ascii_case(t.trim()))
+            }
+            (V::Who(x), V::Who(y)) => x
+                .iter()
+                .any(|n| y.iter().any(|m| m.eq_ignore_ascii_case(n))),
             (V::Null, V::Text(t)) | (V::Text(t), V::Null) => t.is_empty(),
             _ => self.order(a, b) == Some(Ordering::Equal),
         }
@@ -180,9 +242,19 @@ impl<'a> Context<'a> {
     }
 
     /// Sorts by the `ORDER BY` keys; empty values first when ascending.
-    pub fn sort(&self, items: &mut [StoredItem], order: &[(String, bool)]) -> Result<(), WiqlError> {
-        let keys: Vec<(&FieldDef, bool)> = order.iter().map(|(f, d)| self.field(f).map(|def| (def, *d))).collect::<Result<_, _>>()?;
-        let ctx = Context { time_precision: true, ..*self };
+    pub fn sort(
+        &self,
+        items: &mut [StoredItem],
+        order: &[(String, bool)],
+    ) -> Result<(), WiqlError> {
+        let keys: Vec<(&FieldDef, bool)> = order
+            .iter()
+            .map(|(f, d)| self.field(f).map(|def| (def, *d)))
+            .collect::<Result<_, _>>()?;
+        let ctx = Context {
+            time_precision: true,
+            ..*self
+        };
         items.sort_by(|x, y| {
             for (def, desc) in &keys {
                 let (a, b) = (ctx.value(x, def), ctx.value(y, def));
@@ -221,14 +293,22 @@ fn contains(left: &V, right: &V, tags: bool, words: bool) -> bool {
         return text.contains(&needle);
     }
     text.match_indices(&needle).any(|(i, m)| {
-        let before = text[..i].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
-        let after = text[i + m.len()..].chars().next().is_none_or(|c| !c.is_alphanumeric());
+        let before = text[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric());
+        let after = text[i + m.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric());
         before && after
     })
 }
 
 fn under(left: &V, right: &V) -> bool {
-    let (V::Text(path), V::Text(root)) = (left, right) else { return false };
+    let (V::Text(path), V::Text(root)) = (left, right) else {
+        return false;
+    };
     let (path, root) = (path.to_lowercase(), root.to_lowercase());
     path == root || path.starts_with(&format!("{root}\\"))
 }

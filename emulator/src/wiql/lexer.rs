@@ -66,7 +66,10 @@ pub fn tokenize(input: &str) -> Result<Vec<Token>, WiqlError> {
                 i += 1;
             }
             '[' => {
-                let end = chars[i..].iter().position(|&c| c == ']').ok_or_else(|| WiqlError::syntax("]", "end of query"))?;
+                let end = chars[i..]
+                    .iter()
+                    .position(|&c| c == ']')
+                    .ok_or_else(|| WiqlError::syntax("]", "end of query"))?;
                 let name: String = chars[i + 1..i + end].iter().collect();
                 if name.trim().is_empty() {
                     return Err(WiqlError::syntax("a field name", "[]"));
@@ -96,7 +99,11 @@ pub fn tokenize(input: &str) -> Result<Vec<Token>, WiqlError> {
             }
             '<' | '>' | '=' | '!' => {
                 let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
-                let op = if ["<>", "<=", ">=", "!="].contains(&two.as_str()) { two } else { c.to_string() };
+                let op = if ["<>", "<=", ">=", "!="].contains(&two.as_str()) {
+                    two
+                } else {
+                    c.to_string()
+                };
                 if op == "!" {
                     return Err(WiqlError::syntax("an operator", "!"));
                 }
@@ -104,21 +111,38 @@ pub fn tokenize(input: &str) -> Result<Vec<Token>, WiqlError> {
                 tokens.push(Token::Compare(op));
             }
             '@' => {
-                let len = chars[i + 1..].iter().take_while(|c| c.is_alphanumeric() || **c == '_').count();
+                let len = chars[i + 1..]
+                    .iter()
+                    .take_while(|c| c.is_alphanumeric() || **c == '_')
+                    .count();
                 if len == 0 {
                     return Err(WiqlError::syntax("a macro name", "@"));
                 }
-                tokens.push(Token::Macro(chars[i + 1..i + 1 + len].iter().collect::<String>().to_ascii_lowercase()));
+                tokens.push(Token::Macro(
+                    chars[i + 1..i + 1 + len]
+                        .iter()
+                        .collect::<String>()
+                        .to_ascii_lowercase(),
+                ));
                 i += 1 + len;
             }
             c if c.is_ascii_digit() => {
-                let len = chars[i..].iter().take_while(|c| c.is_ascii_digit() || **c == '.').count();
+                let len = chars[i..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_digit() || **c == '.')
+                    .count();
                 let text: String = chars[i..i + len].iter().collect();
-                tokens.push(Token::Number(text.parse().map_err(|_| WiqlError::syntax("a number", &text))?));
+                tokens.push(Token::Number(
+                    text.parse()
+                        .map_err(|_| WiqlError::syntax("a number", &text))?,
+                ));
                 i += len;
             }
             c if c.is_alphabetic() || c == '_' => {
-                let len = chars[i..].iter().take_while(|c| c.is_alphanumeric() || **c == '_' || **c == '.').count();
+                let len = chars[i..]
+                    .iter()
+                    .take_while(|c| c.is_alphanumeric() || **c == '_' || **c == '.')
+                    .count();
                 tokens.push(Token::Word(chars[i..i + len].iter().collect()));
                 i += len;
             }

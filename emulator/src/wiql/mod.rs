@@ -21,16 +21,26 @@ pub struct WiqlError {
 impl WiqlError {
     /// TF51006-style syntax error [unverified: ADO's exact wording].
     pub fn syntax(expected: &str, found: &str) -> WiqlError {
-        WiqlError { message: format!("TF51006: The query statement is not valid. Expecting {expected}. The error is caused by «{found}».") }
+        WiqlError {
+            message: format!(
+                "TF51006: The query statement is not valid. Expecting {expected}. The error is caused by «{found}»."
+            ),
+        }
     }
 
     /// TF51005: a field the organization does not have.
     pub fn unknown_field(name: &str) -> WiqlError {
-        WiqlError { message: format!("TF51005: The query references a field that does not exist. The error is caused by «{name}».") }
+        WiqlError {
+            message: format!(
+                "TF51005: The query references a field that does not exist. The error is caused by «{name}»."
+            ),
+        }
     }
 
     /// Any other refusal, with its own code.
     pub fn other(message: impl Into<String>) -> WiqlError {
-        WiqlError { message: message.into() }
+        WiqlError {
+            message: message.into(),
+        }
     }
 }

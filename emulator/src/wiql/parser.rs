@@ -44,7 +44,9 @@ impl Parser {
     }
 
     fn found(&self) -> String {
-        self.peek().map(Token::text).unwrap_or_else(|| "end of query".into())
+        self.peek()
+            .map(Token::text)
+            .unwrap_or_else(|| "end of query".into())
     }
 
     /// Whether the next token is the keyword `kw`.
@@ -61,7 +63,11 @@ impl Parser {
     }
 
     fn expect(&mut self, kw: &str) -> Result<(), WiqlError> {
-        if self.eat(kw) { Ok(()) } else { Err(WiqlError::syntax(kw, &self.found())) }
+        if self.eat(kw) {
+            Ok(())
+        } else {
+            Err(WiqlError::syntax(kw, &self.found()))
+        }
     }
 
     fn query(&mut self) -> Result<Query, WiqlError> {
@@ -79,9 +85,20 @@ impl Parser {
         self.expect("FROM")?;
         let source = match self.next() {
             Some(Token::Word(w)) => w,
-            other => return Err(WiqlError::syntax("WorkItems", &other.map(|t| t.text()).unwrap_or_else(|| "end of query".into()))),
+            other => {
+                return Err(WiqlError::syntax(
+                    "WorkItems",
+                    &other
+                        .map(|t| t.text())
+                        .unwrap_or_else(|| "end of query".into()),
+                ));
+            }
         };
-        let condition = if self.eat("WHERE") { Some(self.or()?) } else { None };
+        let condition = if self.eat("WHERE") {
+            Some(self.or()?)
+        } else {
+            None
+        };
         let mut order = Vec::new();
         if self.eat("ORDER") {
             self.expect("BY")?;
@@ -103,17 +120,30 @@ impl Parser {
         let as_of = if self.eat("ASOF") {
             match self.next() {
                 Some(Token::Text(t)) => Some(t),
-                other => return Err(WiqlError::syntax("a date", &other.map(|t| t.text()).unwrap_or_default())),
+                other => {
+                    return Err(WiqlError::syntax(
+                        "a date",
+                        &other.map(|t| t.text()).unwrap_or_default(),
+                    ));
+                }
             }
         } else {
             None
         };
-        Ok(Query { columns, source, condition, order, as_of })
+        Ok(Query {
+            columns,
+            source,
+            condition,
+            order,
+            as_of,
+        })
     }
 
     /// `[Field Name]` or a bare reference name; keywords are not fields.
     fn field(&mut self) -> Result<String, WiqlError> {
-        const KEYWORDS: &[&str] = &["SELECT", "FROM", "WHERE", "ORDER", "BY", "AND", "OR", "NOT", "ASC", "DESC", "ASOF"];
+        const KEYWORDS: &[&str] = &[
+            "SELECT", "FROM", "WHERE", "ORDER", "BY", "AND", "OR", "NOT", "ASC", "DESC", "ASOF",
+        ];
         match self.peek() {
             Some(Token::Field(f)) => {
                 let f = f.clone();
@@ -154,7 +184,12 @@ impl Parser {
             let inner = self.or()?;
             return match self.next() {
                 Some(Token::RParen) => Ok(inner),
-                other => Err(WiqlError::syntax(")", &other.map(|t| t.text()).unwrap_or_else(|| "end of query".into()))),
+                other => Err(WiqlError::syntax(
+                    ")",
+                    &other
+                        .map(|t| t.text())
+                        .unwrap_or_else(|| "end of query".into()),
+                )),
             };
         }
         let field = self.field()?;
@@ -186,7 +221,9 @@ impl Parser {
             }
         } else if self.eat("IN") {
             if self.at("GROUP") {
-                return Err(WiqlError::other("TF51006: The query statement is not valid. IN GROUP is not supported by the emulator."));
+                return Err(WiqlError::other(
+                    "TF51006: The query statement is not valid. IN GROUP is not supported by the emulator.",
+                ));
             }
             if negated { Op::NotIn } else { Op::In }
         } else if self.eat("UNDER") {
@@ -209,7 +246,14 @@ impl Parser {
                 match self.next() {
                     Some(Token::Comma) => list.push(self.literal()?),
                     Some(Token::RParen) => break,
-                    other => return Err(WiqlError::syntax(", or )", &other.map(|t| t.text()).unwrap_or_else(|| "end of query".into()))),
+                    other => {
+                        return Err(WiqlError::syntax(
+                            ", or )",
+                            &other
+                                .map(|t| t.text())
+                                .unwrap_or_else(|| "end of query".into()),
+                        ));
+                    }
                 }
             }
             return Ok(Operand::List(list));
@@ -228,9 +272,16 @@ impl Parser {
             Some(Token::Number(n)) => Ok(Literal::Number(n)),
             Some(Token::Minus) => match self.next() {
                 Some(Token::Number(n)) => Ok(Literal::Number(-n)),
-                other => Err(WiqlError::syntax("a number", &other.map(|t| t.text()).unwrap_or_default())),
+                other => Err(WiqlError::syntax(
+                    "a number",
+                    &other.map(|t| t.text()).unwrap_or_default(),
+                )),
             },
-            Some(Token::Word(w)) if w.eq_ignore_ascii_case("true") || w.eq_ignore_ascii_case("false") => Ok(Literal::Bool(w.eq_ignore_ascii_case("true"))),
+            Some(Token::Word(w))
+                if w.eq_ignore_ascii_case("true") || w.eq_ignore_ascii_case("false") =>
+            {
+                Ok(Literal::Bool(w.eq_ignore_ascii_case("true")))
+            }
             Some(Token::Macro(name)) => {
                 let sign = match self.peek() {
                     Some(Token::Plus) => 1,
@@ -239,11 +290,22 @@ impl Parser {
                 };
                 self.pos += 1;
                 match self.next() {
-                    Some(Token::Number(n)) if n.fract() == 0.0 => Ok(Literal::Macro { name, offset: sign * n as i64 }),
-                    other => Err(WiqlError::syntax("a whole number", &other.map(|t| t.text()).unwrap_or_default())),
+                    Some(Token::Number(n)) if n.fract() == 0.0 => Ok(Literal::Macro {
+                        name,
+                        offset: sign * n as i64,
+                    }),
+                    other => Err(WiqlError::syntax(
+                        "a whole number",
+                        &other.map(|t| t.text()).unwrap_or_default(),
+                    )),
                 }
             }
-            other => Err(WiqlError::syntax("a value", &other.map(|t| t.text()).unwrap_or_else(|| "end of query".into()))),
+            other => Err(WiqlError::syntax(
+                "a value",
+                &other
+                    .map(|t| t.text())
+                    .unwrap_or_else(|| "end of query".into()),
+            )),
         }
     }
 }
@@ -253,7 +315,11 @@ mod tests {
     use super::*;
 
     fn cmp(field: &str, op: Op, value: Literal) -> Expr {
-        Expr::Compare { field: field.into(), op, value: Operand::Literal(value) }
+        Expr::Compare {
+            field: field.into(),
+            op,
+            value: Operand::Literal(value),
+        }
     }
 
     #[test]
@@ -261,10 +327,20 @@ mod tests {
         let q = parse("Select [System.Id], [System.Title], [System.State] From WorkItems Where [System.WorkItemType] = 'Task' AND [State] <> 'Closed' AND [State] <> 'Removed' order by [Microsoft.VSTS.Common.Priority] asc, [System.CreatedDate] desc").unwrap();
         assert_eq!(q.columns, ["System.Id", "System.Title", "System.State"]);
         assert_eq!(q.source, "WorkItems");
-        assert_eq!(q.order, [("Microsoft.VSTS.Common.Priority".to_string(), false), ("System.CreatedDate".to_string(), true)]);
+        assert_eq!(
+            q.order,
+            [
+                ("Microsoft.VSTS.Common.Priority".to_string(), false),
+                ("System.CreatedDate".to_string(), true)
+            ]
+        );
         let expected = Expr::And(
             Box::new(Expr::And(
-                Box::new(cmp("System.WorkItemType", Op::Eq, Literal::Text("Task".into()))),
+                Box::new(cmp(
+                    "System.WorkItemType",
+                    Op::Eq,
+                    Literal::Text("Task".into()),
+                )),
                 Box::new(cmp("State", Op::Ne, Literal::Text("Closed".into()))),
             )),
             Box::new(cmp("State", Op::Ne, Literal::Text("Removed".into()))),
@@ -274,9 +350,11 @@ mod tests {
 
     #[test]
     fn and_binds_tighter_than_or_and_parentheses_override() {
-        let q = parse("SELECT [System.Id] FROM WorkItems WHERE [A] = 1 OR [B] = 2 AND [C] = 3").unwrap();
+        let q = parse("SELECT [System.Id] FROM WorkItems WHERE [A] = 1 OR [B] = 2 AND [C] = 3")
+            .unwrap();
         assert!(matches!(q.condition, Some(Expr::Or(_, ref r)) if matches!(**r, Expr::And(_, _))));
-        let q = parse("SELECT [System.Id] FROM WorkItems WHERE ([A] = 1 OR [B] = 2) AND [C] = 3").unwrap();
+        let q = parse("SELECT [System.Id] FROM WorkItems WHERE ([A] = 1 OR [B] = 2) AND [C] = 3")
+            .unwrap();
         assert!(matches!(q.condition, Some(Expr::And(ref l, _)) if matches!(**l, Expr::Or(_, _))));
     }
 
@@ -284,15 +362,27 @@ mod tests {
     fn reads_operators_lists_and_macros() {
         let q = parse("select [System.Id] from workitems where [System.Tags] not contains 'x' and [System.State] not in ('Done', \"Removed\") and [System.ChangedDate] >= @today - 7 and [System.AssignedTo] = @Me and [System.AreaPath] under 'P\\A' and [Microsoft.VSTS.Common.Priority] <= -1").unwrap();
         let text = format!("{:?}", q.condition.unwrap());
-        for needle in ["NotContains", "NotIn", "Macro { name: \"today\", offset: -7 }", "Macro { name: \"me\", offset: 0 }", "Under", "Number(-1.0)", "Le"] {
+        for needle in [
+            "NotContains",
+            "NotIn",
+            "Macro { name: \"today\", offset: -7 }",
+            "Macro { name: \"me\", offset: 0 }",
+            "Under",
+            "Number(-1.0)",
+            "Le",
+        ] {
             assert!(text.contains(needle), "{needle} in {text}");
         }
     }
 
     #[test]
     fn doubled_quotes_stand_for_a_quote() {
-        let q = parse("SELECT [System.Id] FROM WorkItems WHERE [System.Title] = 'O''Brien'").unwrap();
-        assert_eq!(q.condition, Some(cmp("System.Title", Op::Eq, Literal::Text("O'Brien".into()))));
+        let q =
+            parse("SELECT [System.Id] FROM WorkItems WHERE [System.Title] = 'O''Brien'").unwrap();
+        assert_eq!(
+            q.condition,
+            Some(cmp("System.Title", Op::Eq, Literal::Text("O'Brien".into())))
+        );
     }
 
     #[test]

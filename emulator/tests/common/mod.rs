@@ -23,17 +23,27 @@ impl Answer {
     }
 
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.bytes).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.bytes)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
 
     /// The TF/VS code at the start of an ADO error message.
     pub fn code(&self) -> String {
-        self.json()["message"].as_str().unwrap_or_default().split(':').next().unwrap_or_default().to_string()
+        self.json()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_string()
     }
 }
 
 pub fn basic(pat: &str) -> String {
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!(":{pat}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!(":{pat}"))
+    )
 }
 
 pub fn title(t: &str) -> Value {
@@ -46,8 +56,14 @@ pub fn field(name: &str, value: Value) -> Value {
 
 impl Client {
     pub fn new() -> Client {
-        let config = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build();
-        Client { agent: ureq::Agent::new_with_config(config), emu: Emulator::start(EmulatorConfig::default()).expect("emulator starts") }
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build();
+        Client {
+            agent: ureq::Agent::new_with_config(config),
+            emu: Emulator::start(EmulatorConfig::default()).expect("emulator starts"),
+        }
     }
 
     pub fn org(&self) -> String {
@@ -56,7 +72,11 @@ impl Client {
 
     /// `{org}/{project id}` of a seeded project.
     pub fn project(&self, name: &str) -> String {
-        format!("{}/{}", self.emu.org_url(), self.emu.project_id(name).expect("seeded project"))
+        format!(
+            "{}/{}",
+            self.emu.org_url(),
+            self.emu.project_id(name).expect("seeded project")
+        )
     }
 
     pub fn agile(&self) -> String {
@@ -64,7 +84,13 @@ impl Client {
     }
 
     /// Any request with the full-scope PAT.
-    pub fn call(&self, method: &str, url: &str, content_type: Option<&str>, body: Option<Vec<u8>>) -> Answer {
+    pub fn call(
+        &self,
+        method: &str,
+        url: &str,
+        content_type: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Answer {
         let request = ureq::http::Request::builder()
             .method(method)
             .uri(url)
@@ -81,8 +107,17 @@ impl Client {
         let mut response = response.expect("the emulator answers");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let bytes = response.body_mut().with_config().limit(u64::MAX).read_to_vec().unwrap_or_default();
-        Answer { status, headers, bytes }
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()
+            .unwrap_or_default();
+        Answer {
+            status,
+            headers,
+            bytes,
+        }
     }
 
     pub fn get(&self, url: &str) -> Answer {
@@ -94,16 +129,33 @@ impl Client {
     }
 
     pub fn json(&self, method: &str, url: &str, body: &Value) -> Answer {
-        self.call(method, url, Some("application/json"), Some(body.to_string().into_bytes()))
+        self.call(
+            method,
+            url,
+            Some("application/json"),
+            Some(body.to_string().into_bytes()),
+        )
     }
 
     pub fn patch_doc(&self, method: &str, url: &str, ops: &Value) -> Answer {
-        self.call(method, url, Some("application/json-patch+json"), Some(ops.to_string().into_bytes()))
+        self.call(
+            method,
+            url,
+            Some("application/json-patch+json"),
+            Some(ops.to_string().into_bytes()),
+        )
     }
 
     /// Creates a work item of `ty` in `project` (a `{org}/{project}` URL).
     pub fn create_in(&self, project: &str, ty: &str, ops: &Value) -> Answer {
-        self.patch_doc("POST", &format!("{project}/_apis/wit/workitems/${}?api-version=7.1", ty.replace(' ', "%20")), ops)
+        self.patch_doc(
+            "POST",
+            &format!(
+                "{project}/_apis/wit/workitems/${}?api-version=7.1",
+                ty.replace(' ', "%20")
+            ),
+            ops,
+        )
     }
 
     /// Creates an Agile work item and returns its id.
@@ -114,10 +166,20 @@ impl Client {
     }
 
     pub fn update(&self, id: i64, query: &str, ops: &Value) -> Answer {
-        self.patch_doc("PATCH", &format!("{}/_apis/wit/workitems/{id}?api-version=7.1{query}", self.org()), ops)
+        self.patch_doc(
+            "PATCH",
+            &format!(
+                "{}/_apis/wit/workitems/{id}?api-version=7.1{query}",
+                self.org()
+            ),
+            ops,
+        )
     }
 
     pub fn item(&self, id: i64) -> Answer {
-        self.get(&format!("{}/_apis/wit/workitems/{id}?$expand=relations&api-version=7.1", self.org()))
+        self.get(&format!(
+            "{}/_apis/wit/workitems/{id}?$expand=relations&api-version=7.1",
+            self.org()
+        ))
     }
 }

@@ -33,9 +33,16 @@ pub struct Receiver {
     _thread: std::thread::JoinHandle<()>,
 }
 
-async fn hook(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn hook(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
     let mut i = inner.lock().unwrap();
-    i.got.push(Received { headers, body: serde_json::from_slice(&body).unwrap_or(Value::Null) });
+    i.got.push(Received {
+        headers,
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+    });
     StatusCode::from_u16(i.answers.pop_front().unwrap_or(200)).unwrap()
 }
 
@@ -48,19 +55,30 @@ impl Receiver {
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let state = inner.clone();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 let app = Router::new().route("/hook", post(hook)).with_state(state);
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
                 let _ = axum::serve(listener, app).await;
             });
         });
-        Receiver { inner, url, _thread: thread }
+        Receiver {
+            inner,
+            url,
+            _thread: thread,
+        }
     }
 
     /// The next answers to give, in order; 200 after them.
     pub fn answer(&self, statuses: &[u16]) {
-        self.inner.lock().unwrap().answers.extend(statuses.iter().copied());
+        self.inner
+            .lock()
+            .unwrap()
+            .answers
+            .extend(statuses.iter().copied());
     }
 
     /// Everything received so far.

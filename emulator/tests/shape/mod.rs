@@ -47,6 +47,10 @@ fn walk(sample: &Value, ours: &Value, path: &str, maps: &[&str], out: &mut Vec<S
             }
         }
         (s, o) if kind(s) == kind(o) => {}
-        (s, o) => out.push(format!("{path}: {} in ours, {} in the sample", kind(o), kind(s))),
+        (s, o) => out.push(format!(
+            "{path}: {} in ours, {} in the sample",
+            kind(o),
+            kind(s)
+        )),
     }
 }

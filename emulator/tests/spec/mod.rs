@@ -22,18 +22,27 @@ fn root() -> String {
 pub fn load(relative: &str) -> Value {
     let path = format!("{}/specs/{relative}", root());
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(text.trim_start_matches('\u{feff}')).unwrap_or_else(|e| panic!("{path}: {e}"))
+    serde_json::from_str(text.trim_start_matches('\u{feff}'))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 /// The success response schema of an operation; `None` when the spec has
 /// no body for it.
 pub fn response_schema(spec: &Value, operation_id: &str) -> Option<Value> {
     for section in ["paths", "x-ms-paths"] {
-        for methods in spec[section].as_object().into_iter().flat_map(|p| p.values()) {
+        for methods in spec[section]
+            .as_object()
+            .into_iter()
+            .flat_map(|p| p.values())
+        {
             for op in methods.as_object().into_iter().flat_map(|m| m.values()) {
                 if op["operationId"] == operation_id {
                     let responses = op["responses"].as_object().expect("responses");
-                    let ok = responses.iter().find(|(code, _)| code.starts_with('2')).map(|(_, r)| r).expect("a 2xx response");
+                    let ok = responses
+                        .iter()
+                        .find(|(code, _)| code.starts_with('2'))
+                        .map(|(_, r)| r)
+                        .expect("a 2xx response");
                     return ok.get("schema").cloned();
                 }
             }
@@ -44,7 +53,12 @@ pub fn response_schema(spec: &Value, operation_id: &str) -> Option<Value> {
 
 fn without_nulls(v: &Value) -> Value {
     match v {
-        Value::Object(o) => Value::Object(o.iter().filter(|(_, x)| !x.is_null()).map(|(k, x)| (k.clone(), without_nulls(x))).collect::<Map<_, _>>()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .filter(|(_, x)| !x.is_null())
+                .map(|(k, x)| (k.clone(), without_nulls(x)))
+                .collect::<Map<_, _>>(),
+        ),
         Value::Array(a) => Value::Array(a.iter().map(without_nulls).collect()),
         other => other.clone(),
     }
@@ -55,7 +69,16 @@ fn without_nulls(v: &Value) -> Value {
 fn any_values(v: &mut Value) {
     match v {
         Value::Object(o) => {
-            let bare = o.get("type") == Some(&json!("object")) && ["properties", "additionalProperties", "$ref", "allOf", "items"].iter().all(|k| !o.contains_key(*k));
+            let bare = o.get("type") == Some(&json!("object"))
+                && [
+                    "properties",
+                    "additionalProperties",
+                    "$ref",
+                    "allOf",
+                    "items",
+                ]
+                .iter()
+                .all(|k| !o.contains_key(*k));
             if bare {
                 o.remove("type");
             }
@@ -74,7 +97,11 @@ pub fn violations(spec: &Value, operation_id: &str, answer: &Value) -> Vec<Strin
     let instance = if schema["type"] == "array" {
         match answer.get("value") {
             Some(v) => v.clone(),
-            None => return vec![format!("{operation_id}: a list answer without {{count, value}}: {answer}")],
+            None => {
+                return vec![format!(
+                    "{operation_id}: a list answer without {{count, value}}: {answer}"
+                )];
+            }
         }
     } else {
         answer.clone()
@@ -89,7 +116,10 @@ pub fn violations(spec: &Value, operation_id: &str, answer: &Value) -> Vec<Strin
         .build(&full)
         .unwrap_or_else(|e| panic!("{operation_id}: schema does not compile: {e}"));
     let instance = without_nulls(&instance);
-    validator.iter_errors(&instance).map(|e| format!("{operation_id}: {} at {}", e, e.instance_path())).collect()
+    validator
+        .iter_errors(&instance)
+        .map(|e| format!("{operation_id}: {} at {}", e, e.instance_path()))
+        .collect()
 }
 
 /// A spec with known errors corrected, each backed by a Microsoft sample
@@ -97,7 +127,10 @@ pub fn violations(spec: &Value, operation_id: &str, answer: &Value) -> Vec<Strin
 pub fn corrected(mut spec: Value, fixes: &[(&str, &str, Value)]) -> Value {
     for (definition, property, schema) in fixes {
         let slot = &mut spec["definitions"][*definition]["properties"][*property];
-        assert!(!slot.is_null(), "{definition}.{property} is not in the spec any more: drop the fix");
+        assert!(
+            !slot.is_null(),
+            "{definition}.{property} is not in the spec any more: drop the fix"
+        );
         *slot = schema.clone();
     }
     spec

@@ -54,7 +54,10 @@ impl Db {
     /// Forgets the dispatch attempt of `ticket_id` (its failure was definite).
     pub fn clear_attempt(&self, ticket_id: &str) -> anyhow::Result<()> {
         let tx = self.tx()?;
-        tx.execute("DELETE FROM dispatch_attempts WHERE ticket_id = ?1", [ticket_id])?;
+        tx.execute(
+            "DELETE FROM dispatch_attempts WHERE ticket_id = ?1",
+            [ticket_id],
+        )?;
         tx.commit()?;
         Ok(())
     }

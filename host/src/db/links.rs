@@ -41,7 +41,12 @@ pub fn link_to_json(l: &Link) -> String {
 /// Reads a link written by [`link_to_json`]; a missing member is named.
 pub fn link_from_json(text: &str) -> anyhow::Result<Link> {
     let v: Value = serde_json::from_str(text).context("the link is not JSON")?;
-    let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string).with_context(|| format!("link member `{k}` is missing or not text"));
+    let s = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .with_context(|| format!("link member `{k}` is missing or not text"))
+    };
     let n = |k: &str| {
         v.get(k)
             .and_then(Value::as_i64)
@@ -60,7 +65,12 @@ pub fn link_from_json(text: &str) -> anyhow::Result<Link> {
     })
 }
 
-pub(super) fn write(tx: &rusqlite::Transaction<'_>, outegration: &str, link: &Link, synced: &Ticket) -> anyhow::Result<()> {
+pub(super) fn write(
+    tx: &rusqlite::Transaction<'_>,
+    outegration: &str,
+    link: &Link,
+    synced: &Ticket,
+) -> anyhow::Result<()> {
     tx.execute(
         "INSERT INTO links (ticket_id, outegration, work_item_id, project, link_json, synced_ticket_json, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -73,22 +83,38 @@ pub(super) fn write(tx: &rusqlite::Transaction<'_>, outegration: &str, link: &Li
     Ok(())
 }
 
-fn row(ticket_id: &str, outegration: String, link_json: &str, synced_json: &str) -> anyhow::Result<StoredLink> {
+fn row(
+    ticket_id: &str,
+    outegration: String,
+    link_json: &str,
+    synced_json: &str,
+) -> anyhow::Result<StoredLink> {
     Ok(StoredLink {
-        link: link_from_json(link_json).with_context(|| format!("the stored link of ticket {ticket_id} is malformed (link_json)"))?,
+        link: link_from_json(link_json).with_context(|| {
+            format!("the stored link of ticket {ticket_id} is malformed (link_json)")
+        })?,
         outegration,
-        synced: from_json(synced_json)
-            .with_context(|| format!("the stored link of ticket {ticket_id} is malformed (synced_ticket_json)"))?,
+        synced: from_json(synced_json).with_context(|| {
+            format!("the stored link of ticket {ticket_id} is malformed (synced_ticket_json)")
+        })?,
     })
 }
 
 impl Db {
     /// Stores the link a dispatch (or adoption) returned with the ticket as
     /// dispatched, and forgets the dispatch attempt, in one transaction.
-    pub fn store_dispatched(&self, outegration: &str, link: &Link, synced: &Ticket) -> anyhow::Result<()> {
+    pub fn store_dispatched(
+        &self,
+        outegration: &str,
+        link: &Link,
+        synced: &Ticket,
+    ) -> anyhow::Result<()> {
         let tx = self.tx()?;
         write(&tx, outegration, link, synced)?;
-        tx.execute("DELETE FROM dispatch_attempts WHERE ticket_id = ?1", [&link.ticket_id])?;
+        tx.execute(
+            "DELETE FROM dispatch_attempts WHERE ticket_id = ?1",
+            [&link.ticket_id],
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -98,14 +124,21 @@ impl Db {
     pub fn update_link(&self, link: &Link, synced: Option<&Ticket>) -> anyhow::Result<()> {
         let tx = self.tx()?;
         let (outegration, snapshot): (String, String) = tx
-            .query_row("SELECT outegration, synced_ticket_json FROM links WHERE ticket_id = ?1", [&link.ticket_id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT outegration, synced_ticket_json FROM links WHERE ticket_id = ?1",
+                [&link.ticket_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?
             .with_context(|| format!("ticket {} has no link to update", link.ticket_id))?;
         let synced = match synced {
             Some(t) => t.clone(),
-            None => from_json(&snapshot).with_context(|| format!("the stored snapshot of ticket {} is malformed", link.ticket_id))?,
+            None => from_json(&snapshot).with_context(|| {
+                format!(
+                    "the stored snapshot of ticket {} is malformed",
+                    link.ticket_id
+                )
+            })?,
         };
         write(&tx, &outegration, link, &synced)?;
         tx.commit()?;
@@ -130,8 +163,17 @@ impl Db {
     pub fn links(&self) -> anyhow::Result<Vec<StoredLink>> {
         let mut stmt = self.conn.prepare("SELECT ticket_id, outegration, link_json, synced_ticket_json FROM links ORDER BY ticket_id")?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))?
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        rows.into_iter().map(|(id, o, l, s)| row(&id, o, &l, &s)).collect()
+        rows.into_iter()
+            .map(|(id, o, l, s)| row(&id, o, &l, &s))
+            .collect()
     }
 }

@@ -27,7 +27,9 @@ pub struct Db {
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("path", &self.conn.path()).finish()
+        f.debug_struct("Db")
+            .field("path", &self.conn.path())
+            .finish()
     }
 }
 
@@ -35,11 +37,14 @@ impl Db {
     /// Opens (or creates) the state database at `path` and brings its schema
     /// up to date.
     pub fn open(path: &Path) -> anyhow::Result<Db> {
-        let conn = rusqlite::Connection::open(path).with_context(|| format!("opening the state database {}", path.display()))?;
+        let conn = rusqlite::Connection::open(path)
+            .with_context(|| format!("opening the state database {}", path.display()))?;
         // The webhook worker and the CLI write the same database: wait for
         // the other writer's transaction instead of failing with SQLITE_BUSY.
-        conn.busy_timeout(std::time::Duration::from_secs(30)).context("setting the state database's busy timeout")?;
-        schema::prepare(&conn).with_context(|| format!("preparing the state database {}", path.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .context("setting the state database's busy timeout")?;
+        schema::prepare(&conn)
+            .with_context(|| format!("preparing the state database {}", path.display()))?;
         Ok(Db { conn })
     }
 

@@ -71,7 +71,9 @@ pub fn prepare(conn: &Connection) -> anyhow::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > VERSION {
-        bail!("the state database has schema version {version}, newer than this host's {VERSION}: use a newer host");
+        bail!(
+            "the state database has schema version {version}, newer than this host's {VERSION}: use a newer host"
+        );
     }
     if version < VERSION {
         let tx = conn.unchecked_transaction()?;

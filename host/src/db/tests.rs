@@ -13,7 +13,11 @@ struct TempDb(PathBuf);
 impl TempDb {
     fn new() -> TempDb {
         static N: AtomicU32 = AtomicU32::new(0);
-        let name = format!("ticketing-host-db-{}-{}.db", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+        let name = format!(
+            "ticketing-host-db-{}-{}.db",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
         TempDb(std::env::temp_dir().join(name))
     }
     fn open(&self) -> Db {
@@ -58,9 +62,15 @@ fn a_ticket_round_trips_and_survives_reopening() {
     let db = tmp.open();
     assert_eq!(db.ticket("S-1").unwrap(), t);
     assert_eq!(db.ticket_ids().unwrap(), ["S-1"]);
-    let user_version: i64 = db.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    let user_version: i64 = db
+        .conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
     assert_eq!(user_version, schema::VERSION);
-    let mode: String = db.conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+    let mode: String = db
+        .conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
 }
 
@@ -88,11 +98,22 @@ fn storing_a_dispatched_link_keeps_every_field_and_its_snapshot_and_clears_the_a
     let t = ticket("S-1", "MEDIUM");
     db.put_ticket(&t).unwrap();
     db.record_attempt("S-1", "/cfg/agile.json").unwrap();
-    assert_eq!(db.attempt("S-1").unwrap().unwrap().outegration, "/cfg/agile.json");
-    db.store_dispatched("/cfg/agile.json", &link("S-1", 1), &t).unwrap();
+    assert_eq!(
+        db.attempt("S-1").unwrap().unwrap().outegration,
+        "/cfg/agile.json"
+    );
+    db.store_dispatched("/cfg/agile.json", &link("S-1", 1), &t)
+        .unwrap();
     assert_eq!(db.attempt("S-1").unwrap(), None);
     let stored = tmp.open().link("S-1").unwrap().unwrap();
-    assert_eq!(stored, StoredLink { link: link("S-1", 1), outegration: "/cfg/agile.json".into(), synced: t });
+    assert_eq!(
+        stored,
+        StoredLink {
+            link: link("S-1", 1),
+            outegration: "/cfg/agile.json".into(),
+            synced: t
+        }
+    );
 }
 
 #[test]
@@ -104,8 +125,14 @@ fn a_failed_link_store_rolls_back_and_keeps_the_attempt() {
     db.conn
         .execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON links BEGIN SELECT RAISE(ABORT, 'disk full'); END;")
         .unwrap();
-    assert!(db.store_dispatched("/cfg/agile.json", &link("S-1", 1), &ticket("S-1", "LOW")).is_err());
-    assert!(db.attempt("S-1").unwrap().is_some(), "the attempt is kept when the link is not stored");
+    assert!(
+        db.store_dispatched("/cfg/agile.json", &link("S-1", 1), &ticket("S-1", "LOW"))
+            .is_err()
+    );
+    assert!(
+        db.attempt("S-1").unwrap().is_some(),
+        "the attempt is kept when the link is not stored"
+    );
     assert_eq!(db.link("S-1").unwrap(), None);
 }
 
@@ -114,15 +141,24 @@ fn updating_a_link_without_a_snapshot_keeps_the_old_snapshot() {
     let tmp = TempDb::new();
     let db = tmp.open();
     let t1 = ticket("S-1", "MEDIUM");
-    db.store_dispatched("/cfg/a.json", &link("S-1", 1), &t1).unwrap();
+    db.store_dispatched("/cfg/a.json", &link("S-1", 1), &t1)
+        .unwrap();
     db.update_link(&link("S-1", 2), None).unwrap();
     let stored = db.link("S-1").unwrap().unwrap();
     assert_eq!((stored.link.rev, &stored.synced), (2, &t1));
     let t2 = ticket("S-1", "CRITICAL");
     db.update_link(&link("S-1", 3), Some(&t2)).unwrap();
     let stored = db.link("S-1").unwrap().unwrap();
-    assert_eq!((stored.link.rev, &stored.synced, stored.outegration.as_str()), (3, &t2, "/cfg/a.json"));
-    assert!(db.update_link(&link("S-2", 1), None).unwrap_err().to_string().contains("S-2"));
+    assert_eq!(
+        (stored.link.rev, &stored.synced, stored.outegration.as_str()),
+        (3, &t2, "/cfg/a.json")
+    );
+    assert!(
+        db.update_link(&link("S-2", 1), None)
+            .unwrap_err()
+            .to_string()
+            .contains("S-2")
+    );
 }
 
 #[test]
@@ -141,13 +177,29 @@ fn a_refused_patch_keeps_the_stored_ticket() {
     let t = ticket("S-1", "MEDIUM");
     db.put_ticket(&t).unwrap();
     let err = db
-        .update_ticket("S-1", |t| crate::ticket_edit::patch(t, r#"[{"op":"replace","path":"/fields/severity","value":{"bad":true}}]"#))
+        .update_ticket("S-1", |t| {
+            crate::ticket_edit::patch(
+                t,
+                r#"[{"op":"replace","path":"/fields/severity","value":{"bad":true}}]"#,
+            )
+        })
         .unwrap_err();
     assert!(format!("{err:#}").contains("S-1"), "{err:#}");
-    let err = db.update_ticket("S-1", |t| crate::ticket_edit::patch(t, r#"[{"op":"replace","path":"/id","value":"S-2"}]"#)).unwrap_err();
+    let err = db
+        .update_ticket("S-1", |t| {
+            crate::ticket_edit::patch(t, r#"[{"op":"replace","path":"/id","value":"S-2"}]"#)
+        })
+        .unwrap_err();
     assert!(format!("{err:#}").contains("rename"), "{err:#}");
     assert_eq!(db.ticket("S-1").unwrap(), t);
-    let changed = db.update_ticket("S-1", |t| crate::ticket_edit::patch(t, r#"[{"op":"replace","path":"/fields/severity","value":"CRITICAL"}]"#)).unwrap();
+    let changed = db
+        .update_ticket("S-1", |t| {
+            crate::ticket_edit::patch(
+                t,
+                r#"[{"op":"replace","path":"/fields/severity","value":"CRITICAL"}]"#,
+            )
+        })
+        .unwrap();
     assert_eq!(db.ticket("S-1").unwrap(), changed);
 }
 
@@ -155,16 +207,28 @@ fn a_refused_patch_keeps_the_stored_ticket() {
 fn a_malformed_stored_link_names_the_ticket_and_column() {
     let tmp = TempDb::new();
     let db = tmp.open();
-    db.store_dispatched("/cfg/a.json", &link("S-1", 1), &ticket("S-1", "LOW")).unwrap();
-    db.conn.execute("UPDATE links SET link_json = '{\"rev\":1}' WHERE ticket_id = 'S-1'", []).unwrap();
+    db.store_dispatched("/cfg/a.json", &link("S-1", 1), &ticket("S-1", "LOW"))
+        .unwrap();
+    db.conn
+        .execute(
+            "UPDATE links SET link_json = '{\"rev\":1}' WHERE ticket_id = 'S-1'",
+            [],
+        )
+        .unwrap();
     let err = db.link("S-1").unwrap_err();
-    assert!(format!("{err:#}").contains("ticket S-1") && format!("{err:#}").contains("link_json"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("ticket S-1") && format!("{err:#}").contains("link_json"),
+        "{err:#}"
+    );
 }
 
 #[test]
 fn a_database_from_a_newer_host_is_refused() {
     let tmp = TempDb::new();
-    tmp.open().conn.pragma_update(None, "user_version", schema::VERSION + 1).unwrap();
+    tmp.open()
+        .conn
+        .pragma_update(None, "user_version", schema::VERSION + 1)
+        .unwrap();
     let err = Db::open(&tmp.0).unwrap_err();
     assert!(format!("{err:#}").contains("newer"), "{err:#}");
 }
@@ -183,7 +247,10 @@ fn a_version_1_database_is_migrated_to_version_2_keeping_its_links() {
         .unwrap();
     }
     let db = tmp.open();
-    let v: i64 = db.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    let v: i64 = db
+        .conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
     assert_eq!(v, 2);
     assert_eq!(db.link("S-1").unwrap().unwrap().link.rev, 3);
     assert!(!db.link_deleted("S-1").unwrap());
@@ -203,26 +270,57 @@ fn an_inbox_row_is_applied_once_with_the_ticket_the_snapshot_and_the_link() {
     let tmp = TempDb::new();
     let db = tmp.open();
     db.put_ticket(&ticket("S-1", "LOW")).unwrap();
-    db.store_dispatched("o.json", &link("S-1", 1), &ticket("S-1", "LOW")).unwrap();
-    let row = db.inbox_insert("o.json", "ev-1", "workitem.updated", 7, &[("content-type".into(), "application/json".into())], b"{}").unwrap();
+    db.store_dispatched("o.json", &link("S-1", 1), &ticket("S-1", "LOW"))
+        .unwrap();
+    let row = db
+        .inbox_insert(
+            "o.json",
+            "ev-1",
+            "workitem.updated",
+            7,
+            &[("content-type".into(), "application/json".into())],
+            b"{}",
+        )
+        .unwrap();
     assert_eq!(db.inbox_pending().unwrap().len(), 1);
     let update = crate::TicketUpdate {
         link: link("S-1", 2),
-        fields: vec![crate::Field { name: "status".into(), value: crate::FieldValue::Text("IN_PROGRESS".into()) }],
-        comments: vec![crate::Comment { id: "ado-1".into(), author: "Ann".into(), created: "2026-01-01T00:00:00Z".into(), text: "hi".into() }],
+        fields: vec![crate::Field {
+            name: "status".into(),
+            value: crate::FieldValue::Text("IN_PROGRESS".into()),
+        }],
+        comments: vec![crate::Comment {
+            id: "ado-1".into(),
+            author: "Ann".into(),
+            created: "2026-01-01T00:00:00Z".into(),
+            text: "hi".into(),
+        }],
         deleted: Some(true),
     };
     // Computed from a link that is no longer the stored one: nothing written.
-    assert!(!db.inbox_apply(row, &link("S-1", 0), &update, "applied").unwrap());
+    assert!(
+        !db.inbox_apply(row, &link("S-1", 0), &update, "applied")
+            .unwrap()
+    );
     assert_eq!(db.inbox_pending().unwrap().len(), 1);
-    assert!(db.inbox_apply(row, &link("S-1", 1), &update, "applied").unwrap());
-    assert!(db.inbox_apply(row, &link("S-1", 2), &update, "applied").unwrap(), "done rows are left alone");
+    assert!(
+        db.inbox_apply(row, &link("S-1", 1), &update, "applied")
+            .unwrap()
+    );
+    assert!(
+        db.inbox_apply(row, &link("S-1", 2), &update, "applied")
+            .unwrap(),
+        "done rows are left alone"
+    );
     let t = db.ticket("S-1").unwrap();
     assert_eq!(t.comments.len(), 1);
     assert!(t.fields.iter().any(|f| f.name == "status"));
     let stored = db.link("S-1").unwrap().unwrap();
     assert_eq!(stored.link.rev, 2);
-    assert!(stored.synced.fields.iter().any(|f| f.name == "status"), "the snapshot follows, so the next push sends nothing back");
+    assert!(
+        stored.synced.fields.iter().any(|f| f.name == "status"),
+        "the snapshot follows, so the next push sends nothing back"
+    );
     assert!(db.link_deleted("S-1").unwrap());
     assert!(db.inbox_pending().unwrap().is_empty());
     assert_eq!(db.inbox().unwrap()[0].result.as_deref(), Some("applied"));
@@ -232,11 +330,17 @@ fn an_inbox_row_is_applied_once_with_the_ticket_the_snapshot_and_the_link() {
 fn webhook_credentials_are_generated_once_and_never_debug_printed() {
     let tmp = TempDb::new();
     let db = tmp.open();
-    let a = db.hook_credentials("/x/agile-bug.json", "agile-bug").unwrap();
+    let a = db
+        .hook_credentials("/x/agile-bug.json", "agile-bug")
+        .unwrap();
     let b = db.hook_credentials("/x/agile-bug.json", "other").unwrap();
     assert_eq!(a, b);
     assert!(a.password.len() >= 32);
     assert!(!format!("{a:?}").contains(&a.password));
-    assert!(db.hook_credentials("/y/agile-bug.json", "agile-bug").is_err(), "one endpoint name per outegration");
+    assert!(
+        db.hook_credentials("/y/agile-bug.json", "agile-bug")
+            .is_err(),
+        "one endpoint name per outegration"
+    );
     assert_eq!(db.outegrations().unwrap(), ["/x/agile-bug.json"]);
 }

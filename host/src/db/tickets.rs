@@ -28,35 +28,49 @@ impl Db {
             .query_row("SELECT json FROM tickets WHERE id = ?1", [id], |r| r.get(0))
             .optional()
             .with_context(|| format!("reading ticket {id}"))?;
-        json.map(|j| from_json(&j).with_context(|| format!("the stored ticket {id} is malformed"))).transpose()
+        json.map(|j| from_json(&j).with_context(|| format!("the stored ticket {id} is malformed")))
+            .transpose()
     }
 
     /// The stored ticket `id`; an error naming it when there is none.
     pub fn ticket(&self, id: &str) -> anyhow::Result<Ticket> {
-        self.find_ticket(id)?
-            .with_context(|| format!("unknown ticket `{id}`: import it first (`ticket import <file>`)"))
+        self.find_ticket(id)?.with_context(|| {
+            format!("unknown ticket `{id}`: import it first (`ticket import <file>`)")
+        })
     }
 
     /// Ids of every stored ticket, sorted.
     pub fn ticket_ids(&self) -> anyhow::Result<Vec<String>> {
         let mut stmt = self.conn.prepare("SELECT id FROM tickets ORDER BY id")?;
-        let ids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(ids)
     }
 
     /// Applies `change` to the stored ticket `id` and stores the result, in
     /// one transaction. When `change` fails, or its result changes the id,
     /// nothing is stored.
-    pub fn update_ticket(&self, id: &str, change: impl FnOnce(Ticket) -> anyhow::Result<Ticket>) -> anyhow::Result<Ticket> {
+    pub fn update_ticket(
+        &self,
+        id: &str,
+        change: impl FnOnce(Ticket) -> anyhow::Result<Ticket>,
+    ) -> anyhow::Result<Ticket> {
         let tx = self.tx()?;
         let json: String = tx
             .query_row("SELECT json FROM tickets WHERE id = ?1", [id], |r| r.get(0))
             .optional()?
-            .with_context(|| format!("unknown ticket `{id}`: import it first (`ticket import <file>`)"))?;
-        let before = from_json(&json).with_context(|| format!("the stored ticket {id} is malformed"))?;
+            .with_context(|| {
+                format!("unknown ticket `{id}`: import it first (`ticket import <file>`)")
+            })?;
+        let before =
+            from_json(&json).with_context(|| format!("the stored ticket {id} is malformed"))?;
         let after = change(before).with_context(|| format!("ticket {id} was not changed"))?;
         if after.id != id {
-            bail!("ticket {id} was not changed: the change would rename it to `{}`", after.id);
+            bail!(
+                "ticket {id} was not changed: the change would rename it to `{}`",
+                after.id
+            );
         }
         upsert(&tx, &after)?;
         tx.commit()?;

@@ -82,17 +82,43 @@ pub fn apply_update(mut t: Ticket, fields: &[Field], comments: &[Comment]) -> Ti
 }
 
 fn random_password() -> String {
-    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
 }
 
-type RawRow = (i64, String, String, String, i32, String, Vec<u8>, bool, Option<String>);
+type RawRow = (
+    i64,
+    String,
+    String,
+    String,
+    i32,
+    String,
+    Vec<u8>,
+    bool,
+    Option<String>,
+);
 
 fn inbox_row(r: RawRow) -> anyhow::Result<InboxRow> {
-    let headers = serde_json::from_str(&r.5).with_context(|| format!("inbox row {}: malformed headers_json", r.0))?;
-    Ok(InboxRow { id: r.0, outegration: r.1, event_id: r.2, event_type: r.3, work_item_id: r.4, headers, body: r.6, done: r.7, result: r.8 })
+    let headers = serde_json::from_str(&r.5)
+        .with_context(|| format!("inbox row {}: malformed headers_json", r.0))?;
+    Ok(InboxRow {
+        id: r.0,
+        outegration: r.1,
+        event_id: r.2,
+        event_type: r.3,
+        work_item_id: r.4,
+        headers,
+        body: r.6,
+        done: r.7,
+        result: r.8,
+    })
 }
 
-const INBOX_COLUMNS: &str = "id, outegration, event_id, event_type, work_item_id, headers_json, body, done, result";
+const INBOX_COLUMNS: &str =
+    "id, outegration, event_id, event_type, work_item_id, headers_json, body, done, result";
 
 impl Db {
     /// Inserts an accepted delivery; committed when this returns. Its row id.
@@ -119,7 +145,9 @@ impl Db {
 
     /// The pending inbox rows, oldest first.
     pub fn inbox_pending(&self) -> anyhow::Result<Vec<InboxRow>> {
-        self.inbox_query(&format!("SELECT {INBOX_COLUMNS} FROM inbox WHERE done = 0 ORDER BY id"))
+        self.inbox_query(&format!(
+            "SELECT {INBOX_COLUMNS} FROM inbox WHERE done = 0 ORDER BY id"
+        ))
     }
 
     /// Every inbox row, oldest first.
@@ -130,14 +158,29 @@ impl Db {
     fn inbox_query(&self, sql: &str) -> anyhow::Result<Vec<InboxRow>> {
         let mut stmt = self.conn.prepare(sql)?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?)))?
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ))
+            })?
             .collect::<rusqlite::Result<Vec<RawRow>>>()?;
         rows.into_iter().map(inbox_row).collect()
     }
 
     /// Marks an inbox row done without changing anything else.
     pub fn inbox_finish(&self, id: i64, result: &str) -> anyhow::Result<()> {
-        self.conn.execute("UPDATE inbox SET done = 1, result = ?2, processed_at = ?3 WHERE id = ?1", params![id, result, now()])?;
+        self.conn.execute(
+            "UPDATE inbox SET done = 1, result = ?2, processed_at = ?3 WHERE id = ?1",
+            params![id, result, now()],
+        )?;
         Ok(())
     }
 
@@ -149,44 +192,71 @@ impl Db {
     /// stored a newer one meanwhile), nothing is written and `false` comes
     /// back, for the caller to handle the delivery again. A row already done
     /// is left alone (`true`).
-    pub fn inbox_apply(&self, id: i64, before: &Link, update: &TicketUpdate, result: &str) -> anyhow::Result<bool> {
+    pub fn inbox_apply(
+        &self,
+        id: i64,
+        before: &Link,
+        update: &TicketUpdate,
+        result: &str,
+    ) -> anyhow::Result<bool> {
         let tx = self.tx()?;
-        let done: bool = tx.query_row("SELECT done FROM inbox WHERE id = ?1", [id], |r| r.get(0)).with_context(|| format!("inbox row {id}"))?;
+        let done: bool = tx
+            .query_row("SELECT done FROM inbox WHERE id = ?1", [id], |r| r.get(0))
+            .with_context(|| format!("inbox row {id}"))?;
         if done {
             return Ok(true);
         }
         let ticket_id = &update.link.ticket_id;
         let (outegration, link_json, snapshot): (String, String, String) = tx
-            .query_row("SELECT outegration, link_json, synced_ticket_json FROM links WHERE ticket_id = ?1", [ticket_id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
+            .query_row(
+                "SELECT outegration, link_json, synced_ticket_json FROM links WHERE ticket_id = ?1",
+                [ticket_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .optional()?
             .with_context(|| format!("ticket {ticket_id} has no link"))?;
         if link_json != super::link_to_json(before) {
             return Ok(false);
         }
         let json: String = tx
-            .query_row("SELECT json FROM tickets WHERE id = ?1", [ticket_id], |r| r.get(0))
+            .query_row("SELECT json FROM tickets WHERE id = ?1", [ticket_id], |r| {
+                r.get(0)
+            })
             .optional()?
             .with_context(|| format!("unknown ticket `{ticket_id}`"))?;
-        let ticket = from_json(&json).with_context(|| format!("the stored ticket {ticket_id} is malformed"))?;
-        let snapshot = from_json(&snapshot).with_context(|| format!("the stored snapshot of ticket {ticket_id} is malformed"))?;
+        let ticket = from_json(&json)
+            .with_context(|| format!("the stored ticket {ticket_id} is malformed"))?;
+        let snapshot = from_json(&snapshot)
+            .with_context(|| format!("the stored snapshot of ticket {ticket_id} is malformed"))?;
         let ticket = apply_update(ticket, &update.fields, &update.comments);
         let snapshot = apply_update(snapshot, &update.fields, &update.comments);
         if !update.fields.is_empty() || !update.comments.is_empty() {
-            tx.execute("UPDATE tickets SET json = ?2, updated_at = ?3 WHERE id = ?1", params![ticket_id, to_json(&ticket), now()])?;
+            tx.execute(
+                "UPDATE tickets SET json = ?2, updated_at = ?3 WHERE id = ?1",
+                params![ticket_id, to_json(&ticket), now()],
+            )?;
         }
         write(&tx, &outegration, &update.link, &snapshot)?;
         if let Some(deleted) = update.deleted {
-            tx.execute("UPDATE links SET deleted = ?2 WHERE ticket_id = ?1", params![ticket_id, deleted])?;
+            tx.execute(
+                "UPDATE links SET deleted = ?2 WHERE ticket_id = ?1",
+                params![ticket_id, deleted],
+            )?;
         }
-        tx.execute("UPDATE inbox SET done = 1, result = ?2, processed_at = ?3 WHERE id = ?1", params![id, result, now()])?;
+        tx.execute(
+            "UPDATE inbox SET done = 1, result = ?2, processed_at = ?3 WHERE id = ?1",
+            params![id, result, now()],
+        )?;
         tx.commit()?;
         Ok(true)
     }
 
     /// The link (with its outegration) of a work item, if any.
-    pub fn link_by_work_item(&self, outegration: &str, work_item_id: i32) -> anyhow::Result<Option<Link>> {
+    pub fn link_by_work_item(
+        &self,
+        outegration: &str,
+        work_item_id: i32,
+    ) -> anyhow::Result<Option<Link>> {
         let json: Option<String> = self
             .conn
             .query_row(
@@ -195,31 +265,56 @@ impl Db {
                 |r| r.get(0),
             )
             .optional()?;
-        json.map(|j| super::link_from_json(&j).with_context(|| format!("the stored link of work item {work_item_id} is malformed"))).transpose()
+        json.map(|j| {
+            super::link_from_json(&j).with_context(|| {
+                format!("the stored link of work item {work_item_id} is malformed")
+            })
+        })
+        .transpose()
     }
 
     /// Whether the work item of `ticket_id` was deleted in Azure DevOps.
     pub fn link_deleted(&self, ticket_id: &str) -> anyhow::Result<bool> {
         Ok(self
             .conn
-            .query_row("SELECT deleted FROM links WHERE ticket_id = ?1", [ticket_id], |r| r.get(0))
+            .query_row(
+                "SELECT deleted FROM links WHERE ticket_id = ?1",
+                [ticket_id],
+                |r| r.get(0),
+            )
             .optional()?
             .unwrap_or(false))
     }
 
     /// The webhook credentials of an outegration, generated (random password)
     /// and stored the first time. `name` is its endpoint name.
-    pub fn hook_credentials(&self, outegration: &str, name: &str) -> anyhow::Result<HookCredentials> {
+    pub fn hook_credentials(
+        &self,
+        outegration: &str,
+        name: &str,
+    ) -> anyhow::Result<HookCredentials> {
         let tx = self.tx()?;
         let found: Option<(String, String, String)> = tx
-            .query_row("SELECT name, username, password FROM webhook_credentials WHERE outegration = ?1", [outegration], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
+            .query_row(
+                "SELECT name, username, password FROM webhook_credentials WHERE outegration = ?1",
+                [outegration],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .optional()?;
         let creds = match found {
-            Some((name, username, password)) => HookCredentials { outegration: outegration.into(), name, username, password },
+            Some((name, username, password)) => HookCredentials {
+                outegration: outegration.into(),
+                name,
+                username,
+                password,
+            },
             None => {
-                let creds = HookCredentials { outegration: outegration.into(), name: name.into(), username: "ado-hooks".into(), password: random_password() };
+                let creds = HookCredentials {
+                    outegration: outegration.into(),
+                    name: name.into(),
+                    username: "ado-hooks".into(),
+                    password: random_password(),
+                };
                 tx.execute(
                     "INSERT INTO webhook_credentials (outegration, name, username, password, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                     params![creds.outegration, creds.name, creds.username, creds.password, now()],
@@ -235,7 +330,9 @@ impl Db {
     /// Every outegration known to the state: with credentials, or with links.
     pub fn outegrations(&self) -> anyhow::Result<Vec<String>> {
         let mut stmt = self.conn.prepare("SELECT outegration FROM webhook_credentials UNION SELECT outegration FROM links ORDER BY 1")?;
-        let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+        let rows = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(rows)
     }
 
@@ -253,12 +350,22 @@ impl Db {
     }
 
     /// The stored subscriptions (of one outegration, or all).
-    pub fn subscriptions(&self, outegration: Option<&str>) -> anyhow::Result<Vec<StoredSubscription>> {
+    pub fn subscriptions(
+        &self,
+        outegration: Option<&str>,
+    ) -> anyhow::Result<Vec<StoredSubscription>> {
         let mut stmt = self.conn.prepare(
             "SELECT id, outegration, event_type, url FROM subscriptions WHERE ?1 IS NULL OR outegration = ?1 ORDER BY outegration, event_type, id",
         )?;
         let rows = stmt
-            .query_map([outegration], |r| Ok(StoredSubscription { id: r.get(0)?, outegration: r.get(1)?, event_type: r.get(2)?, url: r.get(3)? }))?
+            .query_map([outegration], |r| {
+                Ok(StoredSubscription {
+                    id: r.get(0)?,
+                    outegration: r.get(1)?,
+                    event_type: r.get(2)?,
+                    url: r.get(3)?,
+                })
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }

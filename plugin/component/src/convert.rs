@@ -4,7 +4,10 @@ use ado_connector_core::env::{self as core_env, HttpError, HttpRequest, HttpResp
 use ado_connector_core::model::{self as core, Secret};
 use ado_connector_core::schema::{self as core_schema, InputType, StateCategory};
 use ado_connector_core::target::Deployment;
-use ado_connector_core::{ConnectorError, Issue, Problem, connection as core_connection, dispatch as core_dispatch, sync as core_sync, webhook as core_webhook};
+use ado_connector_core::{
+    ConnectorError, Issue, Problem, connection as core_connection, dispatch as core_dispatch,
+    sync as core_sync, webhook as core_webhook,
+};
 
 use crate::bindings::exports::secops::ticketing::{auth, dispatch, schema, sync, webhook};
 use crate::bindings::secops::ticketing::{http, types};
@@ -27,7 +30,11 @@ pub fn request(r: HttpRequest) -> http::Request {
 }
 
 pub fn response(r: http::Response) -> HttpResponse {
-    HttpResponse { status: r.status, headers: r.headers, body: r.body }
+    HttpResponse {
+        status: r.status,
+        headers: r.headers,
+        body: r.body,
+    }
 }
 
 pub fn http_error(e: http::HttpError) -> HttpError {
@@ -77,7 +84,12 @@ fn field_value(v: types::FieldValue) -> core::FieldValue {
 }
 
 fn fields(list: Vec<types::Field>) -> Vec<core::Field> {
-    list.into_iter().map(|f| core::Field { name: f.name, value: field_value(f.value) }).collect()
+    list.into_iter()
+        .map(|f| core::Field {
+            name: f.name,
+            value: field_value(f.value),
+        })
+        .collect()
 }
 
 pub fn ticket(t: types::Ticket) -> core::Ticket {
@@ -88,12 +100,21 @@ pub fn ticket(t: types::Ticket) -> core::Ticket {
         findings: t
             .findings
             .into_iter()
-            .map(|f| core::Finding { id: f.id, status: f.status, fields: fields(f.fields) })
+            .map(|f| core::Finding {
+                id: f.id,
+                status: f.status,
+                fields: fields(f.fields),
+            })
             .collect(),
         comments: t
             .comments
             .into_iter()
-            .map(|c| core::Comment { id: c.id, author: c.author, created: c.created, text: c.text })
+            .map(|c| core::Comment {
+                id: c.id,
+                author: c.author,
+                created: c.created,
+                text: c.text,
+            })
             .collect(),
     }
 }
@@ -143,7 +164,12 @@ fn field_value_out(v: core::FieldValue) -> types::FieldValue {
 }
 
 fn transition(t: core_sync::Transition) -> sync::Transition {
-    sync::Transition { from: t.from, to: t.to, reason: t.reason, note: t.note }
+    sync::Transition {
+        from: t.from,
+        to: t.to,
+        reason: t.reason,
+        note: t.note,
+    }
 }
 
 pub fn push_outcome(o: core_sync::PushOutcome) -> sync::PushOutcome {
@@ -167,11 +193,17 @@ pub fn push_outcome(o: core_sync::PushOutcome) -> sync::PushOutcome {
 }
 
 pub fn state_change(c: core_sync::StateChange) -> sync::StateChange {
-    sync::StateChange { link: link(c.link), transition: c.transition.map(transition) }
+    sync::StateChange {
+        link: link(c.link),
+        transition: c.transition.map(transition),
+    }
 }
 
 pub fn close_item(i: sync::CloseItem) -> core_sync::CloseItem {
-    core_sync::CloseItem { config: i.config, link: link_in(i.link) }
+    core_sync::CloseItem {
+        config: i.config,
+        link: link_in(i.link),
+    }
 }
 
 pub fn close_outcome(o: core_sync::CloseOutcome) -> sync::CloseOutcome {
@@ -184,7 +216,10 @@ pub fn close_outcome(o: core_sync::CloseOutcome) -> sync::CloseOutcome {
 
 pub fn connection_info(i: core_connection::ConnectionInfo) -> auth::ConnectionInfo {
     auth::ConnectionInfo {
-        user: auth::Identity { id: i.user.id, display_name: i.user.display_name },
+        user: auth::Identity {
+            id: i.user.id,
+            display_name: i.user.display_name,
+        },
         organization: i.organization,
         deployment: match i.deployment {
             Deployment::Services => auth::Deployment::Services,
@@ -197,7 +232,12 @@ pub fn connection_info(i: core_connection::ConnectionInfo) -> auth::ConnectionIn
 }
 
 pub fn work_item_type(t: core_schema::WorkItemType) -> schema::WorkItemType {
-    schema::WorkItemType { name: t.name, reference_name: t.reference_name, description: t.description, is_disabled: t.is_disabled }
+    schema::WorkItemType {
+        name: t.name,
+        reference_name: t.reference_name,
+        description: t.description,
+        is_disabled: t.is_disabled,
+    }
 }
 
 pub fn field_info(f: core_schema::FieldInfo) -> schema::FieldInfo {
@@ -244,15 +284,27 @@ pub fn state_info(s: core_schema::StateInfo) -> schema::StateInfo {
 }
 
 pub fn preview(p: core_dispatch::Preview) -> dispatch::DispatchPreview {
-    dispatch::DispatchPreview { method: p.method, url: p.url, body: p.body, problems: p.problems.into_iter().map(issue).collect() }
+    dispatch::DispatchPreview {
+        method: p.method,
+        url: p.url,
+        body: p.body,
+        problems: p.problems.into_iter().map(issue).collect(),
+    }
 }
 
 fn issue(i: Issue) -> types::Issue {
-    types::Issue { path: i.path, rule: i.rule, message: i.message }
+    types::Issue {
+        path: i.path,
+        rule: i.rule,
+        message: i.message,
+    }
 }
 
 fn problem(p: Problem) -> types::Problem {
-    types::Problem { message: p.message, remediation: p.remediation }
+    types::Problem {
+        message: p.message,
+        remediation: p.remediation,
+    }
 }
 
 pub fn error(e: ConnectorError) -> types::ConnectorError {
@@ -262,9 +314,21 @@ pub fn error(e: ConnectorError) -> types::ConnectorError {
         ConnectorError::NotFound(p) => types::ConnectorError::NotFound(problem(p)),
         ConnectorError::Conflict(p) => types::ConnectorError::Conflict(problem(p)),
         ConnectorError::RateLimited(s) => types::ConnectorError::RateLimited(s),
-        ConnectorError::InvalidConfig(l) => types::ConnectorError::InvalidConfig(l.into_iter().map(issue).collect()),
-        ConnectorError::Validation(l) => types::ConnectorError::Validation(l.into_iter().map(issue).collect()),
-        ConnectorError::Remote { status, code, message } => types::ConnectorError::Remote(types::RemoteError { status, code, message }),
+        ConnectorError::InvalidConfig(l) => {
+            types::ConnectorError::InvalidConfig(l.into_iter().map(issue).collect())
+        }
+        ConnectorError::Validation(l) => {
+            types::ConnectorError::Validation(l.into_iter().map(issue).collect())
+        }
+        ConnectorError::Remote {
+            status,
+            code,
+            message,
+        } => types::ConnectorError::Remote(types::RemoteError {
+            status,
+            code,
+            message,
+        }),
         ConnectorError::Denied(s) => types::ConnectorError::Denied(s),
         ConnectorError::Transport(s) => types::ConnectorError::Transport(s),
         ConnectorError::Unsupported(s) => types::ConnectorError::Unsupported(s),
@@ -274,13 +338,24 @@ pub fn error(e: ConnectorError) -> types::ConnectorError {
 
 pub fn delivery_auth(a: webhook::DeliveryAuth) -> core_webhook::DeliveryAuth {
     match a {
-        webhook::DeliveryAuth::Basic((user, password)) => core_webhook::DeliveryAuth::Basic { user, password: Secret(password) },
-        webhook::DeliveryAuth::Header((name, value)) => core_webhook::DeliveryAuth::Header { name, value: Secret(value) },
+        webhook::DeliveryAuth::Basic((user, password)) => core_webhook::DeliveryAuth::Basic {
+            user,
+            password: Secret(password),
+        },
+        webhook::DeliveryAuth::Header((name, value)) => core_webhook::DeliveryAuth::Header {
+            name,
+            value: Secret(value),
+        },
     }
 }
 
 pub fn delivery(d: core_webhook::Delivery) -> webhook::Delivery {
-    webhook::Delivery { event_id: d.event_id, event_type: d.event_type, work_item_id: d.work_item_id, rev: d.rev }
+    webhook::Delivery {
+        event_id: d.event_id,
+        event_type: d.event_type,
+        work_item_id: d.work_item_id,
+        rev: d.rev,
+    }
 }
 
 pub fn outcome(o: core_webhook::Outcome) -> webhook::Outcome {
@@ -288,13 +363,33 @@ pub fn outcome(o: core_webhook::Outcome) -> webhook::Outcome {
         core_webhook::Outcome::Ignore(reason) => webhook::Outcome::Ignore(reason),
         core_webhook::Outcome::Apply(u) => webhook::Outcome::Apply(webhook::TicketUpdate {
             link: link(u.link),
-            fields: u.fields.into_iter().map(|f| types::Field { name: f.name, value: field_value_out(f.value) }).collect(),
-            comments: u.comments.into_iter().map(|c| types::Comment { id: c.id, author: c.author, created: c.created, text: c.text }).collect(),
+            fields: u
+                .fields
+                .into_iter()
+                .map(|f| types::Field {
+                    name: f.name,
+                    value: field_value_out(f.value),
+                })
+                .collect(),
+            comments: u
+                .comments
+                .into_iter()
+                .map(|c| types::Comment {
+                    id: c.id,
+                    author: c.author,
+                    created: c.created,
+                    text: c.text,
+                })
+                .collect(),
             deleted: u.deleted,
         }),
     }
 }
 
 pub fn subscription(s: core_webhook::Subscription) -> webhook::Subscription {
-    webhook::Subscription { id: s.id, event_type: s.event_type, status: s.status }
+    webhook::Subscription {
+        id: s.id,
+        event_type: s.event_type,
+        status: s.status,
+    }
 }

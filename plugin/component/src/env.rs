@@ -12,7 +12,9 @@ pub struct HostEnv;
 
 impl Env for HostEnv {
     fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
-        http::send(&convert::request(request)).map(convert::response).map_err(convert::http_error)
+        http::send(&convert::request(request))
+            .map(convert::response)
+            .map_err(convert::http_error)
     }
 
     fn store_get(&self, key: &str) -> Option<String> {
@@ -29,7 +31,10 @@ impl Env for HostEnv {
     }
 
     fn now_unix(&self) -> u64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
     }
 
     fn sleep(&self, duration: Duration) {

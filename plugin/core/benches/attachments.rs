@@ -71,7 +71,10 @@ fn text(s: String) -> FieldValue {
 /// titles, descriptions of a few hundred characters.
 fn ticket(findings: usize) -> Ticket {
     let severities = ["Critical", "High", "Medium", "Low", "Info"];
-    let field = |name: &str, value: FieldValue| Field { name: name.into(), value };
+    let field = |name: &str, value: FieldValue| Field {
+        name: name.into(),
+        value,
+    };
     let findings = (0..findings)
         .map(|i| Finding {
             id: format!("F-{i}"),
@@ -102,7 +105,10 @@ fn ticket(findings: usize) -> Ticket {
     Ticket {
         id: "SEC-10000".into(),
         url: "https://secops.example/tickets/SEC-10000".into(),
-        fields: vec![field("title", text("10,000 findings".into())), field("severity", text("HIGH".into()))],
+        fields: vec![
+            field("title", text("10,000 findings".into())),
+            field("severity", text("HIGH".into())),
+        ],
         findings,
         comments: Vec::new(),
     }
@@ -125,13 +131,24 @@ fn measure(ticket: &Ticket, format: AttachmentFormat, runs: usize) -> Measure {
         let base = CURRENT.load(Ordering::Relaxed);
         PEAK.store(base, Ordering::Relaxed);
         let start = Instant::now();
-        let file = black_box(generate(black_box(ticket), &options, &labels, 1_795_167_000)).expect("generates");
+        let file = black_box(generate(
+            black_box(ticket),
+            &options,
+            &labels,
+            1_795_167_000,
+        ))
+        .expect("generates");
         times.push(start.elapsed());
         peak = peak.max(PEAK.load(Ordering::Relaxed) - base);
         size = file.bytes.len();
     }
     times.sort();
-    Measure { format, median: times[times.len() / 2], peak, size }
+    Measure {
+        format,
+        median: times[times.len() / 2],
+        peak,
+        size,
+    }
 }
 
 fn mib(bytes: usize) -> f64 {
@@ -143,12 +160,20 @@ fn main() {
     let (findings, runs) = if full { (10_000, 5) } else { (200, 1) };
     let ticket = ticket(findings);
     println!("attachments: {findings} findings, default columns, median of {runs} run(s)");
-    let results: Vec<Measure> = [AttachmentFormat::Jsonl, AttachmentFormat::Csv, AttachmentFormat::Xlsx, AttachmentFormat::Pdf]
-        .into_iter()
-        .map(|f| measure(&ticket, f, runs))
-        .collect();
+    let results: Vec<Measure> = [
+        AttachmentFormat::Jsonl,
+        AttachmentFormat::Csv,
+        AttachmentFormat::Xlsx,
+        AttachmentFormat::Pdf,
+    ]
+    .into_iter()
+    .map(|f| measure(&ticket, f, runs))
+    .collect();
     let base = &results[0];
-    println!("{:<6} {:>10} {:>8} {:>14} {:>8} {:>11}", "format", "time ms", "x jsonl", "peak heap MiB", "x jsonl", "output MiB");
+    println!(
+        "{:<6} {:>10} {:>8} {:>14} {:>8} {:>11}",
+        "format", "time ms", "x jsonl", "peak heap MiB", "x jsonl", "output MiB"
+    );
     for m in &results {
         println!(
             "{:<6} {:>10.1} {:>8.1} {:>14.1} {:>8.1} {:>11.2}",

@@ -76,7 +76,10 @@ struct ProjectList {
 }
 
 /// Authenticates and checks the project with the scopes the connector uses.
-pub fn test_connection(env: &dyn Env, connection: &Connection) -> Result<ConnectionInfo, ConnectorError> {
+pub fn test_connection(
+    env: &dyn Env,
+    connection: &Connection,
+) -> Result<ConnectionInfo, ConnectorError> {
     let client = Client::new(env, connection)?;
     let target = client.target();
     let data: ConnectionData = client
@@ -88,12 +91,15 @@ pub fn test_connection(env: &dyn Env, connection: &Connection) -> Result<Connect
             )),
             other => other,
         })?;
-    let user = data.authorized_user.or(data.authenticated_user).ok_or_else(|| {
-        ConnectorError::Unauthorized(Problem::new(
-            "Azure DevOps did not say who the connector is",
-            "check the credentials; anonymous access is not enough",
-        ))
-    })?;
+    let user = data
+        .authorized_user
+        .or(data.authenticated_user)
+        .ok_or_else(|| {
+            ConnectorError::Unauthorized(Problem::new(
+                "Azure DevOps did not say who the connector is",
+                "check the credentials; anonymous access is not enough",
+            ))
+        })?;
     let project = resolve_project(&client, true)?;
     // The scope the connector really needs: reading work item types.
     let _: serde_json::Value = client
@@ -112,7 +118,10 @@ pub fn test_connection(env: &dyn Env, connection: &Connection) -> Result<Connect
     };
     Ok(ConnectionInfo {
         user: Identity {
-            display_name: user.custom_display_name.or(user.provider_display_name).unwrap_or_else(|| user.id.clone()),
+            display_name: user
+                .custom_display_name
+                .or(user.provider_display_name)
+                .unwrap_or_else(|| user.id.clone()),
             id: user.id,
         },
         organization: target.organization().to_string(),
@@ -129,15 +138,20 @@ pub fn resolve_project(client: &Client<'_>, fresh: bool) -> Result<ProjectRef, C
     let target = client.target();
     let wanted = &client.connection().project;
     if wanted.trim().is_empty() {
-        return Err(ConnectorError::InvalidConfig(vec![crate::error::Issue::new(
-            "connection.project",
-            "required",
-            "the project name or id is empty",
-        )]));
+        return Err(ConnectorError::InvalidConfig(vec![
+            crate::error::Issue::new(
+                "connection.project",
+                "required",
+                "the project name or id is empty",
+            ),
+        ]));
     }
     let key = format!("project|{}|{}", target.base(), wanted);
     if !fresh
-        && let Some(cached) = client.env().store_get(&key).and_then(|s| serde_json::from_str(&s).ok())
+        && let Some(cached) = client
+            .env()
+            .store_get(&key)
+            .and_then(|s| serde_json::from_str(&s).ok())
     {
         return Ok(cached);
     }
@@ -156,13 +170,21 @@ pub fn resolve_project(client: &Client<'_>, fresh: bool) -> Result<ProjectRef, C
         .and_then(|c| c.pointer("/processTemplate/templateName"))
         .and_then(|v| v.as_str())
         .map(str::to_string);
-    let project = ProjectRef { id: raw.id, name: raw.name, process_template };
+    let project = ProjectRef {
+        id: raw.id,
+        name: raw.name,
+        process_template,
+    };
     if let Ok(json) = serde_json::to_string(&project) {
         client.env().store_set(&key, &json, Some(PROJECT_CACHE_TTL));
         // Links name their project by id: a sync after a dispatch by name
         // finds the project without asking again.
         if !project.id.eq_ignore_ascii_case(wanted) {
-            client.env().store_set(&format!("project|{}|{}", target.base(), project.id), &json, Some(PROJECT_CACHE_TTL));
+            client.env().store_set(
+                &format!("project|{}|{}", target.base(), project.id),
+                &json,
+                Some(PROJECT_CACHE_TTL),
+            );
         }
     }
     Ok(project)
@@ -171,7 +193,10 @@ pub fn resolve_project(client: &Client<'_>, fresh: bool) -> Result<ProjectRef, C
 fn project_not_found(client: &Client<'_>, wanted: &str) -> ConnectorError {
     let target = client.target();
     let known: Vec<String> = client
-        .get::<ProjectList>(&format!("{}&$top=200", target.org_api("projects", API_VERSION)))
+        .get::<ProjectList>(&format!(
+            "{}&$top=200",
+            target.org_api("projects", API_VERSION)
+        ))
         .map(|l| l.value.into_iter().map(|p| p.name).collect())
         .unwrap_or_default();
     let remediation = match closest_name(&known, wanted) {
@@ -183,7 +208,10 @@ fn project_not_found(client: &Client<'_>, wanted: &str) -> ConnectorError {
         ),
     };
     ConnectorError::NotFound(Problem::new(
-        format!("project `{wanted}` was not found in `{}`", target.organization()),
+        format!(
+            "project `{wanted}` was not found in `{}`",
+            target.organization()
+        ),
         remediation,
     ))
 }
@@ -218,14 +246,20 @@ mod tests {
     }
 
     fn connection_data() -> Result<crate::env::HttpResponse, crate::env::HttpError> {
-        answer(200, json!({"authenticatedUser": {"id": "u-1", "providerDisplayName": "Connector Bot"}, "authorizedUser": {"id": "u-1", "providerDisplayName": "Connector Bot"}, "deploymentType": "hosted"}))
+        answer(
+            200,
+            json!({"authenticatedUser": {"id": "u-1", "providerDisplayName": "Connector Bot"}, "authorizedUser": {"id": "u-1", "providerDisplayName": "Connector Bot"}, "deploymentType": "hosted"}),
+        )
     }
 
     #[test]
     fn test_connection_reports_identity_project_and_process() {
         let env = FakeEnv::new(vec![
             connection_data(),
-            answer(200, json!({"id": "p-1", "name": "Fabrikam Security", "capabilities": {"processTemplate": {"templateName": "Agile"}}})),
+            answer(
+                200,
+                json!({"id": "p-1", "name": "Fabrikam Security", "capabilities": {"processTemplate": {"templateName": "Agile"}}}),
+            ),
             answer(200, json!({"count": 0, "value": []})),
         ]);
         let info = test_connection(&env, &conn("Fabrikam Security")).unwrap();
@@ -234,7 +268,11 @@ mod tests {
         assert_eq!(info.process_template.as_deref(), Some("Agile"));
         assert_eq!(info.deployment, Deployment::Services);
         let urls = env.sent_urls();
-        assert!(urls[1].contains("/_apis/projects/Fabrikam%20Security?"), "{}", urls[1]);
+        assert!(
+            urls[1].contains("/_apis/projects/Fabrikam%20Security?"),
+            "{}",
+            urls[1]
+        );
         assert!(urls[2].contains("/p-1/_apis/wit/workitemtypes"));
     }
 
@@ -242,11 +280,21 @@ mod tests {
     fn misspelt_project_suggests_the_closest_name() {
         let env = FakeEnv::new(vec![
             connection_data(),
-            envelope(404, "TF200016: The following project does not exist: fabrikam securty.", "ProjectDoesNotExistWithNameException"),
-            answer(200, json!({"value": [{"id": "p-1", "name": "Fabrikam Security"}, {"id": "p-2", "name": "Tailspin"}]})),
+            envelope(
+                404,
+                "TF200016: The following project does not exist: fabrikam securty.",
+                "ProjectDoesNotExistWithNameException",
+            ),
+            answer(
+                200,
+                json!({"value": [{"id": "p-1", "name": "Fabrikam Security"}, {"id": "p-2", "name": "Tailspin"}]}),
+            ),
         ]);
         let err = test_connection(&env, &conn("fabrikam securty")).unwrap_err();
-        assert!(matches!(&err, ConnectorError::NotFound(p) if p.remediation.contains("`Fabrikam Security`")), "{err:?}");
+        assert!(
+            matches!(&err, ConnectorError::NotFound(p) if p.remediation.contains("`Fabrikam Security`")),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -254,16 +302,26 @@ mod tests {
         let env = FakeEnv::new(vec![
             connection_data(),
             answer(200, json!({"id": "p-1", "name": "P"})),
-            envelope(403, "VS403403: access denied", "UnauthorizedAccessException"),
+            envelope(
+                403,
+                "VS403403: access denied",
+                "UnauthorizedAccessException",
+            ),
         ]);
         let err = test_connection(&env, &conn("P")).unwrap_err();
-        assert!(matches!(&err, ConnectorError::Forbidden(p) if p.remediation.contains("vso.work_write")), "{err:?}");
+        assert!(
+            matches!(&err, ConnectorError::Forbidden(p) if p.remediation.contains("vso.work_write")),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn unknown_organization_explains_the_url_shape() {
         let env = FakeEnv::new(vec![envelope(404, "VS800075: not found", "X")]);
         let err = test_connection(&env, &conn("P")).unwrap_err();
-        assert!(matches!(&err, ConnectorError::NotFound(p) if p.message.contains("contoso")), "{err:?}");
+        assert!(
+            matches!(&err, ConnectorError::NotFound(p) if p.message.contains("contoso")),
+            "{err:?}"
+        );
     }
 }

@@ -30,25 +30,47 @@ pub struct Preview {
 /// The tag that marks a work item as this ticket's, so a retried dispatch
 /// can find it again.
 pub fn ticket_tag(ticket_id: &str) -> String {
-    let clean: String = ticket_id.chars().map(|c| if c == ',' || c == ';' || c.is_control() { '_' } else { c }).collect();
+    let clean: String = ticket_id
+        .chars()
+        .map(|c| {
+            if c == ',' || c == ';' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
     format!("secops:{clean}")
 }
 
 /// Adds the config's tags and the ticket's own tag to the mapped
 /// `System.Tags`, without duplicates; a tag ADO would refuse is a problem.
-pub(crate) fn merge_tags(config: &Config, ticket_id: &str, values: &mut serde_json::Map<String, Value>) -> Vec<Issue> {
+pub(crate) fn merge_tags(
+    config: &Config,
+    ticket_id: &str,
+    values: &mut serde_json::Map<String, Value>,
+) -> Vec<Issue> {
     let mut problems = Vec::new();
     let mut tags: Vec<String> = values
         .get("System.Tags")
         .and_then(Value::as_str)
-        .map(|t| t.split(';').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+        .map(|t| {
+            t.split(';')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
     tags.extend(config.tags.iter().cloned());
     tags.push(ticket_tag(ticket_id));
     let mut unique = Vec::new();
     for tag in tags {
         if let Some(problem) = config::tag_problem(&tag) {
-            problems.push(Issue::new("System.Tags", "tag", format!("tag `{tag}` {problem}")));
+            problems.push(Issue::new(
+                "System.Tags",
+                "tag",
+                format!("tag `{tag}` {problem}"),
+            ));
         } else if !unique.iter().any(|t: &String| t.eq_ignore_ascii_case(&tag)) {
             unique.push(tag);
         }
@@ -69,7 +91,13 @@ fn plan(client: &Client<'_>, config: &Config, ticket: &Ticket) -> Result<Plan, C
     let schema = type_schema(client, &config.work_item_type)?;
     let mut problems = validate::ticket(config, ticket);
     let is_html = |target: &str| validate::is_html(&schema, target);
-    let (mapped, issues) = mapping::apply("dispatch", &config.dispatch, ticket, &config.labels, &is_html);
+    let (mapped, issues) = mapping::apply(
+        "dispatch",
+        &config.dispatch,
+        ticket,
+        &config.labels,
+        &is_html,
+    );
     problems.extend(issues);
     let (mut values, issues) = validate::values(&mapped, &schema);
     problems.extend(issues);
@@ -95,7 +123,13 @@ fn plan(client: &Client<'_>, config: &Config, ticket: &Ticket) -> Result<Plan, C
         &format!("wit/workitems/${}", segment(&schema.work_item_type)),
         API_VERSION,
     );
-    Ok(Plan { url, ops, values, problems, schema })
+    Ok(Plan {
+        url,
+        ops,
+        values,
+        problems,
+        schema,
+    })
 }
 
 /// Builds the request without sending it; with `validate_remote` ADO checks
@@ -116,7 +150,11 @@ pub fn preview(
         match client.send::<Value>(Method::Post, &url, "application/json-patch+json", &body) {
             Ok(_) => {}
             Err(ConnectorError::Validation(issues)) => plan.problems.extend(issues),
-            Err(ConnectorError::Remote { status: 400, code, message }) => plan.problems.push(Issue::new(
+            Err(ConnectorError::Remote {
+                status: 400,
+                code,
+                message,
+            }) => plan.problems.push(Issue::new(
                 "$",
                 code.unwrap_or_else(|| "remote".into()),
                 message,
@@ -146,17 +184,34 @@ struct CreatedItem {
 }
 
 /// The link to store for a work item created (or adopted) for `ticket`.
-fn link_for(client: &Client<'_>, plan: &Plan, ticket: &Ticket, item: CreatedItem, attachment: Option<AttachmentState>) -> Link {
+fn link_for(
+    client: &Client<'_>,
+    plan: &Plan,
+    ticket: &Ticket,
+    item: CreatedItem,
+    attachment: Option<AttachmentState>,
+) -> Link {
     let web_url = item
         .links
         .as_ref()
         .and_then(|l| l.pointer("/html/href"))
         .and_then(Value::as_str)
         .map(str::to_string)
-        .unwrap_or_else(|| format!("{}/{}/_workitems/edit/{}", client.target().base(), segment(&plan.schema.project.name), item.id));
+        .unwrap_or_else(|| {
+            format!(
+                "{}/{}/_workitems/edit/{}",
+                client.target().base(),
+                segment(&plan.schema.project.name),
+                item.id
+            )
+        });
     let state = SyncState {
         fields: plan.values.clone(),
-        state: item.fields.get("System.State").and_then(Value::as_str).map(str::to_string),
+        state: item
+            .fields
+            .get("System.State")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         attachment,
         ..SyncState::default()
     };
@@ -177,18 +232,33 @@ fn link_for(client: &Client<'_>, plan: &Plan, ticket: &Ticket, item: CreatedItem
 const IN_FLIGHT_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 fn in_flight_key(client: &Client<'_>, project_id: &str, ticket_id: &str) -> String {
-    format!("dispatch-in-flight|{}|{project_id}|{ticket_id}", client.target().base())
+    format!(
+        "dispatch-in-flight|{}|{project_id}|{ticket_id}",
+        client.target().base()
+    )
 }
 
 /// Whether ADO may have applied a request whose answer we did not get.
 fn uncertain(e: &ConnectorError) -> bool {
-    matches!(e, ConnectorError::Transport(_) | ConnectorError::Remote { status: 500..=599, .. })
+    matches!(
+        e,
+        ConnectorError::Transport(_)
+            | ConnectorError::Remote {
+                status: 500..=599,
+                ..
+            }
+    )
 }
 
 /// Creates the work item in one request and returns the link to store. A
 /// create whose earlier attempt got no answer first looks for the item that
 /// attempt may have made, and adopts it.
-pub fn create(env: &dyn Env, connection: &Connection, config_text: &str, ticket: &Ticket) -> Result<Link, ConnectorError> {
+pub fn create(
+    env: &dyn Env,
+    connection: &Connection,
+    config_text: &str,
+    ticket: &Ticket,
+) -> Result<Link, ConnectorError> {
     let config = config::parse(config_text)?;
     let client = Client::new(env, connection)?;
     let plan = plan(&client, &config, ticket)?;
@@ -207,10 +277,21 @@ pub fn create(env: &dyn Env, connection: &Connection, config_text: &str, ticket:
     let mut ops = plan.ops.clone();
     ops.extend(attached.as_ref().map(|a| a.op.clone()));
     env.store_set(&key, "1", Some(IN_FLIGHT_TTL));
-    match client.send::<CreatedItem>(Method::Post, &plan.url, "application/json-patch+json", &Value::Array(ops)) {
+    match client.send::<CreatedItem>(
+        Method::Post,
+        &plan.url,
+        "application/json-patch+json",
+        &Value::Array(ops),
+    ) {
         Ok(item) => {
             env.store_delete(&key);
-            Ok(link_for(&client, &plan, ticket, item, attached.map(|a| a.state)))
+            Ok(link_for(
+                &client,
+                &plan,
+                ticket,
+                item,
+                attached.map(|a| a.state),
+            ))
         }
         Err(e) => {
             if !uncertain(&e) {
@@ -223,7 +304,12 @@ pub fn create(env: &dyn Env, connection: &Connection, config_text: &str, ticket:
 
 /// The work item an earlier dispatch of `ticket` created, found by the
 /// ticket's tag, for a host whose previous attempt has an uncertain outcome.
-pub fn adopt(env: &dyn Env, connection: &Connection, config_text: &str, ticket: &Ticket) -> Result<Option<Link>, ConnectorError> {
+pub fn adopt(
+    env: &dyn Env,
+    connection: &Connection,
+    config_text: &str,
+    ticket: &Ticket,
+) -> Result<Option<Link>, ConnectorError> {
     let config = config::parse(config_text)?;
     let client = Client::new(env, connection)?;
     let plan = plan(&client, &config, ticket)?;

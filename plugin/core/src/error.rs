@@ -14,8 +14,16 @@ pub struct Issue {
 }
 
 impl Issue {
-    pub fn new(path: impl Into<String>, rule: impl Into<String>, message: impl Into<String>) -> Self {
-        Issue { path: path.into(), rule: rule.into(), message: message.into() }
+    pub fn new(
+        path: impl Into<String>,
+        rule: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Issue {
+            path: path.into(),
+            rule: rule.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -34,7 +42,10 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(message: impl Into<String>, remediation: impl Into<String>) -> Self {
-        Problem { message: message.into(), remediation: remediation.into() }
+        Problem {
+            message: message.into(),
+            remediation: remediation.into(),
+        }
     }
 }
 
@@ -45,7 +56,10 @@ impl fmt::Display for Problem {
 }
 
 fn issues(list: &[Issue]) -> String {
-    list.iter().map(Issue::to_string).collect::<Vec<_>>().join("; ")
+    list.iter()
+        .map(Issue::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Every error the connector can return.
@@ -66,7 +80,11 @@ pub enum ConnectorError {
     #[error("validation failed: {}", issues(.0))]
     Validation(Vec<Issue>),
     #[error("Azure DevOps answered {status}{}: {message}", .code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
-    Remote { status: u16, code: Option<String>, message: String },
+    Remote {
+        status: u16,
+        code: Option<String>,
+        message: String,
+    },
     #[error("denied by the host's egress policy: {0}")]
     Denied(String),
     #[error("transport: {0}")]
@@ -80,6 +98,8 @@ pub enum ConnectorError {
 impl ConnectorError {
     /// The error for an operation whose issue has not landed yet.
     pub fn unsupported(operation: &str) -> Self {
-        ConnectorError::Unsupported(format!("`{operation}` is not available in this version of the connector"))
+        ConnectorError::Unsupported(format!(
+            "`{operation}` is not available in this version of the connector"
+        ))
     }
 }

@@ -26,8 +26,19 @@ pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
 pub enum Credentials {
     Pat(Secret),
     AccessToken(Secret),
-    ClientCredentials { tenant_id: String, client_id: String, client_secret: Secret, authority: Option<String> },
-    RefreshToken { tenant_id: String, client_id: String, client_secret: Option<Secret>, refresh_token: Secret, authority: Option<String> },
+    ClientCredentials {
+        tenant_id: String,
+        client_id: String,
+        client_secret: Secret,
+        authority: Option<String>,
+    },
+    RefreshToken {
+        tenant_id: String,
+        client_id: String,
+        client_secret: Option<Secret>,
+        refresh_token: Secret,
+        authority: Option<String>,
+    },
 }
 
 impl Credentials {
@@ -122,7 +133,10 @@ pub struct Ticket {
 impl Ticket {
     /// The value of a ticket field by system name, if present.
     pub fn field(&self, name: &str) -> Option<&FieldValue> {
-        self.fields.iter().find(|f| f.name == name).map(|f| &f.value)
+        self.fields
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| &f.value)
     }
 }
 
@@ -200,8 +214,11 @@ impl SyncState {
         if text.trim().is_empty() {
             return Ok(SyncState::default());
         }
-        serde_json::from_str(text)
-            .map_err(|e| crate::error::ConnectorError::Other(format!("the link's sync state is not readable ({e}); it was not written by this connector")))
+        serde_json::from_str(text).map_err(|e| {
+            crate::error::ConnectorError::Other(format!(
+                "the link's sync state is not readable ({e}); it was not written by this connector"
+            ))
+        })
     }
 
     /// The state as the JSON the host stores.

@@ -104,7 +104,9 @@ pub struct TypeState {
 impl TypeSchema {
     /// The state named `name` (ADO compares state names case-insensitively).
     pub fn state(&self, name: &str) -> Option<&TypeState> {
-        self.states.iter().find(|s| s.name.eq_ignore_ascii_case(name))
+        self.states
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
     }
 
     /// The category of the state named `name`, if the type has it.
@@ -194,7 +196,10 @@ struct RawState {
 fn type_not_found(e: ConnectorError, ty: &str, project: &ProjectRef) -> ConnectorError {
     match e {
         ConnectorError::NotFound(_) => ConnectorError::NotFound(Problem::new(
-            format!("work item type `{ty}` does not exist in project `{}`", project.name),
+            format!(
+                "work item type `{ty}` does not exist in project `{}`",
+                project.name
+            ),
             "use one of the project's work item types (see `schema types`); process templates differ: Basic has Issue, Agile/Scrum/CMMI have Bug",
         )),
         other => other,
@@ -204,7 +209,11 @@ fn type_not_found(e: ConnectorError, ty: &str, project: &ProjectRef) -> Connecto
 /// Work item types of the connection's project.
 pub fn work_item_types(client: &Client<'_>) -> Result<Vec<WorkItemType>, ConnectorError> {
     let project = resolve_project(client, false)?;
-    let list: List<RawType> = client.get(&client.target().project_api(&project.id, "wit/workitemtypes", API_VERSION))?;
+    let list: List<RawType> = client.get(&client.target().project_api(
+        &project.id,
+        "wit/workitemtypes",
+        API_VERSION,
+    ))?;
     Ok(list
         .value
         .into_iter()
@@ -220,8 +229,14 @@ pub fn work_item_types(client: &Client<'_>) -> Result<Vec<WorkItemType>, Connect
 /// States of a type, with their categories.
 pub fn states(client: &Client<'_>, ty: &str) -> Result<Vec<StateInfo>, ConnectorError> {
     let project = resolve_project(client, false)?;
-    let url = client.target().project_api(&project.id, &format!("wit/workitemtypes/{}/states", segment(ty)), API_VERSION);
-    let list: List<RawState> = client.get(&url).map_err(|e| type_not_found(e, ty, &project))?;
+    let url = client.target().project_api(
+        &project.id,
+        &format!("wit/workitemtypes/{}/states", segment(ty)),
+        API_VERSION,
+    );
+    let list: List<RawState> = client
+        .get(&url)
+        .map_err(|e| type_not_found(e, ty, &project))?;
     Ok(list
         .value
         .into_iter()
@@ -244,33 +259,62 @@ pub fn states(client: &Client<'_>, ty: &str) -> Result<Vec<StateInfo>, Connector
 /// dispatch costs one request once the schema is known.
 pub fn type_schema(client: &Client<'_>, ty: &str) -> Result<TypeSchema, ConnectorError> {
     let project = resolve_project(client, false)?;
-    let key = format!("type-schema-v2|{}|{}|{}", client.target().base(), project.id, ty);
-    if let Some(cached) = client.env().store_get(&key).and_then(|s| serde_json::from_str::<TypeSchema>(&s).ok()) {
+    let key = format!(
+        "type-schema-v2|{}|{}|{}",
+        client.target().base(),
+        project.id,
+        ty
+    );
+    if let Some(cached) = client
+        .env()
+        .store_get(&key)
+        .and_then(|s| serde_json::from_str::<TypeSchema>(&s).ok())
+    {
         return Ok(cached);
     }
     let target = client.target();
     let raw_type: RawType = client
-        .get(&target.project_api(&project.id, &format!("wit/workitemtypes/{}", segment(ty)), API_VERSION))
+        .get(&target.project_api(
+            &project.id,
+            &format!("wit/workitemtypes/{}", segment(ty)),
+            API_VERSION,
+        ))
         .map_err(|e| type_not_found(e, ty, &project))?;
     let type_fields: List<RawTypeField> = client.get(&format!(
         "{}&$expand=allowedValues",
-        target.project_api(&project.id, &format!("wit/workitemtypes/{}/fields", segment(ty)), API_VERSION)
+        target.project_api(
+            &project.id,
+            &format!("wit/workitemtypes/{}/fields", segment(ty)),
+            API_VERSION
+        )
     ))?;
-    let org_fields: List<RawField> = client.get(&target.project_api(&project.id, "wit/fields", API_VERSION))?;
+    let org_fields: List<RawField> =
+        client.get(&target.project_api(&project.id, "wit/fields", API_VERSION))?;
     let fields = type_fields
         .value
         .into_iter()
         .map(|f| {
-            let meta = org_fields.value.iter().find(|o| o.reference_name.eq_ignore_ascii_case(&f.reference_name));
+            let meta = org_fields
+                .value
+                .iter()
+                .find(|o| o.reference_name.eq_ignore_ascii_case(&f.reference_name));
             FieldInfo {
                 input_type: meta.map(input_type).unwrap_or(InputType::Text),
                 read_only: meta.is_some_and(|m| m.read_only),
                 allowed_values: f.allowed_values.iter().filter_map(value_text).collect(),
-                default_value: f.default_value.as_ref().and_then(value_text).filter(|s| !s.is_empty()),
+                default_value: f
+                    .default_value
+                    .as_ref()
+                    .and_then(value_text)
+                    .filter(|s| !s.is_empty()),
                 help_text: f.help_text.filter(|s| !s.is_empty()),
                 identities: f.allowed_values.iter().filter_map(identity_ref).collect(),
                 required: f.always_required,
-                name: if f.name.is_empty() { f.reference_name.clone() } else { f.name },
+                name: if f.name.is_empty() {
+                    f.reference_name.clone()
+                } else {
+                    f.name
+                },
                 reference_name: f.reference_name,
             }
         })
@@ -280,7 +324,14 @@ pub fn type_schema(client: &Client<'_>, ty: &str) -> Result<TypeSchema, Connecto
         work_item_type: raw_type.name.clone(),
         fields,
         initial_states: initial_states_of(&raw_type),
-        states: raw_type.states.iter().map(|s| TypeState { name: s.name.clone(), category: s.category.clone() }).collect(),
+        states: raw_type
+            .states
+            .iter()
+            .map(|s| TypeState {
+                name: s.name.clone(),
+                category: s.category.clone(),
+            })
+            .collect(),
         transitions: transitions_of(&raw_type),
     };
     if let Ok(json) = serde_json::to_string(&schema) {
@@ -295,19 +346,29 @@ fn initial_states_of(raw: &RawType) -> Vec<String> {
         .as_ref()
         .and_then(|t| t.get(""))
         .and_then(|v| v.as_array())
-        .map(|list| list.iter().filter_map(|t| t.get("to").and_then(|s| s.as_str()).map(str::to_string)).collect())
+        .map(|list| {
+            list.iter()
+                .filter_map(|t| t.get("to").and_then(|s| s.as_str()).map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// Every non-initial transition, as from → to states.
 fn transitions_of(raw: &RawType) -> std::collections::BTreeMap<String, Vec<String>> {
-    let Some(map) = raw.transitions.as_ref() else { return Default::default() };
+    let Some(map) = raw.transitions.as_ref() else {
+        return Default::default();
+    };
     map.iter()
         .filter(|(from, _)| !from.is_empty())
         .map(|(from, list)| {
             let to = list
                 .as_array()
-                .map(|l| l.iter().filter_map(|t| t.get("to").and_then(|s| s.as_str()).map(str::to_string)).collect())
+                .map(|l| {
+                    l.iter()
+                        .filter_map(|t| t.get("to").and_then(|s| s.as_str()).map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default();
             (from.clone(), to)
         })
@@ -335,8 +396,15 @@ fn input_type(meta: &RawField) -> InputType {
 
 fn identity_ref(v: &serde_json::Value) -> Option<IdentityRef> {
     let unique_name = v.get("uniqueName")?.as_str()?.to_string();
-    let display_name = v.get("displayName").and_then(|d| d.as_str()).unwrap_or(&unique_name).to_string();
-    Some(IdentityRef { display_name, unique_name })
+    let display_name = v
+        .get("displayName")
+        .and_then(|d| d.as_str())
+        .unwrap_or(&unique_name)
+        .to_string();
+    Some(IdentityRef {
+        display_name,
+        unique_name,
+    })
 }
 
 /// Allowed and default values are strings, numbers, or identity objects.
@@ -366,17 +434,30 @@ mod tests {
     fn type_schema_joins_type_fields_with_field_types_and_reads_initial_states() {
         let env = FakeEnv::new(vec![
             answer(200, json!({"id": "p-1", "name": "P"})),
-            answer(200, json!({"name": "Bug", "referenceName": "Microsoft.VSTS.WorkItemTypes.Bug", "transitions": {"": [{"to": "New", "actions": null}], "New": [{"to": "Active"}]}})),
-            answer(200, json!({"count": 2, "value": [
-                {"referenceName": "System.Title", "name": "Title", "alwaysRequired": true, "allowedValues": []},
-                {"referenceName": "Microsoft.VSTS.Common.Priority", "name": "Priority", "alwaysRequired": false, "allowedValues": ["1", "2", "3", "4"], "defaultValue": "2"},
-            ]})),
-            answer(200, json!({"value": [
-                {"referenceName": "System.Title", "type": "string"},
-                {"referenceName": "Microsoft.VSTS.Common.Priority", "type": "integer", "isPicklist": true},
-            ]})),
+            answer(
+                200,
+                json!({"name": "Bug", "referenceName": "Microsoft.VSTS.WorkItemTypes.Bug", "transitions": {"": [{"to": "New", "actions": null}], "New": [{"to": "Active"}]}}),
+            ),
+            answer(
+                200,
+                json!({"count": 2, "value": [
+                    {"referenceName": "System.Title", "name": "Title", "alwaysRequired": true, "allowedValues": []},
+                    {"referenceName": "Microsoft.VSTS.Common.Priority", "name": "Priority", "alwaysRequired": false, "allowedValues": ["1", "2", "3", "4"], "defaultValue": "2"},
+                ]}),
+            ),
+            answer(
+                200,
+                json!({"value": [
+                    {"referenceName": "System.Title", "type": "string"},
+                    {"referenceName": "Microsoft.VSTS.Common.Priority", "type": "integer", "isPicklist": true},
+                ]}),
+            ),
         ]);
-        let conn = Connection { base_url: "https://dev.azure.com/o".into(), project: "P".into(), credentials: Credentials::Pat(Secret("x".into())) };
+        let conn = Connection {
+            base_url: "https://dev.azure.com/o".into(),
+            project: "P".into(),
+            credentials: Credentials::Pat(Secret("x".into())),
+        };
         let client = Client::new(&env, &conn).unwrap();
         let schema = type_schema(&client, "Bug").unwrap();
         assert_eq!(schema.initial_states, vec!["New"]);

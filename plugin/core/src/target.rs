@@ -10,9 +10,30 @@ pub const API_VERSION: &str = "7.1";
 /// Characters escaped in a path segment: everything that is not unreserved
 /// in RFC 3986 except a few sub-delims ADO accepts literally.
 const SEGMENT: &AsciiSet = &CONTROLS
-    .add(b' ').add(b'"').add(b'#').add(b'%').add(b'/').add(b'<').add(b'>').add(b'?')
-    .add(b'`').add(b'{').add(b'}').add(b'\\').add(b'^').add(b'|').add(b'[').add(b']')
-    .add(b'&').add(b'+').add(b'=').add(b';').add(b'@').add(b':').add(b',').add(b'\'');
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'|')
+    .add(b'[')
+    .add(b']')
+    .add(b'&')
+    .add(b'+')
+    .add(b'=')
+    .add(b';')
+    .add(b'@')
+    .add(b':')
+    .add(b',')
+    .add(b'\'');
 
 /// Percent-encodes one path segment (project, type or field name).
 pub fn segment(raw: &str) -> String {
@@ -54,11 +75,15 @@ impl Target {
             return Err(bad(format!("`{base_url}` must use https")));
         }
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(bad(format!("`{base_url}` must not have a query or fragment")));
+            return Err(bad(format!(
+                "`{base_url}` must not have a query or fragment"
+            )));
         }
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-        let segments: Vec<&str> =
-            url.path_segments().map(|s| s.filter(|p| !p.is_empty()).collect()).unwrap_or_default();
+        let segments: Vec<&str> = url
+            .path_segments()
+            .map(|s| s.filter(|p| !p.is_empty()).collect())
+            .unwrap_or_default();
         let (deployment, organization) = if host == "dev.azure.com" {
             let [org] = segments.as_slice() else {
                 return Err(bad(format!(
@@ -76,10 +101,17 @@ impl Target {
             };
             (Deployment::Server, (*last).to_string())
         };
-        let organization = percent_encoding::percent_decode_str(&organization).decode_utf8_lossy().into_owned();
+        let organization = percent_encoding::percent_decode_str(&organization)
+            .decode_utf8_lossy()
+            .into_owned();
         let origin = url.origin().ascii_serialization();
         let base = url.as_str().trim_end_matches('/').to_string();
-        Ok(Target { base, origin, organization, deployment })
+        Ok(Target {
+            base,
+            origin,
+            organization,
+            deployment,
+        })
     }
 
     pub fn base(&self) -> &str {
@@ -105,7 +137,10 @@ impl Target {
 
     /// `{base}/{project}/_apis/{path}?api-version=...` for project-level resources.
     pub fn project_api(&self, project: &str, path: &str, api_version: &str) -> String {
-        join_query(format!("{}/{}/_apis/{path}", self.base, segment(project)), api_version)
+        join_query(
+            format!("{}/{}/_apis/{path}", self.base, segment(project)),
+            api_version,
+        )
     }
 }
 
@@ -144,7 +179,9 @@ mod tests {
     #[test]
     fn rejects_services_url_without_organization() {
         let err = Target::parse("https://dev.azure.com/").unwrap_err();
-        assert!(matches!(err, ConnectorError::InvalidConfig(ref i) if i[0].path == "connection.base-url"));
+        assert!(
+            matches!(err, ConnectorError::InvalidConfig(ref i) if i[0].path == "connection.base-url")
+        );
     }
 
     #[test]
@@ -155,8 +192,15 @@ mod tests {
     #[test]
     fn encodes_project_and_type_names() {
         let t = Target::parse("https://dev.azure.com/org").unwrap();
-        let url = t.project_api("Fabrikam Security", &format!("wit/workitems/${}", segment("User Story")), API_VERSION);
-        assert_eq!(url, "https://dev.azure.com/org/Fabrikam%20Security/_apis/wit/workitems/$User%20Story?api-version=7.1");
+        let url = t.project_api(
+            "Fabrikam Security",
+            &format!("wit/workitems/${}", segment("User Story")),
+            API_VERSION,
+        );
+        assert_eq!(
+            url,
+            "https://dev.azure.com/org/Fabrikam%20Security/_apis/wit/workitems/$User%20Story?api-version=7.1"
+        );
         assert_eq!(segment("Ünïcode/#?"), "%C3%9Cn%C3%AFcode%2F%23%3F");
     }
 }

@@ -17,7 +17,10 @@ pub struct FakeEnv {
 pub fn json(status: u16, body: serde_json::Value) -> Result<HttpResponse, HttpError> {
     Ok(HttpResponse {
         status,
-        headers: vec![("content-type".into(), "application/json; charset=utf-8".into())],
+        headers: vec![(
+            "content-type".into(),
+            "application/json; charset=utf-8".into(),
+        )],
         body: serde_json::to_vec(&body).unwrap(),
     })
 }
@@ -34,7 +37,10 @@ pub fn with_header(
 }
 
 pub fn envelope(status: u16, message: &str, type_key: &str) -> Result<HttpResponse, HttpError> {
-    json(status, serde_json::json!({"$id": "1", "innerException": null, "message": message, "typeName": type_key, "typeKey": type_key, "errorCode": 0, "eventId": 3000}))
+    json(
+        status,
+        serde_json::json!({"$id": "1", "innerException": null, "message": message, "typeName": type_key, "typeKey": type_key, "errorCode": 0, "eventId": 3000}),
+    )
 }
 
 impl FakeEnv {
@@ -52,20 +58,29 @@ impl FakeEnv {
     }
 
     pub fn header_of(&self, index: usize, name: &str) -> Option<String> {
-        self.sent.borrow()[index].headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
+        self.sent.borrow()[index]
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
     }
 }
 
 impl Env for FakeEnv {
     fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
         self.sent.borrow_mut().push(request);
-        self.answers.borrow_mut().pop_front().expect("the test scripted fewer answers than requests were sent")
+        self.answers
+            .borrow_mut()
+            .pop_front()
+            .expect("the test scripted fewer answers than requests were sent")
     }
     fn store_get(&self, key: &str) -> Option<String> {
         self.store.borrow().get(key).map(|(v, _)| v.clone())
     }
     fn store_set(&self, key: &str, value: &str, ttl: Option<Duration>) {
-        self.store.borrow_mut().insert(key.into(), (value.into(), ttl));
+        self.store
+            .borrow_mut()
+            .insert(key.into(), (value.into(), ttl));
     }
     fn store_delete(&self, key: &str) {
         self.store.borrow_mut().remove(key);

@@ -32,7 +32,9 @@ impl WorkItem {
 /// `{org}/_apis/wit/workitems/{id}`: work item ids are unique in the
 /// organization, so no project is needed (bulk close spans projects).
 pub fn url(client: &Client<'_>, id: i32) -> String {
-    client.target().org_api(&format!("wit/workitems/{id}"), API_VERSION)
+    client
+        .target()
+        .org_api(&format!("wit/workitems/{id}"), API_VERSION)
 }
 
 /// Reads a work item with all its fields.
@@ -42,7 +44,12 @@ pub fn get(client: &Client<'_>, id: i32) -> Result<WorkItem, ConnectorError> {
 
 /// Applies a JSON Patch document and returns the new revision of the item.
 pub fn patch(client: &Client<'_>, id: i32, ops: &[Value]) -> Result<WorkItem, ConnectorError> {
-    client.send(Method::Patch, &url(client, id), "application/json-patch+json", &Value::Array(ops.to_vec()))
+    client.send(
+        Method::Patch,
+        &url(client, id),
+        "application/json-patch+json",
+        &Value::Array(ops.to_vec()),
+    )
 }
 
 /// The JSON Patch op that sets a field.
@@ -75,7 +82,9 @@ pub fn same_value(ado: Option<&Value>, ours: &Value) -> bool {
 
 /// `Name <mail>` as the connector writes identities, against one part ADO returns.
 fn identity_text_matches(ours: &str, part: &str) -> bool {
-    ours.rsplit_once('<').map(|(_, mail)| mail.trim_end_matches('>').trim()).is_some_and(|m| m.eq_ignore_ascii_case(part))
+    ours.rsplit_once('<')
+        .map(|(_, mail)| mail.trim_end_matches('>').trim())
+        .is_some_and(|m| m.eq_ignore_ascii_case(part))
 }
 
 /// Tags are a `; `-separated set: ADO may reorder them.
@@ -84,7 +93,11 @@ fn tags_equal(a: &str, b: &str) -> bool {
         return false;
     }
     let set = |s: &str| {
-        let mut v: Vec<String> = s.split(';').map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect();
+        let mut v: Vec<String> = s
+            .split(';')
+            .map(|t| t.trim().to_ascii_lowercase())
+            .filter(|t| !t.is_empty())
+            .collect();
         v.sort();
         v
     };
@@ -101,7 +114,10 @@ mod tests {
     fn identities_compare_by_unique_name_or_display_name() {
         let ado = json!({"displayName": "Norman Paulk", "uniqueName": "norman@contoso.example"});
         assert!(same_value(Some(&ado), &json!("norman@contoso.example")));
-        assert!(same_value(Some(&ado), &json!("Norman Paulk <norman@contoso.example>")));
+        assert!(same_value(
+            Some(&ado),
+            &json!("Norman Paulk <norman@contoso.example>")
+        ));
         assert!(!same_value(Some(&ado), &json!("someone@contoso.example")));
     }
 

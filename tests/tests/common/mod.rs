@@ -6,14 +6,19 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use ado_emulator::{Emulator, EmulatorConfig};
-use ticketing_host::{ClientCredentials, Connection, Credentials, Field, FieldValue, Host, Limits, Ticket};
+use ticketing_host::{
+    ClientCredentials, Connection, Credentials, Field, FieldValue, Host, Limits, Ticket,
+};
 
 pub use ado_emulator::seed;
 
 /// The real plugin, compiled once for the whole test binary.
 pub fn host() -> &'static Host {
     static HOST: OnceLock<Host> = OnceLock::new();
-    HOST.get_or_init(|| Host::load(ticketing_tests::plugin_wasm(), Limits::default()).expect("the plugin component loads"))
+    HOST.get_or_init(|| {
+        Host::load(ticketing_tests::plugin_wasm(), Limits::default())
+            .expect("the plugin component loads")
+    })
 }
 
 pub fn emulator() -> Emulator {
@@ -42,7 +47,10 @@ pub fn client_credentials(emu: &Emulator, client_id: &str, secret: &str) -> Conn
 }
 
 pub fn text(name: &str, value: &str) -> Field {
-    Field { name: name.into(), value: FieldValue::Text(value.into()) }
+    Field {
+        name: name.into(),
+        value: FieldValue::Text(value.into()),
+    }
 }
 
 pub fn ticket(id: &str, fields: Vec<Field>) -> Ticket {
@@ -56,20 +64,38 @@ pub fn ticket(id: &str, fields: Vec<Field>) -> Ticket {
 }
 
 pub fn agile_bug_config() -> String {
-    std::fs::read_to_string(ticketing_tests::workspace_root().join("examples/outegrations/agile-bug.json"))
-        .expect("examples/outegrations/agile-bug.json")
+    std::fs::read_to_string(
+        ticketing_tests::workspace_root().join("examples/outegrations/agile-bug.json"),
+    )
+    .expect("examples/outegrations/agile-bug.json")
 }
 
 pub fn short_deadline() -> Limits {
-    Limits { call_deadline: Duration::from_secs(2), ..Limits::default() }
+    Limits {
+        call_deadline: Duration::from_secs(2),
+        ..Limits::default()
+    }
 }
 
 /// A REST call to the emulator as the seeded user, the way another ADO
 /// client (a person in the browser) would make it.
-pub fn ado(emu: &Emulator, method: &str, path_and_query: &str, content_type: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+pub fn ado(
+    emu: &Emulator,
+    method: &str,
+    path_and_query: &str,
+    content_type: &str,
+    body: Option<serde_json::Value>,
+) -> serde_json::Value {
     use base64::Engine as _;
-    let auth = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!(":{}", seed::PAT)));
-    let url = format!("{}/{}", emu.org_url(), path_and_query.trim_start_matches('/'));
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!(":{}", seed::PAT))
+    );
+    let url = format!(
+        "{}/{}",
+        emu.org_url(),
+        path_and_query.trim_start_matches('/')
+    );
     let agent = ureq::Agent::new_with_defaults();
     let mut response = match (method, body) {
         ("GET", _) => agent.get(&url).header("Authorization", &auth).call(),
@@ -81,7 +107,9 @@ pub fn ado(emu: &Emulator, method: &str, path_and_query: &str, content_type: &st
                 "PUT" => agent.put(&url),
                 _ => agent.post(&url),
             };
-            req.header("Authorization", &auth).header("Content-Type", content_type).send(text.as_bytes())
+            req.header("Authorization", &auth)
+                .header("Content-Type", content_type)
+                .send(text.as_bytes())
         }
     }
     .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
@@ -91,13 +119,25 @@ pub fn ado(emu: &Emulator, method: &str, path_and_query: &str, content_type: &st
 
 /// A person edits work item `id` in ADO.
 pub fn edit_in_ado(emu: &Emulator, id: i32, ops: serde_json::Value) -> serde_json::Value {
-    ado(emu, "PATCH", &format!("_apis/wit/workitems/{id}?api-version=7.1"), "application/json-patch+json", Some(ops))
+    ado(
+        emu,
+        "PATCH",
+        &format!("_apis/wit/workitems/{id}?api-version=7.1"),
+        "application/json-patch+json",
+        Some(ops),
+    )
 }
 
 /// The comments of a work item, oldest first.
 pub fn comments_of(emu: &Emulator, project: &str, id: i32) -> Vec<serde_json::Value> {
     let project = project.replace(' ', "%20");
-    let page = ado(emu, "GET", &format!("{project}/_apis/wit/workItems/{id}/comments?api-version=7.1-preview.4&$top=200"), "", None);
+    let page = ado(
+        emu,
+        "GET",
+        &format!("{project}/_apis/wit/workItems/{id}/comments?api-version=7.1-preview.4&$top=200"),
+        "",
+        None,
+    );
     let mut list = page["comments"].as_array().cloned().unwrap_or_default();
     list.sort_by_key(|c| c["id"].as_i64());
     list
@@ -106,29 +146,55 @@ pub fn comments_of(emu: &Emulator, project: &str, id: i32) -> Vec<serde_json::Va
 /// Ids of the work items of `project` carrying `tag` (WIQL, as ADO answers it).
 pub fn ids_with_tag(emu: &Emulator, project: &str, tag: &str) -> Vec<i64> {
     let project = project.replace(' ', "%20");
-    let q = format!("SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project AND [System.Tags] CONTAINS '{tag}'");
-    let r = ado(emu, "POST", &format!("{project}/_apis/wit/wiql?api-version=7.1"), "application/json", Some(serde_json::json!({"query": q})));
-    r["workItems"].as_array().map(|l| l.iter().filter_map(|w| w["id"].as_i64()).collect()).unwrap_or_default()
+    let q = format!(
+        "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project AND [System.Tags] CONTAINS '{tag}'"
+    );
+    let r = ado(
+        emu,
+        "POST",
+        &format!("{project}/_apis/wit/wiql?api-version=7.1"),
+        "application/json",
+        Some(serde_json::json!({"query": q})),
+    );
+    r["workItems"]
+        .as_array()
+        .map(|l| l.iter().filter_map(|w| w["id"].as_i64()).collect())
+        .unwrap_or_default()
 }
 
 /// An example outegration config from `examples/outegrations/`.
 pub fn example_config(name: &str) -> String {
-    std::fs::read_to_string(ticketing_tests::workspace_root().join("examples/outegrations").join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    std::fs::read_to_string(
+        ticketing_tests::workspace_root()
+            .join("examples/outegrations")
+            .join(name),
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 /// A config with one JSON member replaced (`/sync/auto_close/state`...).
 pub fn config_with(config: &str, pointer: &str, value: serde_json::Value) -> String {
     let mut doc: serde_json::Value = serde_json::from_str(config).expect("config JSON");
-    *doc.pointer_mut(pointer).unwrap_or_else(|| panic!("{pointer} is not in the config")) = value;
+    *doc.pointer_mut(pointer)
+        .unwrap_or_else(|| panic!("{pointer} is not in the config")) = value;
     doc.to_string()
 }
 
 /// A ticket finding.
 pub fn finding(id: &str, status: &str, title: &str) -> ticketing_host::Finding {
-    ticketing_host::Finding { id: id.into(), status: status.into(), fields: vec![text("title", title)] }
+    ticketing_host::Finding {
+        id: id.into(),
+        status: status.into(),
+        fields: vec![text("title", title)],
+    }
 }
 
 /// A ticket comment.
 pub fn comment(id: &str, author: &str, text: &str) -> ticketing_host::Comment {
-    ticketing_host::Comment { id: id.into(), author: author.into(), created: "2026-11-29T10:00:00Z".into(), text: text.into() }
+    ticketing_host::Comment {
+        id: id.into(),
+        author: author.into(),
+        created: "2026-11-29T10:00:00Z".into(),
+        text: text.into(),
+    }
 }

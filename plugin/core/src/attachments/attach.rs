@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::{Attachment, AttachmentError, AttachmentOptions, digest, generate, upload_attachment_limited};
+use super::{
+    Attachment, AttachmentError, AttachmentOptions, digest, generate, upload_attachment_limited,
+};
 use crate::client::Client;
 use crate::config::Config;
 use crate::error::{ConnectorError, Issue};
@@ -35,12 +37,19 @@ pub fn relation_op(url: &str, comment: &str) -> Value {
 pub fn comment(ticket: &Ticket, options: &AttachmentOptions) -> String {
     let n = ticket.findings.len();
     let noun = if n == 1 { "finding" } else { "findings" };
-    format!("SecOps ticket {}: {n} {noun} ({})", ticket.id, options.format)
+    format!(
+        "SecOps ticket {}: {n} {noun} ({})",
+        ticket.id, options.format
+    )
 }
 
 /// The config's findings file for a dispatch, uploaded; `None` when the
 /// config has no `attachment` or the ticket no findings.
-pub fn for_dispatch(client: &Client<'_>, config: &Config, ticket: &Ticket) -> Result<Option<AttachedFile>, ConnectorError> {
+pub fn for_dispatch(
+    client: &Client<'_>,
+    config: &Config,
+    ticket: &Ticket,
+) -> Result<Option<AttachedFile>, ConnectorError> {
     match &config.attachment {
         Some(options) => attach(client, options, &config.labels, ticket),
         None => Ok(None),
@@ -49,7 +58,13 @@ pub fn for_dispatch(client: &Client<'_>, config: &Config, ticket: &Ticket) -> Re
 
 /// A preview's body with the findings file's relation op appended (with a
 /// placeholder URL: nothing is uploaded), or its problem added to `problems`.
-pub fn preview(client: &Client<'_>, config: &Config, ticket: &Ticket, mut body: Value, problems: &mut Vec<Issue>) -> Value {
+pub fn preview(
+    client: &Client<'_>,
+    config: &Config,
+    ticket: &Ticket,
+    mut body: Value,
+    problems: &mut Vec<Issue>,
+) -> Value {
     if let (Some(options), Some(ops)) = (&config.attachment, body.as_array_mut()) {
         match preview_op(client, options, &config.labels, ticket) {
             Some(Ok(op)) => ops.push(op),
@@ -88,7 +103,12 @@ pub(super) fn upload(
     let uploaded = upload_attachment_limited(client, &file.file_name, file.bytes, options.limit())?;
     Ok(AttachedFile {
         op: relation_op(&uploaded.url, &comment(ticket, options)),
-        state: AttachmentState { file_name: file.file_name, url: uploaded.url, size, digest: digest(ticket, options, labels) },
+        state: AttachmentState {
+            file_name: file.file_name,
+            url: uploaded.url,
+            size,
+            digest: digest(ticket, options, labels),
+        },
     })
 }
 
@@ -106,9 +126,15 @@ pub fn preview_op(
     }
     let file = match generate(ticket, options, labels, client.env().now_unix()) {
         Ok(file) => file,
-        Err(AttachmentError::InvalidOptions(mut issues)) if !issues.is_empty() => return Some(Err(issues.remove(0))),
+        Err(AttachmentError::InvalidOptions(mut issues)) if !issues.is_empty() => {
+            return Some(Err(issues.remove(0)));
+        }
         Err(e) => {
-            let rule = if matches!(e, AttachmentError::TooLarge { .. }) { "max-size" } else { "generation" };
+            let rule = if matches!(e, AttachmentError::TooLarge { .. }) {
+                "max-size"
+            } else {
+                "generation"
+            };
             return Some(Err(Issue::new("attachments", rule, e.to_string())));
         }
     };

@@ -92,8 +92,13 @@ impl<'a> Table<'a> {
     pub fn new(ticket: &'a Ticket, columns: &[ResolvedColumn]) -> Table<'a> {
         let mut rows: Vec<&Finding> = ticket.findings.iter().collect();
         // Stable: the cached-key sort orders by (key, original index).
-        rows.sort_by_cached_key(|f| severity_rank(field(f, "severity").map(|v| cell_text(v)).as_deref()));
-        Table { columns: columns.to_vec(), rows }
+        rows.sort_by_cached_key(|f| {
+            severity_rank(field(f, "severity").map(|v| cell_text(v)).as_deref())
+        });
+        Table {
+            columns: columns.to_vec(),
+            rows,
+        }
     }
 
     /// Column headers.
@@ -131,7 +136,11 @@ fn cell_text(value: &FieldValue) -> Cow<'_, str> {
 }
 
 fn field<'a>(finding: &'a Finding, name: &str) -> Option<&'a FieldValue> {
-    finding.fields.iter().find(|f| f.name == name).map(|f| &f.value)
+    finding
+        .fields
+        .iter()
+        .find(|f| f.name == name)
+        .map(|f| &f.value)
 }
 
 /// A finding's field; `id` and `status` fall back to the finding's own.

@@ -62,17 +62,29 @@ struct EmbeddedFont {
 
 impl EmbeddedFont {
     fn load(data: &'static [u8], name: &'static str) -> Result<EmbeddedFont, String> {
-        let face = Face::from_slice(data, 0).ok_or_else(|| format!("the embedded font {name} does not parse"))?;
+        let face = Face::from_slice(data, 0)
+            .ok_or_else(|| format!("the embedded font {name} does not parse"))?;
         let scale = 1000.0 / face.units_per_em() as f32;
-        let mut font =
-            EmbeddedFont { face, data, name, scale, remapper: GlyphRemapper::new(), widths: Vec::new(), unicode: Vec::new() };
+        let mut font = EmbeddedFont {
+            face,
+            data,
+            name,
+            scale,
+            remapper: GlyphRemapper::new(),
+            widths: Vec::new(),
+            unicode: Vec::new(),
+        };
         font.widths.push(font.hmtx(0));
         font.unicode.push(String::new());
         Ok(font)
     }
 
     fn hmtx(&self, gid: u16) -> f32 {
-        f32::from(self.face.glyph_hor_advance(ttf_parser::GlyphId(gid)).unwrap_or(0)) * self.scale
+        f32::from(
+            self.face
+                .glyph_hor_advance(ttf_parser::GlyphId(gid))
+                .unwrap_or(0),
+        ) * self.scale
     }
 
     /// The CID of a glyph, recording what text it stands for the first time.
@@ -113,7 +125,6 @@ pub struct FontSet {
     chars: HashMap<char, CharGlyph>,
 }
 
-
 impl FontSet {
     pub fn new() -> Result<FontSet, String> {
         Ok(FontSet {
@@ -149,7 +160,11 @@ impl FontSet {
             .enumerate()
             .find_map(|(i, f)| f.face.glyph_index(c).map(|g| (i, g.0)))
             .unwrap_or((0, 0));
-        let glyph = CharGlyph { font: found.0, gid: found.1, advance: self.fonts[found.0].hmtx(found.1) };
+        let glyph = CharGlyph {
+            font: found.0,
+            gid: found.1,
+            advance: self.fonts[found.0].hmtx(found.1),
+        };
         if index < DIRECT_CACHE {
             self.direct[index] = Some(glyph);
         } else {
@@ -160,7 +175,11 @@ impl FontSet {
 
     /// Width of a character in thousandths of the font size (0 when invisible).
     pub fn advance(&mut self, c: char) -> f32 {
-        if is_invisible(c) { 0.0 } else { self.glyph(c).advance }
+        if is_invisible(c) {
+            0.0
+        } else {
+            self.glyph(c).advance
+        }
     }
 
     /// Width of a text in thousandths of the font size, without shaping.
@@ -207,7 +226,13 @@ impl FontSet {
         for c in text.chars().filter(|c| !is_invisible(*c)) {
             let g = self.glyph(c);
             let cid = self.fonts[font].cid(g.gid, c.encode_utf8(&mut buf));
-            out.push(Glyph { cid, advance: g.advance, width: g.advance, x_offset: 0.0, y_offset: 0.0 });
+            out.push(Glyph {
+                cid,
+                advance: g.advance,
+                width: g.advance,
+                x_offset: 0.0,
+                y_offset: 0.0,
+            });
         }
         out
     }
@@ -217,7 +242,11 @@ impl FontSet {
         let clean: String = text.chars().filter(|c| !is_invisible(*c)).collect();
         let mut buffer = UnicodeBuffer::new();
         buffer.push_str(&clean);
-        buffer.set_direction(if rtl { Direction::RightToLeft } else { Direction::LeftToRight });
+        buffer.set_direction(if rtl {
+            Direction::RightToLeft
+        } else {
+            Direction::LeftToRight
+        });
         let shaped = rustybuzz::shape(&self.fonts[font].face, &[], buffer);
         let infos = shaped.glyph_infos();
         let positions = shaped.glyph_positions();
@@ -233,9 +262,17 @@ impl FontSet {
             .zip(positions)
             .map(|(info, pos)| {
                 let start = info.cluster as usize;
-                let end = starts.iter().copied().find(|s| *s > start).unwrap_or(clean.len());
+                let end = starts
+                    .iter()
+                    .copied()
+                    .find(|s| *s > start)
+                    .unwrap_or(clean.len());
                 // Only the first glyph of a cluster carries its text.
-                let text = if seen.insert(start) { clean.get(start..end).unwrap_or("") } else { "" };
+                let text = if seen.insert(start) {
+                    clean.get(start..end).unwrap_or("")
+                } else {
+                    ""
+                };
                 let gid = u16::try_from(info.glyph_id).unwrap_or(0);
                 let cid = f.cid(gid, text);
                 Glyph {
@@ -260,17 +297,33 @@ impl FontSet {
                 continue;
             }
             let base = first + i32::try_from(i).unwrap_or(0) * OBJECTS_PER_FONT;
-            let (type0, cid_ref, descriptor, file, cmap) =
-                (Ref::new(base), Ref::new(base + 1), Ref::new(base + 2), Ref::new(base + 3), Ref::new(base + 4));
+            let (type0, cid_ref, descriptor, file, cmap) = (
+                Ref::new(base),
+                Ref::new(base + 1),
+                Ref::new(base + 2),
+                Ref::new(base + 3),
+                Ref::new(base + 4),
+            );
             let subset = subsetter::subset(font.data, 0, &font.remapper)
                 .map_err(|e| format!("could not subset the font {}: {e}", font.name))?;
             let name = Name(font.name.as_bytes());
 
-            pdf.type0_font(type0).base_font(name).encoding_predefined(Name(b"Identity-H")).descendant_font(cid_ref).to_unicode(cmap);
+            pdf.type0_font(type0)
+                .base_font(name)
+                .encoding_predefined(Name(b"Identity-H"))
+                .descendant_font(cid_ref)
+                .to_unicode(cmap);
 
-            let system = SystemInfo { registry: Str(b"Adobe"), ordering: Str(b"Identity"), supplement: 0 };
+            let system = SystemInfo {
+                registry: Str(b"Adobe"),
+                ordering: Str(b"Identity"),
+                supplement: 0,
+            };
             let mut cid = pdf.cid_font(cid_ref);
-            cid.subtype(CidFontType::Type2).base_font(name).system_info(system).font_descriptor(descriptor);
+            cid.subtype(CidFontType::Type2)
+                .base_font(name)
+                .system_info(system)
+                .font_descriptor(descriptor);
             cid.cid_to_gid_map_predefined(Name(b"Identity"));
             cid.widths().consecutive(0, font.widths.iter().copied());
             cid.finish();
@@ -286,7 +339,10 @@ impl FontSet {
             );
             let ascent = f32::from(face.ascender()) * s;
             let descent = f32::from(face.descender()) * s;
-            let cap_height = face.capital_height().map(|h| f32::from(h) * s).unwrap_or(ascent);
+            let cap_height = face
+                .capital_height()
+                .map(|h| f32::from(h) * s)
+                .unwrap_or(ascent);
             pdf.font_descriptor(descriptor)
                 .name(name)
                 .flags(FontFlags::SYMBOLIC)
@@ -301,7 +357,10 @@ impl FontSet {
             let compressed = deflate(&subset)?;
             pdf.stream(file, &compressed)
                 .filter(Filter::FlateDecode)
-                .pair(Name(b"Length1"), i32::try_from(subset.len()).unwrap_or(i32::MAX));
+                .pair(
+                    Name(b"Length1"),
+                    i32::try_from(subset.len()).unwrap_or(i32::MAX),
+                );
 
             let mut unicode = pdf_writer::types::UnicodeCmap::new(Name(b"Custom"), system);
             for (cid, text) in font.unicode.iter().enumerate() {
@@ -320,7 +379,10 @@ impl FontSet {
 
 /// zlib (`FlateDecode`) compression.
 pub fn deflate(data: &[u8]) -> Result<Vec<u8>, String> {
-    let mut encoder = flate2::write::ZlibEncoder::new(Vec::with_capacity(data.len() / 3), flate2::Compression::default());
+    let mut encoder = flate2::write::ZlibEncoder::new(
+        Vec::with_capacity(data.len() / 3),
+        flate2::Compression::default(),
+    );
     encoder.write_all(data).map_err(|e| e.to_string())?;
     encoder.finish().map_err(|e| e.to_string())
 }

@@ -14,15 +14,19 @@ fn value(cell: &Cell<'_>) -> Value {
         Cell::Empty => Value::Null,
         Cell::Text(s) | Cell::DateTime(s) => Value::String(s.to_string()),
         Cell::Integer(i) => Value::from(i),
-        Cell::Number(n) => serde_json::Number::from_f64(n).map(Value::Number).unwrap_or(Value::Null),
+        Cell::Number(n) => serde_json::Number::from_f64(n)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
         Cell::Boolean(b) => Value::Bool(b),
         Cell::List(l) => Value::Array(l.iter().map(|s| Value::String(s.clone())).collect()),
     }
 }
 
 pub fn write(table: &Table<'_>) -> Result<Vec<u8>, String> {
-    let keys: Vec<String> =
-        table.fields().map(|f| serde_json::to_string(f).map_err(|e| e.to_string())).collect::<Result<_, _>>()?;
+    let keys: Vec<String> = table
+        .fields()
+        .map(|f| serde_json::to_string(f).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
     let mut out = Vec::with_capacity(64 * 1024);
     for row in 0..table.row_count() {
         out.push(b'{');

@@ -32,9 +32,11 @@ use std::fmt::Write as _;
 use crate::error::{ConnectorError, Issue};
 use crate::model::Ticket;
 
-pub use columns::{Cell, Table, severity_rank};
-pub use options::{AttachmentFormat, AttachmentOptions, Column, DEFAULT_COLUMNS, DEFAULT_FILE_NAME, OnSync};
 pub use attach::{AttachedFile, attach, comment, for_dispatch, preview, preview_op, relation_op};
+pub use columns::{Cell, Table, severity_rank};
+pub use options::{
+    AttachmentFormat, AttachmentOptions, Column, DEFAULT_COLUMNS, DEFAULT_FILE_NAME, OnSync,
+};
 pub use refresh::refresh;
 pub use upload::{UploadedAttachment, upload_attachment, upload_attachment_limited};
 
@@ -55,10 +57,19 @@ pub struct Attachment {
 /// Why an attachment could not be produced or uploaded.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AttachmentError {
-    #[error("the attachment `{file_name}` is {size} bytes, more than Azure DevOps accepts ({limit} bytes); choose fewer columns or a more compact format (CSV or JSONL)")]
-    TooLarge { file_name: String, size: usize, limit: usize },
+    #[error(
+        "the attachment `{file_name}` is {size} bytes, more than Azure DevOps accepts ({limit} bytes); choose fewer columns or a more compact format (CSV or JSONL)"
+    )]
+    TooLarge {
+        file_name: String,
+        size: usize,
+        limit: usize,
+    },
     #[error("could not write the {format} attachment: {reason}")]
-    Generation { format: AttachmentFormat, reason: String },
+    Generation {
+        format: AttachmentFormat,
+        reason: String,
+    },
     #[error("invalid attachment options: {}", .0.iter().map(Issue::to_string).collect::<Vec<_>>().join("; "))]
     InvalidOptions(Vec<Issue>),
 }
@@ -66,9 +77,11 @@ pub enum AttachmentError {
 impl From<AttachmentError> for ConnectorError {
     fn from(err: AttachmentError) -> Self {
         match err {
-            AttachmentError::TooLarge { .. } => {
-                ConnectorError::Validation(vec![Issue::new("attachments", "max-size", err.to_string())])
-            }
+            AttachmentError::TooLarge { .. } => ConnectorError::Validation(vec![Issue::new(
+                "attachments",
+                "max-size",
+                err.to_string(),
+            )]),
             AttachmentError::InvalidOptions(issues) => ConnectorError::InvalidConfig(issues),
             AttachmentError::Generation { .. } => ConnectorError::Other(err.to_string()),
         }
@@ -82,7 +95,11 @@ pub fn check_size(file_name: &str, size: usize) -> Result<(), AttachmentError> {
 
 fn check_size_against(file_name: &str, size: usize, limit: usize) -> Result<(), AttachmentError> {
     if size > limit {
-        return Err(AttachmentError::TooLarge { file_name: file_name.to_string(), size, limit });
+        return Err(AttachmentError::TooLarge {
+            file_name: file_name.to_string(),
+            size,
+            limit,
+        });
     }
     Ok(())
 }
@@ -101,7 +118,10 @@ pub fn generate(
         return Err(AttachmentError::InvalidOptions(issues));
     }
     let table = Table::new(ticket, &options.resolved_columns(labels));
-    let fail = |reason: String| AttachmentError::Generation { format: options.format, reason };
+    let fail = |reason: String| AttachmentError::Generation {
+        format: options.format,
+        reason,
+    };
     let bytes = match options.format {
         AttachmentFormat::Csv => csv::write(&table).map_err(fail)?,
         AttachmentFormat::Jsonl => jsonl::write(&table).map_err(fail)?,
@@ -110,14 +130,22 @@ pub fn generate(
     };
     let file_name = options.file_name_for(ticket, now_unix);
     check_size_against(&file_name, bytes.len(), options.limit())?;
-    Ok(Attachment { file_name, content_type: options.format.content_type(), bytes })
+    Ok(Attachment {
+        file_name,
+        content_type: options.format.content_type(),
+        bytes,
+    })
 }
 
 /// A digest of what the file shows: format, columns and every finding's
 /// cells in severity order (SHA-256, hex). Unchanged findings give the same
 /// digest whatever the date, so a sync attaches a new version only when the
 /// content changed.
-pub fn digest(ticket: &Ticket, options: &AttachmentOptions, labels: &BTreeMap<String, String>) -> String {
+pub fn digest(
+    ticket: &Ticket,
+    options: &AttachmentOptions,
+    labels: &BTreeMap<String, String>,
+) -> String {
     use sha2::{Digest, Sha256};
     let table = Table::new(ticket, &options.resolved_columns(labels));
     let mut hash = Sha256::new();

@@ -62,7 +62,9 @@ impl AttachmentFormat {
         match self {
             AttachmentFormat::Csv => "text/csv; charset=utf-8",
             AttachmentFormat::Jsonl => "application/x-ndjson",
-            AttachmentFormat::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            AttachmentFormat::Xlsx => {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
             AttachmentFormat::Pdf => "application/pdf",
         }
     }
@@ -126,7 +128,10 @@ pub struct ResolvedColumn {
 }
 
 fn default_columns() -> Vec<Column> {
-    DEFAULT_COLUMNS.iter().map(|c| Column::Label((*c).to_string())).collect()
+    DEFAULT_COLUMNS
+        .iter()
+        .map(|c| Column::Label((*c).to_string()))
+        .collect()
 }
 
 fn default_file_name() -> String {
@@ -166,35 +171,58 @@ pub struct AttachmentOptions {
 impl AttachmentOptions {
     /// Options with the default columns and file name.
     pub fn new(format: AttachmentFormat) -> Self {
-        AttachmentOptions { format, columns: default_columns(), file_name: default_file_name(), on_sync: OnSync::Add, max_bytes: None }
+        AttachmentOptions {
+            format,
+            columns: default_columns(),
+            file_name: default_file_name(),
+            on_sync: OnSync::Add,
+            max_bytes: None,
+        }
     }
 
     /// The size limit in force: `max_bytes`, never above
     /// [`super::ADO_ATTACHMENT_LIMIT`].
     pub fn limit(&self) -> usize {
-        self.max_bytes
-            .map_or(super::ADO_ATTACHMENT_LIMIT, |m| usize::try_from(m).unwrap_or(usize::MAX).min(super::ADO_ATTACHMENT_LIMIT))
+        self.max_bytes.map_or(super::ADO_ATTACHMENT_LIMIT, |m| {
+            usize::try_from(m)
+                .unwrap_or(usize::MAX)
+                .min(super::ADO_ATTACHMENT_LIMIT)
+        })
     }
 
     /// Every problem, with its JSON path under `path`.
     pub fn validate(&self, path: &str) -> Vec<Issue> {
         let mut issues = Vec::new();
         if self.columns.is_empty() {
-            issues.push(Issue::new(format!("{path}.columns"), "required", "name at least one column"));
+            issues.push(Issue::new(
+                format!("{path}.columns"),
+                "required",
+                "name at least one column",
+            ));
         }
         for (i, column) in self.columns.iter().enumerate() {
             let empty = match column {
                 Column::Label(l) => l.trim().is_empty(),
-                Column::Named { label, field } => label.trim().is_empty() || field.trim().is_empty(),
+                Column::Named { label, field } => {
+                    label.trim().is_empty() || field.trim().is_empty()
+                }
             };
             if empty {
-                issues.push(Issue::new(format!("{path}.columns[{i}]"), "required", "a column needs a label (and a field when named)"));
+                issues.push(Issue::new(
+                    format!("{path}.columns[{i}]"),
+                    "required",
+                    "a column needs a label (and a field when named)",
+                ));
             }
         }
         let mut rest = self.file_name.as_str();
         while let Some(open) = rest.find('{') {
             let Some(close) = rest[open..].find('}') else {
-                issues.push(Issue::new(format!("{path}.file_name"), "pattern", "`{` without a closing `}`"));
+                issues.push(Issue::new(
+                    format!("{path}.file_name"),
+                    "pattern",
+                    "`{` without a closing `}`",
+                ));
                 break;
             };
             let name = &rest[open + 1..open + close];
@@ -213,11 +241,18 @@ impl AttachmentOptions {
             issues.push(Issue::new(
                 format!("{path}.max_bytes"),
                 "range",
-                format!("{max} is not between 1 and {} (Azure DevOps' limit)", super::ADO_ATTACHMENT_LIMIT),
+                format!(
+                    "{max} is not between 1 and {} (Azure DevOps' limit)",
+                    super::ADO_ATTACHMENT_LIMIT
+                ),
             ));
         }
         if self.file_name.trim().is_empty() {
-            issues.push(Issue::new(format!("{path}.file_name"), "required", "the file name pattern is empty"));
+            issues.push(Issue::new(
+                format!("{path}.file_name"),
+                "required",
+                "the file name pattern is empty",
+            ));
         }
         issues
     }
@@ -228,10 +263,20 @@ impl AttachmentOptions {
             .iter()
             .map(|c| match c {
                 Column::Label(label) => {
-                    let field = if labels::is_label(label) { labels::resolve(label, custom) } else { label.trim().to_string() };
-                    ResolvedColumn { label: label.trim().to_string(), field }
+                    let field = if labels::is_label(label) {
+                        labels::resolve(label, custom)
+                    } else {
+                        label.trim().to_string()
+                    };
+                    ResolvedColumn {
+                        label: label.trim().to_string(),
+                        field,
+                    }
                 }
-                Column::Named { label, field } => ResolvedColumn { label: label.trim().to_string(), field: field.trim().to_string() },
+                Column::Named { label, field } => ResolvedColumn {
+                    label: label.trim().to_string(),
+                    field: field.trim().to_string(),
+                },
             })
             .collect()
     }
@@ -239,9 +284,15 @@ impl AttachmentOptions {
     /// The file name for this ticket at `now_unix`: placeholders filled,
     /// characters file systems refuse replaced by `_`, the extension ensured.
     pub fn file_name_for(&self, ticket: &Ticket, now_unix: u64) -> String {
-        let now = time::OffsetDateTime::from_unix_timestamp(i64::try_from(now_unix).unwrap_or(i64::MAX))
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-        let date = format!("{:04}-{:02}-{:02}", now.year(), u8::from(now.month()), now.day());
+        let now =
+            time::OffsetDateTime::from_unix_timestamp(i64::try_from(now_unix).unwrap_or(i64::MAX))
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        let date = format!(
+            "{:04}-{:02}-{:02}",
+            now.year(),
+            u8::from(now.month()),
+            now.day()
+        );
         let clock = format!("{:02}{:02}{:02}", now.hour(), now.minute(), now.second());
         let ext = self.format.extension();
         let name = self
@@ -252,7 +303,15 @@ impl AttachmentOptions {
             .replace("{ext}", ext);
         let mut safe: String = name
             .chars()
-            .map(|c| if c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') { '_' } else { c })
+            .map(|c| {
+                if c.is_control()
+                    || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
+                {
+                    '_'
+                } else {
+                    c
+                }
+            })
             .collect::<String>()
             .trim()
             .trim_matches('.')
@@ -268,6 +327,10 @@ impl AttachmentOptions {
             }
             safe = format!("{}{suffix}", &safe[..cut]);
         }
-        if safe == suffix { format!("findings{suffix}") } else { safe }
+        if safe == suffix {
+            format!("findings{suffix}")
+        } else {
+            safe
+        }
     }
 }

@@ -38,7 +38,11 @@ pub fn refresh(
     if options.on_sync == OnSync::Off || ticket.findings.is_empty() {
         return Ok(Vec::new());
     }
-    if state.attachment.as_ref().is_some_and(|a| a.digest == digest(ticket, options, &config.labels)) {
+    if state
+        .attachment
+        .as_ref()
+        .is_some_and(|a| a.digest == digest(ticket, options, &config.labels))
+    {
         return Ok(Vec::new());
     }
     // Generate first: a file over the limit costs no request at all.
@@ -71,7 +75,11 @@ struct Relation {
 
 /// The index of the `AttachedFile` relation to `url` on the linked work
 /// item, read with `$expand=relations`.
-fn relation_index(client: &Client<'_>, link: &Link, url: &str) -> Result<Option<usize>, ConnectorError> {
+fn relation_index(
+    client: &Client<'_>,
+    link: &Link,
+    url: &str,
+) -> Result<Option<usize>, ConnectorError> {
     let read = client.target().project_api(
         &link.project,
         &format!("wit/workitems/{}?$expand=relations", link.work_item_id),
@@ -80,7 +88,8 @@ fn relation_index(client: &Client<'_>, link: &Link, url: &str) -> Result<Option<
     let item: Relations = client.get(&read)?;
     let wanted = attachment_id(url);
     Ok(item.relations.iter().position(|r| {
-        r.rel == "AttachedFile" && (r.url == url || (wanted.is_some() && attachment_id(&r.url) == wanted))
+        r.rel == "AttachedFile"
+            && (r.url == url || (wanted.is_some() && attachment_id(&r.url) == wanted))
     }))
 }
 

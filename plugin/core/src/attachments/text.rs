@@ -21,7 +21,10 @@ pub fn is_wide(c: char) -> bool {
 /// explicit right-to-left marks, embeddings, overrides and isolates.
 pub fn is_rtl(c: char) -> bool {
     matches!(c as u32, 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF | 0x10800..=0x10FFF | 0x1E800..=0x1EFFF)
-        || matches!(c, '\u{200F}' | '\u{202B}' | '\u{202E}' | '\u{2067}' | '\u{061C}')
+        || matches!(
+            c,
+            '\u{200F}' | '\u{202B}' | '\u{202E}' | '\u{2067}' | '\u{061C}'
+        )
 }
 
 /// Characters that need a shaper (joining scripts, combining marks, Indic),
@@ -40,7 +43,9 @@ pub fn is_invisible(c: char) -> bool {
 /// Text ready to lay out: line breaks normalised to `\n`, tabs and other
 /// control characters turned into spaces.
 pub fn clean(text: &str) -> Cow<'_, str> {
-    let dirty = |c: char| (c.is_control() && c != '\n') || matches!(c, '\u{2028}' | '\u{2029}' | '\u{0085}');
+    let dirty = |c: char| {
+        (c.is_control() && c != '\n') || matches!(c, '\u{2028}' | '\u{2029}' | '\u{0085}')
+    };
     if !text.contains(dirty) {
         return Cow::Borrowed(text);
     }
@@ -108,7 +113,13 @@ pub struct VisualLine {
 /// Reorders the lines of one paragraph for display.
 pub fn reorder(paragraph: &str, lines: &[Range<usize>]) -> Vec<VisualLine> {
     if !paragraph.contains(is_rtl) {
-        return lines.iter().map(|l| VisualLine { runs: vec![(l.clone(), false)], rtl: false }).collect();
+        return lines
+            .iter()
+            .map(|l| VisualLine {
+                runs: vec![(l.clone(), false)],
+                rtl: false,
+            })
+            .collect();
     }
     let bidi = BidiInfo::new(paragraph, None);
     let Some(para) = bidi.paragraphs.first() else {
@@ -123,7 +134,10 @@ pub fn reorder(paragraph: &str, lines: &[Range<usize>]) -> Vec<VisualLine> {
                 let level = levels[r.start];
                 (r, level.is_rtl())
             });
-            VisualLine { runs: runs.collect(), rtl }
+            VisualLine {
+                runs: runs.collect(),
+                rtl,
+            }
         })
         .collect()
 }
@@ -133,7 +147,10 @@ mod tests {
     use super::*;
 
     fn lines(text: &str, max: f32) -> Vec<&str> {
-        wrap(text, max, |c| if is_wide(c) { 2.0 } else { 1.0 }).into_iter().map(|r| text[r].trim_end()).collect()
+        wrap(text, max, |c| if is_wide(c) { 2.0 } else { 1.0 })
+            .into_iter()
+            .map(|r| text[r].trim_end())
+            .collect()
     }
 
     #[test]
@@ -152,7 +169,11 @@ mod tests {
         let text = "CVE שלום 42";
         let whole = 0..text.len();
         let visual = reorder(text, std::slice::from_ref(&whole));
-        let runs: Vec<(&str, bool)> = visual[0].runs.iter().map(|(r, rtl)| (&text[r.clone()], *rtl)).collect();
+        let runs: Vec<(&str, bool)> = visual[0]
+            .runs
+            .iter()
+            .map(|(r, rtl)| (&text[r.clone()], *rtl))
+            .collect();
         assert!(!visual[0].rtl);
         // UAX #9: the number after Hebrew joins its right-to-left stretch.
         assert_eq!(runs, [("CVE ", false), ("42", false), ("שלום ", true)]);

@@ -24,7 +24,11 @@ pub struct UploadedAttachment {
 /// Uploads `bytes` as `file_name`; refuses a file over
 /// [`super::ADO_ATTACHMENT_LIMIT`] with [`AttachmentError::TooLarge`]
 /// (as a validation error naming the file and the limit) without a request.
-pub fn upload_attachment(client: &Client<'_>, file_name: &str, bytes: Vec<u8>) -> Result<UploadedAttachment, ConnectorError> {
+pub fn upload_attachment(
+    client: &Client<'_>,
+    file_name: &str,
+    bytes: Vec<u8>,
+) -> Result<UploadedAttachment, ConnectorError> {
     upload_attachment_limited(client, file_name, bytes, ADO_ATTACHMENT_LIMIT)
 }
 
@@ -50,22 +54,36 @@ pub fn upload_attachment_limited(
         &format!("wit/attachments?fileName={}", query_value(file_name)),
         API_VERSION,
     );
-    let response = match client.execute(Method::Post, &url, Some("application/octet-stream"), bytes) {
-        Err(ConnectorError::Remote { status: 413, message, .. }) => {
+    let response = match client.execute(Method::Post, &url, Some("application/octet-stream"), bytes)
+    {
+        Err(ConnectorError::Remote {
+            status: 413,
+            message,
+            ..
+        }) => {
             return Err(ConnectorError::Validation(vec![Issue::new(
                 "attachments",
                 "max-size",
-                format!("Azure DevOps refused the attachment `{file_name}` ({size} bytes) as too large: {message}"),
+                format!(
+                    "Azure DevOps refused the attachment `{file_name}` ({size} bytes) as too large: {message}"
+                ),
             )]));
         }
         other => other?,
     };
-    let body = response.body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&response.body);
+    let body = response
+        .body
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(&response.body);
     let uploaded: UploadedAttachment = serde_json::from_slice(body).map_err(|e| {
-        ConnectorError::Other(format!("unexpected answer to the upload of `{file_name}`: {e}"))
+        ConnectorError::Other(format!(
+            "unexpected answer to the upload of `{file_name}`: {e}"
+        ))
     })?;
     if uploaded.url.is_empty() {
-        return Err(ConnectorError::Other(format!("Azure DevOps returned no URL for the upload of `{file_name}`")));
+        return Err(ConnectorError::Other(format!(
+            "Azure DevOps returned no URL for the upload of `{file_name}`"
+        )));
     }
     Ok(uploaded)
 }

@@ -4,7 +4,9 @@
 //! (clamped, so a long description does not make a column screen-wide).
 //! Text is always written as a string cell, never as a formula.
 
-use rust_xlsxwriter::{Color, DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{
+    Color, DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, XlsxError,
+};
 
 use super::columns::{Cell, Table};
 use crate::model::Ticket;
@@ -20,14 +22,24 @@ const WIDTH_SAMPLE: usize = 500;
 /// Display width of text in Excel character units (wide for CJK), longest line.
 fn display_width(text: &str) -> f64 {
     text.lines()
-        .map(|line| line.chars().map(|c| if super::text::is_wide(c) { 2.0 } else { 1.0 }).sum::<f64>())
+        .map(|line| {
+            line.chars()
+                .map(|c| if super::text::is_wide(c) { 2.0 } else { 1.0 })
+                .sum::<f64>()
+        })
         .fold(0.0, f64::max)
 }
 
 fn excel_datetime(cell: &Cell<'_>) -> Option<ExcelDateTime> {
     let dt = cell.utc()?;
-    let date = ExcelDateTime::from_ymd(u16::try_from(dt.year()).ok()?, u8::from(dt.month()), dt.day()).ok()?;
-    date.and_hms(u16::from(dt.hour()), dt.minute(), f64::from(dt.second())).ok()
+    let date = ExcelDateTime::from_ymd(
+        u16::try_from(dt.year()).ok()?,
+        u8::from(dt.month()),
+        dt.day(),
+    )
+    .ok()?;
+    date.and_hms(u16::from(dt.hour()), dt.minute(), f64::from(dt.second()))
+        .ok()
 }
 
 /// Text cut to Excel's cell limit, marking the cut.
@@ -39,7 +51,13 @@ fn fit(text: &str) -> std::borrow::Cow<'_, str> {
     format!("{keep}…").into()
 }
 
-fn write_cell(sheet: &mut Worksheet, row: u32, col: u16, cell: &Cell<'_>, date: &Format) -> Result<(), XlsxError> {
+fn write_cell(
+    sheet: &mut Worksheet,
+    row: u32,
+    col: u16,
+    cell: &Cell<'_>,
+    date: &Format,
+) -> Result<(), XlsxError> {
     match cell {
         Cell::Empty => {}
         Cell::Integer(i) => {
@@ -74,7 +92,11 @@ fn write_cell(sheet: &mut Worksheet, row: u32, col: u16, cell: &Cell<'_>, date: 
 fn build(table: &Table<'_>, ticket: &Ticket) -> Result<Vec<u8>, XlsxError> {
     let mut workbook = Workbook::new();
     let title = format!("Findings of ticket {}", ticket.id);
-    workbook.set_properties(&DocProperties::new().set_title(&title).set_subject(&ticket.url));
+    workbook.set_properties(
+        &DocProperties::new()
+            .set_title(&title)
+            .set_subject(&ticket.url),
+    );
     let header = Format::new()
         .set_bold()
         .set_background_color(Color::RGB(0xD9E1F2))
@@ -106,7 +128,8 @@ fn build(table: &Table<'_>, ticket: &Ticket) -> Result<Vec<u8>, XlsxError> {
         sheet.set_column_width(col as u16, width.clamp(MIN_WIDTH, MAX_WIDTH))?;
     }
     if columns > 0 {
-        let last_row = u32::try_from(table.row_count()).map_err(|_| XlsxError::RowColumnLimitError)?;
+        let last_row =
+            u32::try_from(table.row_count()).map_err(|_| XlsxError::RowColumnLimitError)?;
         sheet.autofilter(0, 0, last_row, (columns - 1) as u16)?;
         sheet.set_freeze_panes(1, 0)?;
     }
@@ -115,7 +138,10 @@ fn build(table: &Table<'_>, ticket: &Ticket) -> Result<Vec<u8>, XlsxError> {
 
 pub fn write(table: &Table<'_>, ticket: &Ticket) -> Result<Vec<u8>, String> {
     if table.column_count() > 16_384 {
-        return Err(format!("{} columns are more than Excel's 16,384", table.column_count()));
+        return Err(format!(
+            "{} columns are more than Excel's 16,384",
+            table.column_count()
+        ));
     }
     build(table, ticket).map_err(|e| e.to_string())
 }

@@ -55,15 +55,25 @@ impl TokenEndpoint {
     }
 
     pub fn url(&self) -> String {
-        format!("{}/{}/oauth2/v2.0/token", self.authority, crate::target::segment(&self.tenant_id))
+        format!(
+            "{}/{}/oauth2/v2.0/token",
+            self.authority,
+            crate::target::segment(&self.tenant_id)
+        )
     }
 
     fn cache_key(&self) -> String {
-        format!("entra-token|{}|{}|{}", self.authority, self.tenant_id, self.client_id)
+        format!(
+            "entra-token|{}|{}|{}",
+            self.authority, self.tenant_id, self.client_id
+        )
     }
 
     fn refresh_key(&self) -> String {
-        format!("entra-refresh|{}|{}|{}", self.authority, self.tenant_id, self.client_id)
+        format!(
+            "entra-refresh|{}|{}|{}",
+            self.authority, self.tenant_id, self.client_id
+        )
     }
 
     pub fn forget(&self, env: &dyn Env) {
@@ -71,19 +81,32 @@ impl TokenEndpoint {
     }
 
     /// A valid access token, from the cache or a new grant.
-    pub fn access_token(&self, env: &dyn Env, credentials: &Credentials) -> Result<String, ConnectorError> {
+    pub fn access_token(
+        &self,
+        env: &dyn Env,
+        credentials: &Credentials,
+    ) -> Result<String, ConnectorError> {
         if let Some(token) = env.store_get(&self.cache_key()) {
             return Ok(token);
         }
-        let mut form = vec![("client_id", self.client_id.clone()), ("scope", ADO_SCOPE.to_string())];
+        let mut form = vec![
+            ("client_id", self.client_id.clone()),
+            ("scope", ADO_SCOPE.to_string()),
+        ];
         match credentials {
             Credentials::ClientCredentials { client_secret, .. } => {
                 form.push(("grant_type", "client_credentials".into()));
                 form.push(("client_secret", client_secret.expose().to_string()));
             }
-            Credentials::RefreshToken { client_secret, refresh_token, .. } => {
+            Credentials::RefreshToken {
+                client_secret,
+                refresh_token,
+                ..
+            } => {
                 // A rotated refresh token supersedes the configured one.
-                let current = env.store_get(&self.refresh_key()).unwrap_or_else(|| refresh_token.expose().to_string());
+                let current = env
+                    .store_get(&self.refresh_key())
+                    .unwrap_or_else(|| refresh_token.expose().to_string());
                 form.push(("grant_type", "refresh_token".into()));
                 form.push(("refresh_token", current));
                 form[1].1 = format!("{ADO_SCOPE} offline_access");
@@ -91,15 +114,26 @@ impl TokenEndpoint {
                     form.push(("client_secret", secret.expose().to_string()));
                 }
             }
-            _ => return Err(ConnectorError::Other("token endpoint used without Entra credentials".into())),
+            _ => {
+                return Err(ConnectorError::Other(
+                    "token endpoint used without Entra credentials".into(),
+                ));
+            }
         }
-        let body = form.iter().map(|(k, v)| format!("{k}={}", query_value(v))).collect::<Vec<_>>().join("&");
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", query_value(v)))
+            .collect::<Vec<_>>()
+            .join("&");
         let response = env
             .send(HttpRequest {
                 method: Method::Post,
                 url: self.url(),
                 headers: vec![
-                    ("Content-Type".into(), "application/x-www-form-urlencoded".into()),
+                    (
+                        "Content-Type".into(),
+                        "application/x-www-form-urlencoded".into(),
+                    ),
                     ("Accept".into(), "application/json".into()),
                 ],
                 body: body.into_bytes(),
@@ -120,9 +154,17 @@ impl TokenEndpoint {
             Some(serde_json::Value::String(s)) => s.parse().unwrap_or(3600),
             _ => 3600,
         };
-        let ttl = if expires_in > 2 * EXPIRY_MARGIN_SECS { expires_in - EXPIRY_MARGIN_SECS } else { expires_in / 2 };
+        let ttl = if expires_in > 2 * EXPIRY_MARGIN_SECS {
+            expires_in - EXPIRY_MARGIN_SECS
+        } else {
+            expires_in / 2
+        };
         if ttl > 0 {
-            env.store_set(&self.cache_key(), &token.access_token, Some(Duration::from_secs(ttl)));
+            env.store_set(
+                &self.cache_key(),
+                &token.access_token,
+                Some(Duration::from_secs(ttl)),
+            );
         }
         if let Some(rotated) = &token.refresh_token {
             env.store_set(&self.refresh_key(), rotated, None);
@@ -136,7 +178,13 @@ impl TokenEndpoint {
             .error_codes
             .first()
             .map(|c| format!("AADSTS{c}"))
-            .or_else(|| err.error_description.split(':').next().filter(|c| c.starts_with("AADSTS")).map(str::to_string))
+            .or_else(|| {
+                err.error_description
+                    .split(':')
+                    .next()
+                    .filter(|c| c.starts_with("AADSTS"))
+                    .map(str::to_string)
+            })
             .unwrap_or_default();
         let tenant = &self.tenant_id;
         let client = &self.client_id;

@@ -28,12 +28,18 @@ impl<'a> Authenticator<'a> {
             Credentials::Pat(pat) => {
                 // ADO ignores the user name of PAT basic auth.
                 let raw = format!(":{}", pat.expose());
-                Ok(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw)))
+                Ok(format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(raw)
+                ))
             }
             Credentials::AccessToken(token) => Ok(format!("Bearer {}", token.expose())),
             Credentials::ClientCredentials { .. } | Credentials::RefreshToken { .. } => {
                 let endpoint = self.endpoint().expect("Entra credentials have an endpoint");
-                Ok(format!("Bearer {}", endpoint.access_token(self.env, self.credentials)?))
+                Ok(format!(
+                    "Bearer {}",
+                    endpoint.access_token(self.env, self.credentials)?
+                ))
             }
         }
     }
@@ -52,8 +58,18 @@ impl<'a> Authenticator<'a> {
 
     fn endpoint(&self) -> Option<TokenEndpoint> {
         match self.credentials {
-            Credentials::ClientCredentials { tenant_id, client_id, authority, .. }
-            | Credentials::RefreshToken { tenant_id, client_id, authority, .. } => Some(TokenEndpoint::new(
+            Credentials::ClientCredentials {
+                tenant_id,
+                client_id,
+                authority,
+                ..
+            }
+            | Credentials::RefreshToken {
+                tenant_id,
+                client_id,
+                authority,
+                ..
+            } => Some(TokenEndpoint::new(
                 authority.as_deref().unwrap_or(DEFAULT_AUTHORITY),
                 tenant_id,
                 client_id,

@@ -30,7 +30,11 @@ impl Envelope {
         let is_code = (head.starts_with("TF") || head.starts_with("VS"))
             && head.len() > 2
             && head[2..].chars().all(|c| c.is_ascii_digit());
-        if is_code { Some(head.to_string()) } else { self.type_key.clone() }
+        if is_code {
+            Some(head.to_string())
+        } else {
+            self.type_key.clone()
+        }
     }
 }
 
@@ -46,7 +50,9 @@ fn auth_remediation(credentials: &Credentials) -> &'static str {
         Credentials::Pat(_) => {
             "the personal access token is wrong, expired, revoked or made for another organization: create a new one in this organization (User settings → Personal access tokens) with the Work Items (Read & write) scope"
         }
-        Credentials::AccessToken(_) => "the access token is invalid or expired: obtain a new one for the Azure DevOps resource (499b84ac-1321-427f-aa17-267ca6975798)",
+        Credentials::AccessToken(_) => {
+            "the access token is invalid or expired: obtain a new one for the Azure DevOps resource (499b84ac-1321-427f-aa17-267ca6975798)"
+        }
         Credentials::ClientCredentials { .. } | Credentials::RefreshToken { .. } => {
             "Entra ID issued a token, but Azure DevOps does not accept it: add the service principal to the organization (Organization settings → Users → Add, using the service principal's object id), give it an access level and access to the project, and check that the organization is connected to the same tenant"
         }
@@ -57,7 +63,10 @@ fn auth_remediation(credentials: &Credentials) -> &'static str {
 pub fn classify(response: &HttpResponse, credentials: &Credentials) -> Result<(), ConnectorError> {
     let status = response.status;
     // 203 and 3xx are ADO's sign-in page: the credentials were not accepted.
-    if status == 203 || (300..400).contains(&status) || ((200..300).contains(&status) && status != 204 && !is_json(response)) {
+    if status == 203
+        || (300..400).contains(&status)
+        || ((200..300).contains(&status) && status != 204 && !is_json(response))
+    {
         return Err(ConnectorError::Unauthorized(Problem::new(
             format!(
                 "Azure DevOps answered with a sign-in page (HTTP {status}) instead of data: the {} was not accepted",
@@ -69,9 +78,17 @@ pub fn classify(response: &HttpResponse, credentials: &Credentials) -> Result<()
     if (200..300).contains(&status) {
         return Ok(());
     }
-    let envelope = if is_json(response) { Envelope::parse(&response.body) } else { Envelope::default() };
+    let envelope = if is_json(response) {
+        Envelope::parse(&response.body)
+    } else {
+        Envelope::default()
+    };
     let code = envelope.code();
-    let message = if envelope.message.is_empty() { format!("HTTP {status}") } else { envelope.message.clone() };
+    let message = if envelope.message.is_empty() {
+        format!("HTTP {status}")
+    } else {
+        envelope.message.clone()
+    };
     Err(match status {
         401 => ConnectorError::Unauthorized(Problem::new(
             format!("Azure DevOps refused the {}: {message}", credentials.kind()),
@@ -81,8 +98,14 @@ pub fn classify(response: &HttpResponse, credentials: &Credentials) -> Result<()
             message,
             "the identity is authenticated but lacks a permission or scope: grant it access to the project, or give the token the Work Items (Read & write) scope",
         )),
-        404 => ConnectorError::NotFound(Problem::new(message, "check the organization URL, project and work item type names")),
-        409 => ConnectorError::Conflict(Problem::new(message, "someone else changed the same resource: read it again and retry")),
+        404 => ConnectorError::NotFound(Problem::new(
+            message,
+            "check the organization URL, project and work item type names",
+        )),
+        409 => ConnectorError::Conflict(Problem::new(
+            message,
+            "someone else changed the same resource: read it again and retry",
+        )),
         412 => ConnectorError::Conflict(Problem::new(
             message,
             "the work item changed since it was last read (stale revision): read it again and merge",
@@ -91,8 +114,16 @@ pub fn classify(response: &HttpResponse, credentials: &Credentials) -> Result<()
             let secs = super::retry_after(response).unwrap_or(60);
             ConnectorError::RateLimited(u32::try_from(secs).unwrap_or(u32::MAX))
         }
-        400 => rule_error(&envelope, &message).unwrap_or(ConnectorError::Remote { status, code, message }),
-        _ => ConnectorError::Remote { status, code, message },
+        400 => rule_error(&envelope, &message).unwrap_or(ConnectorError::Remote {
+            status,
+            code,
+            message,
+        }),
+        _ => ConnectorError::Remote {
+            status,
+            code,
+            message,
+        },
     })
 }
 
@@ -111,10 +142,17 @@ fn rule_error(envelope: &Envelope, message: &str) -> Option<ConnectorError> {
             let named = between(message, "Rule Error for field ", ".");
             (from_props.or(named)?, "rule-error")
         }
-        "TF51535" => (from_props.or_else(|| between(message, "Cannot find field ", "."))?, "unknown-field"),
+        "TF51535" => (
+            from_props.or_else(|| between(message, "Cannot find field ", "."))?,
+            "unknown-field",
+        ),
         _ => (from_props?, "rule-error"),
     };
-    Some(ConnectorError::Validation(vec![Issue::new(field, rule, message.to_string())]))
+    Some(ConnectorError::Validation(vec![Issue::new(
+        field,
+        rule,
+        message.to_string(),
+    )]))
 }
 
 fn between(text: &str, start: &str, end: &str) -> Option<String> {

@@ -37,9 +37,15 @@ pub fn transport_error(err: HttpError, url: &str) -> ConnectorError {
     let without_query = url.split('?').next().unwrap_or(url);
     match err {
         HttpError::Denied(reason) => ConnectorError::Denied(reason),
-        HttpError::Timeout => ConnectorError::Transport(format!("no answer from {without_query} before the deadline")),
-        HttpError::Transport(reason) => ConnectorError::Transport(format!("{without_query}: {reason}")),
-        HttpError::TooLarge => ConnectorError::Transport(format!("the response of {without_query} was larger than the host allows")),
+        HttpError::Timeout => ConnectorError::Transport(format!(
+            "no answer from {without_query} before the deadline"
+        )),
+        HttpError::Transport(reason) => {
+            ConnectorError::Transport(format!("{without_query}: {reason}"))
+        }
+        HttpError::TooLarge => ConnectorError::Transport(format!(
+            "the response of {without_query} was larger than the host allows"
+        )),
         HttpError::Other(reason) => ConnectorError::Other(reason),
     }
 }
@@ -47,7 +53,12 @@ pub fn transport_error(err: HttpError, url: &str) -> ConnectorError {
 impl<'a> Client<'a> {
     pub fn new(env: &'a dyn Env, connection: &'a Connection) -> Result<Self, ConnectorError> {
         let target = Target::parse(&connection.base_url)?;
-        Ok(Client { env, target, auth: Authenticator::new(env, &connection.credentials), connection })
+        Ok(Client {
+            env,
+            target,
+            auth: Authenticator::new(env, &connection.credentials),
+            connection,
+        })
     }
 
     pub fn target(&self) -> &Target {
@@ -102,8 +113,16 @@ impl<'a> Client<'a> {
             if let Some(ct) = content_type {
                 headers.push(("Content-Type".to_string(), ct.to_string()));
             }
-            let request = HttpRequest { method, url: url.to_string(), headers, body: body.clone() };
-            let response = self.env.send(request).map_err(|e| transport_error(e, url))?;
+            let request = HttpRequest {
+                method,
+                url: url.to_string(),
+                headers,
+                body: body.clone(),
+            };
+            let response = self
+                .env
+                .send(request)
+                .map_err(|e| transport_error(e, url))?;
             match classify(&response, &self.connection.credentials) {
                 Ok(()) => return Ok(response),
                 Err(ConnectorError::Unauthorized(_)) if self.auth.can_refresh() && !refreshed => {
@@ -116,7 +135,9 @@ impl<'a> Client<'a> {
                     let retryable = matches!(response.status, 429 | 503);
                     let wait = wait.or((response.status == 503).then_some(DEFAULT_503_WAIT_SECS));
                     match (retryable, wait) {
-                        (true, Some(secs)) if attempt < MAX_ATTEMPTS && secs <= MAX_INLINE_WAIT_SECS => {
+                        (true, Some(secs))
+                            if attempt < MAX_ATTEMPTS && secs <= MAX_INLINE_WAIT_SECS =>
+                        {
                             self.env.sleep(Duration::from_secs(secs));
                             attempt += 1;
                         }
@@ -130,11 +151,17 @@ impl<'a> Client<'a> {
 
 /// `Retry-After` in whole seconds (ADO sends seconds; an HTTP date is not used).
 pub fn retry_after(response: &HttpResponse) -> Option<u64> {
-    response.header("retry-after").and_then(|v| v.trim().parse::<f64>().ok()).map(|s| s.max(0.0).ceil() as u64)
+    response
+        .header("retry-after")
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map(|s| s.max(0.0).ceil() as u64)
 }
 
 fn decode<T: DeserializeOwned>(response: &HttpResponse, url: &str) -> Result<T, ConnectorError> {
-    let body = response.body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&response.body);
+    let body = response
+        .body
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(&response.body);
     serde_json::from_slice(body).map_err(|e| {
         ConnectorError::Other(format!(
             "unexpected answer from {}: {e}",

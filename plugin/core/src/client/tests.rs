@@ -16,7 +16,11 @@ fn pat_connection() -> Connection {
 }
 
 fn html(status: u16) -> Result<HttpResponse, HttpError> {
-    Ok(HttpResponse { status, headers: vec![("content-type".into(), "text/html".into())], body: b"<html>Sign in</html>".to_vec() })
+    Ok(HttpResponse {
+        status,
+        headers: vec![("content-type".into(), "text/html".into())],
+        body: b"<html>Sign in</html>".to_vec(),
+    })
 }
 
 #[test]
@@ -24,26 +28,46 @@ fn every_request_carries_auth_accept_and_suppress_headers() {
     let env = FakeEnv::new(vec![answer(200, json!({"ok": true}))]);
     let conn = pat_connection();
     let client = Client::new(&env, &conn).unwrap();
-    let _: serde_json::Value = client.get("https://dev.azure.com/contoso/_apis/x?api-version=7.1").unwrap();
-    assert_eq!(env.header_of(0, "X-TFS-FedAuthRedirect").as_deref(), Some("Suppress"));
-    assert_eq!(env.header_of(0, "Accept").as_deref(), Some("application/json"));
+    let _: serde_json::Value = client
+        .get("https://dev.azure.com/contoso/_apis/x?api-version=7.1")
+        .unwrap();
+    assert_eq!(
+        env.header_of(0, "X-TFS-FedAuthRedirect").as_deref(),
+        Some("Suppress")
+    );
+    assert_eq!(
+        env.header_of(0, "Accept").as_deref(),
+        Some("application/json")
+    );
     // base64(":s3cret-pat")
-    assert_eq!(env.header_of(0, "Authorization").as_deref(), Some("Basic OnMzY3JldC1wYXQ="));
+    assert_eq!(
+        env.header_of(0, "Authorization").as_deref(),
+        Some("Basic OnMzY3JldC1wYXQ=")
+    );
 }
 
 #[test]
 fn sign_in_page_with_203_is_unauthorized() {
     let env = FakeEnv::new(vec![html(203)]);
     let conn = pat_connection();
-    let err = Client::new(&env, &conn).unwrap().get::<serde_json::Value>("https://dev.azure.com/contoso/_apis/x").unwrap_err();
-    assert!(matches!(err, ConnectorError::Unauthorized(ref p) if p.message.contains("203")), "{err:?}");
+    let err = Client::new(&env, &conn)
+        .unwrap()
+        .get::<serde_json::Value>("https://dev.azure.com/contoso/_apis/x")
+        .unwrap_err();
+    assert!(
+        matches!(err, ConnectorError::Unauthorized(ref p) if p.message.contains("203")),
+        "{err:?}"
+    );
 }
 
 #[test]
 fn redirect_is_unauthorized_and_not_followed() {
     let env = FakeEnv::new(vec![with_header(html(302), "location", "https://login/")]);
     let conn = pat_connection();
-    let err = Client::new(&env, &conn).unwrap().get::<serde_json::Value>("https://dev.azure.com/contoso/_apis/x").unwrap_err();
+    let err = Client::new(&env, &conn)
+        .unwrap()
+        .get::<serde_json::Value>("https://dev.azure.com/contoso/_apis/x")
+        .unwrap_err();
     assert!(matches!(err, ConnectorError::Unauthorized(_)));
     assert_eq!(env.sent.borrow().len(), 1);
 }
@@ -52,7 +76,10 @@ fn redirect_is_unauthorized_and_not_followed() {
 fn html_with_200_is_unauthorized() {
     let env = FakeEnv::new(vec![html(200)]);
     let conn = pat_connection();
-    let err = Client::new(&env, &conn).unwrap().get::<serde_json::Value>("https://dev.azure.com/contoso/_apis/x").unwrap_err();
+    let err = Client::new(&env, &conn)
+        .unwrap()
+        .get::<serde_json::Value>("https://dev.azure.com/contoso/_apis/x")
+        .unwrap_err();
     assert!(matches!(err, ConnectorError::Unauthorized(_)));
 }
 
@@ -64,22 +91,42 @@ fn statuses_map_to_typed_errors() {
         (403, |e| matches!(e, ConnectorError::Forbidden(_))),
         (404, |e| matches!(e, ConnectorError::NotFound(_))),
         (409, |e| matches!(e, ConnectorError::Conflict(_))),
-        (412, |e| matches!(e, ConnectorError::Conflict(p) if p.remediation.contains("stale"))),
-        (500, |e| matches!(e, ConnectorError::Remote { status: 500, code: Some(c), .. } if c == "TF246017")),
+        (
+            412,
+            |e| matches!(e, ConnectorError::Conflict(p) if p.remediation.contains("stale")),
+        ),
+        (
+            500,
+            |e| matches!(e, ConnectorError::Remote { status: 500, code: Some(c), .. } if c == "TF246017"),
+        ),
     ];
     for (status, check) in cases {
-        let env = FakeEnv::new(vec![envelope(status, "TF246017: something", "SomeException")]);
+        let env = FakeEnv::new(vec![envelope(
+            status,
+            "TF246017: something",
+            "SomeException",
+        )]);
         let conn = pat_connection();
-        let err = Client::new(&env, &conn).unwrap().get::<serde_json::Value>("https://dev.azure.com/contoso/_apis/x").unwrap_err();
+        let err = Client::new(&env, &conn)
+            .unwrap()
+            .get::<serde_json::Value>("https://dev.azure.com/contoso/_apis/x")
+            .unwrap_err();
         assert!(check(&err), "status {status} gave {err:?}");
     }
 }
 
 #[test]
 fn rule_error_names_the_field() {
-    let env = FakeEnv::new(vec![envelope(400, "TF401320: Rule Error for field Priority. Error code: LimitedToValues.", "RuleValidationException")]);
+    let env = FakeEnv::new(vec![envelope(
+        400,
+        "TF401320: Rule Error for field Priority. Error code: LimitedToValues.",
+        "RuleValidationException",
+    )]);
     let conn = pat_connection();
-    let err = Client::new(&env, &conn).unwrap().get::<serde_json::Value>("https://dev.azure.com/contoso/_apis/x").unwrap_err();
+    let err = Client::new(&env, &conn)
+        .unwrap()
+        .get::<serde_json::Value>("https://dev.azure.com/contoso/_apis/x")
+        .unwrap_err();
     match err {
         ConnectorError::Validation(issues) => assert_eq!(issues[0].path, "Priority"),
         other => panic!("{other:?}"),
@@ -89,45 +136,76 @@ fn rule_error_names_the_field() {
 #[test]
 fn retry_after_on_429_is_honoured_then_succeeds() {
     let env = FakeEnv::new(vec![
-        with_header(envelope(429, "TF400733: blocked", "RequestBlockedException"), "Retry-After", "2"),
+        with_header(
+            envelope(429, "TF400733: blocked", "RequestBlockedException"),
+            "Retry-After",
+            "2",
+        ),
         answer(200, json!({"ok": 1})),
     ]);
     let conn = pat_connection();
-    let _: serde_json::Value = Client::new(&env, &conn).unwrap().get("https://dev.azure.com/contoso/_apis/x").unwrap();
+    let _: serde_json::Value = Client::new(&env, &conn)
+        .unwrap()
+        .get("https://dev.azure.com/contoso/_apis/x")
+        .unwrap();
     assert_eq!(*env.slept.borrow(), vec![Duration::from_secs(2)]);
 }
 
 #[test]
 fn retries_are_bounded_and_end_in_rate_limited() {
-    let busy = || with_header(envelope(429, "TF400733: blocked", "RequestBlockedException"), "Retry-After", "1");
+    let busy = || {
+        with_header(
+            envelope(429, "TF400733: blocked", "RequestBlockedException"),
+            "Retry-After",
+            "1",
+        )
+    };
     let env = FakeEnv::new(vec![busy(), busy(), busy()]);
     let conn = pat_connection();
-    let err = Client::new(&env, &conn).unwrap().get::<serde_json::Value>("https://dev.azure.com/contoso/_apis/x").unwrap_err();
+    let err = Client::new(&env, &conn)
+        .unwrap()
+        .get::<serde_json::Value>("https://dev.azure.com/contoso/_apis/x")
+        .unwrap_err();
     assert_eq!(err, ConnectorError::RateLimited(1));
     assert_eq!(env.sent.borrow().len(), 3);
 }
 
 #[test]
 fn long_retry_after_is_returned_not_slept() {
-    let env = FakeEnv::new(vec![with_header(envelope(429, "TF400733: blocked", "X"), "Retry-After", "120")]);
+    let env = FakeEnv::new(vec![with_header(
+        envelope(429, "TF400733: blocked", "X"),
+        "Retry-After",
+        "120",
+    )]);
     let conn = pat_connection();
-    let err = Client::new(&env, &conn).unwrap().get::<serde_json::Value>("https://dev.azure.com/contoso/_apis/x").unwrap_err();
+    let err = Client::new(&env, &conn)
+        .unwrap()
+        .get::<serde_json::Value>("https://dev.azure.com/contoso/_apis/x")
+        .unwrap_err();
     assert_eq!(err, ConnectorError::RateLimited(120));
     assert!(env.slept.borrow().is_empty());
 }
 
 #[test]
 fn egress_denial_is_a_typed_error() {
-    let env = FakeEnv::new(vec![Err(HttpError::Denied("evil.example is not allowed".into()))]);
+    let env = FakeEnv::new(vec![Err(HttpError::Denied(
+        "evil.example is not allowed".into(),
+    ))]);
     let conn = pat_connection();
-    let err = Client::new(&env, &conn).unwrap().get::<serde_json::Value>("https://evil.example/x").unwrap_err();
+    let err = Client::new(&env, &conn)
+        .unwrap()
+        .get::<serde_json::Value>("https://evil.example/x")
+        .unwrap_err();
     assert!(matches!(err, ConnectorError::Denied(_)));
 }
 
 #[test]
 fn client_credentials_token_is_cached_and_never_in_errors() {
     let env = FakeEnv::new(vec![
-        answer(200, json!({"token_type": "Bearer", "expires_in": 3599, "access_token": "tok-1"})),
+        answer(
+            200,
+            json!({"token_type": "Bearer", "expires_in": 3599, "access_token": "tok-1"}),
+        ),
         answer(200, json!({"a": 1})),
         answer(200, json!({"a": 2})),
     ]);
@@ -147,14 +225,20 @@ fn client_credentials_token_is_cached_and_never_in_errors() {
     let urls = env.sent_urls();
     assert_eq!(urls[0], "https://login.example/tenant-1/oauth2/v2.0/token");
     assert_eq!(urls.len(), 3, "the second call must reuse the cached token");
-    assert_eq!(env.header_of(2, "Authorization").as_deref(), Some("Bearer tok-1"));
+    assert_eq!(
+        env.header_of(2, "Authorization").as_deref(),
+        Some("Bearer tok-1")
+    );
     let ttl = env.store.borrow().values().next().unwrap().1.unwrap();
     assert_eq!(ttl, Duration::from_secs(3599 - 300));
 }
 
 #[test]
 fn wrong_client_secret_explains_how_to_fix_it_without_the_secret() {
-    let env = FakeEnv::new(vec![answer(401, json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided.", "error_codes": [7000215]}))]);
+    let env = FakeEnv::new(vec![answer(
+        401,
+        json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided.", "error_codes": [7000215]}),
+    )]);
     let conn = Connection {
         base_url: "https://dev.azure.com/contoso".into(),
         project: "p".into(),
@@ -165,9 +249,15 @@ fn wrong_client_secret_explains_how_to_fix_it_without_the_secret() {
             authority: None,
         },
     };
-    let err = Client::new(&env, &conn).unwrap().get::<serde_json::Value>("https://dev.azure.com/contoso/_apis/a").unwrap_err();
+    let err = Client::new(&env, &conn)
+        .unwrap()
+        .get::<serde_json::Value>("https://dev.azure.com/contoso/_apis/a")
+        .unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("AADSTS7000215") && text.contains("new client secret"), "{text}");
+    assert!(
+        text.contains("AADSTS7000215") && text.contains("new client secret"),
+        "{text}"
+    );
     assert!(!text.contains("very-secret"));
     assert!(!format!("{conn:?}").contains("very-secret"));
 }
@@ -176,15 +266,30 @@ fn wrong_client_secret_explains_how_to_fix_it_without_the_secret() {
 fn rejected_cached_token_is_refreshed_once() {
     let env = FakeEnv::new(vec![
         answer(200, json!({"expires_in": 3599, "access_token": "tok-1"})),
-        envelope(401, "TF400813: The user '' is not authorized to access this resource.", "UnauthorizedRequestException"),
+        envelope(
+            401,
+            "TF400813: The user '' is not authorized to access this resource.",
+            "UnauthorizedRequestException",
+        ),
         answer(200, json!({"expires_in": 3599, "access_token": "tok-2"})),
         answer(200, json!({"ok": 1})),
     ]);
     let conn = Connection {
         base_url: "https://dev.azure.com/contoso".into(),
         project: "p".into(),
-        credentials: Credentials::ClientCredentials { tenant_id: "t".into(), client_id: "c".into(), client_secret: Secret("s".into()), authority: None },
+        credentials: Credentials::ClientCredentials {
+            tenant_id: "t".into(),
+            client_id: "c".into(),
+            client_secret: Secret("s".into()),
+            authority: None,
+        },
     };
-    let _: serde_json::Value = Client::new(&env, &conn).unwrap().get("https://dev.azure.com/contoso/_apis/a").unwrap();
-    assert_eq!(env.header_of(3, "Authorization").as_deref(), Some("Bearer tok-2"));
+    let _: serde_json::Value = Client::new(&env, &conn)
+        .unwrap()
+        .get("https://dev.azure.com/contoso/_apis/a")
+        .unwrap();
+    assert_eq!(
+        env.header_of(3, "Authorization").as_deref(),
+        Some("Bearer tok-2")
+    );
 }

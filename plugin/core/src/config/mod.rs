@@ -170,11 +170,19 @@ pub fn parse(text: &str) -> Result<Config, ConnectorError> {
     let mut de = serde_json::Deserializer::from_str(text);
     let config: Config = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        let path = if path == "." { "$".to_string() } else { format!("$.{path}") };
+        let path = if path == "." {
+            "$".to_string()
+        } else {
+            format!("$.{path}")
+        };
         ConnectorError::InvalidConfig(vec![Issue::new(path, "syntax", e.inner().to_string())])
     })?;
     let issues = check::check(&config);
-    if issues.is_empty() { Ok(config) } else { Err(ConnectorError::InvalidConfig(issues)) }
+    if issues.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConnectorError::InvalidConfig(issues))
+    }
 }
 
 /// ADO tag rules: at most 400 characters, no `,` or `;`, no control characters.
@@ -194,7 +202,11 @@ pub fn tag_problem(tag: &str) -> Option<&'static str> {
 
 /// The mapping stages, in config order, with their rules.
 pub fn stages(config: &Config) -> [(&'static str, &[Rule]); 3] {
-    [("dispatch", &config.dispatch), ("to_ado", &config.to_ado), ("from_ado", &config.from_ado)]
+    [
+        ("dispatch", &config.dispatch),
+        ("to_ado", &config.to_ado),
+        ("from_ado", &config.from_ado),
+    ]
 }
 
 #[cfg(test)]
@@ -204,14 +216,21 @@ mod tests {
     #[test]
     fn parses_a_minimal_config() {
         let c = parse(r#"{"version":1,"work_item_type":"Bug","dispatch":[{"target":"System.Title","method":"field","field":"title"}]}"#).unwrap();
-        assert_eq!(c.dispatch[0].source, Source::Field { field: "title".into() });
+        assert_eq!(
+            c.dispatch[0].source,
+            Source::Field {
+                field: "title".into()
+            }
+        );
     }
 
     #[test]
     fn syntax_errors_name_the_json_path() {
         let err = parse(r#"{"version":1,"work_item_type":"Bug","dispatch":[{"target":"System.Title","method":"copy"}]}"#).unwrap_err();
         match err {
-            ConnectorError::InvalidConfig(issues) => assert!(issues[0].path.starts_with("$.dispatch[0]"), "{issues:?}"),
+            ConnectorError::InvalidConfig(issues) => {
+                assert!(issues[0].path.starts_with("$.dispatch[0]"), "{issues:?}")
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -223,9 +242,20 @@ mod tests {
             {"target":"System.Title","method":"field","field":"name"},
             {"target":"Microsoft.VSTS.Common.Priority","method":"dictionary","field":"severity","map":{},"unmapped":"default"}]}"#)
         .unwrap_err();
-        let ConnectorError::InvalidConfig(issues) = err else { panic!() };
+        let ConnectorError::InvalidConfig(issues) = err else {
+            panic!()
+        };
         let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
-        assert_eq!(paths, ["$.version", "$.work_item_type", "$.tags[0]", "$.dispatch[1].target", "$.dispatch[2].default"]);
+        assert_eq!(
+            paths,
+            [
+                "$.version",
+                "$.work_item_type",
+                "$.tags[0]",
+                "$.dispatch[1].target",
+                "$.dispatch[2].default"
+            ]
+        );
     }
 
     #[test]
@@ -233,8 +263,13 @@ mod tests {
         assert!(parse(r#"{"version":1,"work_item_type":"Bug","dispatch":[{"target":"System.Title","method":"field","field":"title"}]}"#).is_ok());
         let err = parse(r#"{"version":1,"work_item_type":"Bug","dispatch":[{"target":"System.Title","method":"template","template":"{{title}}"}]}"#)
             .unwrap_err();
-        let ConnectorError::InvalidConfig(issues) = err else { panic!() };
-        assert_eq!((issues[0].path.as_str(), issues[0].rule.as_str()), ("$.dispatch[0].method", "version"));
+        let ConnectorError::InvalidConfig(issues) = err else {
+            panic!()
+        };
+        assert_eq!(
+            (issues[0].path.as_str(), issues[0].rule.as_str()),
+            ("$.dispatch[0].method", "version")
+        );
     }
 
     #[test]
@@ -245,14 +280,32 @@ mod tests {
             "from_ado":[{"target":"status","method":"field","field":"System State"},
                         {"target":"due date","method":"field","field":"System.Id"}]}"#)
         .unwrap_err();
-        let ConnectorError::InvalidConfig(issues) = err else { panic!() };
-        let got: Vec<(&str, &str)> = issues.iter().map(|i| (i.path.as_str(), i.rule.as_str())).collect();
+        let ConnectorError::InvalidConfig(issues) = err else {
+            panic!()
+        };
+        let got: Vec<(&str, &str)> = issues
+            .iter()
+            .map(|i| (i.path.as_str(), i.rule.as_str()))
+            .collect();
         assert_eq!(
             got,
-            [("$.dispatch[0].template", "template"), ("$.to_ado[0].script", "script-syntax"), ("$.from_ado[0].field", "field"), ("$.from_ado[1].target", "target")]
+            [
+                ("$.dispatch[0].template", "template"),
+                ("$.to_ado[0].script", "script-syntax"),
+                ("$.from_ado[0].field", "field"),
+                ("$.from_ado[1].target", "target")
+            ]
         );
-        assert!(issues[0].message.starts_with("line 2, column 1"), "{}", issues[0].message);
-        assert!(issues[1].message.starts_with("line 2"), "{}", issues[1].message);
+        assert!(
+            issues[0].message.starts_with("line 2, column 1"),
+            "{}",
+            issues[0].message
+        );
+        assert!(
+            issues[1].message.starts_with("line 2"),
+            "{}",
+            issues[1].message
+        );
     }
 
     #[test]
@@ -260,7 +313,9 @@ mod tests {
         let err = parse(r#"{"version":2,"work_item_type":"Bug","dispatch":[{"target":"System.Title","method":"script",
             "script":"def spin():\n    for i in range(2000000000):\n        pass\nx = spin()\ndef main(t, f):\n    return 1\n"}]}"#)
         .unwrap_err();
-        let ConnectorError::InvalidConfig(issues) = err else { panic!() };
+        let ConnectorError::InvalidConfig(issues) = err else {
+            panic!()
+        };
         assert_eq!(issues[0].rule, "script-budget");
     }
 

@@ -31,7 +31,13 @@ pub struct SyncConfig {
 
 impl Default for SyncConfig {
     fn default() -> Self {
-        SyncConfig { conflicts: ConflictPolicy::default(), comments: true, triggers: Vec::new(), auto_close: None, reopen: Reopen::default() }
+        SyncConfig {
+            conflicts: ConflictPolicy::default(),
+            comments: true,
+            triggers: Vec::new(),
+            auto_close: None,
+            reopen: Reopen::default(),
+        }
     }
 }
 
@@ -84,7 +90,8 @@ pub struct Trigger {
 }
 
 /// Default trigger comment text.
-pub const DEFAULT_TRIGGER_MESSAGE: &str = "Linked ticket updated: {label} changed from: {from} to: {to} {url}";
+pub const DEFAULT_TRIGGER_MESSAGE: &str =
+    "Linked ticket updated: {label} changed from: {from} to: {to} {url}";
 
 /// When and where to close the work item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -131,7 +138,10 @@ pub struct Reopen {
 
 impl Default for Reopen {
     fn default() -> Self {
-        Reopen { enabled: true, state: None }
+        Reopen {
+            enabled: true,
+            state: None,
+        }
     }
 }
 
@@ -140,19 +150,35 @@ pub(super) fn check(sync: &SyncConfig, issues: &mut Vec<Issue>) {
     for (i, t) in sync.triggers.iter().enumerate() {
         let path = format!("$.sync.triggers[{i}]");
         if t.field.trim().is_empty() || t.field.chars().any(char::is_whitespace) {
-            issues.push(Issue::new(format!("{path}.field"), "field", format!("`{}` is not a ticket field name (e.g. severity)", t.field)));
+            issues.push(Issue::new(
+                format!("{path}.field"),
+                "field",
+                format!("`{}` is not a ticket field name (e.g. severity)", t.field),
+            ));
         }
         if !t.from.is_empty() && t.from == t.to {
-            issues.push(Issue::new(path.clone(), "trigger", "`from` and `to` are the same values: the trigger would never fire"));
+            issues.push(Issue::new(
+                path.clone(),
+                "trigger",
+                "`from` and `to` are the same values: the trigger would never fire",
+            ));
         }
     }
     if let Some(close) = &sync.auto_close {
         if close.state.trim().is_empty() {
-            issues.push(Issue::new("$.sync.auto_close.state", "required", "the closed state is empty"));
+            issues.push(Issue::new(
+                "$.sync.auto_close.state",
+                "required",
+                "the closed state is empty",
+            ));
         }
         let temporary_counts = close.close_on_temporary && !close.temporary.is_empty();
         if close.remediated.is_empty() && !temporary_counts {
-            issues.push(Issue::new("$.sync.auto_close.remediated", "required", "no finding status counts as remediated: the work item would never close"));
+            issues.push(Issue::new(
+                "$.sync.auto_close.remediated",
+                "required",
+                "no finding status counts as remediated: the work item would never close",
+            ));
         }
         for s in &close.temporary {
             if close.remediated.iter().any(|r| r.eq_ignore_ascii_case(s)) {
@@ -167,6 +193,10 @@ pub(super) fn check(sync: &SyncConfig, issues: &mut Vec<Issue>) {
     if let Some(state) = &sync.reopen.state
         && state.trim().is_empty()
     {
-        issues.push(Issue::new("$.sync.reopen.state", "required", "the reopen state is empty; leave it out to use the type's default"));
+        issues.push(Issue::new(
+            "$.sync.reopen.state",
+            "required",
+            "the reopen state is empty; leave it out to use the type's default",
+        ));
     }
 }

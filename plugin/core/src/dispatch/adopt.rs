@@ -37,21 +37,34 @@ fn has_tag(item: &Value, tag: &str) -> bool {
 }
 
 /// The oldest work item of the plan's type carrying the ticket's tag, as a link.
-pub(super) fn find(client: &Client<'_>, plan: &Plan, ticket: &Ticket) -> Result<Option<Link>, ConnectorError> {
+pub(super) fn find(
+    client: &Client<'_>,
+    plan: &Plan,
+    ticket: &Ticket,
+) -> Result<Option<Link>, ConnectorError> {
     let tag = ticket_tag(&ticket.id);
     let query = format!(
         "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project AND [System.WorkItemType] = {} AND [System.Tags] CONTAINS {} ORDER BY [System.Id] ASC",
         literal(&plan.schema.work_item_type),
         literal(&tag)
     );
-    let url = client.target().project_api(&plan.schema.project.id, "wit/wiql", API_VERSION);
-    let result: QueryResult = client.send(Method::Post, &url, "application/json", &json!({"query": query}))?;
+    let url = client
+        .target()
+        .project_api(&plan.schema.project.id, "wit/wiql", API_VERSION);
+    let result: QueryResult = client.send(
+        Method::Post,
+        &url,
+        "application/json",
+        &json!({"query": query}),
+    )?;
     for r in result.work_items {
         let item: Value = client.get(&workitem::url(client, r.id))?;
         if !has_tag(&item, &tag) {
             continue;
         }
-        let created: CreatedItem = serde_json::from_value(item).map_err(|e| ConnectorError::Other(format!("work item {} is not readable: {e}", r.id)))?;
+        let created: CreatedItem = serde_json::from_value(item).map_err(|e| {
+            ConnectorError::Other(format!("work item {} is not readable: {e}", r.id))
+        })?;
         return Ok(Some(link_for(client, plan, ticket, created, None)));
     }
     Ok(None)

@@ -18,20 +18,33 @@ pub fn coerce(value: &FieldValue, field: &FieldInfo) -> Result<Value, Issue> {
         Issue::new(
             field.reference_name.clone(),
             "input-type",
-            format!("`{shown}` is not {expected}, as {} ({}) requires", field.name, field.reference_name),
+            format!(
+                "`{shown}` is not {expected}, as {} ({}) requires",
+                field.name, field.reference_name
+            ),
         )
     };
     let json = match field.input_type {
         InputType::Integer | InputType::PicklistInteger => match value {
             FieldValue::Integer(i) => json!(i),
             FieldValue::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => json!(*n as i64),
-            FieldValue::Text(s) => json!(s.trim().parse::<i64>().map_err(|_| wrong("a whole number"))?),
+            FieldValue::Text(s) => json!(
+                s.trim()
+                    .parse::<i64>()
+                    .map_err(|_| wrong("a whole number"))?
+            ),
             _ => return Err(wrong("a whole number")),
         },
         InputType::Double | InputType::PicklistDouble => match value {
             FieldValue::Integer(i) => json!(*i as f64),
             FieldValue::Number(n) if n.is_finite() => json!(n),
-            FieldValue::Text(s) => json!(s.trim().parse::<f64>().ok().filter(|n| n.is_finite()).ok_or_else(|| wrong("a number"))?),
+            FieldValue::Text(s) => json!(
+                s.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|n| n.is_finite())
+                    .ok_or_else(|| wrong("a number"))?
+            ),
             _ => return Err(wrong("a number")),
         },
         InputType::Boolean => match value {
@@ -42,19 +55,31 @@ pub fn coerce(value: &FieldValue, field: &FieldInfo) -> Result<Value, Issue> {
         },
         InputType::DateTime => match value {
             FieldValue::DateTime(s) | FieldValue::Text(s) => {
-                let parsed = time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339)
-                    .map_err(|_| wrong("an RFC 3339 date-time (e.g. 2026-12-01T00:00:00Z)"))?;
+                let parsed = time::OffsetDateTime::parse(
+                    s.trim(),
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .map_err(|_| wrong("an RFC 3339 date-time (e.g. 2026-12-01T00:00:00Z)"))?;
                 let utc = parsed.to_offset(time::UtcOffset::UTC);
-                json!(utc.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| s.clone()))
+                json!(
+                    utc.format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_else(|_| s.clone())
+                )
             }
             _ => return Err(wrong("a date-time")),
         },
         // ADO renders these as HTML: ticket text must not become markup.
-        InputType::Html | InputType::History => json!(html_escape::encode_text(&shown).replace('\n', "<br/>")),
+        InputType::Html | InputType::History => {
+            json!(html_escape::encode_text(&shown).replace('\n', "<br/>"))
+        }
         InputType::Identity => return identity(&shown, field),
-        InputType::TreePath => json!(tree_path(&shown).map_err(|why| wrong(&format!("an area or iteration path ({why})")))?),
+        InputType::TreePath => json!(
+            tree_path(&shown)
+                .map_err(|why| wrong(&format!("an area or iteration path ({why})")))?
+        ),
         InputType::Text | InputType::PicklistString => {
-            if shown.chars().any(|c| c == '\n' || c == '\r') && field.input_type == InputType::Text {
+            if shown.chars().any(|c| c == '\n' || c == '\r') && field.input_type == InputType::Text
+            {
                 return Err(wrong("single-line text"));
             }
             json!(shown)
@@ -76,14 +101,22 @@ pub fn coerce_html(html: &str, field: &FieldInfo) -> Result<Value, Issue> {
 }
 
 fn check_length(json: &Value, field: &FieldInfo) -> Result<(), Issue> {
-    let Some(text) = json.as_str().filter(|_| field.input_type == InputType::Text) else { return Ok(()) };
+    let Some(text) = json
+        .as_str()
+        .filter(|_| field.input_type == InputType::Text)
+    else {
+        return Ok(());
+    };
     let count = text.chars().count();
     if count > MAX_STRING_CHARS {
         let start: String = text.chars().take(40).collect();
         return Err(Issue::new(
             field.reference_name.clone(),
             "max-length",
-            format!("`{start}…` has {count} characters; {} ({}) holds at most {MAX_STRING_CHARS}", field.name, field.reference_name),
+            format!(
+                "`{start}…` has {count} characters; {} ({}) holds at most {MAX_STRING_CHARS}",
+                field.name, field.reference_name
+            ),
         ));
     }
     Ok(())
@@ -107,7 +140,9 @@ fn check_allowed(json: &Value, field: &FieldInfo) -> Result<(), Issue> {
             "`{text}` is not an allowed value of {} ({}){}; allowed: {}",
             field.name,
             field.reference_name,
-            closest(&text, &field.allowed_values).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default(),
+            closest(&text, &field.allowed_values)
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default(),
             field.allowed_values.join(", ")
         ),
     ))
@@ -121,10 +156,20 @@ fn identity(text: &str, field: &FieldInfo) -> Result<Value, Issue> {
     let text = text.trim();
     let refuse = |why: String| Issue::new(field.reference_name.clone(), "identity", why);
     if text.chars().any(char::is_control) || text.len() > 256 {
-        return Err(refuse(format!("`{}` is not an identity for {} ({})", text.escape_debug(), field.name, field.reference_name)));
+        return Err(refuse(format!(
+            "`{}` is not an identity for {} ({})",
+            text.escape_debug(),
+            field.name,
+            field.reference_name
+        )));
     }
-    if let Some(known) = field.identities.iter().find(|i| i.unique_name.eq_ignore_ascii_case(text) || i.display_name.eq_ignore_ascii_case(text)) {
-        return Ok(json!(format!("{} <{}>", known.display_name, known.unique_name)));
+    if let Some(known) = field.identities.iter().find(|i| {
+        i.unique_name.eq_ignore_ascii_case(text) || i.display_name.eq_ignore_ascii_case(text)
+    }) {
+        return Ok(json!(format!(
+            "{} <{}>",
+            known.display_name, known.unique_name
+        )));
     }
     if let Some((name, rest)) = text.split_once('<') {
         let email = rest.strip_suffix('>').unwrap_or_default();
@@ -134,8 +179,17 @@ fn identity(text: &str, field: &FieldInfo) -> Result<Value, Issue> {
     } else if is_sign_in_name(text) {
         return Ok(json!(text));
     }
-    let names: Vec<&str> = field.identities.iter().map(|i| i.display_name.as_str()).collect();
-    let hint = closest(text, &names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
+    let names: Vec<&str> = field
+        .identities
+        .iter()
+        .map(|i| i.display_name.as_str())
+        .collect();
+    let hint = closest(
+        text,
+        &names.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+    )
+    .map(|c| format!("; did you mean `{c}`?"))
+    .unwrap_or_default();
     Err(refuse(format!(
         "`{text}` is not an identity {} ({}) can resolve: use a sign-in name or email, or `Display Name <email>`{hint}",
         field.name, field.reference_name
@@ -145,7 +199,12 @@ fn identity(text: &str, field: &FieldInfo) -> Result<Value, Issue> {
 fn is_sign_in_name(s: &str) -> bool {
     let s = s.trim();
     match s.split_once('@') {
-        Some((user, domain)) => !user.is_empty() && domain.contains('.') && !s.contains(char::is_whitespace) && !s.contains(['<', '>']),
+        Some((user, domain)) => {
+            !user.is_empty()
+                && domain.contains('.')
+                && !s.contains(char::is_whitespace)
+                && !s.contains(['<', '>'])
+        }
         None => false,
     }
 }
@@ -161,7 +220,10 @@ pub fn tree_path(text: &str) -> Result<String, &'static str> {
         if segment.is_empty() || segment.trim() != segment {
             return Err("empty or padded segment");
         }
-        if segment.chars().any(|c| c.is_control() || "/:*?\"<>|;#$%+,".contains(c)) {
+        if segment
+            .chars()
+            .any(|c| c.is_control() || "/:*?\"<>|;#$%+,".contains(c))
+        {
             return Err("a segment contains a character ADO refuses");
         }
     }
@@ -179,7 +241,11 @@ pub fn closest<'a>(text: &str, allowed: &'a [String]) -> Option<&'a str> {
     allowed
         .iter()
         .find(|a| a.to_lowercase() == lower)
-        .or_else(|| allowed.iter().find(|a| a.to_lowercase().starts_with(&lower)))
+        .or_else(|| {
+            allowed
+                .iter()
+                .find(|a| a.to_lowercase().starts_with(&lower))
+        })
         .or_else(|| allowed.iter().find(|a| a.to_lowercase().contains(&lower)))
         .or_else(|| {
             allowed

@@ -30,34 +30,83 @@ const CMMI_STEPS: &str = "Microsoft.VSTS.CMMI.StepsToReproduce";
 const DUE: &str = "Microsoft.VSTS.Scheduling.DueDate";
 const TARGET: &str = "Microsoft.VSTS.Scheduling.TargetDate";
 
-const AGILE_STATES: &[(&str, &str)] =
-    &[("New", "OPEN"), ("Active", "IN_PROGRESS"), ("Resolved", "RESOLVED"), ("Closed", "CLOSED"), ("Removed", "CLOSED")];
-const SCRUM_STATES: &[(&str, &str)] = &[
-    ("New", "OPEN"), ("Approved", "OPEN"), ("To Do", "OPEN"), ("Open", "OPEN"), ("Committed", "IN_PROGRESS"),
-    ("In Progress", "IN_PROGRESS"), ("Done", "RESOLVED"), ("Closed", "CLOSED"), ("Removed", "CLOSED"),
+const AGILE_STATES: &[(&str, &str)] = &[
+    ("New", "OPEN"),
+    ("Active", "IN_PROGRESS"),
+    ("Resolved", "RESOLVED"),
+    ("Closed", "CLOSED"),
+    ("Removed", "CLOSED"),
 ];
-const CMMI_STATES: &[(&str, &str)] =
-    &[("Proposed", "OPEN"), ("Active", "IN_PROGRESS"), ("Resolved", "RESOLVED"), ("Closed", "CLOSED"), ("Removed", "CLOSED")];
-const BASIC_STATES: &[(&str, &str)] = &[("To Do", "OPEN"), ("Doing", "IN_PROGRESS"), ("Done", "RESOLVED")];
+const SCRUM_STATES: &[(&str, &str)] = &[
+    ("New", "OPEN"),
+    ("Approved", "OPEN"),
+    ("To Do", "OPEN"),
+    ("Open", "OPEN"),
+    ("Committed", "IN_PROGRESS"),
+    ("In Progress", "IN_PROGRESS"),
+    ("Done", "RESOLVED"),
+    ("Closed", "CLOSED"),
+    ("Removed", "CLOSED"),
+];
+const CMMI_STATES: &[(&str, &str)] = &[
+    ("Proposed", "OPEN"),
+    ("Active", "IN_PROGRESS"),
+    ("Resolved", "RESOLVED"),
+    ("Closed", "CLOSED"),
+    ("Removed", "CLOSED"),
+];
+const BASIC_STATES: &[(&str, &str)] = &[
+    ("To Do", "OPEN"),
+    ("Doing", "IN_PROGRESS"),
+    ("Done", "RESOLVED"),
+];
 
 fn shape(process: &str, ty: &str) -> Shape {
-    let s = |initial_state, body, priority, severity, due, states| Shape { initial_state, body, priority, severity, due, states };
-    match (process.to_ascii_lowercase().as_str(), ty.to_ascii_lowercase().as_str()) {
+    let s = |initial_state, body, priority, severity, due, states| Shape {
+        initial_state,
+        body,
+        priority,
+        severity,
+        due,
+        states,
+    };
+    match (
+        process.to_ascii_lowercase().as_str(),
+        ty.to_ascii_lowercase().as_str(),
+    ) {
         ("agile", "bug") => s("New", REPRO, true, true, None, AGILE_STATES),
         ("agile", "issue") => s("Active", DESCRIPTION, true, false, Some(DUE), AGILE_STATES),
-        ("agile", "epic" | "feature") => s("New", DESCRIPTION, true, false, Some(TARGET), AGILE_STATES),
+        ("agile", "epic" | "feature") => {
+            s("New", DESCRIPTION, true, false, Some(TARGET), AGILE_STATES)
+        }
         ("agile", _) => s("New", DESCRIPTION, true, false, None, AGILE_STATES),
         ("scrum", "bug") => s("New", REPRO, true, true, None, SCRUM_STATES),
         ("scrum", "task") => s("To Do", DESCRIPTION, true, false, None, SCRUM_STATES),
         ("scrum", "impediment") => s("Open", DESCRIPTION, true, false, None, SCRUM_STATES),
-        ("scrum", "epic" | "feature") => s("New", DESCRIPTION, true, false, Some(TARGET), SCRUM_STATES),
+        ("scrum", "epic" | "feature") => {
+            s("New", DESCRIPTION, true, false, Some(TARGET), SCRUM_STATES)
+        }
         ("scrum", _) => s("New", DESCRIPTION, true, false, None, SCRUM_STATES),
         ("cmmi", "bug") => s("Proposed", CMMI_STEPS, true, true, None, CMMI_STATES),
         ("cmmi", "risk") => s("Proposed", DESCRIPTION, true, true, None, CMMI_STATES),
-        ("cmmi", "epic" | "feature") => s("Proposed", DESCRIPTION, true, false, Some(TARGET), CMMI_STATES),
+        ("cmmi", "epic" | "feature") => s(
+            "Proposed",
+            DESCRIPTION,
+            true,
+            false,
+            Some(TARGET),
+            CMMI_STATES,
+        ),
         ("cmmi", "review") => s("Proposed", DESCRIPTION, false, false, None, CMMI_STATES),
         ("cmmi", _) => s("Proposed", DESCRIPTION, true, false, None, CMMI_STATES),
-        ("basic", "epic") => s("To Do", DESCRIPTION, true, false, Some(TARGET), BASIC_STATES),
+        ("basic", "epic") => s(
+            "To Do",
+            DESCRIPTION,
+            true,
+            false,
+            Some(TARGET),
+            BASIC_STATES,
+        ),
         ("basic", _) => s("To Do", DESCRIPTION, true, false, None, BASIC_STATES),
         // An inherited or unknown process: only fields every type has.
         _ => s("", DESCRIPTION, false, false, None, &[]),
@@ -95,7 +144,9 @@ pub fn default_config(process: &str, work_item_type: &str) -> Config {
     let body = json!({"target": shape.body, "method": "template", "format": "markdown", "template": BODY_TEMPLATE});
     let assignee = json!({"target": "System.AssignedTo", "method": "field", "field": "assignee"});
     let tags = json!({"target": "System.Tags", "method": "field", "field": "tags"});
-    let due = shape.due.map(|d| json!({"target": d, "method": "field", "field": "due_date"}));
+    let due = shape
+        .due
+        .map(|d| json!({"target": d, "method": "field", "field": "due_date"}));
 
     let mut dispatch = vec![title.clone(), body, assignee.clone(), tags];
     let mut to_ado = vec![title, assignee];
@@ -109,9 +160,14 @@ pub fn default_config(process: &str, work_item_type: &str) -> Config {
         dispatch.push(due.clone());
         to_ado.push(due);
     }
-    let mut from_ado = vec![json!({"target": "assignee", "method": "field", "field": "System.AssignedTo"})];
+    let mut from_ado =
+        vec![json!({"target": "assignee", "method": "field", "field": "System.AssignedTo"})];
     if !shape.states.is_empty() {
-        let map: serde_json::Map<String, Value> = shape.states.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        let map: serde_json::Map<String, Value> = shape
+            .states
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
         from_ado.push(json!({"target": "status", "method": "dictionary", "field": "System.State", "map": map, "unmapped": "skip"}));
     }
     let mut doc = json!({
@@ -173,24 +229,50 @@ mod tests {
     #[test]
     fn every_default_config_passes_validation() {
         for (process, ty) in [
-            ("Agile", "Bug"), ("Agile", "User Story"), ("Agile", "Issue"), ("Agile", "Task"), ("Agile", "Epic"),
-            ("Scrum", "Bug"), ("Scrum", "Product Backlog Item"), ("Scrum", "Task"), ("Scrum", "Impediment"),
-            ("CMMI", "Bug"), ("CMMI", "Requirement"), ("CMMI", "Issue"), ("CMMI", "Task"),
-            ("Basic", "Issue"), ("Basic", "Task"), ("Basic", "Epic"), ("My Inherited Agile", "Bug"),
+            ("Agile", "Bug"),
+            ("Agile", "User Story"),
+            ("Agile", "Issue"),
+            ("Agile", "Task"),
+            ("Agile", "Epic"),
+            ("Scrum", "Bug"),
+            ("Scrum", "Product Backlog Item"),
+            ("Scrum", "Task"),
+            ("Scrum", "Impediment"),
+            ("CMMI", "Bug"),
+            ("CMMI", "Requirement"),
+            ("CMMI", "Issue"),
+            ("CMMI", "Task"),
+            ("Basic", "Issue"),
+            ("Basic", "Task"),
+            ("Basic", "Epic"),
+            ("My Inherited Agile", "Bug"),
         ] {
             let text = default_config_json(process, ty);
             let parsed = parse(&text).unwrap_or_else(|e| panic!("{process} {ty}: {e}"));
             assert_eq!(parsed.work_item_type, ty);
-            assert!(!parsed.from_ado.is_empty() && !parsed.to_ado.is_empty(), "{process} {ty}");
+            assert!(
+                !parsed.from_ado.is_empty() && !parsed.to_ado.is_empty(),
+                "{process} {ty}"
+            );
         }
     }
 
     #[test]
     fn bugs_describe_in_repro_steps_where_the_process_uses_them() {
-        let targets = |p: &str, t: &str| default_config(p, t).dispatch.iter().map(|r| r.target.clone()).collect::<Vec<_>>();
+        let targets = |p: &str, t: &str| {
+            default_config(p, t)
+                .dispatch
+                .iter()
+                .map(|r| r.target.clone())
+                .collect::<Vec<_>>()
+        };
         for (process, body) in [("Agile", REPRO), ("Scrum", REPRO), ("CMMI", CMMI_STEPS)] {
             let t = targets(process, "Bug");
-            assert!(t.contains(&body.to_string()) && t.contains(&"Microsoft.VSTS.Common.Severity".to_string()), "{process}: {t:?}");
+            assert!(
+                t.contains(&body.to_string())
+                    && t.contains(&"Microsoft.VSTS.Common.Severity".to_string()),
+                "{process}: {t:?}"
+            );
         }
         assert!(targets("Basic", "Issue").contains(&DESCRIPTION.to_string()));
         assert!(targets("Agile", "Issue").contains(&DUE.to_string()));
@@ -202,13 +284,17 @@ mod tests {
         assert_eq!(state("Agile", "Bug").as_deref(), Some("New"));
         assert_eq!(state("Basic", "Issue").as_deref(), Some("To Do"));
         assert_eq!(state("CMMI", "Bug").as_deref(), Some("Proposed"));
-        assert_eq!(state("Scrum", "Product Backlog Item").as_deref(), Some("New"));
+        assert_eq!(
+            state("Scrum", "Product Backlog Item").as_deref(),
+            Some("New")
+        );
         assert_eq!(state("Whatever", "Bug"), None);
     }
 
     #[test]
     fn state_syncs_back_to_the_ticket_status() {
         let c = default_config("Basic", "Issue");
-        assert!(c.from_ado.iter().any(|r| r.target == "status" && matches!(&r.source, Source::Dictionary { field, .. } if field == "System.State")));
+        assert!(c.from_ado.iter().any(|r| r.target == "status"
+            && matches!(&r.source, Source::Dictionary { field, .. } if field == "System.State")));
     }
 }

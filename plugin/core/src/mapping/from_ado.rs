@@ -15,16 +15,31 @@ use crate::model::{Field, FieldValue};
 /// A `field` rule whose source is absent or empty clears the ticket field
 /// (the work item was unassigned, say); a dictionary or script with nothing
 /// to say leaves it alone.
-pub fn evaluate(config: &Config, fields: &serde_json::Map<String, Value>) -> (Vec<Field>, Vec<Issue>) {
+pub fn evaluate(
+    config: &Config,
+    fields: &serde_json::Map<String, Value>,
+) -> (Vec<Field>, Vec<Issue>) {
     let context = Value::Object(fields.clone());
-    let get = |name: &str| fields.get(name).or_else(|| fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v));
+    let get = |name: &str| {
+        fields.get(name).or_else(|| {
+            fields
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        })
+    };
     let mut out = Vec::new();
     let mut issues = Vec::new();
     for (i, rule) in config.from_ado.iter().enumerate() {
         let rule_path = format!("$.from_ado[{i}]");
         let value = match &rule.source {
             Source::Field { field } => get(field).map(from_json).unwrap_or(FieldValue::Null),
-            Source::Dictionary { field, map, unmapped, default } => {
+            Source::Dictionary {
+                field,
+                map,
+                unmapped,
+                default,
+            } => {
                 let source = get(field).map(from_json).unwrap_or(FieldValue::Null);
                 if source.is_empty() {
                     continue;
@@ -34,28 +49,52 @@ pub fn evaluate(config: &Config, fields: &serde_json::Map<String, Value>) -> (Ve
                     Lookup::Hit(v) => from_json(&v),
                     Lookup::Skip => continue,
                     Lookup::Miss(known) => {
-                        issues.push(unmapped_issue(field, &key, &rule.target, &rule_path, &known));
+                        issues.push(unmapped_issue(
+                            field,
+                            &key,
+                            &rule.target,
+                            &rule_path,
+                            &known,
+                        ));
                         continue;
                     }
                 }
             }
-            Source::Template { template, format } => match render(template, *format, Output::Plain, &context, &config.labels) {
-                Ok(text) => FieldValue::Text(text),
-                Err(e) => {
-                    issues.push(Issue::new(format!("ticket.{}", rule.target), e.rule, format!("template ({rule_path}): {e}")));
-                    continue;
+            Source::Template { template, format } => {
+                match render(template, *format, Output::Plain, &context, &config.labels) {
+                    Ok(text) => FieldValue::Text(text),
+                    Err(e) => {
+                        issues.push(Issue::new(
+                            format!("ticket.{}", rule.target),
+                            e.rule,
+                            format!("template ({rule_path}): {e}"),
+                        ));
+                        continue;
+                    }
                 }
-            },
-            Source::Script { script: source } => match script::run(source, std::slice::from_ref(&context)).map_err(|e| (e.rule, e.to_string())).and_then(|v| script_value(v).map_err(|m| ("script-error", m))) {
-                Ok(FieldValue::Null) => continue,
-                Ok(v) => v,
-                Err((failed, message)) => {
-                    issues.push(Issue::new(format!("ticket.{}", rule.target), failed, format!("script ({rule_path}): {message}")));
-                    continue;
+            }
+            Source::Script { script: source } => {
+                match script::run(source, std::slice::from_ref(&context))
+                    .map_err(|e| (e.rule, e.to_string()))
+                    .and_then(|v| script_value(v).map_err(|m| ("script-error", m)))
+                {
+                    Ok(FieldValue::Null) => continue,
+                    Ok(v) => v,
+                    Err((failed, message)) => {
+                        issues.push(Issue::new(
+                            format!("ticket.{}", rule.target),
+                            failed,
+                            format!("script ({rule_path}): {message}"),
+                        ));
+                        continue;
+                    }
                 }
-            },
+            }
         };
-        out.push(Field { name: rule.target.clone(), value });
+        out.push(Field {
+            name: rule.target.clone(),
+            value,
+        });
     }
     (out, issues)
 }
@@ -68,7 +107,10 @@ mod tests {
     use crate::config::parse;
 
     fn config(rules: &str) -> Config {
-        parse(&format!(r#"{{"version":2,"work_item_type":"Bug","from_ado":[{rules}]}}"#)).unwrap()
+        parse(&format!(
+            r#"{{"version":2,"work_item_type":"Bug","from_ado":[{rules}]}}"#
+        ))
+        .unwrap()
     }
 
     fn fields(v: Value) -> serde_json::Map<String, Value> {
@@ -77,18 +119,31 @@ mod tests {
 
     #[test]
     fn state_maps_to_ticket_status_through_a_dictionary() {
-        let c = config(r#"{"target":"status","method":"dictionary","field":"System.State","map":{"Closed":"RESOLVED","Active":"IN_PROGRESS"}}"#);
+        let c = config(
+            r#"{"target":"status","method":"dictionary","field":"System.State","map":{"Closed":"RESOLVED","Active":"IN_PROGRESS"}}"#,
+        );
         let (changes, issues) = evaluate(&c, &fields(json!({"System.State": "Closed"})));
         assert!(issues.is_empty());
-        assert_eq!(changes, vec![Field { name: "status".into(), value: FieldValue::Text("RESOLVED".into()) }]);
+        assert_eq!(
+            changes,
+            vec![Field {
+                name: "status".into(),
+                value: FieldValue::Text("RESOLVED".into())
+            }]
+        );
     }
 
     #[test]
     fn an_unmapped_state_is_reported_naming_the_value() {
-        let c = config(r#"{"target":"status","method":"dictionary","field":"System.State","map":{"Closed":"RESOLVED"}}"#);
+        let c = config(
+            r#"{"target":"status","method":"dictionary","field":"System.State","map":{"Closed":"RESOLVED"}}"#,
+        );
         let (changes, issues) = evaluate(&c, &fields(json!({"System.State": "Removed"})));
         assert!(changes.is_empty());
-        assert_eq!((issues[0].path.as_str(), issues[0].rule.as_str()), ("System.State", "unmapped-value"));
+        assert_eq!(
+            (issues[0].path.as_str(), issues[0].rule.as_str()),
+            ("System.State", "unmapped-value")
+        );
         assert!(issues[0].message.contains("`Removed`"));
     }
 
@@ -98,8 +153,16 @@ mod tests {
             r#"{"target":"assignee","method":"field","field":"System.AssignedTo"},
                {"target":"due_date","method":"field","field":"Microsoft.VSTS.Scheduling.DueDate"}"#,
         );
-        let (changes, _) = evaluate(&c, &fields(json!({"System.AssignedTo": {"displayName": "Jamal Hartnett", "uniqueName": "jamal@contoso.example"}})));
-        assert_eq!(changes[0].value, FieldValue::Text("jamal@contoso.example".into()));
+        let (changes, _) = evaluate(
+            &c,
+            &fields(
+                json!({"System.AssignedTo": {"displayName": "Jamal Hartnett", "uniqueName": "jamal@contoso.example"}}),
+            ),
+        );
+        assert_eq!(
+            changes[0].value,
+            FieldValue::Text("jamal@contoso.example".into())
+        );
         assert_eq!(changes[1].value, FieldValue::Null);
     }
 
@@ -109,7 +172,12 @@ mod tests {
             r##"{"target":"summary","method":"template","template":"#{{System.Id}}: {{System.Title | upper}}"},
                {"target":"priority_label","method":"script","script":"def main(fields):\n    return 'P%d' % fields['Microsoft.VSTS.Common.Priority']\n"}"##,
         );
-        let (changes, issues) = evaluate(&c, &fields(json!({"System.Id": 7, "System.Title": "xss", "Microsoft.VSTS.Common.Priority": 1})));
+        let (changes, issues) = evaluate(
+            &c,
+            &fields(
+                json!({"System.Id": 7, "System.Title": "xss", "Microsoft.VSTS.Common.Priority": 1}),
+            ),
+        );
         assert!(issues.is_empty(), "{issues:?}");
         assert_eq!(changes[0].value, FieldValue::Text("#7: XSS".into()));
         assert_eq!(changes[1].value, FieldValue::Text("P1".into()));
@@ -117,9 +185,18 @@ mod tests {
 
     #[test]
     fn a_failing_script_names_the_ticket_field() {
-        let c = config(r#"{"target":"status","method":"script","script":"def main(fields):\n    return fields['Nope']\n"}"#);
+        let c = config(
+            r#"{"target":"status","method":"script","script":"def main(fields):\n    return fields['Nope']\n"}"#,
+        );
         let (_, issues) = evaluate(&c, &fields(json!({})));
-        assert_eq!((issues[0].path.as_str(), issues[0].rule.as_str()), ("ticket.status", "script-error"));
-        assert!(issues[0].message.contains("line 2"), "{}", issues[0].message);
+        assert_eq!(
+            (issues[0].path.as_str(), issues[0].rule.as_str()),
+            ("ticket.status", "script-error")
+        );
+        assert!(
+            issues[0].message.contains("line 2"),
+            "{}",
+            issues[0].message
+        );
     }
 }

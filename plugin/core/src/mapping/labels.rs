@@ -26,7 +26,8 @@ const KNOWN: &[(&str, &str)] = &[
 /// labels have spaces or capitals, system names are snake case. ADO
 /// reference names (`System.Title`) are names, not labels.
 pub fn is_label(name: &str) -> bool {
-    !name.contains('.') && (name.contains(' ') || name.chars().next().is_some_and(char::is_uppercase))
+    !name.contains('.')
+        && (name.contains(' ') || name.chars().next().is_some_and(char::is_uppercase))
 }
 
 /// The system name of a label: the config's own `labels` first, then the
@@ -34,7 +35,11 @@ pub fn is_label(name: &str) -> bool {
 /// snake case (`Ticket Due Date` → `due_date`).
 pub fn resolve(label: &str, custom: &BTreeMap<String, String>) -> String {
     let label = label.trim();
-    if let Some(name) = custom.iter().find(|(k, _)| k.eq_ignore_ascii_case(label)).map(|(_, v)| v) {
+    if let Some(name) = custom
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(label))
+        .map(|(_, v)| v)
+    {
         return name.clone();
     }
     if let Some((_, name)) = KNOWN.iter().find(|(k, _)| k.eq_ignore_ascii_case(label)) {
@@ -42,9 +47,17 @@ pub fn resolve(label: &str, custom: &BTreeMap<String, String>) -> String {
     }
     let bare = ["Ticket ", "Finding "]
         .iter()
-        .find_map(|p| label.get(..p.len()).filter(|h| h.eq_ignore_ascii_case(p)).map(|_| &label[p.len()..]))
+        .find_map(|p| {
+            label
+                .get(..p.len())
+                .filter(|h| h.eq_ignore_ascii_case(p))
+                .map(|_| &label[p.len()..])
+        })
         .unwrap_or(label);
-    bare.split_whitespace().map(str::to_lowercase).collect::<Vec<_>>().join("_")
+    bare.split_whitespace()
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join("_")
 }
 
 /// The display label of a ticket field for messages: the config's own

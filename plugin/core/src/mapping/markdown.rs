@@ -29,19 +29,43 @@ pub fn to_html_with(markdown: &str, rewrite_url: &dyn Fn(&str) -> String) -> Str
         Event::Html(s) | Event::InlineHtml(s) => Some(Event::Text(s)),
         Event::Start(Tag::HtmlBlock) => Some(Event::Start(Tag::Paragraph)),
         Event::End(TagEnd::HtmlBlock) => Some(Event::End(TagEnd::Paragraph)),
-        Event::Start(Tag::Link { link_type, dest_url, title, id }) | Event::Start(Tag::Image { link_type, dest_url, title, id }) => {
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        })
+        | Event::Start(Tag::Image {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => {
             let url = rewrite_url(&dest_url);
             if safe_url(&url) {
                 dropped_link = false;
-                let link_type = if link_type == LinkType::Email { LinkType::Email } else { LinkType::Inline };
-                Some(Event::Start(Tag::Link { link_type, dest_url: CowStr::from(url), title: CowStr::from(rewrite_url(&title)), id }))
+                let link_type = if link_type == LinkType::Email {
+                    LinkType::Email
+                } else {
+                    LinkType::Inline
+                };
+                Some(Event::Start(Tag::Link {
+                    link_type,
+                    dest_url: CowStr::from(url),
+                    title: CowStr::from(rewrite_url(&title)),
+                    id,
+                }))
             } else {
                 dropped_link = true;
                 None
             }
         }
         Event::End(TagEnd::Link) | Event::End(TagEnd::Image) => {
-            if std::mem::take(&mut dropped_link) { None } else { Some(Event::End(TagEnd::Link)) }
+            if std::mem::take(&mut dropped_link) {
+                None
+            } else {
+                Some(Event::End(TagEnd::Link))
+            }
         }
         other => Some(other),
     });
@@ -62,26 +86,45 @@ mod tests {
     #[test]
     fn renders_common_markdown() {
         let html = to_html("# Fix\n\n**now** and `code`\n\n| a | b |\n|---|---|\n| 1 | 2 |");
-        assert!(html.contains("<h1>Fix</h1>") && html.contains("<strong>now</strong>") && html.contains("<table>"), "{html}");
+        assert!(
+            html.contains("<h1>Fix</h1>")
+                && html.contains("<strong>now</strong>")
+                && html.contains("<table>"),
+            "{html}"
+        );
     }
 
     #[test]
     fn raw_html_is_shown_as_text_not_passed_through() {
         let html = to_html("<script>alert(1)</script>\n\nhi <img src=x onerror=alert(1)>");
-        assert!(!html.contains("<script>") && !html.contains("<img"), "{html}");
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
+        assert!(
+            !html.contains("<script>") && !html.contains("<img"),
+            "{html}"
+        );
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{html}"
+        );
     }
 
     #[test]
     fn javascript_links_lose_their_link_but_keep_their_text() {
         let html = to_html("[click](javascript:alert(1)) and [ok](https://example.com/a?b=\"c\")");
         assert!(!html.contains("javascript"), "{html}");
-        assert!(html.contains("click") && html.contains(r#"<a href="https://example.com/a?b=%22c%22">ok</a>"#), "{html}");
+        assert!(
+            html.contains("click")
+                && html.contains(r#"<a href="https://example.com/a?b=%22c%22">ok</a>"#),
+            "{html}"
+        );
     }
 
     #[test]
     fn images_become_links() {
         let html = to_html("![pixel](https://tracker.example/p.gif)");
-        assert!(!html.contains("<img") && html.contains(r#"<a href="https://tracker.example/p.gif">pixel</a>"#), "{html}");
+        assert!(
+            !html.contains("<img")
+                && html.contains(r#"<a href="https://tracker.example/p.gif">pixel</a>"#),
+            "{html}"
+        );
     }
 }

@@ -84,10 +84,17 @@ pub fn from_json(v: &Value) -> FieldValue {
     match v {
         Value::Null => FieldValue::Null,
         Value::Bool(b) => FieldValue::Boolean(*b),
-        Value::Number(n) => n.as_i64().map(FieldValue::Integer).unwrap_or(FieldValue::Number(n.as_f64().unwrap_or(0.0))),
+        Value::Number(n) => n
+            .as_i64()
+            .map(FieldValue::Integer)
+            .unwrap_or(FieldValue::Number(n.as_f64().unwrap_or(0.0))),
         Value::String(s) => FieldValue::Text(s.clone()),
         Value::Array(a) => FieldValue::TextList(a.iter().map(template::display).collect()),
-        Value::Object(o) => match o.get("uniqueName").or_else(|| o.get("displayName")).and_then(Value::as_str) {
+        Value::Object(o) => match o
+            .get("uniqueName")
+            .or_else(|| o.get("displayName"))
+            .and_then(Value::as_str)
+        {
             Some(name) => FieldValue::Text(name.to_string()),
             None => FieldValue::Text(v.to_string()),
         },
@@ -113,7 +120,12 @@ pub fn apply(
         let mut html = false;
         let value = match &rule.source {
             Source::Field { field } => ticket.field(field).cloned().unwrap_or(FieldValue::Null),
-            Source::Dictionary { field, map, unmapped, default } => {
+            Source::Dictionary {
+                field,
+                map,
+                unmapped,
+                default,
+            } => {
                 let source = ticket.field(field).cloned().unwrap_or(FieldValue::Null);
                 if source.is_empty() {
                     continue;
@@ -123,20 +135,34 @@ pub fn apply(
                     Lookup::Hit(v) => from_json(&v),
                     Lookup::Skip => continue,
                     Lookup::Miss(known) => {
-                        issues.push(unmapped_issue(&format!("ticket.{field}"), &key, &rule.target, &rule_path, &known));
+                        issues.push(unmapped_issue(
+                            &format!("ticket.{field}"),
+                            &key,
+                            &rule.target,
+                            &rule_path,
+                            &known,
+                        ));
                         continue;
                     }
                 }
             }
             Source::Template { template, format } => {
-                let output = if html_target { Output::Html } else { Output::Plain };
+                let output = if html_target {
+                    Output::Html
+                } else {
+                    Output::Plain
+                };
                 match render(template, *format, output, &context, labels) {
                     Ok(text) => {
                         html = html_target;
                         FieldValue::Text(text)
                     }
                     Err(e) => {
-                        issues.push(Issue::new(rule.target.clone(), e.rule, format!("template of {} ({rule_path}): {e}", rule.target)));
+                        issues.push(Issue::new(
+                            rule.target.clone(),
+                            e.rule,
+                            format!("template of {} ({rule_path}): {e}", rule.target),
+                        ));
                         continue;
                     }
                 }
@@ -147,12 +173,20 @@ pub fn apply(
                     Ok(v) => match script_value(v) {
                         Ok(v) => v,
                         Err(why) => {
-                            issues.push(Issue::new(rule.target.clone(), "script-error", format!("script of {} ({rule_path}): {why}", rule.target)));
+                            issues.push(Issue::new(
+                                rule.target.clone(),
+                                "script-error",
+                                format!("script of {} ({rule_path}): {why}", rule.target),
+                            ));
                             continue;
                         }
                     },
                     Err(e) => {
-                        issues.push(Issue::new(rule.target.clone(), e.rule, format!("script of {} ({rule_path}): {e}", rule.target)));
+                        issues.push(Issue::new(
+                            rule.target.clone(),
+                            e.rule,
+                            format!("script of {} ({rule_path}): {e}", rule.target),
+                        ));
                         continue;
                     }
                 }
@@ -161,7 +195,12 @@ pub fn apply(
         if value.is_empty() {
             continue;
         }
-        out.push(Mapped { target: rule.target.clone(), value, html, rule_path });
+        out.push(Mapped {
+            target: rule.target.clone(),
+            value,
+            html,
+            rule_path,
+        });
     }
     (out, issues)
 }
@@ -183,7 +222,9 @@ pub(crate) fn render(
 /// A script's return value as a field value: scalars and lists of scalars.
 pub(crate) fn script_value(v: Value) -> Result<FieldValue, String> {
     match &v {
-        Value::Object(_) => Err("`main` returned a dict; return text, a number, a boolean, a list or None".into()),
+        Value::Object(_) => {
+            Err("`main` returned a dict; return text, a number, a boolean, a list or None".into())
+        }
         Value::Array(items) if items.iter().any(|i| i.is_object() || i.is_array()) => {
             Err("`main` returned a list of lists or dicts; return a list of text".into())
         }
@@ -191,11 +232,20 @@ pub(crate) fn script_value(v: Value) -> Result<FieldValue, String> {
     }
 }
 
-pub(crate) fn unmapped_issue(path: &str, key: &str, target: &str, rule_path: &str, known: &[String]) -> Issue {
+pub(crate) fn unmapped_issue(
+    path: &str,
+    key: &str,
+    target: &str,
+    rule_path: &str,
+    known: &[String],
+) -> Issue {
     Issue::new(
         path,
         "unmapped-value",
-        format!("`{key}` has no entry in the dictionary of {target} ({rule_path}); mapped values: {}", known.join(", ")),
+        format!(
+            "`{key}` has no entry in the dictionary of {target} ({rule_path}); mapped values: {}",
+            known.join(", ")
+        ),
     )
 }
 

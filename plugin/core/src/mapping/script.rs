@@ -65,14 +65,22 @@ struct OutOfSteps;
 
 impl std::fmt::Display for OutOfSteps {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the script exceeded its step budget of {MAX_STEPS} statements")
+        write!(
+            f,
+            "the script exceeded its step budget of {MAX_STEPS} statements"
+        )
     }
 }
 
 impl std::error::Error for OutOfSteps {}
 
 impl<'e> BeforeStmtFuncDyn<'e> for Steps {
-    fn call<'v>(&mut self, span: FileSpanRef, _: bool, _: &mut Evaluator<'v, '_, 'e>) -> starlark::Result<()> {
+    fn call<'v>(
+        &mut self,
+        span: FileSpanRef,
+        _: bool,
+        _: &mut Evaluator<'v, '_, 'e>,
+    ) -> starlark::Result<()> {
         self.at.set(Some(span.span));
         if self.left == 0 {
             return Err(starlark::Error::new_other(OutOfSteps));
@@ -91,32 +99,68 @@ impl PrintHandler for Silent {
 }
 
 fn dialect() -> Dialect {
-    Dialect { enable_load: false, ..Dialect::Standard }
+    Dialect {
+        enable_load: false,
+        ..Dialect::Standard
+    }
 }
 
 fn located(e: &starlark::Error) -> Option<(usize, usize)> {
-    let span = e.span().cloned().or_else(|| e.call_stack().frames.iter().rev().find_map(|f| f.location.clone()))?;
+    let span = e.span().cloned().or_else(|| {
+        e.call_stack()
+            .frames
+            .iter()
+            .rev()
+            .find_map(|f| f.location.clone())
+    })?;
     let begin = span.resolve_span().begin;
     Some((begin.line + 1, begin.column + 1))
 }
 
-fn classify(e: starlark::Error, deadline_hit: bool, source: &str, last: Option<Span>) -> ScriptError {
+fn classify(
+    e: starlark::Error,
+    deadline_hit: bool,
+    source: &str,
+    last: Option<Span>,
+) -> ScriptError {
     let message = e.without_diagnostic().to_string();
     let message = message.trim().trim_start_matches("error: ").to_string();
     let over_budget = deadline_hit
-        || ["step budget", "ticks", "heap", "stack overflow", "call stack"].iter().any(|m| message.contains(m));
+        || [
+            "step budget",
+            "ticks",
+            "heap",
+            "stack overflow",
+            "call stack",
+        ]
+        .iter()
+        .any(|m| message.contains(m));
     let at = located(&e).or_else(|| {
         last.map(|span| {
-            let begin = CodeMap::new("script.star".into(), source.to_string()).resolve_span(span).begin;
+            let begin = CodeMap::new("script.star".into(), source.to_string())
+                .resolve_span(span)
+                .begin;
             (begin.line + 1, begin.column + 1)
         })
     });
     let (rule, message) = if deadline_hit {
-        ("script-budget", format!("the script ran longer than {} s and was stopped", MAX_DURATION.as_secs()))
+        (
+            "script-budget",
+            format!(
+                "the script ran longer than {} s and was stopped",
+                MAX_DURATION.as_secs()
+            ),
+        )
     } else if message.contains("step budget") {
         ("script-budget", message)
     } else if over_budget {
-        ("script-budget", format!("{message} (budget: {MAX_STEPS} statements, {MAX_TICKS} ticks, {} MiB, call depth {MAX_CALL_DEPTH})", MAX_HEAP_BYTES >> 20))
+        (
+            "script-budget",
+            format!(
+                "{message} (budget: {MAX_STEPS} statements, {MAX_TICKS} ticks, {} MiB, call depth {MAX_CALL_DEPTH})",
+                MAX_HEAP_BYTES >> 20
+            ),
+        )
     } else {
         ("script-error", message)
     };
@@ -150,12 +194,22 @@ fn run_inner(source: &str, args: Option<&[Value]>) -> Result<Value, ScriptError>
     let at: Rc<Cell<Option<Span>>> = Rc::new(Cell::new(None));
     Module::with_temp_heap(|module| {
         let mut eval = Evaluator::new(&module);
-        let setup = |e: starlark::Error| ScriptError { rule: "script-error", at: None, message: e.to_string() };
-        eval.set_max_tick_count(MAX_TICKS).map_err(|e| setup(starlark::Error::new_other(e)))?;
-        eval.set_max_heap_size(MAX_HEAP_BYTES).map_err(|e| setup(starlark::Error::new_other(e)))?;
-        eval.set_max_callstack_size(MAX_CALL_DEPTH).map_err(|e| setup(starlark::Error::new_other(e)))?;
+        let setup = |e: starlark::Error| ScriptError {
+            rule: "script-error",
+            at: None,
+            message: e.to_string(),
+        };
+        eval.set_max_tick_count(MAX_TICKS)
+            .map_err(|e| setup(starlark::Error::new_other(e)))?;
+        eval.set_max_heap_size(MAX_HEAP_BYTES)
+            .map_err(|e| setup(starlark::Error::new_other(e)))?;
+        eval.set_max_callstack_size(MAX_CALL_DEPTH)
+            .map_err(|e| setup(starlark::Error::new_other(e)))?;
         eval.set_print_handler(&Silent);
-        eval.before_stmt_for_dap(BeforeStmtFunc::from_dyn(Box::new(Steps { left: MAX_STEPS, at: at.clone() })));
+        eval.before_stmt_for_dap(BeforeStmtFunc::from_dyn(Box::new(Steps {
+            left: MAX_STEPS,
+            at: at.clone(),
+        })));
         eval.set_check_cancelled(Box::new(|| {
             let over = started.elapsed() > MAX_DURATION;
             if over {
@@ -163,26 +217,44 @@ fn run_inner(source: &str, args: Option<&[Value]>) -> Result<Value, ScriptError>
             }
             over
         }));
-        eval.eval_module(ast, &globals).map_err(|e| classify(e, timed_out.get(), source, at.get()))?;
+        eval.eval_module(ast, &globals)
+            .map_err(|e| classify(e, timed_out.get(), source, at.get()))?;
         let Some(main) = module.get("main") else {
-            return Err(ScriptError { rule: "script-error", at: None, message: "the script must define `def main(...)`".into() });
+            return Err(ScriptError {
+                rule: "script-error",
+                at: None,
+                message: "the script must define `def main(...)`".into(),
+            });
         };
         if main.get_type() != "function" {
-            return Err(ScriptError { rule: "script-error", at: None, message: format!("`main` is a {}, not a function", main.get_type()) });
+            return Err(ScriptError {
+                rule: "script-error",
+                at: None,
+                message: format!("`main` is a {}, not a function", main.get_type()),
+            });
         }
         let Some(args) = args else {
             return Ok(Value::Null);
         };
         let heap = module.heap();
         let values: Vec<_> = args.iter().map(|a| heap.alloc(a)).collect();
-        let result = eval.eval_function(main, &values, &[]).map_err(|e| classify(e, timed_out.get(), source, at.get()))?;
+        let result = eval
+            .eval_function(main, &values, &[])
+            .map_err(|e| classify(e, timed_out.get(), source, at.get()))?;
         let json = result.to_json_value().map_err(|e| ScriptError {
             rule: "script-error",
             at: None,
-            message: format!("`main` returned a {} that is not a plain value: {e}", result.get_type()),
+            message: format!(
+                "`main` returned a {} that is not a plain value: {e}",
+                result.get_type()
+            ),
         })?;
         if json.to_string().len() > MAX_RESULT_BYTES {
-            return Err(ScriptError { rule: "too-long", at: None, message: format!("the script's value exceeds {MAX_RESULT_BYTES} bytes") });
+            return Err(ScriptError {
+                rule: "too-long",
+                at: None,
+                message: format!("the script's value exceeds {MAX_RESULT_BYTES} bytes"),
+            });
         }
         Ok(json)
     })
@@ -197,7 +269,14 @@ mod tests {
     #[test]
     fn main_receives_the_ticket_and_its_findings() {
         let script = "def main(ticket, findings):\n    return '%s (%d findings)' % (ticket['title'].upper(), len(findings))\n";
-        let v = run(script, &[json!({"title": "xss"}), json!([{"id": "F-1"}, {"id": "F-2"}])]).unwrap();
+        let v = run(
+            script,
+            &[
+                json!({"title": "xss"}),
+                json!([{"id": "F-1"}, {"id": "F-2"}]),
+            ],
+        )
+        .unwrap();
         assert_eq!(v, json!("XSS (2 findings)"));
     }
 
@@ -213,9 +292,13 @@ mod tests {
 
     #[test]
     fn deep_recursion_is_stopped() {
-        let script = "def f(n):\n    return f(n + 1)\n\ndef main(ticket, findings):\n    return f(0)\n";
+        let script =
+            "def f(n):\n    return f(n + 1)\n\ndef main(ticket, findings):\n    return f(0)\n";
         let err = run(script, &[json!({}), json!([])]).unwrap_err();
-        assert!(matches!(err.rule, "script-budget" | "script-error"), "{err:?}");
+        assert!(
+            matches!(err.rule, "script-budget" | "script-error"),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -248,14 +331,28 @@ mod tests {
 
     #[test]
     fn print_is_not_available_and_lists_come_back() {
-        assert!(run("def main(t, f):\n    print('leak?')\n", &[json!({}), json!([])]).is_err());
-        let v = run("def main(t, f):\n    return sorted([2, 1])\n", &[json!({}), json!([])]).unwrap();
+        assert!(
+            run(
+                "def main(t, f):\n    print('leak?')\n",
+                &[json!({}), json!([])]
+            )
+            .is_err()
+        );
+        let v = run(
+            "def main(t, f):\n    return sorted([2, 1])\n",
+            &[json!({}), json!([])],
+        )
+        .unwrap();
         assert_eq!(v, json!([1, 2]));
     }
 
     #[test]
     fn huge_results_are_refused() {
-        let err = run("def main(t, f):\n    return 'x' * 300000\n", &[json!({}), json!([])]).unwrap_err();
+        let err = run(
+            "def main(t, f):\n    return 'x' * 300000\n",
+            &[json!({}), json!([])],
+        )
+        .unwrap_err();
         assert_eq!(err.rule, "too-long");
     }
 }

@@ -78,7 +78,11 @@ struct Expr {
 enum Node {
     Text(String),
     Var(Expr),
-    Each { path: String, body: Vec<Node>, otherwise: Vec<Node> },
+    Each {
+        path: String,
+        body: Vec<Node>,
+        otherwise: Vec<Node>,
+    },
 }
 
 /// A parsed template.
@@ -109,14 +113,23 @@ const DEFAULT_DATE: &str = "[year]-[month]-[day]";
 fn position(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, column)
 }
 
 impl Template {
     /// Parses `text`; `labels` adds the config's own label → name pairs.
     pub fn parse(text: &str, labels: &BTreeMap<String, String>) -> Result<Template, TemplateError> {
-        let err = |offset: usize, message: String| TemplateError { at: Some(position(text, offset)), rule: "template", message };
+        let err = |offset: usize, message: String| TemplateError {
+            at: Some(position(text, offset)),
+            rule: "template",
+            message,
+        };
         let mut stack: Vec<Open> = Vec::new();
         let mut top: Vec<Node> = Vec::new();
         let mut literal = String::new();
@@ -133,23 +146,53 @@ impl Template {
             literal.push_str(&rest[..i]);
             let open = offset + i;
             let Some(j) = rest[i + 2..].find("}}") else {
-                return Err(err(open, "`{{` is never closed by `}}` (write `\\{{` for a literal `{{`)".into()));
+                return Err(err(
+                    open,
+                    "`{{` is never closed by `}}` (write `\\{{` for a literal `{{`)".into(),
+                ));
             };
             let inner = rest[i + 2..i + 2 + j].trim();
             if !literal.is_empty() {
-                push(&mut stack, &mut top, Node::Text(std::mem::take(&mut literal)));
+                push(
+                    &mut stack,
+                    &mut top,
+                    Node::Text(std::mem::take(&mut literal)),
+                );
             }
             if let Some(path) = inner.strip_prefix("#each") {
                 let path = path.trim();
                 if path.is_empty() {
-                    return Err(err(open, "`{{#each}}` needs a list, e.g. `{{#each findings}}`".into()));
+                    return Err(err(
+                        open,
+                        "`{{#each}}` needs a list, e.g. `{{#each findings}}`".into(),
+                    ));
                 }
-                stack.push(Open { path: name_of(path, labels), body: Vec::new(), otherwise: Vec::new(), in_else: false, offset: open });
+                stack.push(Open {
+                    path: name_of(path, labels),
+                    body: Vec::new(),
+                    otherwise: Vec::new(),
+                    in_else: false,
+                    offset: open,
+                });
             } else if inner == "/each" {
-                let Some(Open { path, body, otherwise, .. }) = stack.pop() else {
+                let Some(Open {
+                    path,
+                    body,
+                    otherwise,
+                    ..
+                }) = stack.pop()
+                else {
                     return Err(err(open, "`{{/each}}` without an open `{{#each}}`".into()));
                 };
-                push(&mut stack, &mut top, Node::Each { path, body, otherwise });
+                push(
+                    &mut stack,
+                    &mut top,
+                    Node::Each {
+                        path,
+                        body,
+                        otherwise,
+                    },
+                );
             } else if inner == "else" {
                 match stack.last_mut() {
                     Some(block) if !block.in_else => block.in_else = true,
@@ -163,7 +206,10 @@ impl Template {
             rest = &rest[i + 2 + j + 2..];
         }
         if let Some(Open { path, offset, .. }) = stack.last() {
-            return Err(err(*offset, format!("`{{{{#each {path}}}}}` is never closed by `{{{{/each}}}}`")));
+            return Err(err(
+                *offset,
+                format!("`{{{{#each {path}}}}}` is never closed by `{{{{/each}}}}`"),
+            ));
         }
         literal.push_str(rest);
         if !literal.is_empty() {
@@ -173,7 +219,12 @@ impl Template {
     }
 
     /// Renders against `context` (a JSON object) for an `output` field.
-    pub fn render(&self, context: &Value, format: Format, output: Output) -> Result<String, TemplateError> {
+    pub fn render(
+        &self,
+        context: &Value,
+        format: Format,
+        output: Output,
+    ) -> Result<String, TemplateError> {
         let mut pieces = Vec::new();
         let mut size = 0;
         render_nodes(&self.nodes, &[context], None, &mut pieces, &mut size)?;
@@ -182,7 +233,11 @@ impl Template {
 }
 
 fn name_of(path: &str, labels: &BTreeMap<String, String>) -> String {
-    if labels::is_label(path) { labels::resolve(path, labels) } else { path.to_string() }
+    if labels::is_label(path) {
+        labels::resolve(path, labels)
+    } else {
+        path.to_string()
+    }
 }
 
 fn parse_expr(inner: &str, labels: &BTreeMap<String, String>) -> Result<Expr, String> {
@@ -195,7 +250,9 @@ fn parse_expr(inner: &str, labels: &BTreeMap<String, String>) -> Result<Expr, St
         return Err(format!("`{{{{{inner}}}}}` names no field"));
     }
     if path.starts_with('#') || path.starts_with('/') {
-        return Err(format!("`{{{{{inner}}}}}` is not a block this template language knows (only `#each`)"));
+        return Err(format!(
+            "`{{{{{inner}}}}}` is not a block this template language knows (only `#each`)"
+        ));
     }
     let mut filters = Vec::new();
     for part in parts {
@@ -223,7 +280,11 @@ fn parse_expr(inner: &str, labels: &BTreeMap<String, String>) -> Result<Expr, St
             }
         });
     }
-    Ok(Expr { path: name_of(&path, labels), filters, source: inner.to_string() })
+    Ok(Expr {
+        path: name_of(&path, labels),
+        filters,
+        source: inner.to_string(),
+    })
 }
 
 /// Splits on `|` outside double quotes.
@@ -329,7 +390,11 @@ fn is_blank(v: &Value) -> bool {
 
 fn apply_filters(expr: &Expr, mut value: Value) -> Result<(String, bool), TemplateError> {
     let mut markdown = false;
-    let fail = |rule: &'static str, message: String| TemplateError { at: None, rule, message };
+    let fail = |rule: &'static str, message: String| TemplateError {
+        at: None,
+        rule,
+        message,
+    };
     for filter in &expr.filters {
         value = match filter {
             Filter::Upper => Value::String(display(&value).to_uppercase()),
@@ -344,7 +409,9 @@ fn apply_filters(expr: &Expr, mut value: Value) -> Result<(String, bool), Templa
                 value
             }
             Filter::Join(sep) => match &value {
-                Value::Array(items) => Value::String(items.iter().map(display).collect::<Vec<_>>().join(sep)),
+                Value::Array(items) => {
+                    Value::String(items.iter().map(display).collect::<Vec<_>>().join(sep))
+                }
                 other => Value::String(display(other)),
             },
             Filter::Default(text) if is_blank(&value) => Value::String(text.clone()),
@@ -363,19 +430,34 @@ fn apply_filters(expr: &Expr, mut value: Value) -> Result<(String, bool), Templa
                 let parsed = time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339).map_err(|_| {
                     fail("date", format!("`{{{{{}}}}}`: `{text}` is not an RFC 3339 date-time (e.g. 2026-12-01T00:00:00Z)", expr.source))
                 })?;
-                let items = time::format_description::parse_owned::<2>(fmt).map_err(|e| fail("date", e.to_string()))?;
-                Value::String(parsed.format(&items).map_err(|e| fail("date", format!("`{{{{{}}}}}`: {e}", expr.source)))?)
+                let items = time::format_description::parse_owned::<2>(fmt)
+                    .map_err(|e| fail("date", e.to_string()))?;
+                Value::String(
+                    parsed
+                        .format(&items)
+                        .map_err(|e| fail("date", format!("`{{{{{}}}}}`: {e}", expr.source)))?,
+                )
             }
         };
     }
     Ok((display(&value), markdown))
 }
 
-fn render_nodes(nodes: &[Node], scopes: &[&Value], index: Option<usize>, out: &mut Vec<Piece>, size: &mut usize) -> Result<(), TemplateError> {
+fn render_nodes(
+    nodes: &[Node],
+    scopes: &[&Value],
+    index: Option<usize>,
+    out: &mut Vec<Piece>,
+    size: &mut usize,
+) -> Result<(), TemplateError> {
     let grow = |n: usize, size: &mut usize| {
         *size += n;
         if *size > MAX_OUTPUT {
-            Err(TemplateError { at: None, rule: "too-long", message: format!("the rendered text exceeds {MAX_OUTPUT} bytes") })
+            Err(TemplateError {
+                at: None,
+                rule: "too-long",
+                message: format!("the rendered text exceeds {MAX_OUTPUT} bytes"),
+            })
         } else {
             Ok(())
         }
@@ -392,7 +474,11 @@ fn render_nodes(nodes: &[Node], scopes: &[&Value], index: Option<usize>, out: &m
                 grow(text.len(), size)?;
                 out.push(Piece::Value { text, markdown });
             }
-            Node::Each { path, body, otherwise } => {
+            Node::Each {
+                path,
+                body,
+                otherwise,
+            } => {
                 let list = lookup(scopes, path, index);
                 let items: Vec<Value> = match list {
                     Value::Array(items) => items,
@@ -438,8 +524,14 @@ fn finish(pieces: Vec<Piece>, format: Format, output: Output) -> String {
             .into_iter()
             .map(|p| match p {
                 Piece::Literal(t) => escape_html(&t),
-                Piece::Value { text, markdown: true } => markdown::to_html(&text),
-                Piece::Value { text, markdown: false } => escape_html(&text),
+                Piece::Value {
+                    text,
+                    markdown: true,
+                } => markdown::to_html(&text),
+                Piece::Value {
+                    text,
+                    markdown: false,
+                } => escape_html(&text),
             })
             .collect(),
         (Output::Html, Format::Markdown) => {
@@ -456,7 +548,11 @@ fn finish(pieces: Vec<Piece>, format: Format, output: Output) -> String {
                     }
                 }
             }
-            let raw = |s: &str| replace_marks(s, &|i| values.get(i).map(|(t, _)| t.clone()).unwrap_or_default());
+            let raw = |s: &str| {
+                replace_marks(s, &|i| {
+                    values.get(i).map(|(t, _)| t.clone()).unwrap_or_default()
+                })
+            };
             let html = markdown::to_html_with(&source, &raw);
             replace_marks(&html, &|i| match values.get(i) {
                 Some((text, true)) => markdown::to_html(text),
@@ -473,7 +569,10 @@ fn replace_marks(text: &str, value: &dyn Fn(usize) -> String) -> String {
     while let Some(i) = rest.find(MARK_OPEN) {
         out.push_str(&rest[..i]);
         let after = &rest[i + MARK_OPEN.len_utf8()..];
-        match after.find(MARK_CLOSE).and_then(|j| after[..j].parse::<usize>().ok().map(|n| (j, n))) {
+        match after
+            .find(MARK_CLOSE)
+            .and_then(|j| after[..j].parse::<usize>().ok().map(|n| (j, n)))
+        {
             Some((j, n)) => {
                 out.push_str(&value(n));
                 rest = &after[j + MARK_CLOSE.len_utf8()..];

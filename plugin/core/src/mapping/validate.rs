@@ -14,20 +14,40 @@ use crate::schema::{FieldInfo, InputType, TypeSchema};
 
 /// Fields ADO fills itself on create; `alwaysRequired` on them is not ours to meet.
 pub const SERVER_FILLED: &[&str] = &[
-    "System.Id", "System.Rev", "System.AreaId", "System.IterationId", "System.AreaPath", "System.IterationPath",
-    "System.TeamProject", "System.WorkItemType", "System.State", "System.Reason", "System.CreatedBy",
-    "System.CreatedDate", "System.ChangedBy", "System.ChangedDate", "System.AuthorizedAs", "System.AuthorizedDate",
-    "System.RevisedDate", "System.Watermark", "System.NodeName", "System.PersonId",
+    "System.Id",
+    "System.Rev",
+    "System.AreaId",
+    "System.IterationId",
+    "System.AreaPath",
+    "System.IterationPath",
+    "System.TeamProject",
+    "System.WorkItemType",
+    "System.State",
+    "System.Reason",
+    "System.CreatedBy",
+    "System.CreatedDate",
+    "System.ChangedBy",
+    "System.ChangedDate",
+    "System.AuthorizedAs",
+    "System.AuthorizedDate",
+    "System.RevisedDate",
+    "System.Watermark",
+    "System.NodeName",
+    "System.PersonId",
 ];
 
 /// A field of the type by reference name, ignoring case as ADO does.
 pub fn field<'a>(schema: &'a TypeSchema, reference: &str) -> Option<&'a FieldInfo> {
-    schema.fields.iter().find(|f| f.reference_name.eq_ignore_ascii_case(reference))
+    schema
+        .fields
+        .iter()
+        .find(|f| f.reference_name.eq_ignore_ascii_case(reference))
 }
 
 /// Whether a target holds HTML, so Smart Text renders HTML for it.
 pub fn is_html(schema: &TypeSchema, reference: &str) -> bool {
-    field(schema, reference).is_some_and(|f| matches!(f.input_type, InputType::Html | InputType::History))
+    field(schema, reference)
+        .is_some_and(|f| matches!(f.input_type, InputType::Html | InputType::History))
 }
 
 /// The SecOps-side rules on the ticket itself: mandatory fields, an id, a
@@ -37,14 +57,22 @@ pub fn ticket(config: &Config, ticket: &Ticket) -> Vec<Issue> {
     for name in &config.mandatory_fields {
         let value = ticket.field(name);
         if value.is_none_or(|v| v.is_empty()) {
-            problems.push(Issue::new(format!("ticket.{name}"), "mandatory", format!("ticket field `{name}` is mandatory but empty")));
+            problems.push(Issue::new(
+                format!("ticket.{name}"),
+                "mandatory",
+                format!("ticket field `{name}` is mandatory but empty"),
+            ));
         }
     }
     if ticket.id.trim().is_empty() {
         problems.push(Issue::new("ticket.id", "required", "the ticket has no id"));
     }
     if !link_back_ok(ticket) {
-        problems.push(Issue::new("ticket.url", "url", format!("`{}` is not an http(s) URL to link back to", ticket.url)));
+        problems.push(Issue::new(
+            "ticket.url",
+            "url",
+            format!("`{}` is not an http(s) URL to link back to", ticket.url),
+        ));
     }
     problems
 }
@@ -63,22 +91,41 @@ pub fn values(mapped: &[Mapped], schema: &TypeSchema) -> (Map<String, Value>, Ve
             problems.push(Issue::new(
                 m.target.clone(),
                 "unknown-field",
-                format!("`{}` ({}) is not a field of {}{}", m.target, m.rule_path, schema.work_item_type, suggest_field(schema, &m.target)),
+                format!(
+                    "`{}` ({}) is not a field of {}{}",
+                    m.target,
+                    m.rule_path,
+                    schema.work_item_type,
+                    suggest_field(schema, &m.target)
+                ),
             ));
             continue;
         };
         if field.read_only {
-            problems.push(Issue::new(field.reference_name.clone(), "read-only", format!("{} is read-only ({})", field.reference_name, m.rule_path)));
+            problems.push(Issue::new(
+                field.reference_name.clone(),
+                "read-only",
+                format!("{} is read-only ({})", field.reference_name, m.rule_path),
+            ));
             continue;
         }
-        let coerced = if m.html { coerce::coerce_html(&m.value.display(), field) } else { coerce::coerce(&m.value, field) };
+        let coerced = if m.html {
+            coerce::coerce_html(&m.value.display(), field)
+        } else {
+            coerce::coerce(&m.value, field)
+        };
         match coerced {
-            Ok(v) if field.input_type == InputType::TreePath => match under_project(v.as_str().unwrap_or_default(), &schema.project.name) {
-                Ok(()) => {
-                    values.insert(field.reference_name.clone(), v);
+            Ok(v) if field.input_type == InputType::TreePath => {
+                match under_project(v.as_str().unwrap_or_default(), &schema.project.name) {
+                    Ok(()) => {
+                        values.insert(field.reference_name.clone(), v);
+                    }
+                    Err(issue) => problems.push(Issue {
+                        path: field.reference_name.clone(),
+                        ..issue
+                    }),
                 }
-                Err(issue) => problems.push(Issue { path: field.reference_name.clone(), ..issue }),
-            },
+            }
             Ok(v) => {
                 values.insert(field.reference_name.clone(), v);
             }
@@ -89,8 +136,16 @@ pub fn values(mapped: &[Mapped], schema: &TypeSchema) -> (Map<String, Value>, Ve
 }
 
 fn suggest_field(schema: &TypeSchema, target: &str) -> String {
-    let names: Vec<String> = schema.fields.iter().map(|f| f.reference_name.clone()).collect();
-    let by_name = schema.fields.iter().find(|f| f.name.eq_ignore_ascii_case(target)).map(|f| f.reference_name.as_str());
+    let names: Vec<String> = schema
+        .fields
+        .iter()
+        .map(|f| f.reference_name.clone())
+        .collect();
+    let by_name = schema
+        .fields
+        .iter()
+        .find(|f| f.name.eq_ignore_ascii_case(target))
+        .map(|f| f.reference_name.as_str());
     by_name
         .or_else(|| coerce::closest(target, &names))
         .map(|c| format!("; did you mean `{c}`?"))
@@ -99,19 +154,35 @@ fn suggest_field(schema: &TypeSchema, target: &str) -> String {
 
 /// Area and iteration paths live under the project's root node.
 pub fn under_project(path: &str, project: &str) -> Result<(), Issue> {
-    let root = path.trim_start_matches('\\').split('\\').next().unwrap_or_default();
+    let root = path
+        .trim_start_matches('\\')
+        .split('\\')
+        .next()
+        .unwrap_or_default();
     if root.eq_ignore_ascii_case(project) {
         Ok(())
     } else {
-        Err(Issue::new("", "tree-path", format!("`{path}` is not under the project `{project}` (write `{project}\\...`)")))
+        Err(Issue::new(
+            "",
+            "tree-path",
+            format!("`{path}` is not under the project `{project}` (write `{project}\\...`)"),
+        ))
     }
 }
 
 /// The config's initial state, area and iteration path, into `values`.
-pub fn placement(config: &Config, schema: &TypeSchema, values: &mut Map<String, Value>) -> Vec<Issue> {
+pub fn placement(
+    config: &Config,
+    schema: &TypeSchema,
+    values: &mut Map<String, Value>,
+) -> Vec<Issue> {
     let mut problems = Vec::new();
     if let Some(state) = &config.initial_state {
-        match schema.initial_states.iter().find(|s| s.eq_ignore_ascii_case(state)) {
+        match schema
+            .initial_states
+            .iter()
+            .find(|s| s.eq_ignore_ascii_case(state))
+        {
             Some(valid) => {
                 values.insert("System.State".into(), json!(valid));
             }
@@ -126,18 +197,30 @@ pub fn placement(config: &Config, schema: &TypeSchema, values: &mut Map<String, 
             )),
         }
     }
-    for (member, reference, value) in
-        [("area_path", "System.AreaPath", &config.area_path), ("iteration_path", "System.IterationPath", &config.iteration_path)]
-    {
+    for (member, reference, value) in [
+        ("area_path", "System.AreaPath", &config.area_path),
+        (
+            "iteration_path",
+            "System.IterationPath",
+            &config.iteration_path,
+        ),
+    ] {
         let Some(value) = value else { continue };
         match coerce::tree_path(value) {
             Ok(path) => match under_project(&path, &schema.project.name) {
                 Ok(()) => {
                     values.insert(reference.into(), json!(path));
                 }
-                Err(issue) => problems.push(Issue { path: format!("$.{member}"), ..issue }),
+                Err(issue) => problems.push(Issue {
+                    path: format!("$.{member}"),
+                    ..issue
+                }),
             },
-            Err(why) => problems.push(Issue::new(format!("$.{member}"), "tree-path", format!("`{value}` is not a valid path: {why}"))),
+            Err(why) => problems.push(Issue::new(
+                format!("$.{member}"),
+                "tree-path",
+                format!("`{value}` is not a valid path: {why}"),
+            )),
         }
     }
     problems
@@ -149,13 +232,24 @@ pub fn required(schema: &TypeSchema, values: &Map<String, Value>) -> Vec<Issue> 
         .fields
         .iter()
         .filter(|f| f.required && f.default_value.is_none())
-        .filter(|f| !SERVER_FILLED.iter().any(|s| s.eq_ignore_ascii_case(&f.reference_name)))
-        .filter(|f| !values.keys().any(|k| k.eq_ignore_ascii_case(&f.reference_name)))
+        .filter(|f| {
+            !SERVER_FILLED
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(&f.reference_name))
+        })
+        .filter(|f| {
+            !values
+                .keys()
+                .any(|k| k.eq_ignore_ascii_case(&f.reference_name))
+        })
         .map(|f| {
             Issue::new(
                 f.reference_name.clone(),
                 "required",
-                format!("{} ({}) is required by {} but no dispatch rule fills it", f.name, f.reference_name, schema.work_item_type),
+                format!(
+                    "{} ({}) is required by {} but no dispatch rule fills it",
+                    f.name, f.reference_name, schema.work_item_type
+                ),
             )
         })
         .collect()
@@ -171,19 +265,36 @@ pub fn sync_stages(config: &Config, schema: &TypeSchema) -> Vec<Issue> {
             None => problems.push(Issue::new(
                 path,
                 "unknown-field",
-                format!("`{}` is not a field of {}{}", rule.target, schema.work_item_type, suggest_field(schema, &rule.target)),
+                format!(
+                    "`{}` is not a field of {}{}",
+                    rule.target,
+                    schema.work_item_type,
+                    suggest_field(schema, &rule.target)
+                ),
             )),
-            Some(f) if f.read_only => problems.push(Issue::new(path, "read-only", format!("{} is read-only", f.reference_name))),
+            Some(f) if f.read_only => problems.push(Issue::new(
+                path,
+                "read-only",
+                format!("{} is read-only", f.reference_name),
+            )),
             Some(_) => {}
         }
     }
     for (i, rule) in config.from_ado.iter().enumerate() {
-        let (Source::Field { field: source } | Source::Dictionary { field: source, .. }) = &rule.source else { continue };
+        let (Source::Field { field: source } | Source::Dictionary { field: source, .. }) =
+            &rule.source
+        else {
+            continue;
+        };
         if field(schema, source).is_none() {
             problems.push(Issue::new(
                 format!("$.from_ado[{i}].field"),
                 "unknown-field",
-                format!("`{source}` is not a field of {}{}", schema.work_item_type, suggest_field(schema, source)),
+                format!(
+                    "`{source}` is not a field of {}{}",
+                    schema.work_item_type,
+                    suggest_field(schema, source)
+                ),
             ));
         }
     }

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::lifecycle::{self, Plan, StateChange};
 use super::connection_for;
+use super::lifecycle::{self, Plan, StateChange};
 use crate::client::Client;
 use crate::config::{self, Config};
 use crate::env::Method;
@@ -59,14 +59,25 @@ struct Ready {
 }
 
 /// Closes every item; one outcome per item, in order.
-pub fn bulk_close(env: &dyn crate::Env, connection: &Connection, items: &[CloseItem], reason: &str) -> Vec<CloseOutcome> {
+pub fn bulk_close(
+    env: &dyn crate::Env,
+    connection: &Connection,
+    items: &[CloseItem],
+    reason: &str,
+) -> Vec<CloseOutcome> {
     let mut out: Vec<Option<CloseOutcome>> = vec![None; items.len()];
     let client = match Client::new(env, connection) {
         Ok(c) => c,
-        Err(e) => return items.iter().map(|_| CloseOutcome::Failed(e.clone())).collect(),
+        Err(e) => {
+            return items
+                .iter()
+                .map(|_| CloseOutcome::Failed(e.clone()))
+                .collect();
+        }
     };
 
-    let configs: Vec<Result<Config, ConnectorError>> = items.iter().map(|i| config::parse(&i.config)).collect();
+    let configs: Vec<Result<Config, ConnectorError>> =
+        items.iter().map(|i| config::parse(&i.config)).collect();
     let mut schemas: HashMap<(String, String), Result<TypeSchema, ConnectorError>> = HashMap::new();
     for item in items {
         let key = (item.link.project.clone(), item.link.work_item_type.clone());
@@ -79,17 +90,32 @@ pub fn bulk_close(env: &dyn crate::Env, connection: &Connection, items: &[CloseI
 
     let mut ready = Vec::new();
     for (index, item) in items.iter().enumerate() {
-        let schema = schemas.get(&(item.link.project.clone(), item.link.work_item_type.clone())).expect("every key was filled");
+        let schema = schemas
+            .get(&(item.link.project.clone(), item.link.work_item_type.clone()))
+            .expect("every key was filled");
         let decided = configs[index].clone().and_then(|config| {
             let schema = schema.clone()?;
-            let (rev, state) = current.get(&item.link.work_item_id).cloned().ok_or_else(|| missing(item.link.work_item_id))??;
-            Ok((lifecycle::close_plan(&config, &schema, state.as_deref(), reason)?, rev, state))
+            let (rev, state) = current
+                .get(&item.link.work_item_id)
+                .cloned()
+                .ok_or_else(|| missing(item.link.work_item_id))??;
+            Ok((
+                lifecycle::close_plan(&config, &schema, state.as_deref(), reason)?,
+                rev,
+                state,
+            ))
         });
         out[index] = Some(match decided {
             Err(e) => CloseOutcome::Failed(e),
             Ok((None, rev, state)) => {
                 let mut s = SyncState::read(&item.link.sync_state).unwrap_or_default();
-                CloseOutcome::AlreadyClosed(lifecycle::updated_link(&item.link, &mut s, rev, state.as_deref(), true))
+                CloseOutcome::AlreadyClosed(lifecycle::updated_link(
+                    &item.link,
+                    &mut s,
+                    rev,
+                    state.as_deref(),
+                    true,
+                ))
             }
             Ok((Some(plan), _, _)) => {
                 ready.push(Ready { index, plan });
@@ -102,11 +128,18 @@ pub fn bulk_close(env: &dyn crate::Env, connection: &Connection, items: &[CloseI
             out[r.index] = Some(outcome);
         }
     }
-    out.into_iter().map(|o| o.unwrap_or_else(|| CloseOutcome::Failed(ConnectorError::Other("not processed".into())))).collect()
+    out.into_iter()
+        .map(|o| {
+            o.unwrap_or_else(|| CloseOutcome::Failed(ConnectorError::Other("not processed".into())))
+        })
+        .collect()
 }
 
 fn missing(id: i32) -> ConnectorError {
-    ConnectorError::NotFound(Problem::new(format!("work item {id} does not exist (deleted?)"), "restore it from the recycle bin or unlink the ticket"))
+    ConnectorError::NotFound(Problem::new(
+        format!("work item {id} does not exist (deleted?)"),
+        "restore it from the recycle bin or unlink the ticket",
+    ))
 }
 
 type Current = Result<(i32, Option<String>), ConnectorError>;
@@ -120,13 +153,27 @@ fn current_states(client: &Client<'_>, items: &[CloseItem]) -> HashMap<i32, Curr
     let url = client.target().org_api("wit/workitemsbatch", API_VERSION);
     let mut out = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
-        let body = json!({"ids": chunk, "fields": ["System.State", "System.Rev"], "errorPolicy": "omit"});
+        let body =
+            json!({"ids": chunk, "fields": ["System.State", "System.Rev"], "errorPolicy": "omit"});
         match client.send::<Batch<Value>>(Method::Post, &url, "application/json", &body) {
             Ok(batch) => {
                 for v in batch.value.iter().filter(|v| !v.is_null()) {
-                    let Some(id) = v.get("id").and_then(Value::as_i64).and_then(|i| i32::try_from(i).ok()) else { continue };
-                    let rev = v.get("rev").and_then(Value::as_i64).and_then(|i| i32::try_from(i).ok()).unwrap_or(0);
-                    let state = v.pointer("/fields/System.State").and_then(Value::as_str).map(str::to_string);
+                    let Some(id) = v
+                        .get("id")
+                        .and_then(Value::as_i64)
+                        .and_then(|i| i32::try_from(i).ok())
+                    else {
+                        continue;
+                    };
+                    let rev = v
+                        .get("rev")
+                        .and_then(Value::as_i64)
+                        .and_then(|i| i32::try_from(i).ok())
+                        .unwrap_or(0);
+                    let state = v
+                        .pointer("/fields/System.State")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
                     out.insert(id, Ok((rev, state)));
                 }
             }
@@ -143,7 +190,10 @@ fn current_states(client: &Client<'_>, items: &[CloseItem]) -> HashMap<i32, Curr
 fn changed(link: &Link, rev: i32, plan: &Plan) -> CloseOutcome {
     let mut s = SyncState::read(&link.sync_state).unwrap_or_default();
     let link = lifecycle::updated_link(link, &mut s, rev, Some(&plan.to), true);
-    CloseOutcome::Closed(StateChange { link, transition: Some(plan.transition()) })
+    CloseOutcome::Closed(StateChange {
+        link,
+        transition: Some(plan.transition()),
+    })
 }
 
 /// Sends one `$batch`; falls back to single PATCHes when ADO does not serve it.
@@ -160,7 +210,12 @@ fn send_chunk(client: &Client<'_>, items: &[CloseItem], chunk: &[Ready]) -> Vec<
         })
         .collect();
     let url = client.target().org_api("wit/$batch", API_VERSION);
-    match client.send::<Batch<BatchAnswer>>(Method::Patch, &url, "application/json", &Value::Array(entries)) {
+    match client.send::<Batch<BatchAnswer>>(
+        Method::Patch,
+        &url,
+        "application/json",
+        &Value::Array(entries),
+    ) {
         Ok(batch) if batch.value.len() == chunk.len() => chunk
             .iter()
             .zip(batch.value)
@@ -171,17 +226,30 @@ fn send_chunk(client: &Client<'_>, items: &[CloseItem], chunk: &[Ready]) -> Vec<
                     other => other.clone(),
                 };
                 if (200..300).contains(&answer.code) {
-                    let rev = body.get("rev").and_then(Value::as_i64).and_then(|i| i32::try_from(i).ok()).unwrap_or(link.rev);
+                    let rev = body
+                        .get("rev")
+                        .and_then(Value::as_i64)
+                        .and_then(|i| i32::try_from(i).ok())
+                        .unwrap_or(link.rev);
                     changed(link, rev, &r.plan)
                 } else {
                     CloseOutcome::Failed(entry_error(answer.code, &body))
                 }
             })
             .collect(),
-        Ok(_) | Err(ConnectorError::NotFound(_)) | Err(ConnectorError::Remote { status: 400 | 404 | 405, .. }) => {
-            chunk.iter().map(|r| one_by_one(client, &items[r.index].link, &r.plan)).collect()
-        }
-        Err(e) => chunk.iter().map(|_| CloseOutcome::Failed(e.clone())).collect(),
+        Ok(_)
+        | Err(ConnectorError::NotFound(_))
+        | Err(ConnectorError::Remote {
+            status: 400 | 404 | 405,
+            ..
+        }) => chunk
+            .iter()
+            .map(|r| one_by_one(client, &items[r.index].link, &r.plan))
+            .collect(),
+        Err(e) => chunk
+            .iter()
+            .map(|_| CloseOutcome::Failed(e.clone()))
+            .collect(),
     }
 }
 
@@ -194,14 +262,40 @@ fn one_by_one(client: &Client<'_>, link: &Link, plan: &Plan) -> CloseOutcome {
 
 /// The error of one `$batch` entry, from ADO's error envelope in its body.
 fn entry_error(code: u16, body: &Value) -> ConnectorError {
-    let message = body.get("message").and_then(Value::as_str).unwrap_or("the update was refused").to_string();
-    let type_key = body.get("typeKey").and_then(Value::as_str).map(str::to_string);
+    let message = body
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("the update was refused")
+        .to_string();
+    let type_key = body
+        .get("typeKey")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     match code {
-        404 => ConnectorError::NotFound(Problem::new(message, "the work item may have been deleted; unlink or restore it")),
-        409 | 412 => ConnectorError::Conflict(Problem::new(message, "read the work item again and retry")),
-        401 => ConnectorError::Unauthorized(Problem::new(message, "check the connection's credentials")),
-        403 => ConnectorError::Forbidden(Problem::new(message, "grant the identity Edit work items in this project")),
-        400 => ConnectorError::Validation(vec![crate::error::Issue::new("System.State", type_key.unwrap_or_else(|| "rule".into()), message)]),
-        status => ConnectorError::Remote { status, code: type_key, message },
+        404 => ConnectorError::NotFound(Problem::new(
+            message,
+            "the work item may have been deleted; unlink or restore it",
+        )),
+        409 | 412 => {
+            ConnectorError::Conflict(Problem::new(message, "read the work item again and retry"))
+        }
+        401 => ConnectorError::Unauthorized(Problem::new(
+            message,
+            "check the connection's credentials",
+        )),
+        403 => ConnectorError::Forbidden(Problem::new(
+            message,
+            "grant the identity Edit work items in this project",
+        )),
+        400 => ConnectorError::Validation(vec![crate::error::Issue::new(
+            "System.State",
+            type_key.unwrap_or_else(|| "rule".into()),
+            message,
+        )]),
+        status => ConnectorError::Remote {
+            status,
+            code: type_key,
+            message,
+        },
     }
 }

@@ -74,7 +74,11 @@ fn ticket_comment(ticket: &Ticket, c: &Comment) -> Pending {
         body = markdown::to_html(&c.text),
         refline = reference_line(&reference),
     );
-    Pending { kind: Kind::Comment(c.id.clone()), reference, html }
+    Pending {
+        kind: Kind::Comment(c.id.clone()),
+        reference,
+        html,
+    }
 }
 
 fn matches(list: &[String], value: &str) -> bool {
@@ -82,16 +86,41 @@ fn matches(list: &[String], value: &str) -> bool {
 }
 
 /// The trigger comment for a transition of `before` → `after`, if it fires.
-fn trigger_comment(config: &Config, t: &Trigger, link: &Link, before: &Ticket, after: &Ticket) -> Option<Pending> {
-    let from = before.field(&t.field).map(|v| v.display()).unwrap_or_default();
-    let to = after.field(&t.field).map(|v| v.display()).unwrap_or_default();
+fn trigger_comment(
+    config: &Config,
+    t: &Trigger,
+    link: &Link,
+    before: &Ticket,
+    after: &Ticket,
+) -> Option<Pending> {
+    let from = before
+        .field(&t.field)
+        .map(|v| v.display())
+        .unwrap_or_default();
+    let to = after
+        .field(&t.field)
+        .map(|v| v.display())
+        .unwrap_or_default();
     if from == to || !matches(&t.from, &from) || !matches(&t.to, &to) {
         return None;
     }
-    let shown = |v: &str| if v.is_empty() { "(empty)".to_string() } else { v.to_string() };
+    let shown = |v: &str| {
+        if v.is_empty() {
+            "(empty)".to_string()
+        } else {
+            v.to_string()
+        }
+    };
     // The link's revision makes a later, identical transition a new comment
     // while a retry of this push (same link) finds the one it posted.
-    let reference = format!("{} trigger {} {}→{} r{}", after.id, t.field, shown(&from), shown(&to), link.rev);
+    let reference = format!(
+        "{} trigger {} {}→{} r{}",
+        after.id,
+        t.field,
+        shown(&from),
+        shown(&to),
+        link.rev
+    );
     let text = t
         .message
         .as_deref()
@@ -102,8 +131,16 @@ fn trigger_comment(config: &Config, t: &Trigger, link: &Link, before: &Ticket, a
         .replace("{to}", &shown(&to))
         .replace("{ticket}", &after.id)
         .replace("{url}", &after.url);
-    let html = format!("<p>{}</p>{}", linkify(&escape(&text), &after.url), reference_line(&reference));
-    Some(Pending { kind: Kind::Trigger(reference.clone()), reference, html })
+    let html = format!(
+        "<p>{}</p>{}",
+        linkify(&escape(&text), &after.url),
+        reference_line(&reference)
+    );
+    Some(Pending {
+        kind: Kind::Trigger(reference.clone()),
+        reference,
+        html,
+    })
 }
 
 /// Makes the ticket URL in an escaped message a link.
@@ -116,7 +153,11 @@ fn linkify(escaped: &str, url: &str) -> String {
 }
 
 fn comments_url(client: &Client<'_>, link: &Link) -> String {
-    client.target().project_api(&segment(&link.project), &format!("wit/workItems/{}/comments", link.work_item_id), COMMENTS_API)
+    client.target().project_api(
+        &segment(&link.project),
+        &format!("wit/workItems/{}/comments", link.work_item_id),
+        COMMENTS_API,
+    )
 }
 
 /// Every comment of the item (id and text), following continuation tokens.
@@ -126,7 +167,10 @@ fn existing(client: &Client<'_>, link: &Link) -> Result<Vec<AdoComment>, Connect
     let mut token: Option<String> = None;
     for _ in 0..MAX_PAGES {
         let url = match &token {
-            Some(t) => format!("{base}&$top=200&continuationToken={}", crate::target::query_value(t)),
+            Some(t) => format!(
+                "{base}&$top=200&continuationToken={}",
+                crate::target::query_value(t)
+            ),
             None => format!("{base}&$top=200"),
         };
         let page: CommentPage = client.get(&url)?;
@@ -141,10 +185,23 @@ fn existing(client: &Client<'_>, link: &Link) -> Result<Vec<AdoComment>, Connect
 
 /// Posts what is new since the link's state, adopting what a lost answer
 /// already posted.
-pub(super) fn post(client: &Client<'_>, config: &Config, link: &Link, state: &mut SyncState, before: &Ticket, after: &Ticket) -> Result<Posted, ConnectorError> {
+pub(super) fn post(
+    client: &Client<'_>,
+    config: &Config,
+    link: &Link,
+    state: &mut SyncState,
+    before: &Ticket,
+    after: &Ticket,
+) -> Result<Posted, ConnectorError> {
     let mut todo: Vec<Pending> = Vec::new();
     if config.sync.comments {
-        todo.extend(after.comments.iter().filter(|c| !state.comments.contains_key(&c.id)).map(|c| ticket_comment(after, c)));
+        todo.extend(
+            after
+                .comments
+                .iter()
+                .filter(|c| !state.comments.contains_key(&c.id))
+                .map(|c| ticket_comment(after, c)),
+        );
     }
     for t in &config.sync.triggers {
         if let Some(p) = trigger_comment(config, t, link, before, after)
@@ -164,7 +221,12 @@ pub(super) fn post(client: &Client<'_>, config: &Config, link: &Link, state: &mu
         let id = match already.iter().find(|c| c.text.contains(&marker)) {
             Some(c) => c.id,
             None => {
-                let created: AdoComment = client.send(Method::Post, &url, "application/json", &json!({"text": p.html}))?;
+                let created: AdoComment = client.send(
+                    Method::Post,
+                    &url,
+                    "application/json",
+                    &json!({"text": p.html}),
+                )?;
                 match p.kind {
                     Kind::Comment(_) => posted.comments += 1,
                     Kind::Trigger(_) => posted.triggers += 1,

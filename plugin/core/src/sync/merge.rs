@@ -24,7 +24,12 @@ pub(super) struct Merged {
 /// - otherwise both changed it: a conflict, resolved by `policy`. Whatever
 ///   the policy, the baseline becomes the ticket's value, so the same
 ///   conflict is not reported again until the ticket changes the field anew.
-pub(super) fn merge(policy: ConflictPolicy, state: &mut SyncState, pending: Map<String, Value>, item: &WorkItem) -> Merged {
+pub(super) fn merge(
+    policy: ConflictPolicy,
+    state: &mut SyncState,
+    pending: Map<String, Value>,
+    item: &WorkItem,
+) -> Merged {
     let mut send = Map::new();
     let mut conflicts = Vec::new();
     for (field, ours) in pending {
@@ -67,7 +72,10 @@ mod tests {
     }
 
     fn state(fields: Value) -> SyncState {
-        SyncState { fields: fields.as_object().unwrap().clone(), ..SyncState::default() }
+        SyncState {
+            fields: fields.as_object().unwrap().clone(),
+            ..SyncState::default()
+        }
     }
 
     fn pending(v: Value) -> Map<String, Value> {
@@ -77,7 +85,12 @@ mod tests {
     #[test]
     fn a_field_changed_only_in_the_ticket_is_sent() {
         let mut s = state(json!({"System.Title": "old"}));
-        let m = merge(ConflictPolicy::Report, &mut s, pending(json!({"System.Title": "new"})), &item(json!({"System.Title": "old", "System.State": "Active"})));
+        let m = merge(
+            ConflictPolicy::Report,
+            &mut s,
+            pending(json!({"System.Title": "new"})),
+            &item(json!({"System.Title": "old", "System.State": "Active"})),
+        );
         assert_eq!(m.send.get("System.Title"), Some(&json!("new")));
         assert!(m.conflicts.is_empty());
     }
@@ -85,18 +98,32 @@ mod tests {
     #[test]
     fn a_field_changed_on_both_sides_is_reported_and_not_overwritten() {
         let mut s = state(json!({"Microsoft.VSTS.Common.Priority": 3}));
-        let m = merge(ConflictPolicy::Report, &mut s, pending(json!({"Microsoft.VSTS.Common.Priority": 1})), &item(json!({"Microsoft.VSTS.Common.Priority": 2})));
+        let m = merge(
+            ConflictPolicy::Report,
+            &mut s,
+            pending(json!({"Microsoft.VSTS.Common.Priority": 1})),
+            &item(json!({"Microsoft.VSTS.Common.Priority": 2})),
+        );
         assert!(m.send.is_empty());
         assert_eq!(m.conflicts.len(), 1);
         assert_eq!(m.conflicts[0].resolution, "reported");
         assert_eq!(m.conflicts[0].ado_value, json!(2));
-        assert_eq!(s.fields.get("Microsoft.VSTS.Common.Priority"), Some(&json!(1)), "baseline moves to the ticket's value");
+        assert_eq!(
+            s.fields.get("Microsoft.VSTS.Common.Priority"),
+            Some(&json!(1)),
+            "baseline moves to the ticket's value"
+        );
     }
 
     #[test]
     fn ticket_wins_sends_the_ticket_value_and_still_reports() {
         let mut s = state(json!({"System.Title": "a"}));
-        let m = merge(ConflictPolicy::TicketWins, &mut s, pending(json!({"System.Title": "b"})), &item(json!({"System.Title": "c"})));
+        let m = merge(
+            ConflictPolicy::TicketWins,
+            &mut s,
+            pending(json!({"System.Title": "b"})),
+            &item(json!({"System.Title": "c"})),
+        );
         assert_eq!(m.send.get("System.Title"), Some(&json!("b")));
         assert_eq!(m.conflicts[0].resolution, "ticket-wins");
     }
@@ -104,7 +131,12 @@ mod tests {
     #[test]
     fn a_value_ado_already_holds_is_not_sent_again() {
         let mut s = state(json!({"System.Title": "a"}));
-        let m = merge(ConflictPolicy::Report, &mut s, pending(json!({"System.Title": "b"})), &item(json!({"System.Title": "b"})));
+        let m = merge(
+            ConflictPolicy::Report,
+            &mut s,
+            pending(json!({"System.Title": "b"})),
+            &item(json!({"System.Title": "b"})),
+        );
         assert!(m.send.is_empty() && m.conflicts.is_empty());
     }
 }

@@ -71,15 +71,24 @@ pub(crate) fn connection_for(connection: &Connection, link: &Link) -> Connection
 }
 
 /// The `to_ado` values of `ticket`, coerced and checked against the schema.
-fn mapped_values(config: &Config, schema: &TypeSchema, ticket: &Ticket) -> Result<Map<String, Value>, ConnectorError> {
+fn mapped_values(
+    config: &Config,
+    schema: &TypeSchema,
+    ticket: &Ticket,
+) -> Result<Map<String, Value>, ConnectorError> {
     let is_html = |target: &str| validate::is_html(schema, target);
-    let (mapped, mut problems) = mapping::apply("to_ado", &config.to_ado, ticket, &config.labels, &is_html);
+    let (mapped, mut problems) =
+        mapping::apply("to_ado", &config.to_ado, ticket, &config.labels, &is_html);
     let (mut values, issues) = validate::values(&mapped, schema);
     problems.extend(issues);
     if values.contains_key("System.Tags") {
         problems.extend(crate::dispatch::merge_tags(config, &ticket.id, &mut values));
     }
-    if problems.is_empty() { Ok(values) } else { Err(ConnectorError::Validation(problems)) }
+    if problems.is_empty() {
+        Ok(values)
+    } else {
+        Err(ConnectorError::Validation(problems))
+    }
 }
 
 /// Sends the ticket's changes to the work item. See the module docs.
@@ -99,8 +108,15 @@ pub fn push(
     let values = mapped_values(&config, &schema, after)?;
 
     // Fields whose mapped value moved since the last sync.
-    let mut pending: Map<String, Value> =
-        values.into_iter().filter(|(k, v)| state.fields.get(k).is_none_or(|last| !workitem::same_value(Some(last), v))).collect();
+    let mut pending: Map<String, Value> = values
+        .into_iter()
+        .filter(|(k, v)| {
+            state
+                .fields
+                .get(k)
+                .is_none_or(|last| !workitem::same_value(Some(last), v))
+        })
+        .collect();
     let mut plan = lifecycle::plan(&config, &schema, &state, after, state.state.as_deref())?;
     let mut conflicts = Vec::new();
     let mut rev = link.rev;
@@ -108,7 +124,8 @@ pub fn push(
     let mut current_state = state.state.clone();
 
     // attachments: refresh (the findings file joins this PATCH when it changed)
-    let mut attachment_ops = crate::attachments::refresh(&client, &config, after, link, &mut state)?;
+    let mut attachment_ops =
+        crate::attachments::refresh(&client, &config, after, link, &mut state)?;
     for round in 0..=MAX_MERGE_ROUNDS {
         if pending.is_empty() && plan.is_none() && attachment_ops.is_empty() {
             break;
@@ -134,7 +151,12 @@ pub fn push(
                 let item: WorkItem = workitem::get(&client, link.work_item_id)?;
                 rev = item.rev;
                 current_state = item.state().map(str::to_string);
-                let merged = merge::merge(config.sync.conflicts, &mut state, std::mem::take(&mut pending), &item);
+                let merged = merge::merge(
+                    config.sync.conflicts,
+                    &mut state,
+                    std::mem::take(&mut pending),
+                    &item,
+                );
                 pending = merged.send;
                 conflicts.extend(merged.conflicts);
                 plan = lifecycle::plan(&config, &schema, &state, after, current_state.as_deref())?;
@@ -151,7 +173,13 @@ pub fn push(
         p.transition()
     });
     if transition.is_none() {
-        lifecycle::settle(&config, &schema, &mut state, after, current_state.as_deref());
+        lifecycle::settle(
+            &config,
+            &schema,
+            &mut state,
+            after,
+            current_state.as_deref(),
+        );
     }
     state.state = current_state;
 

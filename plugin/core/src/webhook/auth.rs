@@ -29,7 +29,10 @@ pub struct Delivery {
 }
 
 fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
-    headers.iter().find(|(k, _)| k.trim().eq_ignore_ascii_case(name.trim())).map(|(_, v)| v.as_str())
+    headers
+        .iter()
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case(name.trim()))
+        .map(|(_, v)| v.as_str())
 }
 
 fn unauthorized(message: &str) -> ConnectorError {
@@ -44,17 +47,25 @@ fn equal(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Checks a delivery's credentials; `Unauthorized` when missing or wrong.
-pub fn authenticate(auth: &DeliveryAuth, headers: &[(String, String)]) -> Result<(), ConnectorError> {
+pub fn authenticate(
+    auth: &DeliveryAuth,
+    headers: &[(String, String)],
+) -> Result<(), ConnectorError> {
     match auth {
         DeliveryAuth::Basic { user, password } => {
-            let value = header(headers, "authorization").ok_or_else(|| unauthorized("the delivery has no `Authorization` header"))?;
+            let value = header(headers, "authorization")
+                .ok_or_else(|| unauthorized("the delivery has no `Authorization` header"))?;
             let (scheme, encoded) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
             if !scheme.eq_ignore_ascii_case("basic") {
-                return Err(unauthorized("the delivery's `Authorization` header does not use the Basic scheme"));
+                return Err(unauthorized(
+                    "the delivery's `Authorization` header does not use the Basic scheme",
+                ));
             }
             let decoded = base64::engine::general_purpose::STANDARD
                 .decode(encoded.trim())
-                .map_err(|_| unauthorized("the delivery's Basic credentials are not valid base64"))?;
+                .map_err(|_| {
+                    unauthorized("the delivery's Basic credentials are not valid base64")
+                })?;
             let expected = format!("{user}:{}", password.expose());
             if !equal(&decoded, expected.as_bytes()) {
                 return Err(unauthorized("the delivery's Basic credentials are wrong"));
@@ -62,9 +73,14 @@ pub fn authenticate(auth: &DeliveryAuth, headers: &[(String, String)]) -> Result
             Ok(())
         }
         DeliveryAuth::Header { name, value } => {
-            let got = header(headers, name).ok_or_else(|| unauthorized(&format!("the delivery has no `{}` header", name.trim())))?;
+            let got = header(headers, name).ok_or_else(|| {
+                unauthorized(&format!("the delivery has no `{}` header", name.trim()))
+            })?;
             if !equal(got.trim().as_bytes(), value.expose().trim().as_bytes()) {
-                return Err(unauthorized(&format!("the delivery's `{}` header is wrong", name.trim())));
+                return Err(unauthorized(&format!(
+                    "the delivery's `{}` header is wrong",
+                    name.trim()
+                )));
             }
             Ok(())
         }
@@ -72,10 +88,19 @@ pub fn authenticate(auth: &DeliveryAuth, headers: &[(String, String)]) -> Result
 }
 
 /// Authenticates a delivery, then reads which work item event it is.
-pub fn inspect(auth: &DeliveryAuth, headers: &[(String, String)], body: &[u8]) -> Result<Delivery, ConnectorError> {
+pub fn inspect(
+    auth: &DeliveryAuth,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Result<Delivery, ConnectorError> {
     authenticate(auth, headers)?;
     let event = payload::parse(body)?;
-    Ok(Delivery { event_id: event.id, event_type: event.event_type.name().to_string(), work_item_id: event.work_item_id, rev: event.rev })
+    Ok(Delivery {
+        event_id: event.id,
+        event_type: event.event_type.name().to_string(),
+        work_item_id: event.work_item_id,
+        rev: event.rev,
+    })
 }
 
 #[cfg(test)]
@@ -86,7 +111,10 @@ mod tests {
     const PASSWORD: &str = "s3cr3t-Pa55word";
 
     fn basic() -> DeliveryAuth {
-        DeliveryAuth::Basic { user: "ado-hook".into(), password: Secret(PASSWORD.into()) }
+        DeliveryAuth::Basic {
+            user: "ado-hook".into(),
+            password: Secret(PASSWORD.into()),
+        }
     }
 
     fn authorization(user: &str, password: &str) -> Vec<(String, String)> {
@@ -107,14 +135,41 @@ mod tests {
 
     #[test]
     fn right_basic_credentials_return_the_delivery_identity() {
-        let d = inspect(&basic(), &authorization("ado-hook", PASSWORD), &sample("updated")).unwrap();
-        assert_eq!(d, Delivery { event_id: "27646e0e-b520-4d2b-9411-bba7524947cd".into(), event_type: "workitem.updated".into(), work_item_id: 5, rev: Some(2) });
+        let d = inspect(
+            &basic(),
+            &authorization("ado-hook", PASSWORD),
+            &sample("updated"),
+        )
+        .unwrap();
+        assert_eq!(
+            d,
+            Delivery {
+                event_id: "27646e0e-b520-4d2b-9411-bba7524947cd".into(),
+                event_type: "workitem.updated".into(),
+                work_item_id: 5,
+                rev: Some(2)
+            }
+        );
     }
 
     #[test]
     fn a_wrong_password_or_user_is_refused_without_the_secret() {
-        assert!(refused(inspect(&basic(), &authorization("ado-hook", "s3cr3t-Pa55worD"), &sample("updated"))).contains("wrong"));
-        assert!(refused(inspect(&basic(), &authorization("someone", PASSWORD), &sample("updated"))).contains("wrong"));
+        assert!(
+            refused(inspect(
+                &basic(),
+                &authorization("ado-hook", "s3cr3t-Pa55worD"),
+                &sample("updated")
+            ))
+            .contains("wrong")
+        );
+        assert!(
+            refused(inspect(
+                &basic(),
+                &authorization("someone", PASSWORD),
+                &sample("updated")
+            ))
+            .contains("wrong")
+        );
     }
 
     #[test]
@@ -128,17 +183,28 @@ mod tests {
 
     #[test]
     fn a_secret_header_is_matched_by_name_case_insensitively() {
-        let auth = DeliveryAuth::Header { name: "X-Connector-Secret".into(), value: Secret(PASSWORD.into()) };
+        let auth = DeliveryAuth::Header {
+            name: "X-Connector-Secret".into(),
+            value: Secret(PASSWORD.into()),
+        };
         let ok = vec![("x-connector-secret".into(), PASSWORD.into())];
-        assert_eq!(inspect(&auth, &ok, &sample("deleted")).unwrap().event_type, "workitem.deleted");
+        assert_eq!(
+            inspect(&auth, &ok, &sample("deleted")).unwrap().event_type,
+            "workitem.deleted"
+        );
         let wrong = vec![("x-connector-secret".into(), "nope".into())];
         assert!(refused(inspect(&auth, &wrong, &sample("deleted"))).contains("is wrong"));
-        assert!(refused(inspect(&auth, &[], &sample("deleted"))).contains("no `X-Connector-Secret`"));
+        assert!(
+            refused(inspect(&auth, &[], &sample("deleted"))).contains("no `X-Connector-Secret`")
+        );
     }
 
     #[test]
     fn an_unauthenticated_malformed_body_is_refused_before_parsing() {
         assert!(refused(inspect(&basic(), &[], b"not json")).contains("Authorization"));
-        assert!(matches!(inspect(&basic(), &authorization("ado-hook", PASSWORD), b"not json"), Err(ConnectorError::Validation(_))));
+        assert!(matches!(
+            inspect(&basic(), &authorization("ado-hook", PASSWORD), b"not json"),
+            Err(ConnectorError::Validation(_))
+        ));
     }
 }

@@ -94,7 +94,9 @@ fn echoes(ado: Option<&Value>, ours: &Value) -> bool {
     }
     match (ado, ours) {
         (Some(Value::String(s)), Value::Number(n)) => s.trim().parse::<f64>().ok() == n.as_f64(),
-        (Some(Value::String(s)), Value::String(o)) => o.rsplit_once('<').is_some_and(|(name, _)| name.trim().eq_ignore_ascii_case(s.trim())),
+        (Some(Value::String(s)), Value::String(o)) => o
+            .rsplit_once('<')
+            .is_some_and(|(name, _)| name.trim().eq_ignore_ascii_case(s.trim())),
         _ => false,
     }
 }
@@ -109,7 +111,12 @@ fn sources(source: &Source) -> Option<&str> {
 
 /// The changed fields that are not bookkeeping, with their new values.
 fn meaningful_changes(event: &Event) -> Vec<(&str, Option<&Value>)> {
-    event.changes.iter().filter(|(name, _)| !bookkeeping(name)).map(|(name, c)| (name.as_str(), c.new.as_ref())).collect()
+    event
+        .changes
+        .iter()
+        .filter(|(name, _)| !bookkeeping(name))
+        .map(|(name, c)| (name.as_str(), c.new.as_ref()))
+        .collect()
 }
 
 /// Why the event is the connector's own change, if it is.
@@ -117,30 +124,64 @@ fn own_change(event: &Event, state: &SyncState) -> Option<String> {
     if let (Some(me), Some(by)) = (state.identity.as_deref(), event.changed_by.as_ref())
         && by.is(me)
     {
-        return Some(format!("own change: revision made by the connector's identity `{}`", by.display_name));
+        return Some(format!(
+            "own change: revision made by the connector's identity `{}`",
+            by.display_name
+        ));
     }
     match event.event_type {
         EventType::Commented => {
             let text = event.comment.as_deref().unwrap_or_default();
             if text.contains(REFERENCE_MARKER) {
-                return Some("own change: the comment carries the connector's reference line".into());
+                return Some(
+                    "own change: the comment carries the connector's reference line".into(),
+                );
             }
             if let Some(id) = event.comment_id
-                && state.comments.values().chain(state.triggers.values()).any(|c| *c == id)
+                && state
+                    .comments
+                    .values()
+                    .chain(state.triggers.values())
+                    .any(|c| *c == id)
             {
-                return Some(format!("own change: comment {id} was posted by the connector"));
+                return Some(format!(
+                    "own change: comment {id} was posted by the connector"
+                ));
             }
             None
         }
         EventType::Updated => {
-            let changes: Vec<_> = meaningful_changes(event).into_iter().filter(|(name, _)| !DERIVED.iter().any(|d| d.eq_ignore_ascii_case(name))).collect();
+            let changes: Vec<_> = meaningful_changes(event)
+                .into_iter()
+                .filter(|(name, _)| !DERIVED.iter().any(|d| d.eq_ignore_ascii_case(name)))
+                .collect();
             let all_ours = !changes.is_empty()
-                && changes.iter().all(|(name, new)| state.fields.get(*name).is_some_and(|ours| echoes(*new, ours)));
-            all_ours.then(|| format!("own change: {} now hold what the connector pushed", changes.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")))
+                && changes.iter().all(|(name, new)| {
+                    state
+                        .fields
+                        .get(*name)
+                        .is_some_and(|ours| echoes(*new, ours))
+                });
+            all_ours.then(|| {
+                format!(
+                    "own change: {} now hold what the connector pushed",
+                    changes
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
         }
         EventType::Created => {
-            let all_ours = !state.fields.is_empty() && state.fields.iter().all(|(name, ours)| echoes(event.fields.get(name), ours));
-            all_ours.then(|| "own change: the work item was created by the connector's dispatch".to_string())
+            let all_ours = !state.fields.is_empty()
+                && state
+                    .fields
+                    .iter()
+                    .all(|(name, ours)| echoes(event.fields.get(name), ours));
+            all_ours.then(|| {
+                "own change: the work item was created by the connector's dispatch".to_string()
+            })
         }
         EventType::Deleted | EventType::Restored => None,
     }
@@ -152,7 +193,12 @@ fn relevant_rules(config: &Config, event: &Event, state: &SyncState) -> Config {
     if event.event_type == EventType::Updated {
         let foreign: Vec<&str> = meaningful_changes(event)
             .into_iter()
-            .filter(|(name, new)| !state.fields.get(*name).is_some_and(|ours| echoes(*new, ours)))
+            .filter(|(name, new)| {
+                !state
+                    .fields
+                    .get(*name)
+                    .is_some_and(|ours| echoes(*new, ours))
+            })
             .map(|(name, _)| name)
             .collect();
         config.from_ado.retain(|rule| match sources(&rule.source) {
@@ -176,8 +222,16 @@ fn plain_text(html: &str) -> String {
             break;
         };
         let tag = rest[start + 1..start + end].trim().to_ascii_lowercase();
-        let name = tag.trim_start_matches('/').split(|c: char| c.is_whitespace() || c == '/').next().unwrap_or_default();
-        if matches!(name, "br" | "p" | "div" | "li" | "tr" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6") && (tag.starts_with('/') || name == "br") {
+        let name = tag
+            .trim_start_matches('/')
+            .split(|c: char| c.is_whitespace() || c == '/')
+            .next()
+            .unwrap_or_default();
+        if matches!(
+            name,
+            "br" | "p" | "div" | "li" | "tr" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6"
+        ) && (tag.starts_with('/') || name == "br")
+        {
             out.push('\n');
         }
         rest = &rest[start + end + 1..];
@@ -194,12 +248,30 @@ fn plain_text(html: &str) -> String {
 
 /// A foreign ADO comment as a ticket comment.
 fn ticket_comment(event: &Event) -> Option<Comment> {
-    let text = event.comment.as_deref().map(plain_text).filter(|t| !t.is_empty())?;
-    let suffix = event.comment_id.map(|c| c.to_string()).or_else(|| event.rev.map(|r| format!("r{r}"))).unwrap_or_else(|| event.id.clone());
+    let text = event
+        .comment
+        .as_deref()
+        .map(plain_text)
+        .filter(|t| !t.is_empty())?;
+    let suffix = event
+        .comment_id
+        .map(|c| c.to_string())
+        .or_else(|| event.rev.map(|r| format!("r{r}")))
+        .unwrap_or_else(|| event.id.clone());
     Some(Comment {
         id: format!("ado-{}-{suffix}", event.work_item_id),
-        author: event.changed_by.as_ref().map(|c| c.display_name.clone()).unwrap_or_else(|| "Azure DevOps".into()),
-        created: event.fields.get("System.ChangedDate").and_then(Value::as_str).map(str::to_string).or_else(|| event.created_date.clone()).unwrap_or_default(),
+        author: event
+            .changed_by
+            .as_ref()
+            .map(|c| c.display_name.clone())
+            .unwrap_or_else(|| "Azure DevOps".into()),
+        created: event
+            .fields
+            .get("System.ChangedDate")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| event.created_date.clone())
+            .unwrap_or_default(),
         text,
     })
 }
@@ -212,12 +284,22 @@ pub fn handle(config_text: &str, link: &Link, body: &[u8]) -> Result<Outcome, Co
         return Err(ConnectorError::Validation(vec![Issue::new(
             "resource.id",
             "link-mismatch",
-            format!("the event is about work item {}, the link about {}", event.work_item_id, link.work_item_id),
+            format!(
+                "the event is about work item {}, the link about {}",
+                event.work_item_id, link.work_item_id
+            ),
         )]));
     }
     let mut state = SyncState::read(&link.sync_state)?;
-    if state.seen_events.iter().any(|e| e.eq_ignore_ascii_case(&event.id)) {
-        return Ok(Outcome::Ignore(format!("duplicate: event {} was already handled", event.id)));
+    if state
+        .seen_events
+        .iter()
+        .any(|e| e.eq_ignore_ascii_case(&event.id))
+    {
+        return Ok(Outcome::Ignore(format!(
+            "duplicate: event {} was already handled",
+            event.id
+        )));
     }
     let mark = match event.event_type {
         EventType::Commented => Some(&mut state.comment_rev),
@@ -228,7 +310,10 @@ pub fn handle(config_text: &str, link: &Link, body: &[u8]) -> Result<Outcome, Co
         && let Some(c) = ticket_comment(&event)
         && state.comments.contains_key(&c.id)
     {
-        return Ok(Outcome::Ignore(format!("duplicate: comment {} is already on the ticket", c.id)));
+        return Ok(Outcome::Ignore(format!(
+            "duplicate: comment {} is already on the ticket",
+            c.id
+        )));
     }
     if let (Some(mark), Some(rev)) = (mark, event.rev) {
         // A comment is new whatever the order it arrives in: a late one is
@@ -237,7 +322,9 @@ pub fn handle(config_text: &str, link: &Link, body: &[u8]) -> Result<Outcome, Co
             && rev <= last
             && event.event_type != EventType::Commented
         {
-            return Ok(Outcome::Ignore(format!("stale: revision {rev} is not newer than revision {last} already applied")));
+            return Ok(Outcome::Ignore(format!(
+                "stale: revision {rev} is not newer than revision {last} already applied"
+            )));
         }
         *mark = Some(mark.map_or(rev, |m| m.max(rev)));
     }
@@ -245,13 +332,20 @@ pub fn handle(config_text: &str, link: &Link, body: &[u8]) -> Result<Outcome, Co
         return Ok(Outcome::Ignore(reason));
     }
 
-    let mut update = TicketUpdate { link: link.clone(), fields: Vec::new(), comments: Vec::new(), deleted: None };
+    let mut update = TicketUpdate {
+        link: link.clone(),
+        fields: Vec::new(),
+        comments: Vec::new(),
+        deleted: None,
+    };
     match event.event_type {
         EventType::Commented => {
             if let Some(c) = ticket_comment(&event) {
                 // The comment already is in ADO: the next push must not post it back.
                 // (0 when the event does not carry the comment's id.)
-                state.comments.insert(c.id.clone(), event.comment_id.unwrap_or(0));
+                state
+                    .comments
+                    .insert(c.id.clone(), event.comment_id.unwrap_or(0));
                 update.comments.push(c);
             }
         }
@@ -270,11 +364,16 @@ pub fn handle(config_text: &str, link: &Link, body: &[u8]) -> Result<Outcome, Co
             // back; a field not mapped back keeps its baseline, so the push
             // does not overwrite the ADO change either. Values that already
             // match keep the connector's own form.
-            let mapped_sources: Vec<&str> =
-                rules.from_ado.iter().filter(|r| fields.iter().any(|f| f.name == r.target)).filter_map(|r| sources(&r.source)).collect();
+            let mapped_sources: Vec<&str> = rules
+                .from_ado
+                .iter()
+                .filter(|r| fields.iter().any(|f| f.name == r.target))
+                .filter_map(|r| sources(&r.source))
+                .collect();
             for (name, ours) in state.fields.iter_mut() {
                 let ado = event.fields.get(name);
-                if mapped_sources.iter().any(|s| s.eq_ignore_ascii_case(name)) && !echoes(ado, ours) {
+                if mapped_sources.iter().any(|s| s.eq_ignore_ascii_case(name)) && !echoes(ado, ours)
+                {
                     *ours = ado.cloned().unwrap_or(Value::Null);
                 }
             }

@@ -22,7 +22,13 @@ pub enum EventType {
 
 impl EventType {
     /// Every event type, in subscription order.
-    pub const ALL: [EventType; 5] = [EventType::Created, EventType::Updated, EventType::Commented, EventType::Deleted, EventType::Restored];
+    pub const ALL: [EventType; 5] = [
+        EventType::Created,
+        EventType::Updated,
+        EventType::Commented,
+        EventType::Deleted,
+        EventType::Restored,
+    ];
 
     /// The ADO event type name (`workitem.updated`...).
     pub fn name(self) -> &'static str {
@@ -37,7 +43,9 @@ impl EventType {
 
     /// The event type of an ADO name, if it is one of ours.
     pub fn parse(name: &str) -> Option<EventType> {
-        EventType::ALL.into_iter().find(|t| t.name().eq_ignore_ascii_case(name.trim()))
+        EventType::ALL
+            .into_iter()
+            .find(|t| t.name().eq_ignore_ascii_case(name.trim()))
     }
 }
 
@@ -55,9 +63,18 @@ impl ChangedBy {
     fn from_value(v: &Value) -> Option<ChangedBy> {
         match v {
             Value::Object(o) => {
-                let text = |k: &str| o.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+                let text = |k: &str| {
+                    o.get(k)
+                        .and_then(Value::as_str)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                };
                 let display_name = text("displayName").or_else(|| text("uniqueName"))?;
-                Some(ChangedBy { id: text("id"), display_name, unique_name: text("uniqueName") })
+                Some(ChangedBy {
+                    id: text("id"),
+                    display_name,
+                    unique_name: text("uniqueName"),
+                })
             }
             Value::String(s) if !s.trim().is_empty() => Some(match s.rsplit_once('<') {
                 Some((name, mail)) if mail.ends_with('>') => ChangedBy {
@@ -65,7 +82,11 @@ impl ChangedBy {
                     display_name: name.trim().to_string(),
                     unique_name: Some(mail.trim_end_matches('>').trim().to_string()),
                 },
-                _ => ChangedBy { id: None, display_name: s.trim().to_string(), unique_name: None },
+                _ => ChangedBy {
+                    id: None,
+                    display_name: s.trim().to_string(),
+                    unique_name: None,
+                },
             }),
             _ => None,
         }
@@ -75,7 +96,10 @@ impl ChangedBy {
     pub fn is(&self, who: &str) -> bool {
         let who = who.trim();
         !who.is_empty()
-            && [self.id.as_deref(), self.unique_name.as_deref()].into_iter().flatten().any(|v| v.eq_ignore_ascii_case(who))
+            && [self.id.as_deref(), self.unique_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .any(|v| v.eq_ignore_ascii_case(who))
     }
 }
 
@@ -140,17 +164,46 @@ fn text_of(v: &Value) -> String {
 /// `Validation` error naming what is missing.
 pub fn parse(body: &[u8]) -> Result<Event, ConnectorError> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    let root: Value = serde_json::from_slice(body)
-        .map_err(|e| ConnectorError::Validation(vec![Issue::new("body", "json", format!("the delivery body is not JSON: {e}"))]))?;
-    let root = root.as_object().ok_or_else(|| missing("body", "the delivery body is not a JSON object"))?;
-    let id = root.get("id").and_then(Value::as_str).filter(|s| !s.trim().is_empty()).ok_or_else(|| missing("id", "the event has no `id`"))?;
-    let type_name = root.get("eventType").and_then(Value::as_str).ok_or_else(|| missing("eventType", "the event has no `eventType`"))?;
-    let event_type = EventType::parse(type_name).ok_or_else(|| {
-        ConnectorError::Validation(vec![Issue::new("eventType", "unsupported", format!("`{type_name}` is not a work item event the connector handles"))])
+    let root: Value = serde_json::from_slice(body).map_err(|e| {
+        ConnectorError::Validation(vec![Issue::new(
+            "body",
+            "json",
+            format!("the delivery body is not JSON: {e}"),
+        )])
     })?;
-    let resource = root.get("resource").and_then(Value::as_object).ok_or_else(|| missing("resource", "the event has no `resource` object"))?;
-    let created_date = root.get("createdDate").and_then(Value::as_str).map(str::to_string);
-    let object = |o: &Map<String, Value>, k: &str| o.get(k).and_then(Value::as_object).cloned().unwrap_or_default();
+    let root = root
+        .as_object()
+        .ok_or_else(|| missing("body", "the delivery body is not a JSON object"))?;
+    let id = root
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| missing("id", "the event has no `id`"))?;
+    let type_name = root
+        .get("eventType")
+        .and_then(Value::as_str)
+        .ok_or_else(|| missing("eventType", "the event has no `eventType`"))?;
+    let event_type = EventType::parse(type_name).ok_or_else(|| {
+        ConnectorError::Validation(vec![Issue::new(
+            "eventType",
+            "unsupported",
+            format!("`{type_name}` is not a work item event the connector handles"),
+        )])
+    })?;
+    let resource = root
+        .get("resource")
+        .and_then(Value::as_object)
+        .ok_or_else(|| missing("resource", "the event has no `resource` object"))?;
+    let created_date = root
+        .get("createdDate")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let object = |o: &Map<String, Value>, k: &str| {
+        o.get(k)
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    };
 
     let mut event = Event {
         id: id.trim().to_string(),
@@ -175,7 +228,10 @@ pub fn parse(body: &[u8]) -> Result<Event, ConnectorError> {
         event.fields = object(&revision, "fields");
         for (name, change) in object(resource, "fields") {
             let c = change.as_object().cloned().unwrap_or_default();
-            let change = Change { old: c.get("oldValue").cloned(), new: c.get("newValue").cloned() };
+            let change = Change {
+                old: c.get("oldValue").cloned(),
+                new: c.get("newValue").cloned(),
+            };
             match &change.new {
                 Some(new) if event.fields.get(&name).map(text_of) != Some(text_of(new)) => {
                     event.fields.insert(name.clone(), new.clone());
@@ -189,16 +245,30 @@ pub fn parse(body: &[u8]) -> Result<Event, ConnectorError> {
         }
         event.changed_by = resource.get("revisedBy").and_then(ChangedBy::from_value);
     } else {
-        event.work_item_id = i32_of(resource.get("id")).ok_or_else(|| missing("resource.id", "the event names no work item (`resource.id`)"))?;
+        event.work_item_id = i32_of(resource.get("id")).ok_or_else(|| {
+            missing(
+                "resource.id",
+                "the event names no work item (`resource.id`)",
+            )
+        })?;
         event.rev = i32_of(resource.get("rev"));
         event.fields = object(resource, "fields");
     }
     if event.changed_by.is_none() {
-        event.changed_by = event.fields.get("System.ChangedBy").and_then(ChangedBy::from_value);
+        event.changed_by = event
+            .fields
+            .get("System.ChangedBy")
+            .and_then(ChangedBy::from_value);
     }
     if event_type == EventType::Commented {
-        event.comment = event.fields.get("System.History").and_then(Value::as_str).map(str::to_string);
-        event.comment_id = int(resource.get("commentVersionRef").and_then(|r| r.get("commentId")));
+        event.comment = event
+            .fields
+            .get("System.History")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        event.comment_id = int(resource
+            .get("commentVersionRef")
+            .and_then(|r| r.get("commentId")));
     }
     Ok(event)
 }
@@ -207,7 +277,10 @@ pub fn parse(body: &[u8]) -> Result<Event, ConnectorError> {
 pub(crate) mod tests {
     use super::*;
 
-    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../reference/ado-api/samples/servicehook-events/aspnet-AspNetWebHooks");
+    const DIR: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../reference/ado-api/samples/servicehook-events/aspnet-AspNetWebHooks"
+    );
 
     /// A sample body, BOM included.
     pub(crate) fn sample(event: &str) -> Vec<u8> {
@@ -217,17 +290,54 @@ pub(crate) mod tests {
     #[test]
     fn every_sample_parses_with_its_ids_and_revision() {
         let expect = [
-            ("created", "d2d46fb1-dba5-403c-9373-427583f19e8c", EventType::Created, 5, Some(1)),
-            ("updated", "27646e0e-b520-4d2b-9411-bba7524947cd", EventType::Updated, 5, Some(2)),
-            ("commented", "fb2617ed-60df-4518-81fa-749faa6c5cd6", EventType::Commented, 5, Some(4)),
-            ("deleted", "72da0ade-0709-40ee-beb7-104287bf7e84", EventType::Deleted, 5, Some(1)),
-            ("restored", "1ca023d6-6cff-49dd-b3d1-302b69311810", EventType::Restored, 5, Some(1)),
+            (
+                "created",
+                "d2d46fb1-dba5-403c-9373-427583f19e8c",
+                EventType::Created,
+                5,
+                Some(1),
+            ),
+            (
+                "updated",
+                "27646e0e-b520-4d2b-9411-bba7524947cd",
+                EventType::Updated,
+                5,
+                Some(2),
+            ),
+            (
+                "commented",
+                "fb2617ed-60df-4518-81fa-749faa6c5cd6",
+                EventType::Commented,
+                5,
+                Some(4),
+            ),
+            (
+                "deleted",
+                "72da0ade-0709-40ee-beb7-104287bf7e84",
+                EventType::Deleted,
+                5,
+                Some(1),
+            ),
+            (
+                "restored",
+                "1ca023d6-6cff-49dd-b3d1-302b69311810",
+                EventType::Restored,
+                5,
+                Some(1),
+            ),
         ];
         for (name, id, ty, wi, rev) in expect {
             let body = sample(name);
-            assert!(body.starts_with(b"\xEF\xBB\xBF"), "{name} sample lost its BOM");
+            assert!(
+                body.starts_with(b"\xEF\xBB\xBF"),
+                "{name} sample lost its BOM"
+            );
             let e = parse(&body).unwrap_or_else(|err| panic!("{name}: {err}"));
-            assert_eq!((e.id.as_str(), e.event_type, e.work_item_id, e.rev), (id, ty, wi, rev), "{name}");
+            assert_eq!(
+                (e.id.as_str(), e.event_type, e.work_item_id, e.rev),
+                (id, ty, wi, rev),
+                "{name}"
+            );
             assert_eq!(e.event_type.name(), format!("workitem.{name}"));
             assert!(!e.fields.is_empty(), "{name}");
         }
@@ -237,12 +347,18 @@ pub(crate) mod tests {
     fn updated_reads_changes_and_overlays_new_values_on_the_revision() {
         let e = parse(&sample("updated")).unwrap();
         let state = &e.changes["System.State"];
-        assert_eq!((state.old.as_ref(), state.new.as_ref()), (Some(&Value::from("New")), Some(&Value::from("Approved"))));
+        assert_eq!(
+            (state.old.as_ref(), state.new.as_ref()),
+            (Some(&Value::from("New")), Some(&Value::from("Approved")))
+        );
         assert_eq!(e.changes["System.AssignedTo"].old, None);
         assert_eq!(e.fields["System.State"], "Approved");
         assert_eq!(e.fields["Microsoft.VSTS.Common.Severity"], "2 - High");
         assert_eq!(e.fields["System.Title"], "Some great new idea!");
-        assert_eq!(e.changed_by.as_ref().map(|c| c.display_name.as_str()), Some("Jamal Hartnett"));
+        assert_eq!(
+            e.changed_by.as_ref().map(|c| c.display_name.as_str()),
+            Some("Jamal Hartnett")
+        );
     }
 
     #[test]
@@ -262,8 +378,12 @@ pub(crate) mod tests {
         assert_eq!(e.work_item_id, 9);
         let by = e.changed_by.unwrap();
         assert!(by.is("ABC-1") && by.is("bot@contoso.example") && !by.is("Sync Bot"));
-        let by = ChangedBy::from_value(&Value::from("Norman Paulk <norman@contoso.example>")).unwrap();
-        assert_eq!((by.display_name.as_str(), by.unique_name.as_deref()), ("Norman Paulk", Some("norman@contoso.example")));
+        let by =
+            ChangedBy::from_value(&Value::from("Norman Paulk <norman@contoso.example>")).unwrap();
+        assert_eq!(
+            (by.display_name.as_str(), by.unique_name.as_deref()),
+            ("Norman Paulk", Some("norman@contoso.example"))
+        );
     }
 
     #[test]
@@ -276,9 +396,21 @@ pub(crate) mod tests {
         assert_eq!(path(b"[1]"), "body");
         assert_eq!(path(br#"{"eventType":"workitem.updated"}"#), "id");
         assert_eq!(path(br#"{"id":"x"}"#), "eventType");
-        assert_eq!(path(br#"{"id":"x","eventType":"git.push","resource":{}}"#), "eventType");
-        assert_eq!(path(br#"{"id":"x","eventType":"workitem.created"}"#), "resource");
-        assert_eq!(path(br#"{"id":"x","eventType":"workitem.created","resource":{}}"#), "resource.id");
-        assert_eq!(path(br#"{"id":"x","eventType":"workitem.updated","resource":{"workItemId":0}}"#), "resource.workItemId");
+        assert_eq!(
+            path(br#"{"id":"x","eventType":"git.push","resource":{}}"#),
+            "eventType"
+        );
+        assert_eq!(
+            path(br#"{"id":"x","eventType":"workitem.created"}"#),
+            "resource"
+        );
+        assert_eq!(
+            path(br#"{"id":"x","eventType":"workitem.created","resource":{}}"#),
+            "resource.id"
+        );
+        assert_eq!(
+            path(br#"{"id":"x","eventType":"workitem.updated","resource":{"workItemId":0}}"#),
+            "resource.workItemId"
+        );
     }
 }

@@ -45,7 +45,11 @@ struct Raw {
 
 impl From<Raw> for Subscription {
     fn from(r: Raw) -> Self {
-        Subscription { id: r.id, event_type: r.event_type, status: r.status }
+        Subscription {
+            id: r.id,
+            event_type: r.event_type,
+            status: r.status,
+        }
     }
 }
 
@@ -54,7 +58,9 @@ fn collection_url(client: &Client<'_>) -> String {
 }
 
 fn item_url(client: &Client<'_>, id: &str) -> String {
-    client.target().org_api(&format!("hooks/subscriptions/{}", segment(id)), API_VERSION)
+    client
+        .target()
+        .org_api(&format!("hooks/subscriptions/{}", segment(id)), API_VERSION)
 }
 
 /// The consumer inputs carrying the delivery URL and credentials.
@@ -80,13 +86,23 @@ fn consumer_inputs(url: &str, auth: &DeliveryAuth) -> Value {
 fn check_url(url: &str) -> Result<(), ConnectorError> {
     match url::Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "https" | "http") && u.host().is_some() => Ok(()),
-        _ => Err(ConnectorError::Validation(vec![Issue::new("url", "url", format!("`{url}` is not an absolute http(s) URL ADO can deliver to"))])),
+        _ => Err(ConnectorError::Validation(vec![Issue::new(
+            "url",
+            "url",
+            format!("`{url}` is not an absolute http(s) URL ADO can deliver to"),
+        )])),
     }
 }
 
 /// Creates one subscription per work item event type. When one fails, the
 /// ones already created are deleted again (best effort) and the error returned.
-pub fn subscribe(env: &dyn Env, connection: &Connection, config_text: &str, url: &str, auth: &DeliveryAuth) -> Result<Vec<Subscription>, ConnectorError> {
+pub fn subscribe(
+    env: &dyn Env,
+    connection: &Connection,
+    config_text: &str,
+    url: &str,
+    auth: &DeliveryAuth,
+) -> Result<Vec<Subscription>, ConnectorError> {
     let config = config::parse(config_text)?;
     check_url(url)?;
     let client = Client::new(env, connection)?;
@@ -103,11 +119,17 @@ pub fn subscribe(env: &dyn Env, connection: &Connection, config_text: &str, url:
             "publisherInputs": {"projectId": project.id, "workItemType": config.work_item_type},
             "consumerInputs": inputs,
         });
-        match client.send::<Raw>(Method::Post, &collection_url(&client), "application/json", &body) {
+        match client.send::<Raw>(
+            Method::Post,
+            &collection_url(&client),
+            "application/json",
+            &body,
+        ) {
             Ok(raw) => created.push(raw.into()),
             Err(e) => {
                 for s in &created {
-                    let _ = client.execute(Method::Delete, &item_url(&client, &s.id), None, Vec::new());
+                    let _ =
+                        client.execute(Method::Delete, &item_url(&client, &s.id), None, Vec::new());
                 }
                 return Err(e);
             }
@@ -118,12 +140,20 @@ pub fn subscribe(env: &dyn Env, connection: &Connection, config_text: &str, url:
 
 /// The subscriptions with these ids and their status; one ADO no longer
 /// knows is reported as `notFound`.
-pub fn status(env: &dyn Env, connection: &Connection, ids: &[String]) -> Result<Vec<Subscription>, ConnectorError> {
+pub fn status(
+    env: &dyn Env,
+    connection: &Connection,
+    ids: &[String],
+) -> Result<Vec<Subscription>, ConnectorError> {
     let client = Client::new(env, connection)?;
     ids.iter()
         .map(|id| match client.get::<Raw>(&item_url(&client, id)) {
             Ok(raw) => Ok(raw.into()),
-            Err(ConnectorError::NotFound(_)) => Ok(Subscription { id: id.clone(), event_type: String::new(), status: "notFound".into() }),
+            Err(ConnectorError::NotFound(_)) => Ok(Subscription {
+                id: id.clone(),
+                event_type: String::new(),
+                status: "notFound".into(),
+            }),
             Err(e) => Err(e),
         })
         .collect()
@@ -132,7 +162,11 @@ pub fn status(env: &dyn Env, connection: &Connection, ids: &[String]) -> Result<
 /// Enables again the subscriptions ADO put on probation or disabled
 /// (`PUT` of the subscription with `status: enabled`); returns every
 /// subscription with its status afterwards.
-pub fn repair(env: &dyn Env, connection: &Connection, ids: &[String]) -> Result<Vec<Subscription>, ConnectorError> {
+pub fn repair(
+    env: &dyn Env,
+    connection: &Connection,
+    ids: &[String],
+) -> Result<Vec<Subscription>, ConnectorError> {
     let client = Client::new(env, connection)?;
     let mut out = Vec::new();
     for id in ids {
@@ -140,12 +174,17 @@ pub fn repair(env: &dyn Env, connection: &Connection, ids: &[String]) -> Result<
         let mut current: Value = match client.get(&url) {
             Ok(v) => v,
             Err(ConnectorError::NotFound(_)) => {
-                out.push(Subscription { id: id.clone(), event_type: String::new(), status: "notFound".into() });
+                out.push(Subscription {
+                    id: id.clone(),
+                    event_type: String::new(),
+                    status: "notFound".into(),
+                });
                 continue;
             }
             Err(e) => return Err(e),
         };
-        let raw: Raw = serde_json::from_value(current.clone()).map_err(|e| ConnectorError::Other(format!("unexpected subscription {id}: {e}")))?;
+        let raw: Raw = serde_json::from_value(current.clone())
+            .map_err(|e| ConnectorError::Other(format!("unexpected subscription {id}: {e}")))?;
         if raw.status.eq_ignore_ascii_case("enabled") {
             out.push(raw.into());
             continue;
@@ -158,7 +197,11 @@ pub fn repair(env: &dyn Env, connection: &Connection, ids: &[String]) -> Result<
 }
 
 /// Deletes subscriptions; one already gone (404) is fine.
-pub fn unsubscribe(env: &dyn Env, connection: &Connection, ids: &[String]) -> Result<(), ConnectorError> {
+pub fn unsubscribe(
+    env: &dyn Env,
+    connection: &Connection,
+    ids: &[String],
+) -> Result<(), ConnectorError> {
     let client = Client::new(env, connection)?;
     for id in ids {
         match client.execute(Method::Delete, &item_url(&client, id), None, Vec::new()) {

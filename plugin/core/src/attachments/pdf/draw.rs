@@ -27,11 +27,19 @@ pub(super) fn lines(fonts: &mut FontSet, text: &str, width: f32, size: f32) -> V
         for visual in reorder(paragraph, &breaks) {
             let mut runs = Vec::new();
             for (range, rtl) in visual.runs {
-                let piece = if rtl { &paragraph[range] } else { paragraph[range].trim_end() };
+                let piece = if rtl {
+                    &paragraph[range]
+                } else {
+                    paragraph[range].trim_end()
+                };
                 runs.extend(fonts.shape(piece, rtl));
             }
             let width = runs.iter().map(GlyphRun::advance).sum::<f32>() * size / 1000.0;
-            out.push(Line { runs, width, right_aligned: visual.rtl });
+            out.push(Line {
+                runs,
+                width,
+                right_aligned: visual.rtl,
+            });
         }
     }
     out
@@ -50,7 +58,10 @@ pub(super) fn show(content: &mut Content, line: &Line, x: f32, y: f32, size: f32
             let end = if raised {
                 i + 1
             } else {
-                run.glyphs[i..].iter().position(|g| g.y_offset != 0.0).map_or(run.glyphs.len(), |p| i + p)
+                run.glyphs[i..]
+                    .iter()
+                    .position(|g| g.y_offset != 0.0)
+                    .map_or(run.glyphs.len(), |p| i + p)
             };
             if raised {
                 content.set_rise(run.glyphs[i].y_offset * size / 1000.0);

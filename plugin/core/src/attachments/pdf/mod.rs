@@ -47,20 +47,33 @@ impl Pages<'_> {
         let footer = format!("{} · page {number}", self.footer);
         if let Some(line) = lines(fonts, &footer, PAGE_WIDTH - 2.0 * MARGIN, CELL_SIZE).first() {
             self.content.set_fill_rgb(0.4, 0.4, 0.4);
-            show(&mut self.content, line, MARGIN, MARGIN - FOOTER + 6.0, CELL_SIZE);
+            show(
+                &mut self.content,
+                line,
+                MARGIN,
+                MARGIN - FOOTER + 6.0,
+                CELL_SIZE,
+            );
         }
         let content = std::mem::replace(&mut self.content, Content::new()).finish();
         let compressed = deflate(&content)?;
         let page_id = Ref::new(self.next_id);
         let content_id = Ref::new(self.next_id + 1);
         self.next_id += 2;
-        self.pdf.stream(content_id, &compressed).filter(Filter::FlateDecode);
+        self.pdf
+            .stream(content_id, &compressed)
+            .filter(Filter::FlateDecode);
         let mut page = self.pdf.page(page_id);
-        page.media_box(Rect::new(0.0, 0.0, PAGE_WIDTH, PAGE_HEIGHT)).parent(PAGE_TREE).contents(content_id);
+        page.media_box(Rect::new(0.0, 0.0, PAGE_WIDTH, PAGE_HEIGHT))
+            .parent(PAGE_TREE)
+            .contents(content_id);
         let mut resources = page.resources();
         let mut font_dict = resources.fonts();
         for font in 0..fonts.count() {
-            font_dict.pair(FontSet::resource(font), Ref::new(FIRST_FONT + font as i32 * OBJECTS_PER_FONT));
+            font_dict.pair(
+                FontSet::resource(font),
+                Ref::new(FIRST_FONT + font as i32 * OBJECTS_PER_FONT),
+            );
         }
         font_dict.finish();
         resources.finish();
@@ -76,7 +89,13 @@ impl Pages<'_> {
 }
 
 /// Draws a block of lines at full width (title, summary).
-fn block(pages: &mut Pages<'_>, fonts: &mut FontSet, text: &str, size: f32, bold: bool) -> Result<(), String> {
+fn block(
+    pages: &mut Pages<'_>,
+    fonts: &mut FontSet,
+    text: &str,
+    size: f32,
+    bold: bool,
+) -> Result<(), String> {
     for line in lines(fonts, text, PAGE_WIDTH - 2.0 * MARGIN, size) {
         if pages.y - line_height(size) < pages.bottom() {
             pages.finish_page(fonts)?;
@@ -86,9 +105,17 @@ fn block(pages: &mut Pages<'_>, fonts: &mut FontSet, text: &str, size: f32, bold
         if bold {
             fake_bold(&mut pages.content, size);
         }
-        show(&mut pages.content, &line, MARGIN, pages.y + size * 0.25, size);
+        show(
+            &mut pages.content,
+            &line,
+            MARGIN,
+            pages.y + size * 0.25,
+            size,
+        );
         if bold {
-            pages.content.set_text_rendering_mode(TextRenderingMode::Fill);
+            pages
+                .content
+                .set_text_rendering_mode(TextRenderingMode::Fill);
         }
     }
     Ok(())
@@ -96,13 +123,22 @@ fn block(pages: &mut Pages<'_>, fonts: &mut FontSet, text: &str, size: f32, bold
 
 fn summary(ticket: &Ticket, table: &Table<'_>, now_unix: u64) -> Vec<String> {
     let mut out = Vec::new();
-    let facts: Vec<String> = [("Severity", "severity"), ("Status", "status"), ("Assignee", "assignee"), ("Due", "due_date"), ("Created", "created")]
-        .iter()
-        .filter_map(|(label, name)| {
-            let value = ticket.field(name).map(|v| v.display()).filter(|v| !v.trim().is_empty())?;
-            Some(format!("{label}: {value}"))
-        })
-        .collect();
+    let facts: Vec<String> = [
+        ("Severity", "severity"),
+        ("Status", "status"),
+        ("Assignee", "assignee"),
+        ("Due", "due_date"),
+        ("Created", "created"),
+    ]
+    .iter()
+    .filter_map(|(label, name)| {
+        let value = ticket
+            .field(name)
+            .map(|v| v.display())
+            .filter(|v| !v.trim().is_empty())?;
+        Some(format!("{label}: {value}"))
+    })
+    .collect();
     if !facts.is_empty() {
         out.push(facts.join("    "));
     }
@@ -114,10 +150,23 @@ fn summary(ticket: &Ticket, table: &Table<'_>, now_unix: u64) -> Vec<String> {
         counts[usize::from(severity_rank(table.severity(row).as_deref()))] += 1;
     }
     let names = ["Critical", "High", "Medium", "Low", "Info", "Unrated"];
-    let by: Vec<String> = names.iter().zip(counts).filter(|(_, n)| *n > 0).map(|(name, n)| format!("{name} {n}")).collect();
+    let by: Vec<String> = names
+        .iter()
+        .zip(counts)
+        .filter(|(_, n)| *n > 0)
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect();
     let total = table.row_count();
-    out.push(format!("Findings: {total}{}", if by.is_empty() { String::new() } else { format!(" ({})", by.join(", ")) }));
-    let now = time::OffsetDateTime::from_unix_timestamp(i64::try_from(now_unix).unwrap_or(0)).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    out.push(format!(
+        "Findings: {total}{}",
+        if by.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", by.join(", "))
+        }
+    ));
+    let now = time::OffsetDateTime::from_unix_timestamp(i64::try_from(now_unix).unwrap_or(0))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     out.push(format!(
         "Generated: {:04}-{:02}-{:02} {:02}:{:02} UTC",
         now.year(),
@@ -144,7 +193,11 @@ pub fn write(table: &Table<'_>, ticket: &Ticket, now_unix: u64) -> Result<Vec<u8
     };
 
     block(&mut pages, &mut fonts, &title, TITLE_SIZE, true)?;
-    if let Some(name) = ticket.field("title").map(|v| v.display()).filter(|t| !t.trim().is_empty()) {
+    if let Some(name) = ticket
+        .field("title")
+        .map(|v| v.display())
+        .filter(|t| !t.trim().is_empty())
+    {
         block(&mut pages, &mut fonts, &name, SUBTITLE_SIZE, false)?;
     }
     pages.y -= 4.0;
@@ -167,9 +220,23 @@ pub fn write(table: &Table<'_>, ticket: &Ticket, now_unix: u64) -> Result<Vec<u8
     if pages.y - (header_lines + MIN_SPLIT_LINES) as f32 * line_height(CELL_SIZE) < pages.bottom() {
         pages.finish_page(&mut fonts)?;
     }
-    row_slice(&mut pages, &grid, &header, 0, header_lines, Some(0.85), true);
+    row_slice(
+        &mut pages,
+        &grid,
+        &header,
+        0,
+        header_lines,
+        Some(0.85),
+        true,
+    );
     if table.row_count() == 0 {
-        block(&mut pages, &mut fonts, "This ticket has no findings.", SUMMARY_SIZE, false)?;
+        block(
+            &mut pages,
+            &mut fonts,
+            "This ticket has no findings.",
+            SUMMARY_SIZE,
+            false,
+        )?;
     }
     for r in 0..table.row_count() {
         let cells = lay_out_row(&mut fonts, &grid, table.row(r).map(|c| cell_text(&c)));
@@ -188,9 +255,12 @@ pub fn write(table: &Table<'_>, ticket: &Ticket, now_unix: u64) -> Result<Vec<u8
             pdf.type1_font(id).base_font(Name(b"Helvetica"));
         }
     }
-    pdf.pages(PAGE_TREE).kids(kids.iter().copied()).count(i32::try_from(kids.len()).unwrap_or(i32::MAX));
+    pdf.pages(PAGE_TREE)
+        .kids(kids.iter().copied())
+        .count(i32::try_from(kids.len()).unwrap_or(i32::MAX));
     pdf.catalog(CATALOG).pages(PAGE_TREE);
-    let now = time::OffsetDateTime::from_unix_timestamp(i64::try_from(now_unix).unwrap_or(0)).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let now = time::OffsetDateTime::from_unix_timestamp(i64::try_from(now_unix).unwrap_or(0))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     let date = Date::new(u16::try_from(now.year()).unwrap_or(1970))
         .month(u8::from(now.month()))
         .day(now.day())

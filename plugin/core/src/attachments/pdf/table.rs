@@ -27,13 +27,21 @@ pub(super) fn column_widths(fonts: &mut FontSet, table: &Table<'_>, available: f
     let n = table.column_count().max(1);
     let points = |milli: f32| milli * CELL_SIZE / 1000.0;
     // Natural: the longest paragraph (bounded); demand: average text length.
-    let mut natural: Vec<f32> = table.headers().map(|h| points(fonts.width(h)) + 2.0 * PAD).collect();
+    let mut natural: Vec<f32> = table
+        .headers()
+        .map(|h| points(fonts.width(h)) + 2.0 * PAD)
+        .collect();
     natural.resize(n, MIN_COLUMN);
     let mut demand = natural.clone();
     // Floor: the longest word, so identifiers (CVE ids, host names) stay whole.
     let mut floor: Vec<f32> = table
         .headers()
-        .map(|h| h.split_whitespace().map(|w| points(fonts.width(w)) + 2.0 * PAD).fold(MIN_COLUMN, f32::max).min(MAX_WORD_COLUMN))
+        .map(|h| {
+            h.split_whitespace()
+                .map(|w| points(fonts.width(w)) + 2.0 * PAD)
+                .fold(MIN_COLUMN, f32::max)
+                .min(MAX_WORD_COLUMN)
+        })
         .collect();
     floor.resize(n, MIN_COLUMN);
     let sample = table.row_count().min(WIDTH_SAMPLE);
@@ -44,7 +52,10 @@ pub(super) fn column_widths(fonts: &mut FontSet, table: &Table<'_>, available: f
             let longest = text.split('\n').map(|p| fonts.width(p)).fold(0.0, f32::max);
             natural[col] = natural[col].max(points(longest) + 2.0 * PAD);
             total[col] += points(fonts.width(&text));
-            let word = text.split_whitespace().map(|w| fonts.width(w)).fold(0.0, f32::max);
+            let word = text
+                .split_whitespace()
+                .map(|w| fonts.width(w))
+                .fold(0.0, f32::max);
             floor[col] = floor[col].max((points(word) + 2.0 * PAD).min(MAX_WORD_COLUMN));
         }
     }
@@ -53,14 +64,22 @@ pub(super) fn column_widths(fonts: &mut FontSet, table: &Table<'_>, available: f
             demand[col] = demand[col].max(total[col] / sample as f32);
         }
     }
-    let natural: Vec<f32> = natural.iter().map(|w| w.clamp(MIN_COLUMN, MAX_NATURAL_COLUMN)).collect();
+    let natural: Vec<f32> = natural
+        .iter()
+        .map(|w| w.clamp(MIN_COLUMN, MAX_NATURAL_COLUMN))
+        .collect();
     let mut widths = vec![0.0; n];
     let mut open: Vec<usize> = (0..n).collect();
     let mut remaining = available;
     while !open.is_empty() {
-        let weight: f32 = open.iter().map(|&i| demand[i]).sum::<f32>().max(f32::EPSILON);
+        let weight: f32 = open
+            .iter()
+            .map(|&i| demand[i])
+            .sum::<f32>()
+            .max(f32::EPSILON);
         let share = |i: usize| (remaining * demand[i] / weight).max(floor[i]);
-        let (fits, short): (Vec<usize>, Vec<usize>) = open.iter().partition(|&&i| natural[i] <= share(i));
+        let (fits, short): (Vec<usize>, Vec<usize>) =
+            open.iter().partition(|&&i| natural[i] <= share(i));
         if fits.is_empty() {
             for &i in &short {
                 widths[i] = share(i);
@@ -81,7 +100,14 @@ pub(super) fn column_widths(fonts: &mut FontSet, table: &Table<'_>, available: f
 /// The text a cell shows: dates in UTC, readable.
 pub(super) fn cell_text(cell: &Cell<'_>) -> String {
     match cell.utc() {
-        Some(dt) => format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", dt.year(), u8::from(dt.month()), dt.day(), dt.hour(), dt.minute()),
+        Some(dt) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+            dt.year(),
+            u8::from(dt.month()),
+            dt.day(),
+            dt.hour(),
+            dt.minute()
+        ),
         None => cell.text().into_owned(),
     }
 }
@@ -93,7 +119,15 @@ pub(super) struct Grid {
 }
 
 /// Draws `count` lines of a row's cells from line `from`, at the current y.
-pub(super) fn row_slice(pages: &mut Pages<'_>, grid: &Grid, cells: &[Vec<Line>], from: usize, count: usize, fill: Option<f32>, bold: bool) {
+pub(super) fn row_slice(
+    pages: &mut Pages<'_>,
+    grid: &Grid,
+    cells: &[Vec<Line>],
+    from: usize,
+    count: usize,
+    fill: Option<f32>,
+    bold: bool,
+) {
     let height = count as f32 * line_height(CELL_SIZE) + 2.0 * PAD;
     let top = pages.y;
     let c = &mut pages.content;
@@ -130,18 +164,34 @@ pub(super) fn row_slice(pages: &mut Pages<'_>, grid: &Grid, cells: &[Vec<Line>],
     pages.y -= height;
 }
 
-pub(super) fn lay_out_row(fonts: &mut FontSet, grid: &Grid, texts: impl Iterator<Item = String>) -> Vec<Vec<Line>> {
-    texts.enumerate().map(|(col, t)| lines(fonts, &t, grid.widths[col] - 2.0 * PAD, CELL_SIZE)).collect()
+pub(super) fn lay_out_row(
+    fonts: &mut FontSet,
+    grid: &Grid,
+    texts: impl Iterator<Item = String>,
+) -> Vec<Vec<Line>> {
+    texts
+        .enumerate()
+        .map(|(col, t)| lines(fonts, &t, grid.widths[col] - 2.0 * PAD, CELL_SIZE))
+        .collect()
 }
 
 /// Draws a row, splitting it over pages when it does not fit; the header
 /// row repeats at the top of each new page.
-pub(super) fn row(pages: &mut Pages<'_>, fonts: &mut FontSet, grid: &Grid, header: &[Vec<Line>], cells: &[Vec<Line>], fill: Option<f32>) -> Result<(), String> {
+pub(super) fn row(
+    pages: &mut Pages<'_>,
+    fonts: &mut FontSet,
+    grid: &Grid,
+    header: &[Vec<Line>],
+    cells: &[Vec<Line>],
+    fill: Option<f32>,
+) -> Result<(), String> {
     let total = cells.iter().map(Vec::len).max().unwrap_or(0).max(1);
     let mut from = 0;
     let mut fresh = false;
     while from < total {
-        let room = ((pages.y - pages.bottom() - 2.0 * PAD) / line_height(CELL_SIZE)).floor().max(0.0) as usize;
+        let room = ((pages.y - pages.bottom() - 2.0 * PAD) / line_height(CELL_SIZE))
+            .floor()
+            .max(0.0) as usize;
         let left = total - from;
         if room < left.min(MIN_SPLIT_LINES) && !fresh {
             pages.finish_page(fonts)?;

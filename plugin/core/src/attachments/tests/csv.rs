@@ -1,7 +1,9 @@
 use super::*;
 
 fn read(bytes: &[u8]) -> Vec<Vec<String>> {
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").expect("a UTF-8 byte order mark");
+    let body = bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .expect("a UTF-8 byte order mark");
     ::csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(body)
@@ -36,15 +38,30 @@ fn csv_neutralises_cells_that_a_spreadsheet_would_run_as_formulas() {
     assert_eq!(low[5], "'-1");
     assert_eq!(low[6], "'@SUM(A1)");
     for cell in read(&file.bytes).iter().flatten() {
-        assert!(!matches!(cell.chars().next(), Some('=' | '+' | '-' | '@' | '\t' | '\r')), "{cell:?}");
+        assert!(
+            !matches!(
+                cell.chars().next(),
+                Some('=' | '+' | '-' | '@' | '\t' | '\r')
+            ),
+            "{cell:?}"
+        );
     }
 }
 
 #[test]
 fn csv_keeps_typed_numbers_as_numbers_even_when_negative() {
-    let file = generate(&hostile_ticket(), &typed_options(AttachmentFormat::Csv), &BTreeMap::new(), NOW).unwrap();
+    let file = generate(
+        &hostile_ticket(),
+        &typed_options(AttachmentFormat::Csv),
+        &BTreeMap::new(),
+        NOW,
+    )
+    .unwrap();
     let rows = read(&file.bytes);
-    assert_eq!(rows[0][9..], ["Finding CVSS", "Count", "Exploited", "First Seen"]);
+    assert_eq!(
+        rows[0][9..],
+        ["Finding CVSS", "Count", "Exploited", "First Seen"]
+    );
     assert_eq!(rows[2][9..], ["7.5", "-1", "true", "2026-11-20T09:30:00Z"]);
 }
 
@@ -53,8 +70,14 @@ fn csv_is_rfc_4180_crlf_records_with_only_needed_quotes() {
     let file = generate_default(&hostile_ticket(), AttachmentFormat::Csv);
     let text = std::str::from_utf8(&file.bytes[3..]).unwrap();
     assert!(text.starts_with("Finding Severity,Finding Title,Finding CVE,"));
-    assert!(text.contains("\r\nCritical,漏洞修复建议,CVE-2026-1234,"), "{text}");
-    assert!(text.contains("\"Comma, \"\"quoted\"\" and\nnewline\""), "{text}");
+    assert!(
+        text.contains("\r\nCritical,漏洞修复建议,CVE-2026-1234,"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"Comma, \"\"quoted\"\" and\nnewline\""),
+        "{text}"
+    );
     assert!(text.ends_with("\r\n"));
     assert_eq!(file.content_type, "text/csv; charset=utf-8");
 }

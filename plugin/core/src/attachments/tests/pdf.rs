@@ -37,7 +37,10 @@ fn pdf_text_has_the_title_summary_headers_and_every_cell_including_hostile_and_c
         "Upgrade libfoo to 2.0",
         "CVE-2026-1234",
     ] {
-        assert!(all.contains(&squash(expected)), "{expected:?} missing from:\n{text}");
+        assert!(
+            all.contains(&squash(expected)),
+            "{expected:?} missing from:\n{text}"
+        );
     }
 }
 
@@ -47,7 +50,11 @@ fn pdf_draws_hebrew_and_arabic_right_to_left_with_extractable_letters() {
     let all = squash(&pages(&file.bytes).concat());
     // Visual order, left to right on the page: each right-to-left word reversed.
     for word in ["שלום", "עולם", ARABIC] {
-        assert!(all.contains(&reversed(word)), "{word} (drawn as {}) missing from {all}", reversed(word));
+        assert!(
+            all.contains(&reversed(word)),
+            "{word} (drawn as {}) missing from {all}",
+            reversed(word)
+        );
     }
 }
 
@@ -57,22 +64,40 @@ fn pdf_with_many_long_findings_spans_pages_and_repeats_the_header_row() {
     let pages = pages(&file.bytes);
     assert!(pages.len() >= 4, "{} pages", pages.len());
     for (i, page) in pages.iter().enumerate() {
-        assert!(squash(page).contains("FindingSeverity"), "page {i} lacks the header row");
-        assert!(squash(page).contains(&format!("page{}", i + 1)), "page {i} lacks its number");
+        assert!(
+            squash(page).contains("FindingSeverity"),
+            "page {i} lacks the header row"
+        );
+        assert!(
+            squash(page).contains(&format!("page{}", i + 1)),
+            "page {i} lacks its number"
+        );
     }
     let all = squash(&pages.concat());
     for i in [0, 41, 79] {
-        assert!(all.contains(&format!("host-{i}.example")), "finding {i} missing");
+        assert!(
+            all.contains(&format!("host-{i}.example")),
+            "finding {i} missing"
+        );
     }
     // Critical first: the first finding drawn is a Critical one (every sixth, from 4).
     let first = all.find("Findingnumber").unwrap();
-    assert!(all[first..].starts_with("Findingnumber4"), "{}", &all[first..first + 20]);
+    assert!(
+        all[first..].starts_with("Findingnumber4"),
+        "{}",
+        &all[first..first + 20]
+    );
 }
 
 #[test]
 fn pdf_splits_a_row_taller_than_a_page_across_pages() {
     let huge = "word ".repeat(12_000);
-    let ticket = ticket_with(vec![finding("F-1", "High", "Huge", vec![("description", text(&format!("{huge}THE-END")))])]);
+    let ticket = ticket_with(vec![finding(
+        "F-1",
+        "High",
+        "Huge",
+        vec![("description", text(&format!("{huge}THE-END")))],
+    )]);
     let file = generate_default(&ticket, AttachmentFormat::Pdf);
     let pages = pages(&file.bytes);
     assert!(pages.len() >= 3, "{} pages", pages.len());
@@ -85,5 +110,10 @@ fn pdf_embeds_only_the_glyphs_it_uses() {
     // The two fonts are 4.2 MB whole; subsets of a few dozen glyphs are small.
     assert!(file.bytes.len() < 120_000, "{} bytes", file.bytes.len());
     let raw = String::from_utf8_lossy(&file.bytes);
-    assert!(raw.contains("/ToUnicode") && raw.contains("/FontFile2") && raw.contains("+DejaVuSans") && raw.contains("+DroidSansFallback"));
+    assert!(
+        raw.contains("/ToUnicode")
+            && raw.contains("/FontFile2")
+            && raw.contains("+DejaVuSans")
+            && raw.contains("+DroidSansFallback")
+    );
 }

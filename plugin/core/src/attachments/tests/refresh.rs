@@ -9,11 +9,17 @@ use crate::config::{self, Config};
 use crate::model::{AttachmentState, Connection, Credentials, Link, Secret, SyncState};
 use crate::testing::{FakeEnv, json as answer};
 
-const UPLOADED: &str = "https://dev.azure.com/o/_apis/wit/attachments/NEW-ID?fileName=findings-SEC-101-2023-11-14.csv";
-const PREVIOUS: &str = "https://dev.azure.com/o/_apis/wit/attachments/OLD-ID?fileName=findings-SEC-101-2023-11-01.csv";
+const UPLOADED: &str =
+    "https://dev.azure.com/o/_apis/wit/attachments/NEW-ID?fileName=findings-SEC-101-2023-11-14.csv";
+const PREVIOUS: &str =
+    "https://dev.azure.com/o/_apis/wit/attachments/OLD-ID?fileName=findings-SEC-101-2023-11-01.csv";
 
 fn conn() -> Connection {
-    Connection { base_url: "https://dev.azure.com/o".into(), project: "P".into(), credentials: Credentials::Pat(Secret("x".into())) }
+    Connection {
+        base_url: "https://dev.azure.com/o".into(),
+        project: "P".into(),
+        credentials: Credentials::Pat(Secret("x".into())),
+    }
 }
 
 fn config_with(attachment: &str) -> Config {
@@ -24,7 +30,9 @@ fn config_with(attachment: &str) -> Config {
 }
 
 fn csv(on_sync: &str) -> Config {
-    config_with(&format!(r#","attachment":{{"format":"csv","on_sync":"{on_sync}"}}"#))
+    config_with(&format!(
+        r#","attachment":{{"format":"csv","on_sync":"{on_sync}"}}"#
+    ))
 }
 
 fn link() -> Link {
@@ -44,7 +52,12 @@ fn link() -> Link {
 fn attached(config: &Config, ticket: &Ticket) -> SyncState {
     let digest = digest(ticket, config.attachment.as_ref().unwrap(), &config.labels);
     SyncState {
-        attachment: Some(AttachmentState { file_name: "findings-SEC-101-2023-11-01.csv".into(), url: PREVIOUS.into(), size: 10, digest }),
+        attachment: Some(AttachmentState {
+            file_name: "findings-SEC-101-2023-11-01.csv".into(),
+            url: PREVIOUS.into(),
+            size: 10,
+            digest,
+        }),
         ..SyncState::default()
     }
 }
@@ -55,7 +68,12 @@ fn changed() -> Ticket {
     t
 }
 
-fn run(env: &FakeEnv, config: &Config, ticket: &Ticket, state: &mut SyncState) -> Result<Vec<Value>, ConnectorError> {
+fn run(
+    env: &FakeEnv,
+    config: &Config,
+    ticket: &Ticket,
+    state: &mut SyncState,
+) -> Result<Vec<Value>, ConnectorError> {
     let conn = conn();
     let client = Client::new(env, &conn).unwrap();
     refresh(&client, config, ticket, &link(), state)
@@ -66,10 +84,25 @@ fn nothing_is_sent_or_returned_without_an_attachment_when_off_or_when_the_findin
     let ticket = hostile_ticket();
     for config in [config_with(""), csv("off"), csv("add"), csv("replace")] {
         let env = FakeEnv::new(vec![]);
-        let mut state = if config.attachment.is_some() { attached(&config, &ticket) } else { SyncState::default() };
+        let mut state = if config.attachment.is_some() {
+            attached(&config, &ticket)
+        } else {
+            SyncState::default()
+        };
         let before = state.clone();
-        let target = if config.attachment.as_ref().is_some_and(|a| a.on_sync == OnSync::Off) { changed() } else { ticket.clone() };
-        assert_eq!(run(&env, &config, &target, &mut state).unwrap(), Vec::<Value>::new());
+        let target = if config
+            .attachment
+            .as_ref()
+            .is_some_and(|a| a.on_sync == OnSync::Off)
+        {
+            changed()
+        } else {
+            ticket.clone()
+        };
+        assert_eq!(
+            run(&env, &config, &target, &mut state).unwrap(),
+            Vec::<Value>::new()
+        );
         assert_eq!(state, before);
         assert!(env.sent.borrow().is_empty());
     }
@@ -79,7 +112,11 @@ fn nothing_is_sent_or_returned_without_an_attachment_when_off_or_when_the_findin
 fn a_ticket_without_findings_attaches_nothing_on_sync() {
     let env = FakeEnv::new(vec![]);
     let mut state = SyncState::default();
-    assert!(run(&env, &csv("add"), &ticket_with(vec![]), &mut state).unwrap().is_empty());
+    assert!(
+        run(&env, &csv("add"), &ticket_with(vec![]), &mut state)
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(state.attachment, None);
 }
 
@@ -89,14 +126,37 @@ fn changed_findings_upload_a_new_dated_version_and_return_its_relation() {
     let env = FakeEnv::new(vec![answer(201, json!({"id": "NEW-ID", "url": UPLOADED}))]);
     let mut state = attached(&config, &hostile_ticket());
     let ops = run(&env, &config, &changed(), &mut state).unwrap();
-    assert_eq!(ops, [json!({"op": "add", "path": "/relations/-", "value": {
-        "rel": "AttachedFile", "url": UPLOADED, "attributes": {"comment": "SecOps ticket SEC-101: 3 findings (CSV)"}}})]);
+    assert_eq!(
+        ops,
+        [json!({"op": "add", "path": "/relations/-", "value": {
+        "rel": "AttachedFile", "url": UPLOADED, "attributes": {"comment": "SecOps ticket SEC-101: 3 findings (CSV)"}}})]
+    );
     let sent = env.sent.borrow();
     assert_eq!(sent.len(), 1);
-    assert!(sent[0].url.contains("/P/_apis/wit/attachments?fileName=findings-SEC-101-2023-11-14.csv&"), "{}", sent[0].url);
+    assert!(
+        sent[0]
+            .url
+            .contains("/P/_apis/wit/attachments?fileName=findings-SEC-101-2023-11-14.csv&"),
+        "{}",
+        sent[0].url
+    );
     let now = state.attachment.unwrap();
-    assert_eq!((now.file_name.as_str(), now.url.as_str(), now.size), ("findings-SEC-101-2023-11-14.csv", UPLOADED, sent[0].body.len() as u64));
-    assert_eq!(now.digest, digest(&changed(), config.attachment.as_ref().unwrap(), &config.labels));
+    assert_eq!(
+        (now.file_name.as_str(), now.url.as_str(), now.size),
+        (
+            "findings-SEC-101-2023-11-14.csv",
+            UPLOADED,
+            sent[0].body.len() as u64
+        )
+    );
+    assert_eq!(
+        now.digest,
+        digest(
+            &changed(),
+            config.attachment.as_ref().unwrap(),
+            &config.labels
+        )
+    );
 }
 
 #[test]
@@ -117,22 +177,38 @@ fn replace_reads_the_relations_and_removes_the_previous_version_found_by_its_att
         {"rel": "AttachedFile", "url": "https://dev.azure.com/o/_apis/wit/attachments/SOMEONE-ELSES", "attributes": {"name": "notes.txt"}},
         {"rel": "AttachedFile", "url": "https://dev.azure.com/o/_apis/wit/attachments/old-id", "attributes": {"name": "findings-SEC-101-2023-11-01.csv"}},
     ]});
-    let env = FakeEnv::new(vec![answer(200, relations), answer(201, json!({"id": "NEW-ID", "url": UPLOADED}))]);
+    let env = FakeEnv::new(vec![
+        answer(200, relations),
+        answer(201, json!({"id": "NEW-ID", "url": UPLOADED})),
+    ]);
     let mut state = attached(&config, &hostile_ticket());
     let ops = run(&env, &config, &changed(), &mut state).unwrap();
     assert_eq!(ops.len(), 2, "{ops:?}");
-    assert_eq!((ops[0]["op"].as_str(), ops[0]["value"]["url"].as_str()), (Some("add"), Some(UPLOADED)));
+    assert_eq!(
+        (ops[0]["op"].as_str(), ops[0]["value"]["url"].as_str()),
+        (Some("add"), Some(UPLOADED))
+    );
     assert_eq!(ops[1], json!({"op": "remove", "path": "/relations/2"}));
     let urls = env.sent_urls();
-    assert_eq!(urls[0], "https://dev.azure.com/o/p-1/_apis/wit/workitems/42?$expand=relations&api-version=7.1");
-    assert!(urls[1].contains("_apis/wit/attachments?fileName="), "{}", urls[1]);
+    assert_eq!(
+        urls[0],
+        "https://dev.azure.com/o/p-1/_apis/wit/workitems/42?$expand=relations&api-version=7.1"
+    );
+    assert!(
+        urls[1].contains("_apis/wit/attachments?fileName="),
+        "{}",
+        urls[1]
+    );
     assert_eq!(state.attachment.unwrap().url, UPLOADED);
 }
 
 #[test]
 fn replace_only_adds_when_the_previous_version_is_gone_from_the_work_item() {
     let config = csv("replace");
-    let env = FakeEnv::new(vec![answer(200, json!({"id": 42, "rev": 3, "fields": {}})), answer(201, json!({"id": "NEW-ID", "url": UPLOADED}))]);
+    let env = FakeEnv::new(vec![
+        answer(200, json!({"id": 42, "rev": 3, "fields": {}})),
+        answer(201, json!({"id": "NEW-ID", "url": UPLOADED})),
+    ]);
     let mut state = attached(&config, &hostile_ticket());
     let ops = run(&env, &config, &changed(), &mut state).unwrap();
     assert_eq!(ops.len(), 1, "{ops:?}");
@@ -141,14 +217,24 @@ fn replace_only_adds_when_the_previous_version_is_gone_from_the_work_item() {
 
 #[test]
 fn a_new_version_over_the_limit_is_refused_before_any_request_and_the_state_is_kept() {
-    let config = config_with(r#","attachment":{"format":"pdf","on_sync":"replace","max_bytes":1000}"#);
+    let config =
+        config_with(r#","attachment":{"format":"pdf","on_sync":"replace","max_bytes":1000}"#);
     let env = FakeEnv::new(vec![]);
     let mut state = attached(&config, &hostile_ticket());
     let before = state.clone();
     let err = run(&env, &config, &changed(), &mut state).unwrap_err();
-    let ConnectorError::Validation(issues) = &err else { panic!("{err:?}") };
+    let ConnectorError::Validation(issues) = &err else {
+        panic!("{err:?}")
+    };
     assert_eq!(issues[0].rule, "max-size");
-    assert!(issues[0].message.contains("findings-SEC-101-2023-11-14.pdf") && issues[0].message.contains("(1000 bytes)"), "{}", issues[0].message);
+    assert!(
+        issues[0]
+            .message
+            .contains("findings-SEC-101-2023-11-14.pdf")
+            && issues[0].message.contains("(1000 bytes)"),
+        "{}",
+        issues[0].message
+    );
     assert!(env.sent.borrow().is_empty());
     assert_eq!(state, before);
 }

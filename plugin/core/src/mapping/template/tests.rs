@@ -3,7 +3,10 @@ use serde_json::json;
 use super::*;
 
 fn render(text: &str, ctx: &Value, format: Format, output: Output) -> String {
-    Template::parse(text, &BTreeMap::new()).unwrap().render(ctx, format, output).unwrap()
+    Template::parse(text, &BTreeMap::new())
+        .unwrap()
+        .render(ctx, format, output)
+        .unwrap()
 }
 
 fn ticket() -> Value {
@@ -20,7 +23,12 @@ fn ticket() -> Value {
 
 #[test]
 fn labels_and_system_names_fill_placeholders() {
-    let out = render("{{Ticket Assignee}} / {{assignee}} / {{Ticket ID}}", &ticket(), Format::Text, Output::Plain);
+    let out = render(
+        "{{Ticket Assignee}} / {{assignee}} / {{Ticket ID}}",
+        &ticket(),
+        Format::Text,
+        Output::Plain,
+    );
     assert_eq!(out, "jamal@contoso.example / jamal@contoso.example / SEC-1");
 }
 
@@ -32,8 +40,16 @@ fn braces_in_values_are_never_read_as_template_syntax() {
 
 #[test]
 fn html_targets_escape_every_value() {
-    let out = render("Title: {{title}}\nok", &ticket(), Format::Text, Output::Html);
-    assert_eq!(out, "Title: &lt;script&gt;alert(1)&lt;/script&gt; in {{title}} }}<br/>ok");
+    let out = render(
+        "Title: {{title}}\nok",
+        &ticket(),
+        Format::Text,
+        Output::Html,
+    );
+    assert_eq!(
+        out,
+        "Title: &lt;script&gt;alert(1)&lt;/script&gt; in {{title}} }}<br/>ok"
+    );
 }
 
 #[test]
@@ -41,28 +57,60 @@ fn markdown_templates_render_tables_without_values_breaking_cells() {
     let text = "| ID | Title | CVE |\n|---|---|---|\n{{#each findings}}| {{id}} | {{title}} | {{cve | default:\"–\"}} |\n{{/each}}";
     let html = render(text, &ticket(), Format::Markdown, Output::Html);
     assert!(html.contains("<td>SQLi | union</td>"), "{html}");
-    assert!(html.contains("<td>F-2</td>") && html.contains("<td>–</td>"), "{html}");
+    assert!(
+        html.contains("<td>F-2</td>") && html.contains("<td>–</td>"),
+        "{html}"
+    );
 }
 
 #[test]
 fn markdown_values_cannot_inject_html_or_links() {
     let ctx = json!({"title": "<img src=x onerror=alert(1)> [x](javascript:alert(1))", "url": "javascript:alert(1)"});
-    let html = render("# {{title}}\n\n[open]({{url}})", &ctx, Format::Markdown, Output::Html);
-    assert!(!html.contains("<img") && !html.contains("href=\"javascript"), "{html}");
-    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"), "{html}");
+    let html = render(
+        "# {{title}}\n\n[open]({{url}})",
+        &ctx,
+        Format::Markdown,
+        Output::Html,
+    );
+    assert!(
+        !html.contains("<img") && !html.contains("href=\"javascript"),
+        "{html}"
+    );
+    assert!(
+        html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{html}"
+    );
 }
 
 #[test]
 fn the_markdown_filter_renders_ticket_markdown_safely() {
     let ctx = json!({"description": "**bold** <b>raw</b>\n\n[ok](https://example.com)"});
-    let html = render("{{description | markdown}}", &ctx, Format::Markdown, Output::Html);
-    assert!(html.contains("<strong>bold</strong>") && html.contains("&lt;b&gt;raw&lt;/b&gt;") && html.contains("href=\"https://example.com\""), "{html}");
+    let html = render(
+        "{{description | markdown}}",
+        &ctx,
+        Format::Markdown,
+        Output::Html,
+    );
+    assert!(
+        html.contains("<strong>bold</strong>")
+            && html.contains("&lt;b&gt;raw&lt;/b&gt;")
+            && html.contains("href=\"https://example.com\""),
+        "{html}"
+    );
 }
 
 #[test]
 fn links_to_the_ticket_use_the_value_as_url() {
-    let html = render("[{{id}}]({{url}})", &ticket(), Format::Markdown, Output::Html);
-    assert!(html.contains(r#"<a href="https://secops.example/t/SEC-1">SEC-1</a>"#), "{html}");
+    let html = render(
+        "[{{id}}]({{url}})",
+        &ticket(),
+        Format::Markdown,
+        Output::Html,
+    );
+    assert!(
+        html.contains(r#"<a href="https://secops.example/t/SEC-1">SEC-1</a>"#),
+        "{html}"
+    );
 }
 
 #[test]
@@ -73,14 +121,27 @@ fn filters_format_dates_case_lists_and_defaults() {
         Format::Text,
         Output::Plain,
     );
-    assert_eq!(out, "2026-12-01 01.12.2026 09:30 CRITICAL pci + web n/a 2 <script>…");
+    assert_eq!(
+        out,
+        "2026-12-01 01.12.2026 09:30 CRITICAL pci + web n/a 2 <script>…"
+    );
 }
 
 #[test]
 fn each_iterates_with_index_and_falls_back_to_else() {
-    let out = render("{{#each findings}}{{@number}}. {{id}} ({{ticket.id}}) {{/each}}", &ticket(), Format::Text, Output::Plain);
+    let out = render(
+        "{{#each findings}}{{@number}}. {{id}} ({{ticket.id}}) {{/each}}",
+        &ticket(),
+        Format::Text,
+        Output::Plain,
+    );
     assert_eq!(out, "1. F-1 (SEC-1) 2. F-2 (SEC-1) ");
-    let out = render("{{#each nothing}}x{{else}}none{{/each}}", &ticket(), Format::Text, Output::Plain);
+    let out = render(
+        "{{#each nothing}}x{{else}}none{{/each}}",
+        &ticket(),
+        Format::Text,
+        Output::Plain,
+    );
     assert_eq!(out, "none");
 }
 
@@ -88,7 +149,11 @@ fn each_iterates_with_index_and_falls_back_to_else() {
 fn a_wrong_date_is_an_error_naming_the_value() {
     let err = Template::parse("{{due_date | date}}", &BTreeMap::new())
         .unwrap()
-        .render(&json!({"due_date": "next tuesday"}), Format::Text, Output::Plain)
+        .render(
+            &json!({"due_date": "next tuesday"}),
+            Format::Text,
+            Output::Plain,
+        )
         .unwrap_err();
     assert_eq!(err.rule, "date");
     assert!(err.message.contains("`next tuesday`"), "{err}");
@@ -98,7 +163,12 @@ fn a_wrong_date_is_an_error_naming_the_value() {
 fn parse_errors_are_located() {
     let err = Template::parse("ok\nthen {{title", &BTreeMap::new()).unwrap_err();
     assert_eq!(err.at, Some((2, 6)));
-    assert!(Template::parse("{{title | shout}}", &BTreeMap::new()).unwrap_err().message.contains("unknown filter `shout`"));
+    assert!(
+        Template::parse("{{title | shout}}", &BTreeMap::new())
+            .unwrap_err()
+            .message
+            .contains("unknown filter `shout`")
+    );
     assert!(Template::parse("{{#each findings}}x", &BTreeMap::new()).is_err());
     assert!(Template::parse("{{/each}}", &BTreeMap::new()).is_err());
     assert!(Template::parse("{{d | date:\"[nonsense]\"}}", &BTreeMap::new()).is_err());
@@ -106,12 +176,17 @@ fn parse_errors_are_located() {
 
 #[test]
 fn escaped_braces_are_literal() {
-    assert_eq!(render("\\{{title}}", &ticket(), Format::Text, Output::Plain), "{{title}}");
+    assert_eq!(
+        render("\\{{title}}", &ticket(), Format::Text, Output::Plain),
+        "{{title}}"
+    );
 }
 
 #[test]
 fn output_is_bounded() {
-    let many: Vec<Value> = (0..5000).map(|i| json!({"id": i, "title": "x".repeat(100)})).collect();
+    let many: Vec<Value> = (0..5000)
+        .map(|i| json!({"id": i, "title": "x".repeat(100)}))
+        .collect();
     let err = Template::parse("{{#each findings}}{{title}}{{/each}}", &BTreeMap::new())
         .unwrap()
         .render(&json!({"findings": many}), Format::Text, Output::Plain)
@@ -122,5 +197,8 @@ fn output_is_bounded() {
 #[test]
 fn forged_markers_in_values_are_removed() {
     let ctx = json!({"a": "\u{E000}0\u{E001}", "b": "B"});
-    assert_eq!(render("{{a}}{{b}}", &ctx, Format::Markdown, Output::Html), "<p>0B</p>");
+    assert_eq!(
+        render("{{a}}{{b}}", &ctx, Format::Markdown, Output::Html),
+        "<p>0B</p>"
+    );
 }

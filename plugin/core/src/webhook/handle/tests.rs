@@ -48,18 +48,27 @@ fn ignored(outcome: Outcome) -> String {
 }
 
 fn text(name: &str, value: &str) -> Field {
-    Field { name: name.into(), value: FieldValue::Text(value.into()) }
+    Field {
+        name: name.into(),
+        value: FieldValue::Text(value.into()),
+    }
 }
 
 #[test]
 fn an_update_maps_only_the_rules_whose_source_changed() {
     let u = applied(handle(CONFIG, &link(SyncState::default()), &sample("updated")).unwrap());
-    assert_eq!(u.fields, vec![text("status", "IN_PROGRESS"), text("severity", "HIGH")]);
+    assert_eq!(
+        u.fields,
+        vec![text("status", "IN_PROGRESS"), text("severity", "HIGH")]
+    );
     assert!(u.comments.is_empty());
     assert_eq!(u.deleted, None);
     let state = SyncState::read(&u.link.sync_state).unwrap();
     assert_eq!(state.last_rev, Some(2));
-    assert_eq!(state.seen_events, vec!["27646e0e-b520-4d2b-9411-bba7524947cd".to_string()]);
+    assert_eq!(
+        state.seen_events,
+        vec!["27646e0e-b520-4d2b-9411-bba7524947cd".to_string()]
+    );
     assert_eq!(state.state.as_deref(), Some("Approved"));
     assert_eq!(u.link.rev, 2);
 }
@@ -73,27 +82,54 @@ fn a_redelivered_event_is_a_duplicate() {
 
 #[test]
 fn an_older_revision_arriving_late_is_stale() {
-    let state = SyncState { last_rev: Some(3), ..Default::default() };
+    let state = SyncState {
+        last_rev: Some(3),
+        ..Default::default()
+    };
     let why = ignored(handle(CONFIG, &link(state.clone()), &sample("updated")).unwrap());
-    assert!(why.starts_with("stale") && why.contains("revision 2"), "{why}");
+    assert!(
+        why.starts_with("stale") && why.contains("revision 2"),
+        "{why}"
+    );
     // The same revision as the last applied one is stale too...
-    let state = SyncState { last_rev: Some(2), ..Default::default() };
-    assert!(ignored(handle(CONFIG, &link(state), &sample("updated")).unwrap()).starts_with("stale"));
+    let state = SyncState {
+        last_rev: Some(2),
+        ..Default::default()
+    };
+    assert!(
+        ignored(handle(CONFIG, &link(state), &sample("updated")).unwrap()).starts_with("stale")
+    );
     // ...but a comment of that revision is not: it is marked separately.
-    let state = SyncState { last_rev: Some(4), ..Default::default() };
+    let state = SyncState {
+        last_rev: Some(4),
+        ..Default::default()
+    };
     let u = applied(handle(CONFIG, &link(state), &sample("commented")).unwrap());
     assert_eq!(u.comments.len(), 1);
-    assert_eq!(SyncState::read(&u.link.sync_state).unwrap().comment_rev, Some(4));
+    assert_eq!(
+        SyncState::read(&u.link.sync_state).unwrap().comment_rev,
+        Some(4)
+    );
 }
 
 #[test]
 fn values_the_connector_pushed_coming_back_are_its_own_echo() {
     let mut state = SyncState::default();
-    state.fields.insert("System.State".into(), json!("Approved"));
-    state.fields.insert("Microsoft.VSTS.Common.Severity".into(), json!("2 - High"));
-    state.fields.insert("System.AssignedTo".into(), json!("Jamal Hartnet <jamal@contoso.example>"));
+    state
+        .fields
+        .insert("System.State".into(), json!("Approved"));
+    state
+        .fields
+        .insert("Microsoft.VSTS.Common.Severity".into(), json!("2 - High"));
+    state.fields.insert(
+        "System.AssignedTo".into(),
+        json!("Jamal Hartnet <jamal@contoso.example>"),
+    );
     let why = ignored(handle(CONFIG, &link(state), &sample("updated")).unwrap());
-    assert!(why.starts_with("own change") && why.contains("System.State"), "{why}");
+    assert!(
+        why.starts_with("own change") && why.contains("System.State"),
+        "{why}"
+    );
 }
 
 #[test]
@@ -101,16 +137,22 @@ fn numbers_sent_back_as_strings_are_an_echo_too() {
     let mut v = json_of("updated");
     v["resource"]["fields"] = json!({"System.Rev": {"oldValue": "1", "newValue": "2"}, "Microsoft.VSTS.Common.Priority": {"oldValue": "2", "newValue": "1"}});
     let mut state = SyncState::default();
-    state.fields.insert("Microsoft.VSTS.Common.Priority".into(), json!(1));
+    state
+        .fields
+        .insert("Microsoft.VSTS.Common.Priority".into(), json!(1));
     assert!(ignored(handle(CONFIG, &link(state), &body(&v)).unwrap()).starts_with("own change"));
 }
 
 #[test]
 fn a_mixed_update_maps_only_the_foreign_changes_and_moves_the_baseline() {
     let mut state = SyncState::default();
-    state.fields.insert("Microsoft.VSTS.Common.Severity".into(), json!("2 - High"));
+    state
+        .fields
+        .insert("Microsoft.VSTS.Common.Severity".into(), json!("2 - High"));
     state.fields.insert("System.State".into(), json!("New"));
-    state.fields.insert("System.Reason".into(), json!("New defect reported"));
+    state
+        .fields
+        .insert("System.Reason".into(), json!("New defect reported"));
     let u = applied(handle(CONFIG, &link(state), &sample("updated")).unwrap());
     assert_eq!(u.fields, vec![text("status", "IN_PROGRESS")]);
     let after = SyncState::read(&u.link.sync_state).unwrap();
@@ -125,7 +167,10 @@ fn a_mixed_update_maps_only_the_foreign_changes_and_moves_the_baseline() {
 fn a_change_by_the_connector_identity_is_its_own_echo() {
     let mut v = json_of("updated");
     v["resource"]["revisedBy"] = json!({"id": "0fd1c2a4-0000-0000-0000-000000000001", "displayName": "SecOps Connector", "uniqueName": "secops@contoso.example"});
-    let state = SyncState { identity: Some("0FD1C2A4-0000-0000-0000-000000000001".into()), ..Default::default() };
+    let state = SyncState {
+        identity: Some("0FD1C2A4-0000-0000-0000-000000000001".into()),
+        ..Default::default()
+    };
     assert!(ignored(handle(CONFIG, &link(state.clone()), &body(&v)).unwrap()).contains("identity"));
     // Anyone else's change is applied.
     v["resource"]["revisedBy"]["id"] = json!("someone-else");
@@ -146,18 +191,30 @@ fn a_foreign_comment_becomes_a_ticket_comment() {
     assert!(u.fields.is_empty());
     assert_eq!(
         u.comments,
-        vec![Comment { id: "ado-5-r4".into(), author: "Jamal Hartnett".into(), created: "2014-07-15T17:42:44.663Z".into(), text: "This is a great new idea".into() }]
+        vec![Comment {
+            id: "ado-5-r4".into(),
+            author: "Jamal Hartnett".into(),
+            created: "2014-07-15T17:42:44.663Z".into(),
+            text: "This is a great new idea".into()
+        }]
     );
     let mut v = json_of("commented");
     v["resource"]["commentVersionRef"] = json!({"commentId": 42, "version": 1});
-    assert_eq!(applied(handle(CONFIG, &link(SyncState::default()), &body(&v)).unwrap()).comments[0].id, "ado-5-42");
+    assert_eq!(
+        applied(handle(CONFIG, &link(SyncState::default()), &body(&v)).unwrap()).comments[0].id,
+        "ado-5-42"
+    );
 }
 
 #[test]
 fn our_own_comments_are_recognised_by_reference_line_or_id() {
     let mut v = json_of("commented");
-    v["resource"]["fields"]["System.History"] = json!("<p>hello</p><p><small>ref: secops SEC-1#C-7</small></p>");
-    assert!(ignored(handle(CONFIG, &link(SyncState::default()), &body(&v)).unwrap()).contains("reference line"));
+    v["resource"]["fields"]["System.History"] =
+        json!("<p>hello</p><p><small>ref: secops SEC-1#C-7</small></p>");
+    assert!(
+        ignored(handle(CONFIG, &link(SyncState::default()), &body(&v)).unwrap())
+            .contains("reference line")
+    );
     let mut v = json_of("commented");
     v["resource"]["commentVersionRef"] = json!({"commentId": 42});
     let mut state = SyncState::default();
@@ -167,33 +224,57 @@ fn our_own_comments_are_recognised_by_reference_line_or_id() {
 
 #[test]
 fn deleted_and_restored_flag_the_ticket() {
-    let u = applied(handle(CONFIG, &link(SyncState { last_rev: Some(9), ..Default::default() }), &sample("deleted")).unwrap());
+    let u = applied(
+        handle(
+            CONFIG,
+            &link(SyncState {
+                last_rev: Some(9),
+                ..Default::default()
+            }),
+            &sample("deleted"),
+        )
+        .unwrap(),
+    );
     assert_eq!((u.deleted, u.fields.len()), (Some(true), 0));
     let u = applied(handle(CONFIG, &u.link, &sample("restored")).unwrap());
     assert_eq!(u.deleted, Some(false));
     assert_eq!(u.fields[0], text("status", "OPEN"));
-    assert_eq!(SyncState::read(&u.link.sync_state).unwrap().seen_events.len(), 2);
+    assert_eq!(
+        SyncState::read(&u.link.sync_state)
+            .unwrap()
+            .seen_events
+            .len(),
+        2
+    );
 }
 
 #[test]
 fn a_created_event_of_the_connector_dispatch_is_its_own_echo() {
     let mut state = SyncState::default();
-    state.fields.insert("System.Title".into(), json!("Some great new idea!"));
-    assert!(ignored(handle(CONFIG, &link(state), &sample("created")).unwrap()).contains("dispatch"));
+    state
+        .fields
+        .insert("System.Title".into(), json!("Some great new idea!"));
+    assert!(
+        ignored(handle(CONFIG, &link(state), &sample("created")).unwrap()).contains("dispatch")
+    );
 }
 
 #[test]
 fn the_event_must_be_about_the_linked_work_item() {
     let mut l = link(SyncState::default());
     l.work_item_id = 6;
-    assert!(matches!(handle(CONFIG, &l, &sample("updated")), Err(ConnectorError::Validation(i)) if i[0].rule == "link-mismatch"));
+    assert!(
+        matches!(handle(CONFIG, &l, &sample("updated")), Err(ConnectorError::Validation(i)) if i[0].rule == "link-mismatch")
+    );
 }
 
 #[test]
 fn an_unmapped_value_is_reported_not_guessed() {
     let mut v = json_of("updated");
     v["resource"]["fields"]["System.State"]["newValue"] = json!("Removed");
-    assert!(matches!(handle(CONFIG, &link(SyncState::default()), &body(&v)), Err(ConnectorError::InvalidConfig(i)) if i[0].message.contains("Removed")));
+    assert!(
+        matches!(handle(CONFIG, &link(SyncState::default()), &body(&v)), Err(ConnectorError::InvalidConfig(i)) if i[0].message.contains("Removed"))
+    );
 }
 
 #[test]
@@ -209,15 +290,23 @@ fn seen_events_stay_bounded() {
 #[test]
 fn comment_html_becomes_plain_text() {
     let mut v = json_of("commented");
-    v["resource"]["fields"]["System.History"] = json!("<div>Fixed in <b>build&nbsp;42</b> &amp; deployed.</div><div><br></div><p>&lt;script&gt; stays text</p>");
+    v["resource"]["fields"]["System.History"] = json!(
+        "<div>Fixed in <b>build&nbsp;42</b> &amp; deployed.</div><div><br></div><p>&lt;script&gt; stays text</p>"
+    );
     let u = applied(handle(CONFIG, &link(SyncState::default()), &body(&v)).unwrap());
-    assert_eq!(u.comments[0].text, "Fixed in build 42 & deployed.\n\n<script> stays text");
+    assert_eq!(
+        u.comments[0].text,
+        "Fixed in build 42 & deployed.\n\n<script> stays text"
+    );
 }
 
 #[test]
 fn a_comment_arriving_late_is_applied_once_and_not_pushed_back() {
     // A comment of an older revision than one already applied is still new.
-    let state = SyncState { comment_rev: Some(9), ..Default::default() };
+    let state = SyncState {
+        comment_rev: Some(9),
+        ..Default::default()
+    };
     let u = applied(handle(CONFIG, &link(state), &sample("commented")).unwrap());
     assert_eq!(u.comments.len(), 1);
     let after = SyncState::read(&u.link.sync_state).unwrap();
