@@ -212,6 +212,18 @@ impl Host {
         }))
     }
 
+    /// `webhook.repair`.
+    pub fn repair_subscriptions(
+        &self,
+        c: &Connection,
+        ids: &[String],
+        auth: &webhook::DeliveryAuth,
+    ) -> Result<Vec<webhook::Subscription>, CallError> {
+        flatten(self.call(Egress::for_connection(c), |i, s| {
+            i.secops_ticketing_webhook().call_repair(s, c, ids, auth)
+        }))
+    }
+
     /// `webhook.unsubscribe`.
     pub fn unsubscribe(&self, c: &Connection, ids: &[String]) -> Result<(), CallError> {
         flatten(self.call(Egress::for_connection(c), |i, s| {

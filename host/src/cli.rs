@@ -136,8 +136,14 @@ pub enum Command {
         #[arg(long)]
         public_url: String,
     },
-    /// Lists the stored subscriptions with their status in ADO.
-    Subscriptions,
+    /// Lists the stored subscriptions with their status in ADO; fails when
+    /// one is not enabled.
+    Subscriptions {
+        /// Enable again the ones ADO put on probation or disabled, and
+        /// subscribe again an outegration with one ADO no longer has.
+        #[arg(long)]
+        repair: bool,
+    },
     /// Deletes the subscriptions of an outegration (or all) in ADO and forgets them.
     Unsubscribe {
         #[arg(long)]
@@ -316,15 +322,15 @@ pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<(
             public_url,
         } => {
             let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
-            crate::commands::subscribe(host, &db, &conn, outegration, public_url, out)?;
+            crate::subscriptions::subscribe(host, &db, &conn, outegration, public_url, out)?;
         }
-        Command::Subscriptions => {
+        Command::Subscriptions { repair } => {
             let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
-            crate::commands::subscriptions(host, &db, &conn, out)?;
+            crate::subscriptions::subscriptions(host, &db, &conn, *repair, out)?;
         }
         Command::Unsubscribe { outegration } => {
             let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
-            crate::commands::unsubscribe(host, &db, &conn, outegration.as_deref(), out)?;
+            crate::subscriptions::unsubscribe(host, &db, &conn, outegration.as_deref(), out)?;
         }
         Command::Serve { .. } => {
             bail!("`serve` runs through `cli::run`, or `serve::spawn` in a library")

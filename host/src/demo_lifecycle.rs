@@ -250,7 +250,7 @@ fn webhook_step(
         crate::serve::ServeOptions::new(([127, 0, 0, 1], 0).into(), state),
     )?;
     let mut out = Vec::new();
-    crate::commands::subscribe(host, db, conn, outegration, &server.url(), &mut out)?;
+    crate::subscriptions::subscribe(host, db, conn, outegration, &server.url(), &mut out)?;
     println!("  serving {} ; subscribed:", server.url());
     print_lines(
         String::from_utf8_lossy(&out)
@@ -294,7 +294,7 @@ fn webhook_step(
     }
     println!("  ticket status after: {}", status(db)?);
     let mut out = Vec::new();
-    crate::commands::unsubscribe(host, db, conn, Some(outegration), &mut out)?;
+    crate::subscriptions::unsubscribe(host, db, conn, Some(outegration), &mut out)?;
     print!("  {}", String::from_utf8_lossy(&out));
     server.stop();
     if status(db)? != "RESOLVED" {

@@ -27,6 +27,7 @@ pub mod report;
 pub mod secrets;
 pub mod serve;
 mod state;
+pub mod subscriptions;
 pub mod ticket_edit;
 pub mod ticket_file;
 

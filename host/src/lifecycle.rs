@@ -99,6 +99,8 @@ impl Lifecycle<'_> {
 
     /// Dispatches a stored ticket with the config at `outegration`.
     pub fn dispatch(&self, ticket_id: &str, outegration: &Path) -> anyhow::Result<Dispatched> {
+        // Two dispatches of one ticket at once would create two work items.
+        let _lease = self.db.lease(&[ticket_id])?;
         let ticket = self.db.ticket(ticket_id)?;
         if let Some(existing) = self.db.link(ticket_id)? {
             bail!(
@@ -136,6 +138,7 @@ impl Lifecycle<'_> {
     /// Pushes the ticket's changes since the last sync; stores the new link
     /// and the ticket as pushed.
     pub fn sync(&self, ticket_id: &str) -> anyhow::Result<PushOutcome> {
+        let _lease = self.db.lease(&[ticket_id])?;
         let stored = self.linked(ticket_id)?;
         let after = self.db.ticket(ticket_id)?;
         let config = read_config(&stored.outegration)?;
@@ -149,31 +152,34 @@ impl Lifecycle<'_> {
                 &after,
             )
             .map_err(call)?;
-        self.db.update_link(&outcome.link, Some(&after))?;
+        self.db
+            .update_link(&stored.link, &outcome.link, Some(&after))?;
         Ok(outcome)
     }
 
     /// Closes the work item of a ticket.
     pub fn close(&self, ticket_id: &str, reason: &str) -> anyhow::Result<StateChange> {
+        let _lease = self.db.lease(&[ticket_id])?;
         let stored = self.linked(ticket_id)?;
         let config = read_config(&stored.outegration)?;
         let change = self
             .host
             .close(&self.conn_for(&stored.link), &config, &stored.link, reason)
             .map_err(call)?;
-        self.db.update_link(&change.link, None)?;
+        self.db.update_link(&stored.link, &change.link, None)?;
         Ok(change)
     }
 
     /// Reopens the work item of a ticket.
     pub fn reopen(&self, ticket_id: &str, reason: &str) -> anyhow::Result<StateChange> {
+        let _lease = self.db.lease(&[ticket_id])?;
         let stored = self.linked(ticket_id)?;
         let config = read_config(&stored.outegration)?;
         let change = self
             .host
             .reopen(&self.conn_for(&stored.link), &config, &stored.link, reason)
             .map_err(call)?;
-        self.db.update_link(&change.link, None)?;
+        self.db.update_link(&stored.link, &change.link, None)?;
         Ok(change)
     }
 
@@ -185,6 +191,10 @@ impl Lifecycle<'_> {
         ticket_ids: &[String],
         reason: &str,
     ) -> anyhow::Result<Vec<(String, anyhow::Result<CloseOutcome>)>> {
+        let mut leased: Vec<&str> = ticket_ids.iter().map(String::as_str).collect();
+        leased.sort_unstable();
+        leased.dedup();
+        let _lease = self.db.lease(&leased)?;
         let mut results: Vec<(String, Option<anyhow::Result<CloseOutcome>>)> =
             Vec::with_capacity(ticket_ids.len());
         let mut items = Vec::with_capacity(ticket_ids.len());
@@ -217,10 +227,12 @@ impl Lifecycle<'_> {
                 items.len()
             );
         }
-        for o in &outcomes {
+        for (o, item) in outcomes.iter().zip(&items) {
             match o {
-                CloseOutcome::Closed(change) => self.db.update_link(&change.link, None)?,
-                CloseOutcome::AlreadyClosed(link) => self.db.update_link(link, None)?,
+                CloseOutcome::Closed(change) => {
+                    self.db.update_link(&item.link, &change.link, None)?
+                }
+                CloseOutcome::AlreadyClosed(link) => self.db.update_link(&item.link, link, None)?,
                 CloseOutcome::Failed(_) => {}
             }
         }

@@ -388,26 +388,52 @@ pub fn process_pending(
     stop: Option<&std::sync::atomic::AtomicBool>,
 ) -> anyhow::Result<usize> {
     let mut n = 0;
+    // A work item whose ticket a command holds waits, and so do its later
+    // rows (deliveries of one work item are applied in arrival order); the
+    // worker's next pass picks them up.
+    let mut waiting: std::collections::HashSet<(String, i32)> = Default::default();
     for row in db.inbox_pending()? {
         if stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst)) {
             break;
         }
-        let result = process_row(host, db, &row)?;
+        let key = (row.outegration.clone(), row.work_item_id);
+        if waiting.contains(&key) {
+            continue;
+        }
+        let Some(result) = process_row(host, db, &row)? else {
+            tracing::debug!(
+                row = row.id,
+                work_item = row.work_item_id,
+                "ticket busy; the delivery waits"
+            );
+            waiting.insert(key);
+            continue;
+        };
         tracing::info!(row = row.id, event = %row.event_id, work_item = row.work_item_id, "{result}");
         n += 1;
     }
     Ok(n)
 }
 
-/// Processes one inbox row; what it did. A row already done is left alone.
-pub fn process_row(host: &Host, db: &Db, row: &InboxRow) -> anyhow::Result<String> {
-    // A sync may store a newer link while the plugin looks at this one: then
-    // the delivery is handled again against the newer link.
+/// Processes one inbox row; what it did, or `None` when a command holds
+/// the linked ticket's lease (the row stays pending). A row already done is
+/// left alone.
+pub fn process_row(host: &Host, db: &Db, row: &InboxRow) -> anyhow::Result<Option<String>> {
+    // The lease keeps commands off the ticket while the plugin handles the
+    // delivery; should it have expired, the compare in `inbox_apply` still
+    // refuses to overwrite a newer link, and the delivery is handled again.
     for _ in 0..5 {
-        let Some(link) = db.link_by_work_item(&row.outegration, row.work_item_id)? else {
+        let Some(peek) = db.link_by_work_item(&row.outegration, row.work_item_id)? else {
             let result = format!("no ticket is linked to work item {}", row.work_item_id);
             db.inbox_finish(row.id, &result)?;
-            return Ok(result);
+            return Ok(Some(result));
+        };
+        let Some(_lease) = db.try_lease(&[&peek.ticket_id])? else {
+            return Ok(None);
+        };
+        // Read again under the lease: a command may have stored it meanwhile.
+        let Some(link) = db.link_by_work_item(&row.outegration, row.work_item_id)? else {
+            continue;
         };
         let config = match std::fs::read_to_string(&row.outegration) {
             Ok(c) => c,
@@ -417,7 +443,7 @@ pub fn process_row(host: &Host, db: &Db, row: &InboxRow) -> anyhow::Result<Strin
                     row.outegration
                 );
                 db.inbox_finish(row.id, &result)?;
-                return Ok(result);
+                return Ok(Some(result));
             }
         };
         let request = DeliveryRequest {
@@ -428,7 +454,7 @@ pub fn process_row(host: &Host, db: &Db, row: &InboxRow) -> anyhow::Result<Strin
             Ok(Outcome::Ignore(reason)) => {
                 let result = format!("ignored: {reason}");
                 db.inbox_finish(row.id, &result)?;
-                return Ok(result);
+                return Ok(Some(result));
             }
             Ok(Outcome::Apply(update)) => {
                 let result = format!(
@@ -443,13 +469,13 @@ pub fn process_row(host: &Host, db: &Db, row: &InboxRow) -> anyhow::Result<Strin
                     }
                 );
                 if db.inbox_apply(row.id, &link, &update, &result)? {
-                    return Ok(result);
+                    return Ok(Some(result));
                 }
             }
             Err(e) => {
                 let result = format!("failed: {e}");
                 db.inbox_finish(row.id, &result)?;
-                return Ok(result);
+                return Ok(Some(result));
             }
         }
     }

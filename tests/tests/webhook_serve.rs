@@ -4,249 +4,12 @@
 //! state database.
 
 mod common;
+mod serve_env;
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use ado_emulator::faults::Faults;
-use ado_emulator::hooks::HookSettings;
-use ado_emulator::{Emulator, EmulatorConfig};
-use clap::Parser as _;
-use common::seed;
-use serde_json::json;
-use ticketing_host::cli::{Cli, run_with};
-use ticketing_host::db::Db;
-use ticketing_host::serve::{ServeHandle, ServeOptions, spawn};
-use ticketing_host::{FieldValue, Ticket};
-
-struct Env {
-    dir: PathBuf,
-    emu: Emulator,
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-impl Env {
-    fn new() -> Env {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "webhook-serve-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let config = EmulatorConfig {
-            hooks: HookSettings {
-                allow_local_urls: true,
-                ..HookSettings::fast(Duration::from_millis(10))
-            },
-            ..Default::default()
-        };
-        let emu = Emulator::start(config).expect("the emulator starts");
-        std::fs::write(
-            dir.join("secrets.toml"),
-            format!("pat = \"{}\"\n", seed::PAT),
-        )
-        .unwrap();
-        let toml = format!(
-            "[connection]\nbase_url = \"{}\"\nproject = \"{}\"\nauth = \"pat\"\n",
-            emu.org_url(),
-            seed::PROJECT
-        );
-        std::fs::write(dir.join("host.toml"), toml).unwrap();
-        // The outegration config lives in the temp dir: its stem names the endpoint.
-        std::fs::write(dir.join("agile-bug.json"), common::agile_bug_config()).unwrap();
-        Env { dir, emu }
-    }
-
-    fn state(&self) -> PathBuf {
-        self.dir.join("state.db")
-    }
-
-    fn outegration(&self) -> PathBuf {
-        self.dir.join("agile-bug.json")
-    }
-
-    fn run(&self, args: &[&str]) -> (bool, String) {
-        let (config, secrets, state) = (
-            self.dir.join("host.toml"),
-            self.dir.join("secrets.toml"),
-            self.state(),
-        );
-        let mut argv: Vec<String> = [
-            "ticketing-host",
-            "--config",
-            path(&config),
-            "--secrets",
-            path(&secrets),
-            "--state",
-            path(&state),
-        ]
-        .map(String::from)
-        .to_vec();
-        argv.extend(args.iter().map(|a| a.to_string()));
-        let mut out = Vec::new();
-        let result = run_with(&Cli::parse_from(argv), common::host(), &mut out);
-        let mut text = String::from_utf8(out).unwrap();
-        if let Err(e) = &result {
-            text.push_str(&format!("error: {e:#}\n"));
-        }
-        (result.is_ok(), text)
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let (ok, out) = self.run(args);
-        assert!(ok, "`{}` failed:\n{out}", args.join(" "));
-        out
-    }
-
-    fn db(&self) -> Db {
-        Db::open(&self.state()).unwrap()
-    }
-
-    /// Imports and dispatches SEC-102; its work item id.
-    fn dispatch(&self) -> i32 {
-        let ticket = ticketing_tests::workspace_root().join("examples/tickets/SEC-102.json");
-        self.ok(&["ticket", "import", path(&ticket)]);
-        self.ok(&[
-            "dispatch",
-            "--outegration",
-            path(&self.outegration()),
-            "SEC-102",
-        ]);
-        self.db()
-            .link("SEC-102")
-            .unwrap()
-            .unwrap()
-            .link
-            .work_item_id
-    }
-
-    fn serve(&self, listen: &str, process: bool) -> ServeHandle {
-        let options = ServeOptions {
-            process,
-            ..ServeOptions::new(listen.parse().unwrap(), self.state())
-        };
-        spawn(common::host(), options).expect("the server starts")
-    }
-
-    fn subscribe(&self, server: &ServeHandle) {
-        let out = self.ok(&[
-            "subscribe",
-            "--outegration",
-            path(&self.outegration()),
-            "--public-url",
-            &server.url(),
-        ]);
-        assert_eq!(out.lines().count(), 5, "{out}");
-    }
-
-    fn ticket(&self) -> Ticket {
-        self.db().ticket("SEC-102").unwrap()
-    }
-
-    /// Waits until the emulator delivered everything and the inbox is empty.
-    fn settle(&self) {
-        assert!(
-            self.emu.wait_for_hooks(Duration::from_secs(30)),
-            "the emulator delivered its hooks"
-        );
-        wait_until("the inbox is processed", || {
-            self.db().inbox_pending().unwrap().is_empty()
-        });
-    }
-
-    fn set_state(&self, id: i32, state: &str) {
-        common::edit_in_ado(
-            &self.emu,
-            id,
-            json!([{ "op": "add", "path": "/fields/System.State", "value": state }]),
-        );
-    }
-
-    fn comment_in_ado(&self, id: i32, text: &str) {
-        let project = seed::PROJECT.replace(' ', "%20");
-        common::ado(
-            &self.emu,
-            "POST",
-            &format!("{project}/_apis/wit/workItems/{id}/comments?api-version=7.1-preview.4"),
-            "application/json",
-            Some(json!({ "text": text })),
-        );
-    }
-
-    fn rev(&self, id: i32) -> i64 {
-        self.emu.work_item(id).unwrap()["rev"].as_i64().unwrap()
-    }
-
-    fn applied_rows(&self) -> usize {
-        self.db()
-            .inbox()
-            .unwrap()
-            .iter()
-            .filter(|r| {
-                r.result
-                    .as_deref()
-                    .is_some_and(|s| s.starts_with("applied"))
-            })
-            .count()
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
-    let end = Instant::now() + Duration::from_secs(30);
-    while !ok() {
-        assert!(Instant::now() < end, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn field(t: &Ticket, name: &str) -> Option<String> {
-    t.fields
-        .iter()
-        .find(|f| f.name == name)
-        .map(|f| match &f.value {
-            FieldValue::Text(s) => s.clone(),
-            other => format!("{other:?}"),
-        })
-}
-
-fn post(url: &str, auth: Option<&str>, body: &[u8]) -> u16 {
-    post_raw(url, auth, body).unwrap_or_else(|e| panic!("POST {url}: {e}"))
-}
-
-fn post_raw(url: &str, auth: Option<&str>, body: &[u8]) -> Result<u16, String> {
-    let agent = ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build(),
-    );
-    let mut req = agent.post(url).header("Content-Type", "application/json");
-    if let Some(a) = auth {
-        req = req.header("Authorization", a);
-    }
-    req.send(body)
-        .map(|r| r.status().as_u16())
-        .map_err(|e| e.to_string())
-}
-
-fn basic(user: &str, password: &str) -> String {
-    use base64::Engine as _;
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-    )
-}
+use serve_env::*;
 
 #[test]
 fn an_ado_state_change_and_comment_reach_the_ticket_through_the_server() {
@@ -424,7 +187,17 @@ fn duplicated_reordered_and_retried_deliveries_make_exactly_one_change_each() {
             t.comments
         );
     }
-    assert_eq!(field(&t, "status").as_deref(), Some("RESOLVED"));
+    assert_eq!(
+        field(&t, "status").as_deref(),
+        Some("RESOLVED"),
+        "inbox: {:#?}",
+        env.db()
+            .inbox()
+            .unwrap()
+            .iter()
+            .map(|r| (&r.event_type, &r.result))
+            .collect::<Vec<_>>()
+    );
     // Every event id applied at most once.
     let rows = env.db().inbox().unwrap();
     let mut applied: Vec<&str> = rows

@@ -119,18 +119,34 @@ impl Db {
         Ok(())
     }
 
-    /// Replaces a stored link; with `synced`, its snapshot too (else the
-    /// snapshot is kept). The outegration stays the one stored.
-    pub fn update_link(&self, link: &Link, synced: Option<&Ticket>) -> anyhow::Result<()> {
+    /// Replaces the stored link `before` (the one the plugin call started
+    /// from) with `link`; with `synced`, its snapshot too (else the
+    /// snapshot is kept). The outegration stays the one stored. When the
+    /// stored link is no longer `before`, someone else stored one meanwhile
+    /// (the ticket's lease expired): nothing is written, and the error says so.
+    pub fn update_link(
+        &self,
+        before: &Link,
+        link: &Link,
+        synced: Option<&Ticket>,
+    ) -> anyhow::Result<()> {
         let tx = self.tx()?;
-        let (outegration, snapshot): (String, String) = tx
+        let (outegration, stored, snapshot): (String, String, String) = tx
             .query_row(
-                "SELECT outegration, synced_ticket_json FROM links WHERE ticket_id = ?1",
+                "SELECT outegration, link_json, synced_ticket_json FROM links WHERE ticket_id = ?1",
                 [&link.ticket_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?
             .with_context(|| format!("ticket {} has no link to update", link.ticket_id))?;
+        if stored != link_to_json(before) {
+            anyhow::bail!(
+                "the link of ticket {} changed while the plugin worked on it (a webhook delivery or another command stored one); \
+                 work item {} has the change, and the next `sync` reconciles the link",
+                link.ticket_id,
+                link.work_item_id
+            );
+        }
         let synced = match synced {
             Some(t) => t.clone(),
             None => from_json(&snapshot).with_context(|| {

@@ -6,7 +6,7 @@ use anyhow::bail;
 use rusqlite::Connection;
 
 /// The schema version this host writes.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 const V1: &str = "
 CREATE TABLE IF NOT EXISTS tickets (
@@ -65,6 +65,15 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 );
 ";
 
+/// Version 3: per-ticket leases (see `leases.rs`).
+const V3: &str = "
+CREATE TABLE IF NOT EXISTS leases (
+    ticket_id TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+";
+
 /// WAL, foreign-key enforcement, busy timeout, then the tables.
 pub fn prepare(conn: &Connection) -> anyhow::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -80,7 +89,10 @@ pub fn prepare(conn: &Connection) -> anyhow::Result<()> {
         if version < 1 {
             tx.execute_batch(V1)?;
         }
-        tx.execute_batch(V2)?;
+        if version < 2 {
+            tx.execute_batch(V2)?;
+        }
+        tx.execute_batch(V3)?;
         tx.pragma_update(None, "user_version", VERSION)?;
         tx.commit()?;
     }

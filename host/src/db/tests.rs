@@ -143,22 +143,79 @@ fn updating_a_link_without_a_snapshot_keeps_the_old_snapshot() {
     let t1 = ticket("S-1", "MEDIUM");
     db.store_dispatched("/cfg/a.json", &link("S-1", 1), &t1)
         .unwrap();
-    db.update_link(&link("S-1", 2), None).unwrap();
+    db.update_link(&link("S-1", 1), &link("S-1", 2), None)
+        .unwrap();
     let stored = db.link("S-1").unwrap().unwrap();
     assert_eq!((stored.link.rev, &stored.synced), (2, &t1));
     let t2 = ticket("S-1", "CRITICAL");
-    db.update_link(&link("S-1", 3), Some(&t2)).unwrap();
+    db.update_link(&link("S-1", 2), &link("S-1", 3), Some(&t2))
+        .unwrap();
     let stored = db.link("S-1").unwrap().unwrap();
     assert_eq!(
         (stored.link.rev, &stored.synced, stored.outegration.as_str()),
         (3, &t2, "/cfg/a.json")
     );
     assert!(
-        db.update_link(&link("S-2", 1), None)
+        db.update_link(&link("S-2", 1), &link("S-2", 1), None)
             .unwrap_err()
             .to_string()
             .contains("S-2")
     );
+}
+
+#[test]
+fn a_link_stored_by_someone_else_meanwhile_is_not_overwritten() {
+    let tmp = TempDb::new();
+    let db = tmp.open();
+    let t1 = ticket("S-1", "MEDIUM");
+    db.store_dispatched("/cfg/a.json", &link("S-1", 1), &t1)
+        .unwrap();
+    // The webhook worker stored rev 2 while a sync worked from rev 1.
+    db.update_link(&link("S-1", 1), &link("S-1", 2), None)
+        .unwrap();
+    let err = db
+        .update_link(
+            &link("S-1", 1),
+            &link("S-1", 3),
+            Some(&ticket("S-1", "LOW")),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("changed while"), "{err}");
+    let stored = db.link("S-1").unwrap().unwrap();
+    assert_eq!((stored.link.rev, &stored.synced), (2, &t1));
+}
+
+#[test]
+fn a_lease_excludes_other_holders_until_released() {
+    let tmp = TempDb::new();
+    let (a, b) = (tmp.open(), tmp.open());
+    let held = a.try_lease(&["S-1", "S-2"]).unwrap().expect("free");
+    assert!(b.try_lease(&["S-2"]).unwrap().is_none());
+    assert!(b.try_lease(&["S-3", "S-1"]).unwrap().is_none());
+    // All or nothing: the failed attempt above did not keep S-3.
+    assert!(!b.leased("S-3").unwrap());
+    assert!(b.leased("S-1").unwrap());
+    drop(held);
+    assert!(!b.leased("S-1").unwrap());
+    let _again = b.try_lease(&["S-1"]).unwrap().expect("released");
+}
+
+#[test]
+fn an_expired_lease_of_a_crashed_holder_is_taken_over() {
+    let tmp = TempDb::new();
+    let db = tmp.open();
+    db.conn
+        .execute(
+            "INSERT INTO leases (ticket_id, holder, expires_at) VALUES ('S-1', 'crashed', 0)",
+            [],
+        )
+        .unwrap();
+    assert!(!db.leased("S-1").unwrap());
+    let _l = db
+        .try_lease(&["S-1"])
+        .unwrap()
+        .expect("expired lease taken over");
 }
 
 #[test]
@@ -234,7 +291,7 @@ fn a_database_from_a_newer_host_is_refused() {
 }
 
 #[test]
-fn a_version_1_database_is_migrated_to_version_2_keeping_its_links() {
+fn a_version_1_database_is_migrated_to_the_current_version_keeping_its_links() {
     let tmp = TempDb::new();
     {
         let conn = rusqlite::Connection::open(&tmp.0).unwrap();
@@ -251,8 +308,9 @@ fn a_version_1_database_is_migrated_to_version_2_keeping_its_links() {
         .conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 2);
+    assert_eq!(v, schema::VERSION);
     assert_eq!(db.link("S-1").unwrap().unwrap().link.rev, 3);
+    assert!(!db.leased("S-1").unwrap());
     assert!(!db.link_deleted("S-1").unwrap());
     assert!(db.inbox().unwrap().is_empty());
 }

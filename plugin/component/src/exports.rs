@@ -252,6 +252,17 @@ impl webhook::Guest for Component {
             .map_err(convert::error)
     }
 
+    fn repair(
+        connection: types::Connection,
+        ids: Vec<String>,
+        auth: webhook::DeliveryAuth,
+    ) -> Result<Vec<webhook::Subscription>> {
+        let connection = convert::connection(connection);
+        core_webhook::repair(&HostEnv, &connection, &ids, &convert::delivery_auth(auth))
+            .map(|l| l.into_iter().map(convert::subscription).collect())
+            .map_err(convert::error)
+    }
+
     fn unsubscribe(connection: types::Connection, ids: Vec<String>) -> Result<()> {
         let connection = convert::connection(connection);
         core_webhook::unsubscribe(&HostEnv, &connection, &ids).map_err(convert::error)

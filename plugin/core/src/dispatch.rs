@@ -213,6 +213,14 @@ fn link_for(
             .and_then(Value::as_str)
             .map(str::to_string),
         attachment,
+        own_revs: vec![item.rev],
+        // The creator is the connection's identity: with a dedicated one
+        // (`sync.dedicated_identity`), its later revisions are echoes.
+        identity: item
+            .fields
+            .get("System.CreatedBy")
+            .and_then(crate::webhook::payload::ChangedBy::from_value)
+            .and_then(|by| by.key().map(str::to_string)),
         ..SyncState::default()
     };
     Link {

@@ -187,6 +187,11 @@ pub struct SyncState {
     /// shares its revision with the `workitem.updated` event of the same change).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment_rev: Option<i32>,
+    /// Revisions the connector's own writes produced (field pushes, state
+    /// changes, the create), newest last, at most [`SyncState::OWN_REVS`]:
+    /// their service-hook events are echoes, however late they arrive.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub own_revs: Vec<i32>,
     /// The connector's own ADO identity (id or unique name), when known:
     /// changes made by it are its own echo.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -207,6 +212,18 @@ impl SyncState {
         }
         let excess = self.seen_events.len().saturating_sub(Self::SEEN_EVENTS);
         self.seen_events.drain(..excess);
+    }
+
+    /// How many of its own revisions a link remembers.
+    pub const OWN_REVS: usize = 64;
+
+    /// Remembers a revision the connector's own write produced.
+    pub fn remember_own_rev(&mut self, rev: i32) {
+        if !self.own_revs.contains(&rev) {
+            self.own_revs.push(rev);
+        }
+        let excess = self.own_revs.len().saturating_sub(Self::OWN_REVS);
+        self.own_revs.drain(..excess);
     }
 
     /// Reads a link's state; an empty one (a link from an older host) is the default.

@@ -27,6 +27,12 @@ pub struct SyncConfig {
     /// Move a closed work item back when a finding regresses.
     #[serde(default)]
     pub reopen: Reopen,
+    /// The connection's identity is used by the connector alone (a service
+    /// principal or a service account): every revision it made is the
+    /// connector's own and is not mapped back. Leave it off when the
+    /// credentials are a person's, whose own edits in ADO must come back.
+    #[serde(default)]
+    pub dedicated_identity: bool,
 }
 
 impl Default for SyncConfig {
@@ -37,6 +43,7 @@ impl Default for SyncConfig {
             triggers: Vec::new(),
             auto_close: None,
             reopen: Reopen::default(),
+            dedicated_identity: false,
         }
     }
 }

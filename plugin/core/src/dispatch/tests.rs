@@ -72,12 +72,19 @@ fn ticket(title: &str, severity: &str) -> Ticket {
 #[test]
 fn create_sends_one_patch_with_fields_tag_and_hyperlink() {
     let mut answers = schema_answers();
-    answers.push(answer(200, json!({"id": 12, "rev": 1, "url": "https://dev.azure.com/o/p-1/_apis/wit/workItems/12", "_links": {"html": {"href": "https://dev.azure.com/o/p-1/_workitems/edit/12"}}})));
+    answers.push(answer(200, json!({"id": 12, "rev": 1, "url": "https://dev.azure.com/o/p-1/_apis/wit/workItems/12", "_links": {"html": {"href": "https://dev.azure.com/o/p-1/_workitems/edit/12"}},
+        "fields": {"System.State": "New", "System.CreatedBy": {"id": "c0ffee00-0000-0000-0000-000000000007", "displayName": "SecOps Connector", "uniqueName": "secops@contoso.example"}}})));
     let env = FakeEnv::new(answers);
     let link = create(&env, &conn(), CONFIG, &ticket("SQL injection", "CRITICAL")).unwrap();
     assert_eq!(
         (link.work_item_id, link.rev, link.project.as_str()),
         (12, 1, "p-1")
+    );
+    // The creator is remembered as the connector's identity, for echo detection.
+    let state = crate::model::SyncState::read(&link.sync_state).unwrap();
+    assert_eq!(
+        state.identity.as_deref(),
+        Some("c0ffee00-0000-0000-0000-000000000007")
     );
     let sent = env.sent.borrow();
     let post = sent.last().unwrap();

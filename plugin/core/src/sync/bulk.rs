@@ -189,6 +189,10 @@ fn current_states(client: &Client<'_>, items: &[CloseItem]) -> HashMap<i32, Curr
 
 fn changed(link: &Link, rev: i32, plan: &Plan) -> CloseOutcome {
     let mut s = SyncState::read(&link.sync_state).unwrap_or_default();
+    // A `$batch` answer without a rev leaves the link's: not one of ours.
+    if rev > link.rev {
+        s.remember_own_rev(rev);
+    }
     let link = lifecycle::updated_link(link, &mut s, rev, Some(&plan.to), true);
     CloseOutcome::Closed(StateChange {
         link,

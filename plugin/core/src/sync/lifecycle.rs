@@ -353,6 +353,7 @@ fn apply(
     plan: &Plan,
 ) -> Result<StateChange, ConnectorError> {
     let done = workitem::patch(client, link.work_item_id, &ops(plan))?;
+    state.remember_own_rev(done.rev);
     let link = updated_link(link, state, done.rev, Some(&plan.to), plan.closing);
     Ok(StateChange {
         link,

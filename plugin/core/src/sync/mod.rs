@@ -139,6 +139,7 @@ pub fn push(
         match workitem::patch(&client, link.work_item_id, &ops) {
             Ok(item) => {
                 rev = item.rev;
+                state.remember_own_rev(rev);
                 current_state = item.state().map(str::to_string).or(current_state);
                 fields_sent.extend(pending.keys().cloned());
                 for (k, v) in std::mem::take(&mut pending) {

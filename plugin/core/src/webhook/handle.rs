@@ -7,7 +7,9 @@
 //!   comment events keep separate marks, as one ADO change raises both an
 //!   `updated` and a `commented` event with the same revision; deleted and
 //!   restored do not change the revision and are ordered by event id only;
-//! - the connector's own change is an echo: made by its identity, or every
+//! - the connector's own change is an echo: a revision its own write
+//!   produced (remembered in the link), made by its identity (when the
+//!   config says that identity is the connector's alone), or every
 //!   changed field now holds what the connector last pushed (fields ADO
 //!   derives from a state change, like `System.Reason`, aside), or a comment
 //!   carrying the connector's reference line or a known comment id;
@@ -120,13 +122,24 @@ fn meaningful_changes(event: &Event) -> Vec<(&str, Option<&Value>)> {
 }
 
 /// Why the event is the connector's own change, if it is.
-fn own_change(event: &Event, state: &SyncState) -> Option<String> {
-    if let (Some(me), Some(by)) = (state.identity.as_deref(), event.changed_by.as_ref())
-        && by.is(me)
+fn own_change(event: &Event, state: &SyncState, dedicated_identity: bool) -> Option<String> {
+    if let (true, Some(me), Some(by)) = (
+        dedicated_identity,
+        state.identity.as_deref(),
+        event.changed_by.as_ref(),
+    ) && by.is(me)
     {
         return Some(format!(
             "own change: revision made by the connector's identity `{}`",
             by.display_name
+        ));
+    }
+    if matches!(event.event_type, EventType::Created | EventType::Updated)
+        && let Some(rev) = event.rev
+        && state.own_revs.contains(&rev)
+    {
+        return Some(format!(
+            "own change: revision {rev} was written by the connector"
         ));
     }
     match event.event_type {
@@ -328,7 +341,7 @@ pub fn handle(config_text: &str, link: &Link, body: &[u8]) -> Result<Outcome, Co
         }
         *mark = Some(mark.map_or(rev, |m| m.max(rev)));
     }
-    if let Some(reason) = own_change(&event, &state) {
+    if let Some(reason) = own_change(&event, &state, config.sync.dedicated_identity) {
         return Ok(Outcome::Ignore(reason));
     }
 

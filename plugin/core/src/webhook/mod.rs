@@ -10,4 +10,4 @@ pub mod subscriptions;
 
 pub use auth::{Delivery, DeliveryAuth, authenticate, inspect};
 pub use handle::{Outcome, TicketUpdate, handle};
-pub use subscriptions::{Subscription, status, subscribe, unsubscribe};
+pub use subscriptions::{Subscription, repair, status, subscribe, unsubscribe};

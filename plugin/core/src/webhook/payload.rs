@@ -60,7 +60,7 @@ pub struct ChangedBy {
 impl ChangedBy {
     /// Reads an identity: an object (`id`, `displayName`, `uniqueName`), a
     /// `Name <mail>` string or a plain display name.
-    fn from_value(v: &Value) -> Option<ChangedBy> {
+    pub(crate) fn from_value(v: &Value) -> Option<ChangedBy> {
         match v {
             Value::Object(o) => {
                 let text = |k: &str| {
@@ -90,6 +90,11 @@ impl ChangedBy {
             }),
             _ => None,
         }
+    }
+
+    /// The id, else the unique name: what [`ChangedBy::is`] recognises.
+    pub fn key(&self) -> Option<&str> {
+        self.id.as_deref().or(self.unique_name.as_deref())
     }
 
     /// Whether this is the identity `who` (an id or a unique name).

@@ -161,11 +161,14 @@ pub fn status(
 
 /// Enables again the subscriptions ADO put on probation or disabled
 /// (`PUT` of the subscription with `status: enabled`); returns every
-/// subscription with its status afterwards.
+/// subscription with its status afterwards. ADO returns confidential
+/// consumer inputs masked (`********`, the list sample), so the delivery
+/// credentials are sent again from `auth` rather than echoed back masked.
 pub fn repair(
     env: &dyn Env,
     connection: &Connection,
     ids: &[String],
+    auth: &DeliveryAuth,
 ) -> Result<Vec<Subscription>, ConnectorError> {
     let client = Client::new(env, connection)?;
     let mut out = Vec::new();
@@ -190,6 +193,25 @@ pub fn repair(
             continue;
         }
         current["status"] = json!("enabled");
+        let delivery_url = current
+            .pointer("/consumerInputs/url")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let inputs = consumer_inputs(&delivery_url, auth);
+        let target = current
+            .as_object_mut()
+            .expect("a subscription read as a struct is an object")
+            .entry("consumerInputs")
+            .or_insert_with(|| json!({}));
+        if let (Some(target), Some(inputs)) = (target.as_object_mut(), inputs.as_object()) {
+            for key in ["basicAuthUsername", "basicAuthPassword", "httpHeaders"] {
+                match inputs.get(key) {
+                    Some(v) => target.insert(key.into(), v.clone()),
+                    None => target.remove(key),
+                };
+            }
+        }
         let raw: Raw = client.send(Method::Put, &url, "application/json", &current)?;
         out.push(raw.into());
     }

@@ -164,17 +164,56 @@ fn a_mixed_update_maps_only_the_foreign_changes_and_moves_the_baseline() {
 }
 
 #[test]
-fn a_change_by_the_connector_identity_is_its_own_echo() {
+fn a_revision_the_connector_wrote_is_its_echo_even_when_it_arrives_late() {
+    let v = json_of("updated");
+    let rev = v["resource"]["rev"]
+        .as_i64()
+        .or_else(|| v["resource"]["revision"]["rev"].as_i64())
+        .expect("the sample has a rev") as i32;
+    // The connector wrote this revision and has pushed a newer value since,
+    // so the values no longer tell it is an echo: the revision does.
+    let state = SyncState {
+        own_revs: vec![rev - 3, rev, rev + 2],
+        fields: [(
+            "System.State".to_string(),
+            serde_json::json!("Something newer"),
+        )]
+        .into_iter()
+        .collect(),
+        ..Default::default()
+    };
+    let why = ignored(handle(CONFIG, &link(state), &sample("updated")).unwrap());
+    assert!(why.contains(&format!("revision {rev}")), "{why}");
+    // Another revision is someone else's.
+    let state = SyncState {
+        own_revs: vec![rev - 1, rev + 1],
+        ..Default::default()
+    };
+    applied(handle(CONFIG, &link(state), &sample("updated")).unwrap());
+}
+
+#[test]
+fn a_change_by_a_dedicated_connector_identity_is_its_own_echo() {
     let mut v = json_of("updated");
     v["resource"]["revisedBy"] = json!({"id": "0fd1c2a4-0000-0000-0000-000000000001", "displayName": "SecOps Connector", "uniqueName": "secops@contoso.example"});
     let state = SyncState {
         identity: Some("0FD1C2A4-0000-0000-0000-000000000001".into()),
         ..Default::default()
     };
-    assert!(ignored(handle(CONFIG, &link(state.clone()), &body(&v)).unwrap()).contains("identity"));
+    // A person's credentials: their own edits in ADO must come back.
+    applied(handle(CONFIG, &link(state.clone()), &body(&v)).unwrap());
+    let dedicated = CONFIG.replacen(
+        r#""work_item_type":"Bug","#,
+        r#""work_item_type":"Bug","sync":{"dedicated_identity":true},"#,
+        1,
+    );
+    assert!(
+        ignored(handle(&dedicated, &link(state.clone()), &body(&v)).unwrap()).contains("identity")
+    );
     // Anyone else's change is applied.
     v["resource"]["revisedBy"]["id"] = json!("someone-else");
-    applied(handle(CONFIG, &link(state), &body(&v)).unwrap());
+    v["resource"]["revisedBy"]["uniqueName"] = json!("someone@contoso.example");
+    applied(handle(&dedicated, &link(state), &body(&v)).unwrap());
 }
 
 #[test]

@@ -201,7 +201,13 @@ fn repair_re_enables_what_ado_disabled() {
         sub("b", "workitem.created", "disabledBySystem"),
         sub("b", "workitem.created", "enabled"),
     ]);
-    let list = repair(&env, &connection(), &["a".to_string(), "b".into()]).unwrap();
+    let list = repair(
+        &env,
+        &connection(),
+        &["a".to_string(), "b".into()],
+        &basic(),
+    )
+    .unwrap();
     assert!(list.iter().all(Subscription::healthy));
     let sent = env.sent.borrow();
     assert_eq!(
@@ -210,8 +216,27 @@ fn repair_re_enables_what_ado_disabled() {
     );
     let put = body_of(&sent[2]);
     assert_eq!(put["status"], "enabled");
-    // The masked password goes back masked: ADO keeps the stored one.
-    assert_eq!(put["consumerInputs"]["basicAuthPassword"], "********");
+    // ADO masks the password it returns: the real one goes back, with the URL kept.
+    assert_eq!(put["consumerInputs"]["basicAuthPassword"], "hook-secret");
+    assert_eq!(put["consumerInputs"]["basicAuthUsername"], "ado-hook");
+    assert_eq!(put["consumerInputs"]["url"], URL);
+}
+
+#[test]
+fn repair_with_a_secret_header_replaces_basic_credentials() {
+    let env = FakeEnv::new(vec![
+        sub("b", "workitem.created", "onProbation"),
+        sub("b", "workitem.created", "enabled"),
+    ]);
+    let header = DeliveryAuth::Header {
+        name: "X-Hook".into(),
+        value: Secret("header-secret".into()),
+    };
+    let list = repair(&env, &connection(), &["b".to_string()], &header).unwrap();
+    assert_eq!(list[0].status, "enabled");
+    let put = body_of(&env.sent.borrow()[1]);
+    assert_eq!(put["consumerInputs"]["httpHeaders"], "X-Hook:header-secret");
+    assert!(put["consumerInputs"].get("basicAuthPassword").is_none());
 }
 
 #[test]
