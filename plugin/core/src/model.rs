@@ -187,6 +187,12 @@ pub struct SyncState {
     /// shares its revision with the `workitem.updated` event of the same change).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment_rev: Option<i32>,
+    /// The ADO values of the `from_ado` source fields at the last revision
+    /// applied from a webhook. A newer revision whose value differs is
+    /// mapped even when that revision did not change the field itself: the
+    /// revision that did may arrive later (then stale) or never.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub ado_seen: serde_json::Map<String, serde_json::Value>,
     /// Revisions the connector's own writes produced (field pushes, state
     /// changes, the create), newest last, at most [`SyncState::OWN_REVS`]:
     /// their service-hook events are echoes, however late they arrive.

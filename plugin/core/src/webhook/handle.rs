@@ -204,18 +204,28 @@ fn own_change(event: &Event, state: &SyncState, dedicated_identity: bool) -> Opt
 fn relevant_rules(config: &Config, event: &Event, state: &SyncState) -> Config {
     let mut config = config.clone();
     if event.event_type == EventType::Updated {
+        let ours = |name: &str, new: Option<&Value>| {
+            state
+                .fields
+                .get(name)
+                .is_some_and(|pushed| echoes(new, pushed))
+        };
         let foreign: Vec<&str> = meaningful_changes(event)
             .into_iter()
-            .filter(|(name, new)| {
-                !state
-                    .fields
-                    .get(*name)
-                    .is_some_and(|ours| echoes(*new, ours))
-            })
+            .filter(|(name, new)| !ours(name, *new))
             .map(|(name, _)| name)
             .collect();
+        // A value that moved since the last revision applied, though this
+        // revision did not change it: an earlier one did and arrived late.
+        let moved = |field: &str| {
+            let now = event.fields.get(field);
+            state
+                .ado_seen
+                .get(field)
+                .is_some_and(|seen| !same_value(now, seen) && !ours(field, now))
+        };
         config.from_ado.retain(|rule| match sources(&rule.source) {
-            Some(field) => foreign.iter().any(|f| f.eq_ignore_ascii_case(field)),
+            Some(field) => foreign.iter().any(|f| f.eq_ignore_ascii_case(field)) || moved(field),
             None => !foreign.is_empty(),
         });
     }
@@ -389,6 +399,12 @@ pub fn handle(config_text: &str, link: &Link, body: &[u8]) -> Result<Outcome, Co
                 {
                     *ours = ado.cloned().unwrap_or(Value::Null);
                 }
+            }
+            for source in config.from_ado.iter().filter_map(|r| sources(&r.source)) {
+                match event.fields.get(source) {
+                    Some(v) => state.ado_seen.insert(source.to_string(), v.clone()),
+                    None => state.ado_seen.remove(source),
+                };
             }
             update.fields = fields;
             if let Some(rev) = event.rev {

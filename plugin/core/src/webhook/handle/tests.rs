@@ -74,6 +74,41 @@ fn an_update_maps_only_the_rules_whose_source_changed() {
 }
 
 #[test]
+fn a_value_an_earlier_late_revision_changed_is_mapped_from_a_newer_one() {
+    // This revision did not change the state itself (say, a comment's), but
+    // the state differs from the last one applied: the revision that changed
+    // it is still on its way, and will be stale when it arrives.
+    let mut v = json_of("updated");
+    v["resource"]["fields"]
+        .as_object_mut()
+        .unwrap()
+        .remove("System.State");
+    // (The sample's revision still shows the state before its own change.)
+    v["resource"]["revision"]["fields"]["System.State"] = serde_json::json!("Approved");
+    let seen = |state: &str| SyncState {
+        ado_seen: [("System.State".to_string(), serde_json::json!(state))]
+            .into_iter()
+            .collect(),
+        ..Default::default()
+    };
+    let u = applied(handle(CONFIG, &link(seen("New")), &body(&v)).unwrap());
+    assert!(
+        u.fields.contains(&text("status", "IN_PROGRESS")),
+        "{:?}",
+        u.fields
+    );
+    let after = SyncState::read(&u.link.sync_state).unwrap();
+    assert_eq!(after.ado_seen["System.State"], "Approved");
+    // Unmoved since the last one applied: a local ticket change is not reverted.
+    let u = applied(handle(CONFIG, &link(seen("Approved")), &body(&v)).unwrap());
+    assert!(
+        !u.fields.iter().any(|f| f.name == "status"),
+        "{:?}",
+        u.fields
+    );
+}
+
+#[test]
 fn a_redelivered_event_is_a_duplicate() {
     let first = applied(handle(CONFIG, &link(SyncState::default()), &sample("updated")).unwrap());
     let why = ignored(handle(CONFIG, &first.link, &sample("updated")).unwrap());
