@@ -32,6 +32,13 @@ pub struct Cli {
     /// State database (SQLite): tickets, links, dispatch attempts.
     #[arg(long, global = true, default_value = "state.db")]
     pub state: PathBuf,
+    /// Where the compiled plugin is kept between runs; else
+    /// $XDG_CACHE_HOME/ticketing-host or ~/.cache/ticketing-host.
+    #[arg(long, global = true, env = "TICKETING_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Compile the plugin at every start (no compilation cache).
+    #[arg(long, global = true)]
+    pub no_cache: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -219,7 +226,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             outegration,
             body_limit,
         } => {
-            let host: &'static Host = Box::leak(Box::new(Host::load(&plugin_path(&cli)?, limits)?));
+            let host: &'static Host = Box::leak(Box::new(load_host(&cli, limits)?));
             let options = crate::serve::ServeOptions {
                 outegrations: outegration.clone(),
                 body_limit: *body_limit,
@@ -239,8 +246,23 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             handle.wait();
             Ok(())
         }
-        _ => run_with(&cli, &Host::load(&plugin_path(&cli)?, limits)?, &mut stdout),
+        _ => run_with(&cli, &load_host(&cli, limits)?, &mut stdout),
     }
+}
+
+/// Loads the plugin with the compilation cache the options name.
+fn load_host(cli: &Cli, limits: Limits) -> anyhow::Result<Host> {
+    let options = crate::HostOptions {
+        cache_dir: if cli.no_cache {
+            None
+        } else {
+            cli.cache_dir
+                .clone()
+                .or_else(crate::HostOptions::default_cache_dir)
+        },
+        ..Default::default()
+    };
+    Host::load_with(&plugin_path(cli)?, limits, &options)
 }
 
 /// Runs a command with an already loaded plugin, writing to `out` (what

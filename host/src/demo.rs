@@ -26,7 +26,14 @@ pub fn run(plugin: &Path, root: &Path) -> anyhow::Result<()> {
 
     let started = Instant::now();
     // Leaked: the webhook server of the lifecycle demo runs on its own threads.
-    let host: &'static Host = Box::leak(Box::new(Host::load(plugin, Limits::default())?));
+    let host: &'static Host = Box::leak(Box::new(Host::load_with(
+        plugin,
+        Limits::default(),
+        &crate::HostOptions {
+            cache_dir: crate::HostOptions::default_cache_dir(),
+            ..Default::default()
+        },
+    )?));
     println!(
         "== Plugin {} compiled in {:.2?}",
         plugin.display(),

@@ -1,14 +1,17 @@
 //! One engine, the component compiled once, and a fresh sandboxed store per
 //! call with an epoch deadline and a memory limit.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, Store, Trap, UpdateDeadline};
+use wasmtime::{
+    Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
+    Trap, UpdateDeadline,
+};
 
 use crate::bindings::secops::ticketing::types::ConnectorError;
 use crate::bindings::{Connector, ConnectorPre};
@@ -37,6 +40,66 @@ pub enum CallError {
     Trap(String),
 }
 
+/// How the engine is set up (beyond the per-call [`Limits`]).
+#[derive(Debug, Clone, Default)]
+pub struct HostOptions {
+    /// Where compiled components are kept between runs (wasmtime's cache:
+    /// keyed by the component's bytes, the engine's settings and wasmtime's
+    /// version, so a changed plugin or host compiles afresh). `None`: every
+    /// start compiles.
+    pub cache_dir: Option<PathBuf>,
+    /// Allocate instances on demand instead of from the pooling allocator.
+    pub on_demand: bool,
+}
+
+impl HostOptions {
+    /// The cache directory the CLI uses unless told otherwise:
+    /// `$XDG_CACHE_HOME/ticketing-host`, else `$HOME/.cache/ticketing-host`.
+    pub fn default_cache_dir() -> Option<PathBuf> {
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+        Some(base.join("ticketing-host"))
+    }
+}
+
+/// Calls that may run at once on one host with the pooling allocator; more
+/// wait for a slot (wasmtime refuses an instance past the pool).
+pub const MAX_CONCURRENT_CALLS: u32 = 64;
+
+/// The engine configuration: epoch interruption for deadlines, the pooling
+/// allocator (instances reuse pre-reserved slots instead of mapping memory
+/// on every call), and the compilation cache.
+fn engine_config(limits: &Limits, options: &HostOptions) -> anyhow::Result<Config> {
+    let mut config = Config::new();
+    config.wasm_component_model(true).epoch_interruption(true);
+    if !options.on_demand {
+        let mut pool = PoolingAllocationConfig::new();
+        // A slot may grow one page past the limit, so that the limiter (which
+        // records why) refuses the growth rather than the pool.
+        let page = 64 << 10;
+        pool.total_component_instances(MAX_CONCURRENT_CALLS)
+            .total_core_instances(MAX_CONCURRENT_CALLS * 8)
+            .total_memories(MAX_CONCURRENT_CALLS * 2)
+            .total_tables(MAX_CONCURRENT_CALLS * 8)
+            .total_stacks(MAX_CONCURRENT_CALLS)
+            .max_memory_size(limits.memory_bytes.div_ceil(page) * page + page)
+            .table_elements(100_000);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    if let Some(dir) = &options.cache_dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the compilation cache {}", dir.display()))?;
+        let mut cache = CacheConfig::new();
+        cache.with_directory(dir);
+        let cache = Cache::new(cache)
+            .map_err(|e| wasm_error(&format!("the compilation cache {}", dir.display()), e))?;
+        config.cache(Some(cache));
+    }
+    Ok(config)
+}
+
 /// The connector component, ready to be called.
 pub struct Host {
     engine: Engine,
@@ -54,17 +117,34 @@ impl Drop for Host {
 }
 
 impl Host {
-    /// Compiles the component file once.
+    /// Compiles the component file once (pooling allocator, no disk cache).
     pub fn load(component: &Path, limits: Limits) -> anyhow::Result<Host> {
+        Host::load_with(component, limits, &HostOptions::default())
+    }
+
+    /// Compiles (or takes from the cache) the component file once.
+    pub fn load_with(
+        component: &Path,
+        limits: Limits,
+        options: &HostOptions,
+    ) -> anyhow::Result<Host> {
         let bytes = std::fs::read(component)
             .with_context(|| format!("reading the plugin component {}", component.display()))?;
-        Host::from_bytes(&bytes, limits)
+        Host::from_bytes_with(&bytes, limits, options)
     }
 
     /// Compiles a component from its bytes.
     pub fn from_bytes(bytes: &[u8], limits: Limits) -> anyhow::Result<Host> {
-        let mut config = Config::new();
-        config.wasm_component_model(true).epoch_interruption(true);
+        Host::from_bytes_with(bytes, limits, &HostOptions::default())
+    }
+
+    /// Compiles a component from its bytes with these engine options.
+    pub fn from_bytes_with(
+        bytes: &[u8],
+        limits: Limits,
+        options: &HostOptions,
+    ) -> anyhow::Result<Host> {
+        let config = engine_config(&limits, options)?;
         let engine = Engine::new(&config).map_err(|e| wasm_error("configuring the engine", e))?;
         let component = Component::new(&engine, bytes)
             .map_err(|e| wasm_error("compiling the plugin component", e))?;

@@ -48,7 +48,7 @@ pub use bindings::secops::ticketing::types::{
 };
 pub use display::describe;
 pub use egress::{DEFAULT_AUTHORITY, Egress};
-pub use engine::{CallError, Host};
+pub use engine::{CallError, Host, HostOptions, MAX_CONCURRENT_CALLS};
 pub use limits::Limits;
 
 /// What `Host::preview` returns: the exact request a dispatch would send.

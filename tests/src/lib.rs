@@ -22,3 +22,14 @@ pub fn workspace_root() -> &'static Path {
         .parent()
         .expect("tests/ has a parent")
 }
+
+/// Engine options of the test suites: wasmtime's compilation cache under
+/// `target/`, so the dozen test binaries compile the plugin once between
+/// them instead of once each (keyed by the component's bytes: a rebuilt
+/// plugin compiles afresh).
+pub fn host_options() -> ticketing_host::HostOptions {
+    ticketing_host::HostOptions {
+        cache_dir: Some(workspace_root().join("target").join("wasmtime-cache")),
+        ..Default::default()
+    }
+}

@@ -7,7 +7,12 @@ use common::*;
 use ticketing_host::{CallError, ConnectorError, Host, Limits};
 
 fn misbehaving(limits: Limits) -> Host {
-    Host::load(ticketing_tests::misbehaving_wasm(), limits).expect("the fixture loads")
+    Host::load_with(
+        ticketing_tests::misbehaving_wasm(),
+        limits,
+        &ticketing_tests::host_options(),
+    )
+    .expect("the fixture loads")
 }
 
 #[test]

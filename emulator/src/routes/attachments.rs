@@ -58,6 +58,9 @@ fn too_large(limit: usize) -> Response {
     )
 }
 
+/// Bodies this far over the limit are read before the 413 (see `upload`).
+const DRAIN_LIMIT: usize = 1 << 20;
+
 async fn upload(
     emu: &Emu,
     q: &HashMap<String, String>,
@@ -79,7 +82,13 @@ async fn upload(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if announced.is_some_and(|n| n > limit) {
+    if let Some(n) = announced.filter(|n| *n > limit) {
+        // A small excess is read first: answering before the body is read
+        // makes the socket close with unread bytes, which resets the
+        // connection before the client can read the 413.
+        if n <= limit.saturating_add(DRAIN_LIMIT) {
+            let _ = axum::body::to_bytes(body, n).await;
+        }
         return too_large(limit);
     }
     let Ok(bytes) = axum::body::to_bytes(body, limit).await else {

@@ -16,8 +16,12 @@ pub use ado_emulator::seed;
 pub fn host() -> &'static Host {
     static HOST: OnceLock<Host> = OnceLock::new();
     HOST.get_or_init(|| {
-        Host::load(ticketing_tests::plugin_wasm(), Limits::default())
-            .expect("the plugin component loads")
+        Host::load_with(
+            ticketing_tests::plugin_wasm(),
+            Limits::default(),
+            &ticketing_tests::host_options(),
+        )
+        .expect("the plugin component loads")
     })
 }
 

@@ -1,0 +1,358 @@
+//! Host start and call cost, and the cost of the plugin boundary, each
+//! measured side by side in one run and reported as ratios:
+//!
+//! - **start**: `Host::load` + the first call, compiling the component, with
+//!   an empty compilation cache (compile and store), and with a warm cache;
+//! - **warm call**: one instantiate-and-call of a trivial export on a loaded
+//!   host, with the pooling allocator and with on-demand allocation;
+//! - **boundary**: a preview of a ticket with 50 findings through the
+//!   `agile-bug` example (field, dictionary, template and script mappings),
+//!   by the core linked natively and by the component, both with the schema
+//!   cached (no HTTP request in the measured calls; checked).
+//!
+//! `cargo bench -p ticketing-tests --bench host` runs it in full (`cargo
+//! bench` passes `--bench`); `cargo test --workspace` runs it as a quick smoke
+//! run (few iterations), so it cannot rot.
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use ado_connector_core::env::{Env, HttpError, HttpRequest, HttpResponse};
+use ado_connector_core::model as core;
+use ado_emulator::{Emulator, EmulatorConfig, seed};
+use ticketing_host::{Host, HostOptions, Limits};
+
+struct Args {
+    full: bool,
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
+fn time<R>(f: impl FnOnce() -> R) -> (Duration, R) {
+    let start = Instant::now();
+    let r = f();
+    (start.elapsed(), r)
+}
+
+fn cache_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("ticketing-bench-cache-{}", std::process::id()))
+}
+
+/// The trivial call: a config that is not JSON is refused at once.
+fn trivial(host: &Host) {
+    let refused = host.validate_config("not json");
+    assert!(refused.is_err(), "the trivial call refuses bad JSON");
+}
+
+fn start(args: &Args) {
+    let plugin = ticketing_tests::plugin_wasm();
+    let runs = if args.full { 5 } else { 1 };
+    let dir = cache_dir();
+    let with_cache = HostOptions {
+        cache_dir: Some(dir.clone()),
+        ..Default::default()
+    };
+    let load_and_call = |options: &HostOptions| {
+        time(|| {
+            let host = Host::load_with(plugin, Limits::default(), options).expect("loads");
+            trivial(&host);
+        })
+        .0
+    };
+    let mut cold = Vec::new();
+    let mut warm = Vec::new();
+    let mut none = Vec::new();
+    for _ in 0..runs {
+        let _ = std::fs::remove_dir_all(&dir);
+        cold.push(load_and_call(&with_cache));
+        warm.push(load_and_call(&with_cache));
+        // The smoke run spares itself a second compilation.
+        if args.full {
+            none.push(load_and_call(&HostOptions::default()));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    if none.is_empty() {
+        none = cold.clone();
+    }
+    let (cold, warm, none) = (median(cold), median(warm), median(none));
+    println!("start: load + first call (median of {runs})");
+    println!("  no cache            {:>10.1} ms", ms(none));
+    println!(
+        "  empty cache         {:>10.1} ms  ({:.2}x no cache: compile and store)",
+        ms(cold),
+        ratio(cold, none)
+    );
+    println!(
+        "  warm cache          {:>10.1} ms  ({:.3}x no cache)",
+        ms(warm),
+        ratio(warm, none)
+    );
+}
+
+fn warm_call(args: &Args) {
+    let plugin = ticketing_tests::plugin_wasm();
+    let n = if args.full { 5_000 } else { 50 };
+    let mut per_call = Vec::new();
+    for on_demand in [false, true] {
+        let options = HostOptions {
+            on_demand,
+            ..Default::default()
+        };
+        let options = HostOptions {
+            cache_dir: ticketing_tests::host_options().cache_dir,
+            ..options
+        };
+        let host = Host::load_with(plugin, Limits::default(), &options).expect("loads");
+        for _ in 0..n.min(200) {
+            trivial(&host);
+        }
+        let rounds: Vec<Duration> = (0..5)
+            .map(|_| time(|| (0..n).for_each(|_| trivial(black_box(&host)))).0 / n)
+            .collect();
+        per_call.push(median(rounds));
+    }
+    println!("warm instantiate-and-call of a trivial export ({n} calls, median of 5 rounds)");
+    println!("  pooling allocator   {:>10.1} µs", us(per_call[0]));
+    println!(
+        "  on-demand           {:>10.1} µs  (pooling = {:.2}x on-demand)",
+        us(per_call[1]),
+        ratio(per_call[0], per_call[1])
+    );
+}
+
+/// The bench's native environment: the same services the host gives the
+/// plugin (ureq for HTTP, a map for the store), linked directly.
+struct NativeEnv {
+    agent: ureq::Agent,
+    store: Mutex<HashMap<String, String>>,
+}
+
+impl Env for NativeEnv {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        let mut builder = ureq::http::Request::builder()
+            .method(request.method.as_str())
+            .uri(&request.url);
+        for (k, v) in &request.headers {
+            builder = builder.header(k, v);
+        }
+        // Like the host: a GET carries no body (nor `Content-Length: 0`).
+        let sent = if request.body.is_empty() {
+            builder.body(()).map(|r| self.agent.run(r))
+        } else {
+            builder.body(request.body).map(|r| self.agent.run(r))
+        };
+        let mut response = sent
+            .map_err(|e| HttpError::Other(e.to_string()))?
+            .map_err(|e| HttpError::Transport(e.to_string()))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+            .collect();
+        let body = response
+            .body_mut()
+            .read_to_vec()
+            .map_err(|e| HttpError::Transport(e.to_string()))?;
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+    fn store_get(&self, key: &str) -> Option<String> {
+        self.store.lock().unwrap().get(key).cloned()
+    }
+    fn store_set(&self, key: &str, value: &str, _ttl: Option<Duration>) {
+        self.store
+            .lock()
+            .unwrap()
+            .insert(key.to_string(), value.to_string());
+    }
+    fn store_delete(&self, key: &str) {
+        self.store.lock().unwrap().remove(key);
+    }
+    fn now_unix(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
+    fn sleep(&self, duration: Duration) {
+        std::thread::sleep(duration);
+    }
+}
+
+const FINDINGS: usize = 50;
+
+fn finding_fields(i: usize) -> Vec<(String, String)> {
+    vec![
+        ("title".into(), format!("OpenSSL buffer overflow {i}")),
+        ("cve".into(), format!("CVE-2024-{:04}", 1000 + i)),
+        ("asset".into(), format!("web-{:02}", i % 7)),
+        ("severity".into(), "HIGH".into()),
+    ]
+}
+
+fn ticket_fields() -> Vec<(String, String)> {
+    vec![
+        ("title".into(), "Critical OpenSSL vulnerabilities".into()),
+        ("severity".into(), "CRITICAL".into()),
+        (
+            "description".into(),
+            "Upgrade **OpenSSL** on the web tier.".into(),
+        ),
+        ("assignee".into(), "alex@contoso.example".into()),
+    ]
+}
+
+fn core_ticket() -> core::Ticket {
+    let field = |(name, v): (String, String)| core::Field {
+        name,
+        value: core::FieldValue::Text(v),
+    };
+    core::Ticket {
+        id: "SEC-BENCH".into(),
+        url: "https://secops.example/tickets/SEC-BENCH".into(),
+        fields: ticket_fields().into_iter().map(field).collect(),
+        findings: (0..FINDINGS)
+            .map(|i| core::Finding {
+                id: format!("F-{i}"),
+                status: "open".into(),
+                fields: finding_fields(i).into_iter().map(field).collect(),
+            })
+            .collect(),
+        comments: Vec::new(),
+    }
+}
+
+fn host_ticket() -> ticketing_host::Ticket {
+    use ticketing_host::{Field, FieldValue, Finding};
+    let field = |(name, v): (String, String)| Field {
+        name,
+        value: FieldValue::Text(v),
+    };
+    ticketing_host::Ticket {
+        id: "SEC-BENCH".into(),
+        url: "https://secops.example/tickets/SEC-BENCH".into(),
+        fields: ticket_fields().into_iter().map(field).collect(),
+        findings: (0..FINDINGS)
+            .map(|i| Finding {
+                id: format!("F-{i}"),
+                status: "open".into(),
+                fields: finding_fields(i).into_iter().map(field).collect(),
+            })
+            .collect(),
+        comments: Vec::new(),
+    }
+}
+
+fn boundary(args: &Args) {
+    let emu = Emulator::start(EmulatorConfig::default()).expect("the emulator starts");
+    let config = std::fs::read_to_string(
+        ticketing_tests::workspace_root().join("examples/outegrations/agile-bug.json"),
+    )
+    .expect("the example config");
+    let n = if args.full { 300 } else { 5 };
+
+    let env = NativeEnv {
+        agent: ureq::Agent::new_with_config(
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build(),
+        ),
+        store: Mutex::new(HashMap::new()),
+    };
+    let native_conn = core::Connection {
+        base_url: emu.org_url(),
+        project: seed::PROJECT.into(),
+        credentials: core::Credentials::Pat(core::Secret(seed::PAT.into())),
+    };
+    let ticket = core_ticket();
+    let native = || {
+        let p = ado_connector_core::dispatch::preview(&env, &native_conn, &config, &ticket, false)
+            .expect("native preview");
+        assert!(p.problems.is_empty(), "{:?}", p.problems);
+        black_box(p);
+    };
+
+    let host = Host::load_with(
+        ticketing_tests::plugin_wasm(),
+        Limits::default(),
+        &ticketing_tests::host_options(),
+    )
+    .expect("loads");
+    let conn = ticketing_host::Connection {
+        base_url: emu.org_url(),
+        project: seed::PROJECT.into(),
+        credentials: ticketing_host::Credentials::Pat(seed::PAT.into()),
+    };
+    let host_ticket = host_ticket();
+    let component = || {
+        let p = host
+            .preview(&conn, &config, &host_ticket, false)
+            .expect("component preview");
+        assert!(p.problems.is_empty(), "{:?}", p.problems);
+        black_box(p);
+    };
+
+    // Warm both caches (project, schema), then check no request is made.
+    native();
+    component();
+    let before = emu.request_count();
+    let mut rounds_native = Vec::new();
+    let mut rounds_component = Vec::new();
+    for _ in 0..5 {
+        rounds_native.push(time(|| (0..n).for_each(|_| native())).0 / n);
+        rounds_component.push(time(|| (0..n).for_each(|_| component())).0 / n);
+    }
+    let requests = emu.request_count() - before;
+    let (native_t, component_t) = (median(rounds_native), median(rounds_component));
+    println!(
+        "boundary: preview of a ticket with {FINDINGS} findings ({n} calls, median of 5 rounds, {requests} HTTP requests while measured)"
+    );
+    println!("  core, native        {:>10.1} µs", us(native_t));
+    println!(
+        "  component           {:>10.1} µs  (component = {:.2}x native)",
+        us(component_t),
+        ratio(component_t, native_t)
+    );
+    assert_eq!(requests, 0, "the measured previews made no HTTP request");
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}
+
+fn main() {
+    let args = Args {
+        full: std::env::args().any(|a| a == "--bench"),
+    };
+    let only = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with("--"))
+        .unwrap_or_default();
+    if "start".contains(&only) {
+        start(&args);
+    }
+    if "warm-call".contains(&only) {
+        warm_call(&args);
+    }
+    if "boundary".contains(&only) {
+        boundary(&args);
+    }
+}
