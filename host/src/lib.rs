@@ -20,6 +20,7 @@ pub mod display;
 mod egress;
 mod engine;
 mod http_import;
+mod inbox_writer;
 mod kv;
 pub mod lifecycle;
 mod limits;

@@ -4,7 +4,8 @@
 //! config file's stem names its endpoint). A delivery is authenticated by the
 //! plugin (`webhook.inspect`, constant time) with the outegration's stored
 //! credentials, then written to the durable inbox in the state database in a
-//! committed transaction, and only then acknowledged (200). Oversized bodies
+//! committed transaction (deliveries arriving together share one commit:
+//! `inbox_writer`), and only then acknowledged (200). Oversized bodies
 //! get 413, malformed ones 400, unauthenticated ones 401 with nothing stored.
 //! Nothing logged carries a header value or a secret.
 //!
@@ -29,6 +30,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 
 use crate::db::{Db, InboxRow};
+use crate::inbox_writer::{InboxWriter, NewDelivery};
 use crate::lifecycle::outegration_key;
 use crate::{CallError, ConnectorError, DeliveryAuth, DeliveryRequest, Host, Outcome};
 
@@ -78,7 +80,7 @@ struct Endpoint {
 
 struct App {
     host: &'static Host,
-    db: Mutex<Db>,
+    inbox: InboxWriter,
     endpoints: HashMap<String, Endpoint>,
     wake: Mutex<mpsc::Sender<()>>,
 }
@@ -205,7 +207,7 @@ pub fn spawn(host: &'static Host, options: ServeOptions) -> anyhow::Result<Serve
 
     let app = Arc::new(App {
         host,
-        db: Mutex::new(db),
+        inbox: InboxWriter::spawn(db)?,
         endpoints,
         wake: Mutex::new(wake_tx.clone()),
     });
@@ -325,20 +327,14 @@ fn accept(
             };
         }
     };
-    let stored = {
-        let db = match app.db.lock() {
-            Ok(db) => db,
-            Err(p) => p.into_inner(),
-        };
-        db.inbox_insert(
-            &endpoint.outegration,
-            &delivery.event_id,
-            &delivery.event_type,
-            delivery.work_item_id,
-            &request.headers,
-            &request.body,
-        )
-    };
+    let stored = app.inbox.store(NewDelivery {
+        outegration: endpoint.outegration.clone(),
+        event_id: delivery.event_id.clone(),
+        event_type: delivery.event_type.clone(),
+        work_item_id: delivery.work_item_id,
+        headers: request.headers,
+        body: request.body,
+    });
     match stored {
         Ok(id) => {
             tracing::info!(endpoint = %name, row = id, event = %delivery.event_id, event_type = %delivery.event_type, work_item = delivery.work_item_id, "delivery accepted");

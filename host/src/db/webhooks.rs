@@ -143,6 +143,39 @@ impl Db {
         Ok(id)
     }
 
+    /// Inserts accepted deliveries in one transaction (see
+    /// `inbox_writer`); their row ids, in order, once committed.
+    pub fn inbox_insert_many(
+        &self,
+        rows: &[&crate::inbox_writer::NewDelivery],
+    ) -> anyhow::Result<Vec<i64>> {
+        let tx = self.tx()?;
+        let mut ids = Vec::with_capacity(rows.len());
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO inbox (outegration, event_id, event_type, work_item_id, headers_json, body, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            let received = now();
+            for d in rows {
+                insert
+                    .execute(params![
+                        d.outegration,
+                        d.event_id,
+                        d.event_type,
+                        d.work_item_id,
+                        serde_json::to_string(&d.headers)?,
+                        d.body,
+                        received
+                    ])
+                    .context("storing a webhook delivery in the inbox")?;
+                ids.push(tx.last_insert_rowid());
+            }
+        }
+        tx.commit()?;
+        Ok(ids)
+    }
+
     /// The pending inbox rows, oldest first.
     pub fn inbox_pending(&self) -> anyhow::Result<Vec<InboxRow>> {
         self.inbox_query(&format!(
