@@ -88,6 +88,9 @@ pub enum Command {
         /// Project to create the work items in; else the host config's.
         #[arg(long)]
         project: Option<String>,
+        /// Tickets dispatched at once (at most 64), with progress and a summary.
+        #[arg(long, short = 'j', default_value_t = 1)]
+        jobs: usize,
         #[arg(required = true)]
         tickets: Vec<String>,
     },
@@ -275,11 +278,23 @@ pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<(
         Command::Dispatch {
             outegration,
             project,
+            jobs,
             tickets,
         } => {
             let mut conn = load_connection(cli)?;
             if let Some(p) = project {
                 conn.project = p.clone();
+            }
+            if *jobs > 1 {
+                return crate::bulk_dispatch::dispatch(
+                    host,
+                    &cli.state,
+                    &conn,
+                    outegration,
+                    tickets,
+                    *jobs,
+                    out,
+                );
             }
             let db = Db::open(&cli.state)?;
             crate::commands::dispatch(

@@ -9,6 +9,7 @@
 //! links the ADO emulator, to run without an organization.)
 
 mod bindings;
+pub mod bulk_dispatch;
 mod calls;
 pub mod cli;
 pub mod commands;

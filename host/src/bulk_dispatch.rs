@@ -1,0 +1,118 @@
+//! `dispatch --jobs N`: many tickets dispatched by N workers at once.
+//!
+//! Each dispatch mostly waits for Azure DevOps, so a few workers divide the
+//! wall time of a large batch by about their number. Each worker has its own
+//! connection to the state database and calls the shared [`Host`] (one
+//! sandboxed instance per call); the per-ticket lease keeps two workers, or
+//! another command, off the same ticket. Progress goes to standard error
+//! (only on a terminal), the results to `out` in the order given, and a
+//! summary ends it.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::db::Db;
+use crate::lifecycle::{Dispatched, Lifecycle};
+use crate::{Connection, Host, MAX_CONCURRENT_CALLS, report, ticket_file};
+
+/// Ticket ids of the arguments: a ticket file is imported first.
+fn ids(db: &Db, tickets: &[String]) -> anyhow::Result<Vec<String>> {
+    tickets
+        .iter()
+        .map(|arg| {
+            let path = Path::new(arg);
+            if path.is_file() {
+                let t = ticket_file::load(path)?;
+                db.put_ticket(&t)?;
+                Ok(t.id)
+            } else {
+                Ok(arg.clone())
+            }
+        })
+        .collect()
+}
+
+/// Dispatches `tickets` (ids or ticket files) with `jobs` workers.
+pub fn dispatch(
+    host: &Host,
+    state: &Path,
+    conn: &Connection,
+    outegration: &Path,
+    tickets: &[String],
+    jobs: usize,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let jobs = jobs.clamp(1, MAX_CONCURRENT_CALLS as usize);
+    let ids = ids(&Db::open(state)?, tickets)?;
+    let bar = ProgressBar::new(ids.len() as u64).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} dispatched  {per_sec}  eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let started = Instant::now();
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<anyhow::Result<Dispatched>>>> =
+        Mutex::new((0..ids.len()).map(|_| None).collect());
+    std::thread::scope(|s| -> anyhow::Result<()> {
+        let workers: Vec<_> = (0..jobs.min(ids.len()))
+            .map(|_| {
+                s.spawn(|| -> anyhow::Result<()> {
+                    let db = Db::open(state)?;
+                    let lc = Lifecycle {
+                        host,
+                        db: &db,
+                        conn,
+                    };
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(id) = ids.get(i) else {
+                            return Ok(());
+                        };
+                        let r = lc.dispatch(id, outegration);
+                        if let Ok(mut all) = results.lock() {
+                            all[i] = Some(r);
+                        }
+                        bar.inc(1);
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join()
+                .map_err(|_| anyhow::anyhow!("a dispatch worker panicked"))??;
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    let results = results
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("a dispatch worker panicked"))?;
+    let mut failed = 0;
+    for (id, r) in ids.iter().zip(results) {
+        match r {
+            Some(Ok(d)) => writeln!(out, "{}", report::dispatched(id, &d))?,
+            Some(Err(e)) => {
+                failed += 1;
+                writeln!(out, "{id} -> {}", format!("{e:#}").replace('\n', "\n    "))?;
+            }
+            None => {
+                failed += 1;
+                writeln!(out, "{id} -> not attempted")?;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "{} dispatched, {failed} failed, in {:.1} s with {jobs} worker(s)",
+        ids.len() - failed,
+        started.elapsed().as_secs_f64()
+    )?;
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} ticket(s) were not dispatched", ids.len());
+    }
+    Ok(())
+}
