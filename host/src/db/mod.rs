@@ -7,6 +7,7 @@
 //! at all. Reads that meet a malformed row say which ticket and column.
 
 mod attempts;
+mod findings;
 mod links;
 mod schema;
 mod tickets;
@@ -17,6 +18,7 @@ use std::path::Path;
 use anyhow::Context as _;
 
 pub use attempts::Attempt;
+pub use findings::{FindingRow, IngestTx, RuleDispatch};
 pub use links::{StoredLink, link_from_json, link_to_json};
 pub use webhooks::{HookCredentials, InboxRow, StoredSubscription, apply_update};
 

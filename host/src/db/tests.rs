@@ -234,7 +234,7 @@ fn a_database_from_a_newer_host_is_refused() {
 }
 
 #[test]
-fn a_version_1_database_is_migrated_to_version_2_keeping_its_links() {
+fn a_version_1_database_is_migrated_to_the_current_version_keeping_its_links() {
     let tmp = TempDb::new();
     {
         let conn = rusqlite::Connection::open(&tmp.0).unwrap();
@@ -251,7 +251,7 @@ fn a_version_1_database_is_migrated_to_version_2_keeping_its_links() {
         .conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 2);
+    assert_eq!(v, schema::VERSION);
     assert_eq!(db.link("S-1").unwrap().unwrap().link.rev, 3);
     assert!(!db.link_deleted("S-1").unwrap());
     assert!(db.inbox().unwrap().is_empty());
