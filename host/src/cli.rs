@@ -222,7 +222,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         // Without rules to run, neither needs the plugin.
         Command::Ingest(args) if cli.rules.is_none() || args.no_rules => {
             let rules = crate::rules::command::load(cli.rules.as_deref())?;
-            crate::rules::command::ingest(&Db::open(&cli.state)?, rules.as_ref(), args, None, &mut stdout)
+            crate::rules::command::ingest(
+                &Db::open(&cli.state)?,
+                rules.as_ref(),
+                args,
+                None,
+                &mut stdout,
+            )
         }
         Command::Rules {
             what: what @ crate::rules::command::RulesCommand::Check,

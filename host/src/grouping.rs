@@ -241,9 +241,9 @@ impl Grouping {
         });
         // Owned fields keep their place; a field no longer produced (a CVE
         // that went away) is dropped; people's fields stay as they are.
-        ticket
-            .fields
-            .retain(|f| !OWNED.contains(&f.name.as_str()) || owned.iter().any(|o| o.name == f.name));
+        ticket.fields.retain(|f| {
+            !OWNED.contains(&f.name.as_str()) || owned.iter().any(|o| o.name == f.name)
+        });
         for o in owned {
             match ticket.fields.iter_mut().find(|f| f.name == o.name) {
                 Some(f) => f.value = o.value,
@@ -364,10 +364,15 @@ mod tests {
             },
         ];
         let first = g.ticket("VULN-1", "k", &mut members, None);
-        assert_eq!(field(&first, "severity"), Some(&FieldValue::Text("CRITICAL".into())));
+        assert_eq!(
+            field(&first, "severity"),
+            Some(&FieldValue::Text("CRITICAL".into()))
+        );
         assert_eq!(
             field(&first, "title"),
-            Some(&FieldValue::Text("CVE-2023-0286: openssl: type confusion".into()))
+            Some(&FieldValue::Text(
+                "CVE-2023-0286: openssl: type confusion".into()
+            ))
         );
         assert_eq!(first.findings[0].id, "F-a1", "oldest first");
         assert_eq!(first.findings[1].status, "fixed");

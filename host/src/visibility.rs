@@ -42,7 +42,12 @@ pub enum NotVisible {
 
 /// Whether `ticket` may be dispatched with the config at `key`. An
 /// outegration the rules file does not name is always visible.
-pub fn check(rules: &Rules, key: &str, ticket: &Ticket, now: OffsetDateTime) -> Result<(), NotVisible> {
+pub fn check(
+    rules: &Rules,
+    key: &str,
+    ticket: &Ticket,
+    now: OffsetDateTime,
+) -> Result<(), NotVisible> {
     let Some(o) = rules.outegration_by_key(key) else {
         return Ok(());
     };
@@ -52,12 +57,15 @@ pub fn check(rules: &Rules, key: &str, ticket: &Ticket, now: OffsetDateTime) -> 
             outegration: o.name.clone(),
             rules_file: rules.file.clone(),
         }),
-        Visibility::Filter => o.filter.check(ticket, now).map_err(|reason| NotVisible::Filtered {
-            ticket: ticket.id.clone(),
-            outegration: o.name.clone(),
-            rules_file: rules.file.clone(),
-            reason,
-        }),
+        Visibility::Filter => o
+            .filter
+            .check(ticket, now)
+            .map_err(|reason| NotVisible::Filtered {
+                ticket: ticket.id.clone(),
+                outegration: o.name.clone(),
+                rules_file: rules.file.clone(),
+                reason,
+            }),
     }
 }
 
@@ -96,11 +104,18 @@ mod tests {
         let key = r.outegrations[0].key.clone();
         assert_eq!(check(&r, &key, &ticket("LOW"), now), Ok(()));
         let r = rules("visibility = \"never\"");
-        assert!(matches!(check(&r, &key, &ticket("LOW"), now), Err(NotVisible::Never { .. })));
+        assert!(matches!(
+            check(&r, &key, &ticket("LOW"), now),
+            Err(NotVisible::Never { .. })
+        ));
         let r = rules("visibility = \"filter\"\nfilter = { severity_at_least = \"high\" }");
         assert_eq!(check(&r, &key, &ticket("CRITICAL"), now), Ok(()));
         let e = check(&r, &key, &ticket("LOW"), now).unwrap_err();
         assert!(e.to_string().contains("severity LOW is below HIGH"), "{e}");
-        assert_eq!(check(&r, "/elsewhere.json", &ticket("LOW"), now), Ok(()), "not named: visible");
+        assert_eq!(
+            check(&r, "/elsewhere.json", &ticket("LOW"), now),
+            Ok(()),
+            "not named: visible"
+        );
     }
 }

@@ -226,7 +226,10 @@ fn ingested_sarif_of_four_scanners_dispatches_the_tickets_the_rules_match() {
         out.contains("rules run: 5 created, 0 updated, 0 closed, 0 reopened, 0 unchanged, 0 skipped, 0 failed, 3 not matched by any rule"),
         "{out}"
     );
-    assert!(out.contains("ingest: 5 file(s), 9 finding(s): 9 new"), "{out}");
+    assert!(
+        out.contains("ingest: 5 file(s), 9 finding(s): 9 new"),
+        "{out}"
+    );
     assert_eq!(env.revisions().len(), 5, "five work items in ADO");
     // One ticket per vulnerability: the openssl CVE on two images is one work item.
     let openssl = env.ticket_of("CVE-2023-0286");
@@ -242,16 +245,41 @@ fn ingested_sarif_of_four_scanners_dispatches_the_tickets_the_rules_match() {
     );
     assert_eq!(item["fields"]["System.State"], "New");
     assert_eq!(item["fields"]["Microsoft.VSTS.Common.Priority"], 2, "HIGH");
-    let expat = env.emu.work_item(env.work_item_of(&env.ticket_of("CVE-2022-40674"))).unwrap();
-    assert_eq!(expat["fields"]["Microsoft.VSTS.Common.Priority"], 1, "CRITICAL");
+    let expat = env
+        .emu
+        .work_item(env.work_item_of(&env.ticket_of("CVE-2022-40674")))
+        .unwrap();
+    assert_eq!(
+        expat["fields"]["Microsoft.VSTS.Common.Priority"], 1,
+        "CRITICAL"
+    );
     // Each rule dispatched through its own outegration.
-    let iac = env.db().link(&env.ticket_of("CKV_AWS_20")).unwrap().unwrap();
+    let iac = env
+        .db()
+        .link(&env.ticket_of("CKV_AWS_20"))
+        .unwrap()
+        .unwrap();
     assert!(iac.outegration.ends_with("iac.json"), "{}", iac.outegration);
-    let code = env.db().link(&env.ticket_of("js/sql-injection")).unwrap().unwrap();
-    assert!(code.outegration.ends_with("bugs.json"), "{}", code.outegration);
+    let code = env
+        .db()
+        .link(&env.ticket_of("js/sql-injection"))
+        .unwrap()
+        .unwrap();
+    assert!(
+        code.outegration.ends_with("bugs.json"),
+        "{}",
+        code.outegration
+    );
     // Medium findings match no rule and stay in the host.
-    for medium in ["js/reflected-xss", "python.django.security.audit.django-debug-true", "CKV_AWS_18"] {
-        assert!(env.db().link(&env.ticket_of(medium)).unwrap().is_none(), "{medium}");
+    for medium in [
+        "js/reflected-xss",
+        "python.django.security.audit.django-debug-true",
+        "CKV_AWS_18",
+    ] {
+        assert!(
+            env.db().link(&env.ticket_of(medium)).unwrap().is_none(),
+            "{medium}"
+        );
     }
 }
 
@@ -261,13 +289,20 @@ fn running_the_rules_twice_creates_and_changes_nothing_new() {
     first_scan(&env);
     let before = env.revisions();
     let check = env.ok(&["rules", "check"]);
-    assert!(check.contains("rules check: 0 created, 0 updated, 0 closed, 0 reopened, 5 unchanged"), "{check}");
+    assert!(
+        check.contains("rules check: 0 created, 0 updated, 0 closed, 0 reopened, 5 unchanged"),
+        "{check}"
+    );
     let out = env.ok(&["rules", "run"]);
     assert!(
         out.contains("rules run: 0 created, 0 updated, 0 closed, 0 reopened, 5 unchanged, 0 skipped, 0 failed"),
         "{out}"
     );
-    assert_eq!(env.revisions(), before, "no work item and no revision was added");
+    assert_eq!(
+        env.revisions(),
+        before,
+        "no work item and no revision was added"
+    );
     // Re-ingesting the very same scan changes nothing either.
     let out = first_scan(&env);
     assert!(out.contains("9 still open"), "{out}");
@@ -289,17 +324,46 @@ fn a_rescan_closes_exactly_the_fully_remediated_work_items_and_a_regression_reop
     // fixed; eval() and the public bucket are risk-accepted (a temporary
     // status); expat is still there.
     let second = [
-        ("codeql-2.sarif", without(sarif("codeql.sarif"), "js/sql-injection")),
-        ("semgrep-2.sarif", suppressed(sarif("semgrep.sarif"), "python.lang.security.audit.eval-detected.eval-detected")),
-        ("trivy-web-2.sarif", without(sarif("trivy-web.sarif"), "CVE-2023-0286")),
-        ("trivy-api-2.sarif", without(sarif("trivy-api.sarif"), "CVE-2023-0286")),
-        ("checkov-2.sarif", suppressed(sarif("checkov.sarif"), "CKV_AWS_20")),
+        (
+            "codeql-2.sarif",
+            without(sarif("codeql.sarif"), "js/sql-injection"),
+        ),
+        (
+            "semgrep-2.sarif",
+            suppressed(
+                sarif("semgrep.sarif"),
+                "python.lang.security.audit.eval-detected.eval-detected",
+            ),
+        ),
+        (
+            "trivy-web-2.sarif",
+            without(sarif("trivy-web.sarif"), "CVE-2023-0286"),
+        ),
+        (
+            "trivy-api-2.sarif",
+            without(sarif("trivy-api.sarif"), "CVE-2023-0286"),
+        ),
+        (
+            "checkov-2.sarif",
+            suppressed(sarif("checkov.sarif"), "CKV_AWS_20"),
+        ),
     ]
     .map(|(name, log)| env.write(name, &log.to_string()));
-    let ingested = env.ok(&["ingest", "--no-rules", &second[0], &second[1], &second[2], &second[3], &second[4]]);
+    let ingested = env.ok(&[
+        "ingest",
+        "--no-rules",
+        &second[0],
+        &second[1],
+        &second[2],
+        &second[3],
+        &second[4],
+    ]);
     assert!(ingested.contains("3 fixed"), "{ingested}");
     let plan = env.ok(&["rules", "check"]);
-    assert!(plan.contains(&format!("{sql} [high-and-worse] would close")), "{plan}");
+    assert!(
+        plan.contains(&format!("{sql} [high-and-worse] would close")),
+        "{plan}"
+    );
     let before_run = env.revisions();
     let out = env.ok(&["rules", "run"]);
     assert!(
@@ -324,18 +388,31 @@ fn a_rescan_closes_exactly_the_fully_remediated_work_items_and_a_regression_reop
     // Third scan: the SQL injection is back.
     let out = env.ingest(&[fixture("codeql.sarif").display().to_string()]);
     assert!(out.contains("1 reappeared"), "{out}");
-    assert!(out.contains("0 created, 0 updated, 0 closed, 1 reopened"), "{out}");
+    assert!(
+        out.contains("0 created, 0 updated, 0 closed, 1 reopened"),
+        "{out}"
+    );
     assert_ne!(env.state_of(&sql), "Closed");
     assert_eq!(env.state_of(&openssl), "Closed", "other work items stay");
     let again = env.ok(&["rules", "run"]);
-    assert!(again.contains("0 created, 0 updated, 0 closed, 0 reopened, 5 unchanged"), "{again}");
+    assert!(
+        again.contains("0 created, 0 updated, 0 closed, 0 reopened, 5 unchanged"),
+        "{again}"
+    );
 }
 
 #[test]
 fn dispatch_refuses_an_outegration_whose_visibility_does_not_offer_the_ticket() {
     let env = Env::new();
-    env.ok(&["ingest", "--no-rules", &fixture("codeql.sarif").display().to_string()]);
-    let (high, medium) = (env.ticket_of("js/sql-injection"), env.ticket_of("js/reflected-xss"));
+    env.ok(&[
+        "ingest",
+        "--no-rules",
+        &fixture("codeql.sarif").display().to_string(),
+    ]);
+    let (high, medium) = (
+        env.ticket_of("js/sql-injection"),
+        env.ticket_of("js/reflected-xss"),
+    );
     env.write(
         "rules.toml",
         "[outegrations.bugs]\nconfig = \"bugs.json\"\nvisibility = \"filter\"\nfilter = { severity_at_least = \"high\" }\n\n[outegrations.iac]\nconfig = \"iac.json\"\nvisibility = \"never\"\n",
@@ -370,7 +447,9 @@ fn a_broken_sarif_file_is_refused_by_name_and_stores_nothing() {
     let (ok, out) = env.run(&["ingest", &bad]);
     assert!(!ok);
     assert!(
-        out.contains(&format!("{bad}: runs[0].results[0].level: level `severe` is not one of")),
+        out.contains(&format!(
+            "{bad}: runs[0].results[0].level: level `severe` is not one of"
+        )),
         "{out}"
     );
     assert_eq!(env.db().findings().unwrap(), before);

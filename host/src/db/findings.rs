@@ -148,7 +148,13 @@ impl IngestTx<'_> {
     }
 
     /// Records the scan.
-    pub fn record_scan(&self, file: &str, format: &str, scopes: &[String], summary: &str) -> anyhow::Result<()> {
+    pub fn record_scan(
+        &self,
+        file: &str,
+        format: &str,
+        scopes: &[String],
+        summary: &str,
+    ) -> anyhow::Result<()> {
         self.tx.execute(
             "INSERT INTO scans (file, format, scopes, summary, ingested_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![file, format, scopes.join(", "), summary, now()],

@@ -217,7 +217,16 @@ mod tests {
 
     fn ingest(tmp: &Tmp, db: &Db, rows: &[&str]) -> IngestSummary {
         let path = tmp.file("scan.csv", &format!("{HEADER}{}", rows.concat()));
-        ingest_file(db, &path, &Settings::default(), &crate::db::now()).unwrap()
+        // A CSV file names its scanners only through its rows: the scope
+        // makes an empty rescan mean "nothing found".
+        let settings = Settings {
+            options: Options {
+                scope: Some("Nessus".into()),
+                ..Options::default()
+            },
+            ..Settings::default()
+        };
+        ingest_file(db, &path, &settings, &crate::db::now()).unwrap()
     }
 
     fn statuses(db: &Db, id: &str) -> Vec<String> {
@@ -251,7 +260,11 @@ mod tests {
         let before: Vec<_> = db.ticket_ids().unwrap();
         let s = ingest(&tmp, &db, &[A, B, C]);
         assert_eq!((s.new, s.still_open, s.fixed), (0, 3, 0));
-        assert_eq!((s.tickets_created, s.tickets_updated), (0, 0), "nothing changed");
+        assert_eq!(
+            (s.tickets_created, s.tickets_updated),
+            (0, 0),
+            "nothing changed"
+        );
         assert_eq!(db.ticket_ids().unwrap(), before);
         assert_eq!(db.findings().unwrap().len(), 3);
     }
@@ -264,7 +277,11 @@ mod tests {
         let s = ingest(&tmp, &db, &[B, C]);
         assert_eq!((s.fixed, s.still_open, s.tickets_updated), (1, 2, 1));
         let fixed = db.findings().unwrap();
-        let id = &fixed.iter().find(|r| r.status == "fixed").unwrap().ticket_id;
+        let id = &fixed
+            .iter()
+            .find(|r| r.status == "fixed")
+            .unwrap()
+            .ticket_id;
         let mut now = statuses(&db, id);
         now.sort();
         assert_eq!(now, ["fixed", "open"]);
@@ -280,8 +297,10 @@ mod tests {
         ingest(&tmp, &db, &[C]);
         let id = db.ticket_ids().unwrap().remove(0);
         let finding = db.ticket(&id).unwrap().findings[0].id.clone();
-        db.update_ticket(&id, |t| crate::ticket_edit::finding_status(t, &finding, "mitigated"))
-            .unwrap();
+        db.update_ticket(&id, |t| {
+            crate::ticket_edit::finding_status(t, &finding, "mitigated")
+        })
+        .unwrap();
         ingest(&tmp, &db, &[C]);
         assert_eq!(statuses(&db, &id), ["mitigated"]);
         ingest(&tmp, &db, &[]);
@@ -293,9 +312,15 @@ mod tests {
         let tmp = Tmp::new();
         let db = tmp.db();
         ingest(&tmp, &db, &[A]);
-        let path = tmp.file("bad.csv", &format!("{HEADER}{B}Nessus,3,x,severe,web-03,\n"));
+        let path = tmp.file(
+            "bad.csv",
+            &format!("{HEADER}{B}Nessus,3,x,severe,web-03,\n"),
+        );
         let e = ingest_file(&db, &path, &Settings::default(), &crate::db::now()).unwrap_err();
-        assert!(format!("{e:#}").contains("line 3, column `severity`"), "{e:#}");
+        assert!(
+            format!("{e:#}").contains("line 3, column `severity`"),
+            "{e:#}"
+        );
         assert_eq!(db.findings().unwrap().len(), 1, "B was not stored either");
     }
 }

@@ -142,14 +142,21 @@ mod tests {
 
     #[test]
     fn unknown_and_missing_columns_are_refused() {
-        let e = parse("f.csv", "scanner,rule,title,severity\n", &Options::default())
-            .unwrap_err()
-            .to_string();
+        let e = parse(
+            "f.csv",
+            "scanner,rule,title,severity\n",
+            &Options::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("column `rule`: unknown column"), "{e}");
         let e = parse("f.csv", "scanner,rule_id,title\n", &Options::default())
             .unwrap_err()
             .to_string();
-        assert!(e.contains("column `severity`: this required column is missing"), "{e}");
+        assert!(
+            e.contains("column `severity`: this required column is missing"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -158,7 +165,12 @@ mod tests {
             asset: Some("repo".into()),
             ..Options::default()
         };
-        let p = parse("f.csv", "scanner,rule_id,title,severity\nN,r,t,high\n", &options).unwrap();
+        let p = parse(
+            "f.csv",
+            "scanner,rule_id,title,severity\nN,r,t,high\n",
+            &options,
+        )
+        .unwrap();
         assert_eq!(p.findings[0].asset, "repo");
     }
 }

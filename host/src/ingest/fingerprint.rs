@@ -144,7 +144,13 @@ mod tests {
         assert_ne!(full, by_partial);
         assert_eq!(
             by_partial,
-            sarif("CodeQL", "js/xss", &[], &partial, ("moved.js", Some(40), "")),
+            sarif(
+                "CodeQL",
+                "js/xss",
+                &[],
+                &partial,
+                ("moved.js", Some(40), "")
+            ),
             "a partial fingerprint survives the code moving"
         );
         let by_location = sarif("CodeQL", "js/xss", &[], &[], loc);
@@ -171,10 +177,7 @@ mod tests {
             cve_in("openssl: cve-2023-0286 type confusion").as_deref(),
             Some("CVE-2023-0286")
         );
-        assert_eq!(
-            cve_in("CVE-2021-44228").as_deref(),
-            Some("CVE-2021-44228")
-        );
+        assert_eq!(cve_in("CVE-2021-44228").as_deref(), Some("CVE-2021-44228"));
         assert_eq!(cve_in("CVE-21-1 and CVE-2022-12").as_deref(), None);
         assert_eq!(cve_in("no id here"), None);
     }

@@ -122,7 +122,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(e.contains("findings[0].severity") && e.contains("`urgent`"), "{e}");
+        assert!(
+            e.contains("findings[0].severity") && e.contains("`urgent`"),
+            "{e}"
+        );
         let e = parse(
             "f.json",
             r#"[{"scanner":"N","rule_id":"r","title":"t","severity":"high","asset":"a","sevrity":1}]"#,

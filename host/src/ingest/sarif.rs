@@ -200,7 +200,12 @@ pub fn parse(file: &str, text: &str, options: &Options) -> Result<Parsed, Ingest
 /// the repository of `versionControlProvenance`, else `--asset`.
 fn run_asset(run: &Run, options: &Options) -> Option<String> {
     prop_str(&run.properties, "imageName")
-        .or_else(|| run.version_control_provenance.first()?.repository_uri.clone())
+        .or_else(|| {
+            run.version_control_provenance
+                .first()?
+                .repository_uri
+                .clone()
+        })
         .or_else(|| options.asset.clone())
 }
 
@@ -262,7 +267,15 @@ fn severity(
         .map(|s| (format!("{at}.properties.security-severity"), s))
         .or_else(|| {
             rule.and_then(|r| prop_str(&r.properties, "security-severity"))
-                .map(|s| (format!("rule {}.properties.security-severity", rule.map(|r| r.id.as_str()).unwrap_or("")), s))
+                .map(|s| {
+                    (
+                        format!(
+                            "rule {}.properties.security-severity",
+                            rule.map(|r| r.id.as_str()).unwrap_or("")
+                        ),
+                        s,
+                    )
+                })
         });
     if let Some((where_, s)) = scored {
         return s
@@ -276,10 +289,14 @@ fn severity(
                 message: format!("`{s}` is not a score from 0 to 10"),
             });
     }
-    let level = result.level.clone().map(|l| (format!("{at}.level"), l)).or_else(|| {
-        rule.and_then(|r| r.default_configuration.as_ref()?.level.clone())
-            .map(|l| ("rule defaultConfiguration.level".to_string(), l))
-    });
+    let level = result
+        .level
+        .clone()
+        .map(|l| (format!("{at}.level"), l))
+        .or_else(|| {
+            rule.and_then(|r| r.default_configuration.as_ref()?.level.clone())
+                .map(|l| ("rule defaultConfiguration.level".to_string(), l))
+        });
     match level {
         // SARIF §3.27.10: an absent level means `warning`.
         None => Ok(Severity::Medium),
@@ -306,7 +323,10 @@ fn finding(
 ) -> Result<Option<ScanFinding>, IngestError> {
     // `pass`, `notApplicable`... are checks that found nothing; `absent`
     // results are the ones a baseline had and this scan no longer has.
-    if result.kind.as_deref().is_some_and(|k| k != "fail" && k != "review" && k != "open")
+    if result
+        .kind
+        .as_deref()
+        .is_some_and(|k| k != "fail" && k != "review" && k != "open")
         || result.baseline_state.as_deref() == Some("absent")
     {
         return Ok(None);
@@ -416,7 +436,10 @@ mod tests {
         let sql = &p.findings[0];
         assert_eq!(sql.rule_id, "js/sql-injection");
         assert_eq!(sql.severity, Severity::High);
-        assert_eq!(sql.title, "Database query built from user-controlled sources");
+        assert_eq!(
+            sql.title,
+            "Database query built from user-controlled sources"
+        );
         assert_eq!(sql.asset, "https://github.com/contoso/web-shop");
         assert_eq!(sql.file.as_deref(), Some("src/db/orders.js"));
         assert_eq!(sql.line, Some(42));
@@ -475,15 +498,26 @@ mod tests {
         let p = parse("x.sarif", log, &Options::default()).unwrap();
         assert_eq!(p.findings.len(), 1);
         assert_eq!(p.findings[0].status.as_deref(), Some("risk_accepted"));
-        assert_eq!(p.findings[0].severity, Severity::Medium, "no level: warning");
+        assert_eq!(
+            p.findings[0].severity,
+            Severity::Medium,
+            "no level: warning"
+        );
     }
 
     #[test]
     fn bad_sarif_names_the_file_and_the_place() {
-        let e = parse("x.sarif", r#"{"version":"2.0.0","runs":[]}"#, &Options::default())
-            .unwrap_err()
-            .to_string();
-        assert!(e.starts_with("x.sarif: version:") && e.contains("2.0.0"), "{e}");
+        let e = parse(
+            "x.sarif",
+            r#"{"version":"2.0.0","runs":[]}"#,
+            &Options::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("x.sarif: version:") && e.contains("2.0.0"),
+            "{e}"
+        );
         let e = parse(
             "x.sarif",
             "{\"version\":\"2.1.0\",\"runs\":[{\"tool\":{\"driver\":{\"name\":\"T\"}},\n\"results\":[{\"ruleId\":\"r\",\"level\":\"fatal\",\"message\":{\"text\":\"m\"}}]}]}",
@@ -502,6 +536,9 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(e.starts_with("x.sarif: line 2, column") && e.contains("runs[0].tool.driver"), "{e}");
+        assert!(
+            e.starts_with("x.sarif: line 2, column") && e.contains("runs[0].tool.driver"),
+            "{e}"
+        );
     }
 }

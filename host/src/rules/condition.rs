@@ -66,11 +66,24 @@ fn severity<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Severity>, 
     })
 }
 
+/// A value as plain text (no JSON quotes).
+fn plain(v: &FieldValue) -> String {
+    match v {
+        FieldValue::Null => String::new(),
+        FieldValue::Text(s) | FieldValue::DateTime(s) => s.clone(),
+        FieldValue::Integer(i) => i.to_string(),
+        FieldValue::Number(n) => n.to_string(),
+        FieldValue::Boolean(b) => b.to_string(),
+        FieldValue::TextList(l) => l.join(", "),
+    }
+}
+
 fn texts(v: &FieldValue) -> Vec<String> {
     match v {
         FieldValue::TextList(l) => l.clone(),
+        // Grouping joins several scanners or rules with ", ".
         FieldValue::Text(s) => s.split(", ").map(str::to_string).collect(),
-        other => vec![crate::report::value(other)],
+        other => vec![plain(other)],
     }
 }
 
@@ -94,7 +107,7 @@ fn any_of(have: &[String], wanted: &[String]) -> bool {
 /// The ticket's severity: its field, else its worst finding's.
 pub fn ticket_severity(t: &Ticket) -> Option<Severity> {
     field(t, "severity")
-        .and_then(|v| Severity::parse(&crate::report::value(v)))
+        .and_then(|v| Severity::parse(&plain(v)))
         .or_else(|| {
             values(t, "severity")
                 .iter()
@@ -106,7 +119,7 @@ pub fn ticket_severity(t: &Ticket) -> Option<Severity> {
 /// Whole days since the ticket's `first_seen` (else `created`).
 pub fn age_days(t: &Ticket, now: OffsetDateTime) -> Option<i64> {
     ["first_seen", "created"].iter().find_map(|name| {
-        let text = crate::report::value(field(t, name)?);
+        let text = plain(field(t, name)?);
         let at = OffsetDateTime::parse(&text, &Rfc3339).ok()?;
         Some((now - at).whole_days())
     })
@@ -213,7 +226,11 @@ mod tests {
 
     #[test]
     fn severity_at_least_compares_by_rank() {
-        assert!(cond("severity_at_least = \"medium\"").check(&ticket(), now()).is_ok());
+        assert!(
+            cond("severity_at_least = \"medium\"")
+                .check(&ticket(), now())
+                .is_ok()
+        );
         assert_eq!(
             cond("severity_at_least = \"CRITICAL\"").check(&ticket(), now()),
             Err("severity HIGH is below CRITICAL".into())
@@ -222,10 +239,18 @@ mod tests {
 
     #[test]
     fn scanner_and_asset_tag_match_any_listed_value() {
-        assert!(cond("scanner = [\"Trivy\", \"semgrep\"]").check(&ticket(), now()).is_ok());
+        assert!(
+            cond("scanner = [\"Trivy\", \"semgrep\"]")
+                .check(&ticket(), now())
+                .is_ok()
+        );
         assert!(cond("scanner = \"Trivy\"").check(&ticket(), now()).is_err());
         assert!(cond("asset_tag = \"prod\"").check(&ticket(), now()).is_ok());
-        assert!(cond("asset_tag = [\"pci\"]").check(&ticket(), now()).is_err());
+        assert!(
+            cond("asset_tag = [\"pci\"]")
+                .check(&ticket(), now())
+                .is_err()
+        );
     }
 
     #[test]
@@ -235,15 +260,31 @@ mod tests {
             Err("no CVE".into())
         );
         assert!(cond("cve_present = false").check(&ticket(), now()).is_ok());
-        assert!(cond("age_days_at_least = 10").check(&ticket(), now()).is_ok());
-        assert!(cond("age_days_at_least = 11").check(&ticket(), now()).is_err());
-        assert!(cond("age_days_at_most = 9").check(&ticket(), now()).is_err());
+        assert!(
+            cond("age_days_at_least = 10")
+                .check(&ticket(), now())
+                .is_ok()
+        );
+        assert!(
+            cond("age_days_at_least = 11")
+                .check(&ticket(), now())
+                .is_err()
+        );
+        assert!(
+            cond("age_days_at_most = 9")
+                .check(&ticket(), now())
+                .is_err()
+        );
         assert!(
             cond("fields = { rule_id = \"JS/SQL-Injection\" }")
                 .check(&ticket(), now())
                 .is_ok()
         );
-        assert!(cond("fields = { rule_id = \"x\" }").check(&ticket(), now()).is_err());
+        assert!(
+            cond("fields = { rule_id = \"x\" }")
+                .check(&ticket(), now())
+                .is_err()
+        );
         assert!(Condition::default().check(&ticket(), now()).is_ok());
     }
 

@@ -278,7 +278,12 @@ impl Rules {
             let state = rule
                 .close_state
                 .clone()
-                .or_else(|| sync.get("auto_close")?.get("state")?.as_str().map(str::to_string))
+                .or_else(|| {
+                    sync.get("auto_close")?
+                        .get("state")?
+                        .as_str()
+                        .map(str::to_string)
+                })
                 .unwrap_or_else(|| "Closed".into());
             sync.insert(
                 "auto_close".into(),
@@ -296,11 +301,7 @@ impl Rules {
     }
 
     /// The first rule whose condition the ticket meets.
-    pub fn first_match(
-        &self,
-        t: &crate::Ticket,
-        now: time::OffsetDateTime,
-    ) -> Option<&Rule> {
+    pub fn first_match(&self, t: &crate::Ticket, now: time::OffsetDateTime) -> Option<&Rule> {
         self.rules.iter().find(|r| r.when.check(t, now).is_ok())
     }
 }
@@ -356,9 +357,13 @@ when = { severity_at_least = "HIGH", scanner = "CodeQL" }
 
     #[test]
     fn errors_name_the_file_and_where() {
-        let e = Rules::parse("r.toml", "group_by = [\"rule\"]\n[[rules]]\nname = 3\n", &dir())
-            .unwrap_err()
-            .to_string();
+        let e = Rules::parse(
+            "r.toml",
+            "group_by = [\"rule\"]\n[[rules]]\nname = 3\n",
+            &dir(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.starts_with("rules file r.toml, line 3:"), "{e}");
         let e = Rules::parse("r.toml", "group_by = [\"team\"]\n", &dir())
             .unwrap_err()
@@ -373,10 +378,17 @@ when = { severity_at_least = "HIGH", scanner = "CodeQL" }
             "rules file r.toml: rules[0].outegration: `tasks` is not under [outegrations] (known: bugs)"
         );
         let no_filter = GOOD.replace("filter = { severity_at_least = \"high\" }", "");
-        let e = Rules::parse("r.toml", &no_filter, &dir()).unwrap_err().to_string();
+        let e = Rules::parse("r.toml", &no_filter, &dir())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("outegrations.bugs.filter"), "{e}");
         let missing = GOOD.replace("agile-bug.json", "nope.json");
-        let e = Rules::parse("r.toml", &missing, &dir()).unwrap_err().to_string();
-        assert!(e.contains("outegrations.bugs.config") && e.contains("nope.json"), "{e}");
+        let e = Rules::parse("r.toml", &missing, &dir())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("outegrations.bugs.config") && e.contains("nope.json"),
+            "{e}"
+        );
     }
 }

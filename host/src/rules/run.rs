@@ -137,7 +137,10 @@ pub fn plan(db: &Db, rules: &Rules, now: OffsetDateTime) -> anyhow::Result<(Vec<
         let action = if ticket == stored.synced {
             Action::Unchanged
         } else {
-            let (before, after) = (done(rules, rule, &stored.synced), done(rules, rule, &ticket));
+            let (before, after) = (
+                done(rules, rule, &stored.synced),
+                done(rules, rule, &ticket),
+            );
             match (before, after) {
                 (false, true) if rule.auto_close => Action::Close,
                 (true, false) if rule.auto_close => Action::Reopen,
@@ -165,7 +168,12 @@ fn progress(len: usize, what: &str) -> ProgressBar {
 }
 
 /// `rules check`: prints what a run would do; nothing is sent or stored.
-pub fn check(db: &Db, rules: &Rules, now: OffsetDateTime, out: &mut dyn Write) -> anyhow::Result<RunSummary> {
+pub fn check(
+    db: &Db,
+    rules: &Rules,
+    now: OffsetDateTime,
+    out: &mut dyn Write,
+) -> anyhow::Result<RunSummary> {
     let (planned, unmatched) = plan(db, rules, now)?;
     let mut s = RunSummary {
         unmatched,
@@ -175,7 +183,10 @@ pub fn check(db: &Db, rules: &Rules, now: OffsetDateTime, out: &mut dyn Write) -
         let what = match &p.action {
             Action::Create => {
                 s.created += 1;
-                let o = rules.rule(&p.rule).map(|r| r.outegration.as_str()).unwrap_or("");
+                let o = rules
+                    .rule(&p.rule)
+                    .map(|r| r.outegration.as_str())
+                    .unwrap_or("");
                 format!("would create a work item (outegration `{o}`)")
             }
             Action::Update => {
@@ -226,7 +237,10 @@ pub fn run(
             Ok(None) => None,
             Err(e) => {
                 s.failed += 1;
-                Some(format!("failed: {}", format!("{e:#}").replace('\n', "\n    ")))
+                Some(format!(
+                    "failed: {}",
+                    format!("{e:#}").replace('\n', "\n    ")
+                ))
             }
         };
         if let Some(line) = line {
@@ -291,11 +305,17 @@ fn apply(
             Ok(Some(match &o.transition {
                 Some(t) if done(rules, rule, &lc.db.ticket(&p.ticket_id)?) => {
                     s.closed += 1;
-                    format!("closed work item {id}: {} -> {} ({})", t.from, t.to, t.reason)
+                    format!(
+                        "closed work item {id}: {} -> {} ({})",
+                        t.from, t.to, t.reason
+                    )
                 }
                 Some(t) => {
                     s.reopened += 1;
-                    format!("reopened work item {id}: {} -> {} ({})", t.from, t.to, t.reason)
+                    format!(
+                        "reopened work item {id}: {} -> {} ({})",
+                        t.from, t.to, t.reason
+                    )
                 }
                 None => {
                     s.updated += 1;
