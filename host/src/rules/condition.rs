@@ -135,10 +135,10 @@ impl Condition {
                 None => return Err("the ticket has no severity".into()),
             }
         }
-        if let Some(wanted) = &self.scanner {
-            if !any_of(&values(t, "scanner"), wanted.values()) {
-                return Err(format!("no finding from {}", wanted.values().join(" or ")));
-            }
+        if let Some(wanted) = &self.scanner
+            && !any_of(&values(t, "scanner"), wanted.values())
+        {
+            return Err(format!("no finding from {}", wanted.values().join(" or ")));
         }
         if let Some(wanted) = &self.asset_tag {
             let mut tags = values(t, "asset_tags");
