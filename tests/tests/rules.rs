@@ -7,13 +7,10 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use ado_emulator::Emulator;
-use clap::Parser as _;
 use common::seed;
 use serde_json::{Value, json};
-use ticketing_host::cli::{Cli, run_with};
 use ticketing_host::db::Db;
 
 const RULES: &str = r#"
@@ -58,14 +55,7 @@ struct Env {
 
 impl Env {
     fn new() -> Env {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "rules-e2e-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = common::fresh_dir("rules-e2e");
         let emu = common::emulator();
         let env = Env { dir, emu };
         env.write("secrets.toml", &format!("pat = \"{}\"\n", seed::PAT));
@@ -104,13 +94,7 @@ impl Env {
             p("rules.toml"),
         ];
         argv.extend(args.iter().map(|a| a.to_string()));
-        let mut out = Vec::new();
-        let result = run_with(&Cli::parse_from(argv), common::host(), &mut out);
-        let mut text = String::from_utf8(out).unwrap();
-        if let Err(e) = &result {
-            text.push_str(&format!("error: {e:#}\n"));
-        }
-        (result.is_ok(), text)
+        common::run_cli(argv)
     }
 
     fn ok(&self, args: &[&str]) -> String {

@@ -222,3 +222,41 @@ impl Db {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_2_database_is_migrated_to_version_3_keeping_its_tickets_and_inbox() {
+        let path = std::env::temp_dir().join(format!("findings-migrate-{}.db", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let ticket =
+            crate::ticket_file::parse(r#"{"id":"S-1","url":"u","fields":{"severity":"LOW"}}"#)
+                .unwrap();
+        {
+            let db = Db::open(&path).unwrap();
+            db.put_ticket(&ticket).unwrap();
+            db.inbox_insert("o.json", "ev-1", "workitem.updated", 7, &[], b"{}")
+                .unwrap();
+            // Back to what a version 2 host left behind.
+            db.conn
+                .execute_batch(
+                    "DROP TABLE findings; DROP TABLE scans; DROP TABLE rule_dispatches; PRAGMA user_version = 2;",
+                )
+                .unwrap();
+        }
+        let db = Db::open(&path).unwrap();
+        let v: i64 = db
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 3);
+        assert_eq!(db.ticket("S-1").unwrap(), ticket);
+        assert_eq!(db.inbox().unwrap().len(), 1);
+        assert!(db.findings().unwrap().is_empty());
+        assert_eq!(db.rule_dispatch("S-1").unwrap(), None);
+        drop(db);
+        let _ = std::fs::remove_file(&path);
+    }
+}

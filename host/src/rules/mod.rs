@@ -333,6 +333,14 @@ when = { severity_at_least = "HIGH", scanner = "CodeQL" }
 "#;
 
     #[test]
+    fn the_example_rules_file_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/rules.toml");
+        let r = Rules::load(&path).unwrap();
+        assert_eq!(r.rules.len(), 3);
+        assert_eq!(r.outegrations.len(), 2);
+    }
+
+    #[test]
     fn a_rules_file_is_read_with_its_defaults() {
         let r = Rules::parse("r.toml", GOOD, &dir()).unwrap();
         assert_eq!(r.grouping.by, [GroupKey::Rule, GroupKey::File]);
