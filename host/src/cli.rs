@@ -39,6 +39,10 @@ pub struct Cli {
     /// Compile the plugin at every start (no compilation cache).
     #[arg(long, global = true)]
     pub no_cache: bool,
+    /// Ticketing rules file (TOML): grouping, outegrations and their
+    /// dispatch visibility, rules. Used by `ingest`, `rules` and `dispatch`.
+    #[arg(long, global = true, env = "TICKETING_RULES")]
+    pub rules: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -159,6 +163,14 @@ pub enum Command {
         #[arg(long)]
         outegration: Option<PathBuf>,
     },
+    /// Ingests findings (SARIF, or the JSON/CSV finding format), grouped
+    /// into tickets; then, with --rules, runs the ticketing rules.
+    Ingest(crate::rules::command::IngestArgs),
+    /// The ticketing rules (--rules FILE): `check` shows the plan, `run` applies it.
+    Rules {
+        #[command(subcommand)]
+        what: crate::rules::command::RulesCommand,
+    },
     /// Runs the demo against an in-process ADO emulator.
     Demo,
 }
@@ -223,6 +235,23 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             crate::commands::ticket(&Db::open(&cli.state)?, what, &mut stdout)
         }
         Command::Links => crate::commands::links(&Db::open(&cli.state)?, &mut stdout),
+        // Without rules to run, neither needs the plugin.
+        Command::Ingest(args) if cli.rules.is_none() || args.no_rules => {
+            let rules = crate::rules::command::load(cli.rules.as_deref())?;
+            crate::rules::command::ingest(
+                &Db::open(&cli.state)?,
+                rules.as_ref(),
+                args,
+                None,
+                &mut stdout,
+            )
+        }
+        Command::Rules {
+            what: what @ crate::rules::command::RulesCommand::Check,
+        } => {
+            let rules = crate::rules::command::required(cli.rules.as_deref())?;
+            crate::rules::command::rules(&Db::open(&cli.state)?, &rules, what, None, &mut stdout)
+        }
         Command::Serve {
             listen,
             public_url,
@@ -285,6 +314,21 @@ pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<(
             if let Some(p) = project {
                 conn.project = p.clone();
             }
+            let db = Db::open(&cli.state)?;
+            let rules = crate::rules::command::load(cli.rules.as_deref())?;
+            let key = crate::lifecycle::outegration_key(outegration);
+            // The "Create Azure DevOps Ticket" button's setting, when a rules file gives one.
+            let visible = |t: &crate::Ticket| -> anyhow::Result<()> {
+                match &rules {
+                    Some(r) => Ok(crate::visibility::check(
+                        r,
+                        &key,
+                        t,
+                        time::OffsetDateTime::now_utc(),
+                    )?),
+                    None => Ok(()),
+                }
+            };
             if *jobs > 1 {
                 return crate::bulk_dispatch::dispatch(
                     host,
@@ -293,10 +337,10 @@ pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<(
                     outegration,
                     tickets,
                     *jobs,
+                    &visible,
                     out,
                 );
             }
-            let db = Db::open(&cli.state)?;
             crate::commands::dispatch(
                 &Lifecycle {
                     host,
@@ -305,8 +349,37 @@ pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<(
                 },
                 outegration,
                 tickets,
+                &visible,
                 out,
             )?;
+        }
+        Command::Ingest(args) => {
+            let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
+            let rules = crate::rules::command::load(cli.rules.as_deref())?;
+            let lc = Lifecycle {
+                host,
+                db: &db,
+                conn: &conn,
+            };
+            crate::rules::command::ingest(&db, rules.as_ref(), args, Some(&lc), out)?;
+        }
+        Command::Rules { what } => {
+            let rules = crate::rules::command::required(cli.rules.as_deref())?;
+            let db = Db::open(&cli.state)?;
+            match what {
+                crate::rules::command::RulesCommand::Check => {
+                    crate::rules::command::rules(&db, &rules, what, None, out)?
+                }
+                crate::rules::command::RulesCommand::Run => {
+                    let conn = load_connection(cli)?;
+                    let lc = Lifecycle {
+                        host,
+                        db: &db,
+                        conn: &conn,
+                    };
+                    crate::rules::command::rules(&db, &rules, what, Some(&lc), out)?
+                }
+            }
         }
         Command::Sync { ids, all } => {
             let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);

@@ -144,17 +144,21 @@ fn finish(failed: usize, total: usize, what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `dispatch`: each ticket (file or id) in turn.
+/// `dispatch`: each ticket (file or id) in turn; `visible` refuses a
+/// ticket the outegration's dispatch visibility does not offer it to.
 pub fn dispatch(
     lc: &Lifecycle<'_>,
     outegration: &Path,
     tickets: &[String],
+    visible: &dyn Fn(&crate::Ticket) -> anyhow::Result<()>,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let mut failed = 0;
     for arg in tickets {
-        let result =
-            ticket_arg(lc.db, arg).and_then(|id| lc.dispatch(&id, outegration).map(|d| (id, d)));
+        let result = ticket_arg(lc.db, arg).and_then(|id| {
+            visible(&lc.db.ticket(&id)?)?;
+            lc.dispatch(&id, outegration).map(|d| (id, d))
+        });
         match result {
             Ok((id, d)) => writeln!(out, "{}", report::dispatched(&id, &d))?,
             Err(e) => {

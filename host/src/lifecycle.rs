@@ -99,6 +99,19 @@ impl Lifecycle<'_> {
 
     /// Dispatches a stored ticket with the config at `outegration`.
     pub fn dispatch(&self, ticket_id: &str, outegration: &Path) -> anyhow::Result<Dispatched> {
+        let key = outegration_key(outegration);
+        let config = read_config(&key)?;
+        self.dispatch_with(ticket_id, &key, &config)
+    }
+
+    /// Dispatches a stored ticket with config text in hand (a ticketing
+    /// rule's, which adjusts the file's); the link records `key`.
+    pub fn dispatch_with(
+        &self,
+        ticket_id: &str,
+        key: &str,
+        config: &str,
+    ) -> anyhow::Result<Dispatched> {
         // Two dispatches of one ticket at once would create two work items.
         let _lease = self.db.lease(&[ticket_id])?;
         let ticket = self.db.ticket(ticket_id)?;
@@ -108,22 +121,20 @@ impl Lifecycle<'_> {
                 existing.link.work_item_id
             );
         }
-        let key = outegration_key(outegration);
-        let config = read_config(&key)?;
         if self.db.attempt(ticket_id)?.is_some() {
             let adopted = self
                 .host
-                .adopt(self.conn, &config, &ticket)
+                .adopt(self.conn, config, &ticket)
                 .map_err(|e| anyhow::anyhow!("an earlier dispatch of {ticket_id} did not finish, and looking for its work item failed: {e}"))?;
             if let Some(link) = adopted {
-                self.db.store_dispatched(&key, &link, &ticket)?;
+                self.db.store_dispatched(key, &link, &ticket)?;
                 return Ok(Dispatched::Adopted(link));
             }
         }
-        self.db.record_attempt(ticket_id, &key)?;
-        match self.host.create(self.conn, &config, &ticket) {
+        self.db.record_attempt(ticket_id, key)?;
+        match self.host.create(self.conn, config, &ticket) {
             Ok(link) => {
-                self.db.store_dispatched(&key, &link, &ticket)?;
+                self.db.store_dispatched(key, &link, &ticket)?;
                 Ok(Dispatched::Created(link))
             }
             Err(e) => {
@@ -138,10 +149,19 @@ impl Lifecycle<'_> {
     /// Pushes the ticket's changes since the last sync; stores the new link
     /// and the ticket as pushed.
     pub fn sync(&self, ticket_id: &str) -> anyhow::Result<PushOutcome> {
+        self.sync_with(ticket_id, None)
+    }
+
+    /// [`Self::sync`] with config text in hand (a ticketing rule's); none:
+    /// the link's config file.
+    pub fn sync_with(&self, ticket_id: &str, config: Option<&str>) -> anyhow::Result<PushOutcome> {
         let _lease = self.db.lease(&[ticket_id])?;
         let stored = self.linked(ticket_id)?;
         let after = self.db.ticket(ticket_id)?;
-        let config = read_config(&stored.outegration)?;
+        let config = match config {
+            Some(c) => c.to_string(),
+            None => read_config(&stored.outegration)?,
+        };
         let outcome = self
             .host
             .push(

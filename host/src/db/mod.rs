@@ -8,6 +8,7 @@
 
 mod attempts;
 mod leases;
+mod findings;
 mod links;
 mod schema;
 mod tickets;
@@ -18,6 +19,7 @@ use std::path::Path;
 use anyhow::Context as _;
 
 pub use attempts::Attempt;
+pub use findings::{FindingRow, IngestTx, RuleDispatch};
 pub use leases::{LEASE_TTL, LEASE_WAIT, Lease};
 pub use links::{StoredLink, link_from_json, link_to_json};
 pub use webhooks::{HookCredentials, InboxRow, StoredSubscription, apply_update};

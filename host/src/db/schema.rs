@@ -6,7 +6,7 @@ use anyhow::bail;
 use rusqlite::Connection;
 
 /// The schema version this host writes.
-pub const VERSION: i64 = 3;
+pub const VERSION: i64 = 4;
 
 const V1: &str = "
 CREATE TABLE IF NOT EXISTS tickets (
@@ -74,6 +74,37 @@ CREATE TABLE IF NOT EXISTS leases (
 );
 ";
 
+/// Version 4: ingested findings (by fingerprint, with the ticket they were
+/// grouped into and their status), the scans ingested, and the ticketing
+/// rule that dispatched each ticket.
+const V4: &str = "
+CREATE TABLE IF NOT EXISTS findings (
+    fingerprint TEXT PRIMARY KEY,
+    scope TEXT NOT NULL,
+    ticket_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS findings_scope ON findings (scope);
+CREATE INDEX IF NOT EXISTS findings_ticket ON findings (ticket_id);
+CREATE TABLE IF NOT EXISTS scans (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    file TEXT NOT NULL,
+    format TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    ingested_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rule_dispatches (
+    ticket_id TEXT PRIMARY KEY,
+    rule TEXT NOT NULL,
+    outegration TEXT NOT NULL,
+    dispatched_at TEXT NOT NULL
+);
+";
+
 /// WAL, foreign-key enforcement, busy timeout, then the tables.
 pub fn prepare(conn: &Connection) -> anyhow::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -89,10 +120,16 @@ pub fn prepare(conn: &Connection) -> anyhow::Result<()> {
         if version < 1 {
             tx.execute_batch(V1)?;
         }
+        // Each step runs once: V2's ALTER TABLE would fail on a version 2 db.
         if version < 2 {
             tx.execute_batch(V2)?;
         }
-        tx.execute_batch(V3)?;
+        if version < 3 {
+            tx.execute_batch(V3)?;
+        }
+        if version < 4 {
+            tx.execute_batch(V4)?;
+        }
         tx.pragma_update(None, "user_version", VERSION)?;
         tx.commit()?;
     }

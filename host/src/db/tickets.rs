@@ -78,7 +78,7 @@ impl Db {
     }
 }
 
-fn upsert(tx: &rusqlite::Transaction<'_>, t: &Ticket) -> anyhow::Result<()> {
+pub(super) fn upsert(tx: &rusqlite::Transaction<'_>, t: &Ticket) -> anyhow::Result<()> {
     tx.execute(
         "INSERT INTO tickets (id, json, updated_at) VALUES (?1, ?2, ?3)
          ON CONFLICT(id) DO UPDATE SET json = excluded.json, updated_at = excluded.updated_at",

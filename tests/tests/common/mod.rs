@@ -202,3 +202,33 @@ pub fn comment(id: &str, author: &str, text: &str) -> ticketing_host::Comment {
         text: text.into(),
     }
 }
+
+/// Runs one `ticketing-host` command line in process, as the binary does,
+/// with the shared compiled host: whether it succeeded, and its output
+/// (the error, if any, as a last `error:` line).
+pub fn run_cli(argv: Vec<String>) -> (bool, String) {
+    use clap::Parser as _;
+    let cli = ticketing_host::cli::Cli::parse_from(argv);
+    let mut out = Vec::new();
+    let result = ticketing_host::cli::run_with(&cli, host(), &mut out);
+    let mut text = String::from_utf8(out).expect("the CLI writes UTF-8");
+    if let Err(e) = &result {
+        text.push_str(&format!("error: {e:#}\n"));
+    }
+    (result.is_ok(), text)
+}
+
+/// A new empty folder under the temp dir, `{prefix}-{pid}-{n}`: unique per
+/// call, so tests running in parallel never share one.
+pub fn fresh_dir(prefix: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("creating a temp dir");
+    dir
+}
