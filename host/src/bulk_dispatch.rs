@@ -37,7 +37,8 @@ fn ids(db: &Db, tickets: &[String]) -> anyhow::Result<Vec<String>> {
         .collect()
 }
 
-/// Dispatches `tickets` (ids or ticket files) with `jobs` workers.
+/// Dispatches `tickets` (ids or ticket files) with `jobs` workers; a ticket
+/// the outegration does not offer (`visible`) fails alone.
 pub fn dispatch(
     host: &Host,
     state: &Path,
@@ -45,6 +46,7 @@ pub fn dispatch(
     outegration: &Path,
     tickets: &[String],
     jobs: usize,
+    visible: &(dyn Fn(&crate::Ticket) -> anyhow::Result<()> + Sync),
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let jobs = jobs.clamp(1, MAX_CONCURRENT_CALLS as usize);
@@ -72,7 +74,10 @@ pub fn dispatch(
                         let Some(id) = ids.get(i) else {
                             return Ok(());
                         };
-                        let r = lc.dispatch(id, outegration);
+                        let r = db
+                            .ticket(id)
+                            .and_then(|t| visible(&t))
+                            .and_then(|()| lc.dispatch(id, outegration));
                         if let Ok(mut all) = results.lock() {
                             all[i] = Some(r);
                         }

@@ -1,4 +1,4 @@
-//! Ingested findings (schema version 3): one row per fingerprint with its
+//! Ingested findings (schema version 4): one row per fingerprint with its
 //! scope (the scanner, or `--scope`), the ticket it was grouped into, its
 //! status and when it was first and last seen; the scans ingested; and the
 //! rule that dispatched each ticket. [`Db::ingest_tx`] hands an ingest one
@@ -228,7 +228,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_version_2_database_is_migrated_to_version_3_keeping_its_tickets_and_inbox() {
+    fn a_version_2_database_is_migrated_to_the_current_version_keeping_its_tickets_and_inbox() {
         let path = std::env::temp_dir().join(format!("findings-migrate-{}.db", std::process::id()));
         let _ = std::fs::remove_file(&path);
         let ticket =
@@ -242,7 +242,7 @@ mod tests {
             // Back to what a version 2 host left behind.
             db.conn
                 .execute_batch(
-                    "DROP TABLE findings; DROP TABLE scans; DROP TABLE rule_dispatches; PRAGMA user_version = 2;",
+                    "DROP TABLE findings; DROP TABLE scans; DROP TABLE rule_dispatches; DROP TABLE leases; PRAGMA user_version = 2;",
                 )
                 .unwrap();
         }
@@ -251,7 +251,7 @@ mod tests {
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 3);
+        assert_eq!(v, crate::db::schema::VERSION);
         assert_eq!(db.ticket("S-1").unwrap(), ticket);
         assert_eq!(db.inbox().unwrap().len(), 1);
         assert!(db.findings().unwrap().is_empty());

@@ -7,8 +7,8 @@
 //! at all. Reads that meet a malformed row say which ticket and column.
 
 mod attempts;
-mod leases;
 mod findings;
+mod leases;
 mod links;
 mod schema;
 mod tickets;
