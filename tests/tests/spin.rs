@@ -429,6 +429,8 @@ fn ado_host_outside_the_allowed_list_is_refused_before_any_request() {
     let mut vars = variables(&emu);
     // The manifest allows only this origin, not the emulator's.
     vars.insert("ado_origin".into(), "http://127.0.0.1:9".into());
+    // The token authority (the emulator too) is left at its default.
+    vars.remove("entra_authority");
     let app = SpinApp::start(&vars);
     let before = emu.request_count();
     let r = call(&app, "POST", "/v1/connection/test", None);
@@ -489,4 +491,37 @@ fn openapi_lists_every_route_the_service_serves() {
             assert_eq!(r.status, 401, "{method} {path}: {}", r.body);
         }
     }
+}
+
+#[test]
+fn ado_throttling_gets_429_with_retry_after() {
+    let emu = ado_emulator::Emulator::start(ado_emulator::EmulatorConfig {
+        rate_limit: Some(ado_emulator::ratelimit::RateLimit {
+            limit: 1,
+            warn_at: 0,
+            block_at: 2,
+            window: Duration::from_secs(300),
+            delay: Duration::from_millis(1),
+        }),
+        ..Default::default()
+    })
+    .expect("the emulator starts");
+    let app = SpinApp::start(&variables(&emu));
+    let mut last = None;
+    for _ in 0..4 {
+        let r = call(&app, "POST", "/v1/connection/test", None);
+        if r.status == 429 {
+            last = Some(r);
+            break;
+        }
+    }
+    let r = last.expect("ADO's throttling reached the caller as 429");
+    assert_eq!(r.code(), "rate_limited");
+    let after: u64 = r
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
+    assert!((1..=300).contains(&after), "Retry-After: {after}");
+    assert_eq!(r.body["error"]["retry_after"].as_u64(), Some(after));
 }

@@ -88,11 +88,13 @@ fn post(p: &dyn Platform, callback: &Callback, change: &Change) -> Result<(), St
     if let Some(token) = &callback.token {
         headers.push(("authorization".into(), format!("Bearer {}", token.expose())));
     }
+    let body = serde_json::to_vec(change).unwrap_or_default();
+    headers.push(("content-length".into(), body.len().to_string()));
     let request = HttpRequest {
         method: Method::Post,
         url: callback.url.clone(),
         headers,
-        body: serde_json::to_vec(change).unwrap_or_default(),
+        body,
     };
     match p.send(request) {
         Ok(r) if (200..300).contains(&r.status) => Ok(()),

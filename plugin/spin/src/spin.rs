@@ -2,6 +2,8 @@
 //! [`Platform`] on spin-sdk's variables, key-value store and outbound HTTP.
 
 use ado_connector_core::env::{HttpError, HttpRequest, HttpResponse, Method as CoreMethod};
+use futures::SinkExt as _;
+use spin_sdk::http::conversions::TryIntoOutgoingRequest as _;
 use spin_sdk::http::{ErrorCode, Method, Request, Response, SendError};
 use spin_sdk::key_value::Store;
 
@@ -82,14 +84,28 @@ impl Platform for SpinPlatform {
     }
 
     fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
-        let outgoing = Request::builder()
+        let body = request.body;
+        let (outgoing, _empty) = Request::builder()
             .method(method(request.method))
             .uri(request.url)
             .headers(request.headers)
-            .body(request.body)
-            .build();
-        let response: Response =
-            spin_sdk::http::run(spin_sdk::http::send(outgoing)).map_err(http_error)?;
+            .build()
+            .try_into_outgoing_request()
+            .map_err(|e| HttpError::Other(format!("the request cannot be built: {e}")))?;
+        // The body is written while the response is awaited: a request Spin
+        // refuses (allowed_outbound_hosts) then fails with its error code
+        // instead of a closed body stream.
+        let mut sink = outgoing.take_body();
+        let upload = async move {
+            let written = sink.send(body).await;
+            drop(sink); // finishes the body
+            written
+        };
+        let (response, _upload) = spin_sdk::http::run(futures::future::join(
+            spin_sdk::http::send::<_, Response>(outgoing),
+            upload,
+        ));
+        let response = response.map_err(http_error)?;
         Ok(HttpResponse {
             status: *response.status(),
             headers: response

@@ -222,7 +222,7 @@ fn pre() -> &'static ProxyPre<State> {
     static PRE: OnceLock<ProxyPre<State>> = OnceLock::new();
     PRE.get_or_init(|| {
         let mut config = Config::new();
-        config.wasm_component_model(true).async_support(true);
+        config.wasm_component_model(true);
         let engine = Engine::new(&config).expect("engine");
         let component = Component::from_file(&engine, ticketing_tests::spin_wasm())
             .expect("the Spin component compiles");
@@ -239,7 +239,7 @@ fn pre() -> &'static ProxyPre<State> {
 }
 
 fn text_response(status: u16, text: String) -> hyper::Response<HyperOutgoingBody> {
-    let body = Full::new(Bytes::from(text))
+    let body: HyperOutgoingBody = Full::new(Bytes::from(text))
         .map_err(|never| match never {})
         .boxed_unsync();
     let mut r = hyper::Response::new(body);
