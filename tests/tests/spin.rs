@@ -525,3 +525,55 @@ fn ado_throttling_gets_429_with_retry_after() {
     assert!((1..=300).contains(&after), "Retry-After: {after}");
     assert_eq!(r.body["error"]["retry_after"].as_u64(), Some(after));
 }
+
+#[test]
+fn redelivered_event_is_a_duplicate_and_not_fed_twice() {
+    use base64::Engine as _;
+    let emu = spin_support::emulator();
+    let app = SpinApp::start(&variables(&emu));
+    let id = dispatch(&app, &example_ticket("SEC-101"));
+    subscribe_and_activate(&app, &emu, id);
+    let fed = wait_for_changes(&app, 0, 1)["changes"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(emu.wait_for_hooks(Duration::from_secs(20)));
+    let delivery = emu
+        .deliveries()
+        .into_iter()
+        .find(|d| d.event_type == "workitem.updated")
+        .expect("ADO delivered the update");
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("ado-hook:{WEBHOOK_PASSWORD}"))
+    );
+    let body = serde_json::to_vec(&delivery.body).unwrap();
+    let r = call_raw(&app, "POST", "/v1/webhooks/ado", Some(&auth), Some(&body));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["status"], "duplicate", "{}", r.body);
+    let feed = call(&app, "GET", "/v1/changes", None);
+    assert_eq!(feed.body["changes"].as_array().unwrap().len(), fed);
+    assert!(
+        app.shared
+            .keys()
+            .contains(&format!("hook:event:{}", delivery.event_id))
+    );
+}
+
+#[test]
+fn dispatch_of_a_ticket_missing_a_mandatory_field_gets_422_naming_it() {
+    let emu = spin_support::emulator();
+    let app = SpinApp::start(&variables(&emu));
+    // SEC-103 has no severity, which the agile-bug config makes mandatory.
+    let r = call(
+        &app,
+        "POST",
+        "/v1/dispatch",
+        Some(&json!({"config": agile_bug(), "ticket": example_ticket("SEC-103")})),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.code(), "validation_failed");
+    assert_eq!(r.body["error"]["issues"][0]["path"], "ticket.severity");
+    assert!(common::ids_with_tag(&emu, seed::PROJECT, "secops:SEC-103").is_empty());
+    assert_eq!(call(&app, "GET", "/v1/links/SEC-103", None).status, 404);
+}
