@@ -1,5 +1,5 @@
-//! Builds the guest components the end-to-end tests load: the real plugin
-//! and the misbehaving fixture, for wasm32-wasip2, in their own target directory
+//! Builds the guest components the end-to-end tests load: the real plugin,
+//! the Spin component and the misbehaving fixture, for wasm32-wasip2, in their own target directory
 //! (the outer cargo holds the lock on the usual one).
 
 use std::path::PathBuf;
@@ -12,6 +12,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
         "ado_connector_plugin",
         "ADO_PLUGIN_WASM",
     ),
+    ("ado-connector-spin", "ado_connector_spin", "ADO_SPIN_WASM"),
     (
         "misbehaving-plugin",
         "misbehaving_plugin",
@@ -27,6 +28,8 @@ fn main() {
         "plugin/core/src",
         "plugin/core/Cargo.toml",
         "plugin/component",
+        "plugin/spin/src",
+        "plugin/spin/Cargo.toml",
         "tests/fixtures",
         "Cargo.toml",
         "Cargo.lock",

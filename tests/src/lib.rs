@@ -16,6 +16,11 @@ pub fn misbehaving_wasm() -> &'static Path {
     Path::new(env!("MISBEHAVING_PLUGIN_WASM"))
 }
 
+/// The connector as a Spin HTTP component, built by `build.rs`.
+pub fn spin_wasm() -> &'static Path {
+    Path::new(env!("ADO_SPIN_WASM"))
+}
+
 /// The repository root, where `examples/` lives.
 pub fn workspace_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
