@@ -37,18 +37,31 @@ fn ids(db: &Db, tickets: &[String]) -> anyhow::Result<Vec<String>> {
         .collect()
 }
 
-/// Dispatches `tickets` (ids or ticket files) with `jobs` workers; a ticket
+/// Who dispatches: the plugin, the state database's file (each worker opens
+/// its own connection), the connection, and how many workers.
+#[derive(Clone, Copy)]
+pub struct Workers<'a> {
+    pub host: &'a Host,
+    pub state: &'a Path,
+    pub conn: &'a Connection,
+    pub jobs: usize,
+}
+
+/// Dispatches `tickets` (ids or ticket files) with the workers; a ticket
 /// the outegration does not offer (`visible`) fails alone.
 pub fn dispatch(
-    host: &Host,
-    state: &Path,
-    conn: &Connection,
+    workers: Workers<'_>,
     outegration: &Path,
     tickets: &[String],
-    jobs: usize,
     visible: &(dyn Fn(&crate::Ticket) -> anyhow::Result<()> + Sync),
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    let Workers {
+        host,
+        state,
+        conn,
+        jobs,
+    } = workers;
     let jobs = jobs.clamp(1, MAX_CONCURRENT_CALLS as usize);
     let ids = ids(&Db::open(state)?, tickets)?;
     let bar = ProgressBar::new(ids.len() as u64).with_style(

@@ -331,12 +331,14 @@ pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<(
             };
             if *jobs > 1 {
                 return crate::bulk_dispatch::dispatch(
-                    host,
-                    &cli.state,
-                    &conn,
+                    crate::bulk_dispatch::Workers {
+                        host,
+                        state: &cli.state,
+                        conn: &conn,
+                        jobs: *jobs,
+                    },
                     outegration,
                     tickets,
-                    *jobs,
                     &visible,
                     out,
                 );
