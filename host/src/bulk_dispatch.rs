@@ -18,24 +18,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::db::Db;
 use crate::lifecycle::{Dispatched, Lifecycle};
-use crate::{Connection, Host, MAX_CONCURRENT_CALLS, report, ticket_file};
-
-/// Ticket ids of the arguments: a ticket file is imported first.
-fn ids(db: &Db, tickets: &[String]) -> anyhow::Result<Vec<String>> {
-    tickets
-        .iter()
-        .map(|arg| {
-            let path = Path::new(arg);
-            if path.is_file() {
-                let t = ticket_file::load(path)?;
-                db.put_ticket(&t)?;
-                Ok(t.id)
-            } else {
-                Ok(arg.clone())
-            }
-        })
-        .collect()
-}
+use crate::{Connection, Host, MAX_CONCURRENT_CALLS, report};
 
 /// Who dispatches: the plugin, the state database's file (each worker opens
 /// its own connection), the connection, and how many workers.
@@ -63,7 +46,12 @@ pub fn dispatch(
         jobs,
     } = workers;
     let jobs = jobs.clamp(1, MAX_CONCURRENT_CALLS as usize);
-    let ids = ids(&Db::open(state)?, tickets)?;
+    let db = Db::open(state)?;
+    let ids = tickets
+        .iter()
+        .map(|arg| crate::commands::ticket_arg(&db, arg))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    drop(db);
     let bar = ProgressBar::new(ids.len() as u64).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} dispatched  {per_sec}  eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),

@@ -127,7 +127,7 @@ pub fn links(db: &Db, out: &mut dyn Write) -> anyhow::Result<()> {
 }
 
 /// A ticket argument: a ticket file (imported first) or a stored ticket id.
-fn ticket_arg(db: &Db, arg: &str) -> anyhow::Result<String> {
+pub(crate) fn ticket_arg(db: &Db, arg: &str) -> anyhow::Result<String> {
     let path = Path::new(arg);
     if path.is_file() {
         let t = ticket_file::load(path)?;

@@ -8,9 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use ado_emulator::Emulator;
-use clap::Parser as _;
 use common::seed;
-use ticketing_host::cli::{Cli, run_with};
 use ticketing_host::db::Db;
 use ticketing_host::{FieldValue, ticket_file};
 
@@ -69,13 +67,7 @@ impl Env {
         .map(String::from)
         .to_vec();
         argv.extend(args.iter().map(|a| a.to_string()));
-        let mut out = Vec::new();
-        let result = run_with(&Cli::parse_from(argv), common::host(), &mut out);
-        let mut text = String::from_utf8(out).unwrap();
-        if let Err(e) = &result {
-            text.push_str(&format!("error: {e:#}\n"));
-        }
-        (result.is_ok(), text)
+        common::run_cli(argv)
     }
 
     fn ok(&self, args: &[&str]) -> String {

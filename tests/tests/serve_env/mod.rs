@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 
 use ado_emulator::hooks::HookSettings;
 use ado_emulator::{Emulator, EmulatorConfig};
-use clap::Parser as _;
 use serde_json::json;
-use ticketing_host::cli::{Cli, run_with};
 use ticketing_host::db::Db;
 use ticketing_host::serve::{ServeHandle, ServeOptions, spawn};
 use ticketing_host::{FieldValue, Ticket};
@@ -88,13 +86,7 @@ impl Env {
         .map(String::from)
         .to_vec();
         argv.extend(args.iter().map(|a| a.to_string()));
-        let mut out = Vec::new();
-        let result = run_with(&Cli::parse_from(argv), common::host(), &mut out);
-        let mut text = String::from_utf8(out).unwrap();
-        if let Err(e) = &result {
-            text.push_str(&format!("error: {e:#}\n"));
-        }
-        (result.is_ok(), text)
+        common::run_cli(argv)
     }
 
     pub fn ok(&self, args: &[&str]) -> String {
