@@ -28,6 +28,8 @@ pub struct Workers<'a> {
     pub state: &'a Path,
     pub conn: &'a Connection,
     pub jobs: usize,
+    /// Retries of each dispatch (an outbox job).
+    pub retry: crate::outbox::RetryPolicy,
 }
 
 /// Dispatches `tickets` (ids or ticket files) with the workers; a ticket
@@ -44,6 +46,7 @@ pub fn dispatch(
         state,
         conn,
         jobs,
+        retry,
     } = workers;
     let jobs = jobs.clamp(1, MAX_CONCURRENT_CALLS as usize);
     let db = Db::open(state)?;
@@ -66,9 +69,8 @@ pub fn dispatch(
                 s.spawn(|| -> anyhow::Result<()> {
                     let db = Db::open(state)?;
                     let lc = Lifecycle {
-                        host,
-                        db: &db,
-                        conn,
+                        retry,
+                        ..Lifecycle::new(host, &db, conn)
                     };
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);

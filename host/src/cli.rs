@@ -39,6 +39,10 @@ pub struct Cli {
     /// Compile the plugin at every start (no compilation cache).
     #[arg(long, global = true)]
     pub no_cache: bool,
+    /// Attempts of a dispatch, sync, close or reopen before it becomes a
+    /// dead letter (`jobs`); transient failures only are retried.
+    #[arg(long, global = true, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: u32,
     /// Ticketing rules file (TOML): grouping, outegrations and their
     /// dispatch visibility, rules. Used by `ingest`, `rules` and `dispatch`.
     #[arg(long, global = true, env = "TICKETING_RULES")]
@@ -125,6 +129,14 @@ pub enum Command {
     },
     /// Lists the links: ticket, work item, rev, project, type, web URL.
     Links,
+    /// The outbox: open jobs, dead letters and failed jobs; `run`, `retry`, `discard`.
+    Jobs {
+        #[command(subcommand)]
+        what: Option<crate::jobs::JobsCommand>,
+        /// List finished jobs too.
+        #[arg(long)]
+        all: bool,
+    },
     /// Runs the webhook receiver: `GET /health`, `POST /hooks/{name}` per
     /// outegration (config file stem), with the durable inbox and its worker.
     Serve {
@@ -235,6 +247,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             crate::commands::ticket(&Db::open(&cli.state)?, what, &mut stdout)
         }
         Command::Links => crate::commands::links(&Db::open(&cli.state)?, &mut stdout),
+        Command::Jobs { what: None, all } => {
+            crate::jobs::list(&Db::open(&cli.state)?, *all, &mut stdout)
+        }
         // Without rules to run, neither needs the plugin.
         Command::Ingest(args) if cli.rules.is_none() || args.no_rules => {
             let rules = crate::rules::command::load(cli.rules.as_deref())?;
@@ -297,6 +312,13 @@ fn load_host(cli: &Cli, limits: Limits) -> anyhow::Result<Host> {
     Host::load_with(&plugin_path(cli)?, limits, &options)
 }
 
+/// The lifecycle of a command, with the `--max-attempts` retry policy.
+fn lifecycle<'a>(cli: &Cli, host: &'a Host, db: &'a Db, conn: &'a Connection) -> Lifecycle<'a> {
+    let mut lc = Lifecycle::new(host, db, conn);
+    lc.retry.max_attempts = cli.max_attempts;
+    lc
+}
+
 /// Runs a command with an already loaded plugin, writing to `out` (what
 /// `run` does after loading it; tests call this to share one compiled host).
 pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -304,6 +326,10 @@ pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<(
         Command::Demo => crate::demo::run(&plugin_path(cli)?, &workspace_root())?,
         Command::Ticket { what } => crate::commands::ticket(&Db::open(&cli.state)?, what, out)?,
         Command::Links => crate::commands::links(&Db::open(&cli.state)?, out)?,
+        Command::Jobs { what, all } => {
+            let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
+            crate::jobs::command(&lifecycle(cli, host, &db, &conn), what.as_ref(), *all, out)?;
+        }
         Command::Dispatch {
             outegration,
             project,
@@ -336,6 +362,7 @@ pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<(
                         state: &cli.state,
                         conn: &conn,
                         jobs: *jobs,
+                        retry: lifecycle(cli, host, &db, &conn).retry,
                     },
                     outegration,
                     tickets,
@@ -344,11 +371,7 @@ pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<(
                 );
             }
             crate::commands::dispatch(
-                &Lifecycle {
-                    host,
-                    db: &db,
-                    conn: &conn,
-                },
+                &lifecycle(cli, host, &db, &conn),
                 outegration,
                 tickets,
                 &visible,
@@ -358,11 +381,7 @@ pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<(
         Command::Ingest(args) => {
             let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
             let rules = crate::rules::command::load(cli.rules.as_deref())?;
-            let lc = Lifecycle {
-                host,
-                db: &db,
-                conn: &conn,
-            };
+            let lc = lifecycle(cli, host, &db, &conn);
             crate::rules::command::ingest(&db, rules.as_ref(), args, Some(&lc), out)?;
         }
         Command::Rules { what } => {
@@ -374,11 +393,7 @@ pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<(
                 }
                 crate::rules::command::RulesCommand::Run => {
                     let conn = load_connection(cli)?;
-                    let lc = Lifecycle {
-                        host,
-                        db: &db,
-                        conn: &conn,
-                    };
+                    let lc = lifecycle(cli, host, &db, &conn);
                     crate::rules::command::rules(&db, &rules, what, Some(&lc), out)?
                 }
             }
@@ -386,15 +401,7 @@ pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<(
         Command::Sync { ids, all } => {
             let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
             let ids = crate::commands::selected(&db, ids, *all)?;
-            crate::commands::sync(
-                &Lifecycle {
-                    host,
-                    db: &db,
-                    conn: &conn,
-                },
-                &ids,
-                out,
-            )?;
+            crate::commands::sync(&lifecycle(cli, host, &db, &conn), &ids, out)?;
         }
         Command::Close {
             ids,
@@ -404,30 +411,11 @@ pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<(
         } => {
             let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
             let ids = crate::commands::selected(&db, ids, *all)?;
-            crate::commands::close(
-                &Lifecycle {
-                    host,
-                    db: &db,
-                    conn: &conn,
-                },
-                &ids,
-                *bulk,
-                reason,
-                out,
-            )?;
+            crate::commands::close(&lifecycle(cli, host, &db, &conn), &ids, *bulk, reason, out)?;
         }
         Command::Reopen { id, reason } => {
             let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
-            crate::commands::reopen(
-                &Lifecycle {
-                    host,
-                    db: &db,
-                    conn: &conn,
-                },
-                id,
-                reason,
-                out,
-            )?;
+            crate::commands::reopen(&lifecycle(cli, host, &db, &conn), id, reason, out)?;
         }
         Command::Subscribe {
             outegration,

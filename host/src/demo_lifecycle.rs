@@ -78,11 +78,7 @@ pub fn run(host: &'static Host, root: &Path) -> anyhow::Result<()> {
         credentials: Credentials::Pat(seed::PAT.into()),
     };
     let agile = conn_for(seed::PROJECT);
-    let lc = Lifecycle {
-        host,
-        db: &db,
-        conn: &agile,
-    };
+    let lc = Lifecycle::new(host, &db, &agile);
     println!(
         "\n== Lifecycle: a fresh emulator at {}, state in {}",
         emulator.org_url(),
@@ -169,11 +165,7 @@ pub fn run(host: &'static Host, root: &Path) -> anyhow::Result<()> {
         };
         db.put_ticket(&t)?;
         let conn = conn_for(project);
-        let lc = Lifecycle {
-            host,
-            db: &db,
-            conn: &conn,
-        };
+        let lc = Lifecycle::new(host, &db, &conn);
         if id == "SEC-203" {
             println!(
                 "  {id}: simulating a dispatch whose answer was lost (the work item exists, the link was never stored)"

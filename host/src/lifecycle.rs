@@ -1,20 +1,24 @@
 //! The ticket lifecycle over the state database: dispatch (adopting the work
 //! item of an earlier uncertain dispatch), sync, close, reopen and bulk
-//! close. Each step reads what it needs from the [`Db`], calls the plugin
-//! through the [`Host`], and stores the links (and snapshots) it returns.
-//! The CLI and the demo both run through here.
+//! close. Each step is an outbox job ([`crate::outbox`]): written first,
+//! retried when it fails transiently, completed by `jobs run` when the host
+//! died under it. A step reads what it needs from the [`Db`], calls the
+//! plugin through the [`Host`], and stores the links (and snapshots) it
+//! returns. The CLI and the demo both run through here.
 
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
 
 use crate::db::{Db, StoredLink};
+use crate::outbox::{self, JobSpec, RetryPolicy};
 use crate::{
     CallError, CloseItem, CloseOutcome, Connection, ConnectorError, Host, Link, PushOutcome,
     StateChange,
 };
 
-/// What a step needs: the plugin, the state, and the connection.
+/// What a step needs: the plugin, the state, the connection, and how
+/// failed steps are retried.
 #[derive(Clone, Copy)]
 pub struct Lifecycle<'a> {
     /// The plugin.
@@ -23,6 +27,8 @@ pub struct Lifecycle<'a> {
     pub db: &'a Db,
     /// The connection from the host config; calls on a link use the link's project.
     pub conn: &'a Connection,
+    /// Retries of transient failures.
+    pub retry: RetryPolicy,
 }
 
 /// How a dispatch ended.
@@ -66,7 +72,7 @@ pub fn definitely_created_nothing(e: &CallError) -> bool {
     }
 }
 
-fn read_config(path: &str) -> anyhow::Result<String> {
+pub(crate) fn read_config(path: &str) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading the outegration config {path}"))
 }
 
@@ -78,11 +84,31 @@ pub fn outegration_key(path: &Path) -> String {
         .to_string()
 }
 
+/// Keeps the [`CallError`] inside, so the outbox can tell transient from permanent.
 fn call(e: CallError) -> anyhow::Error {
-    anyhow::anyhow!("{e}")
+    anyhow::Error::new(e)
 }
 
-impl Lifecycle<'_> {
+impl<'a> Lifecycle<'a> {
+    /// A lifecycle with the default retry policy.
+    pub fn new(host: &'a Host, db: &'a Db, conn: &'a Connection) -> Lifecycle<'a> {
+        Lifecycle {
+            host,
+            db,
+            conn,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Runs `spec` as an outbox job.
+    fn job<T>(
+        &self,
+        spec: JobSpec,
+        exec: impl FnMut(&JobSpec) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        outbox::submit(self.db, &self.retry, &spec, exec)
+    }
+
     /// The connection for calls on a link: the link's project.
     fn conn_for(&self, link: &Link) -> Connection {
         Connection {
@@ -112,6 +138,28 @@ impl Lifecycle<'_> {
         key: &str,
         config: &str,
     ) -> anyhow::Result<Dispatched> {
+        if let Some(existing) = self.db.link(ticket_id)? {
+            bail!(
+                "ticket {ticket_id} is already dispatched as work item {}; use `sync`",
+                existing.link.work_item_id
+            );
+        }
+        let spec = JobSpec::Dispatch {
+            ticket: ticket_id.to_string(),
+            outegration: key.to_string(),
+            config: Some(config.to_string())
+                .filter(|c| read_config(key).ok().as_deref() != Some(c)),
+        };
+        self.job(spec, |_| self.dispatch_now(ticket_id, key, config))
+    }
+
+    /// One attempt at a dispatch.
+    pub(crate) fn dispatch_now(
+        &self,
+        ticket_id: &str,
+        key: &str,
+        config: &str,
+    ) -> anyhow::Result<Dispatched> {
         // Two dispatches of one ticket at once would create two work items.
         let _lease = self.db.lease(&[ticket_id])?;
         let ticket = self.db.ticket(ticket_id)?;
@@ -125,7 +173,7 @@ impl Lifecycle<'_> {
             let adopted = self
                 .host
                 .adopt(self.conn, config, &ticket)
-                .map_err(|e| anyhow::anyhow!("an earlier dispatch of {ticket_id} did not finish, and looking for its work item failed: {e}"))?;
+                .map_err(|e| call(e).context(format!("an earlier dispatch of {ticket_id} did not finish, and looking for its work item failed")))?;
             if let Some(link) = adopted {
                 self.db.store_dispatched(key, &link, &ticket)?;
                 return Ok(Dispatched::Adopted(link));
@@ -155,6 +203,20 @@ impl Lifecycle<'_> {
     /// [`Self::sync`] with config text in hand (a ticketing rule's); none:
     /// the link's config file.
     pub fn sync_with(&self, ticket_id: &str, config: Option<&str>) -> anyhow::Result<PushOutcome> {
+        self.linked(ticket_id)?;
+        let spec = JobSpec::Sync {
+            ticket: ticket_id.to_string(),
+            config: config.map(str::to_string),
+        };
+        self.job(spec, |_| self.sync_now(ticket_id, config))
+    }
+
+    /// One attempt at a sync.
+    pub(crate) fn sync_now(
+        &self,
+        ticket_id: &str,
+        config: Option<&str>,
+    ) -> anyhow::Result<PushOutcome> {
         let _lease = self.db.lease(&[ticket_id])?;
         let stored = self.linked(ticket_id)?;
         let after = self.db.ticket(ticket_id)?;
@@ -179,6 +241,15 @@ impl Lifecycle<'_> {
 
     /// Closes the work item of a ticket.
     pub fn close(&self, ticket_id: &str, reason: &str) -> anyhow::Result<StateChange> {
+        self.linked(ticket_id)?;
+        let spec = JobSpec::Close {
+            ticket: ticket_id.to_string(),
+            reason: reason.to_string(),
+        };
+        self.job(spec, |_| self.close_now(ticket_id, reason))
+    }
+
+    pub(crate) fn close_now(&self, ticket_id: &str, reason: &str) -> anyhow::Result<StateChange> {
         let _lease = self.db.lease(&[ticket_id])?;
         let stored = self.linked(ticket_id)?;
         let config = read_config(&stored.outegration)?;
@@ -192,6 +263,15 @@ impl Lifecycle<'_> {
 
     /// Reopens the work item of a ticket.
     pub fn reopen(&self, ticket_id: &str, reason: &str) -> anyhow::Result<StateChange> {
+        self.linked(ticket_id)?;
+        let spec = JobSpec::Reopen {
+            ticket: ticket_id.to_string(),
+            reason: reason.to_string(),
+        };
+        self.job(spec, |_| self.reopen_now(ticket_id, reason))
+    }
+
+    pub(crate) fn reopen_now(&self, ticket_id: &str, reason: &str) -> anyhow::Result<StateChange> {
         let _lease = self.db.lease(&[ticket_id])?;
         let stored = self.linked(ticket_id)?;
         let config = read_config(&stored.outegration)?;
@@ -207,6 +287,18 @@ impl Lifecycle<'_> {
     /// with its own config; one result per ticket, in order. A ticket without
     /// a link (or whose config cannot be read) fails alone; the rest go on.
     pub fn bulk_close(
+        &self,
+        ticket_ids: &[String],
+        reason: &str,
+    ) -> anyhow::Result<Vec<(String, anyhow::Result<CloseOutcome>)>> {
+        let spec = JobSpec::BulkClose {
+            tickets: ticket_ids.to_vec(),
+            reason: reason.to_string(),
+        };
+        self.job(spec, |_| self.bulk_close_now(ticket_ids, reason))
+    }
+
+    pub(crate) fn bulk_close_now(
         &self,
         ticket_ids: &[String],
         reason: &str,

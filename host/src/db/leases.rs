@@ -6,14 +6,15 @@
 //! processes over the same file, and a plugin call takes far longer than a
 //! SQLite transaction may stay open, so each holds a lease on the ticket
 //! for the whole sequence instead. A lease expires (a crashed holder does
-//! not block the ticket for ever) and is released when dropped.
+//! not block the ticket for ever), is taken over at once when its holder's
+//! process is gone from this machine, and is released when dropped.
 
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
-use rusqlite::params;
+use rusqlite::{OptionalExtension as _, params};
 
 use super::Db;
+use super::holder::{epoch_ms, holder_gone, new_holder};
 
 /// How long a lease lasts without being released: well past a plugin
 /// call's deadline, so only a crashed holder's lease expires.
@@ -21,6 +22,11 @@ pub const LEASE_TTL: Duration = Duration::from_secs(120);
 
 /// How long a command waits for another holder before giving up.
 pub const LEASE_WAIT: Duration = Duration::from_secs(90);
+
+/// Another holder kept a ticket past [`LEASE_WAIT`]; worth retrying.
+#[derive(Debug, thiserror::Error)]
+#[error("ticket {0} is busy: another command or the webhook worker has held it for over {secs} s; try again", secs = LEASE_WAIT.as_secs())]
+pub struct LeaseBusy(pub String);
 
 /// A held lease on some tickets; released on drop.
 #[must_use = "the lease is released when dropped"]
@@ -51,15 +57,12 @@ impl Drop for Lease<'_> {
     }
 }
 
-fn epoch_ms() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
-}
-
 impl Db {
     /// Takes the leases of all `tickets` at once, or none: `None` when
     /// another holder has one of them.
     pub fn try_lease(&self, tickets: &[&str]) -> anyhow::Result<Option<Lease<'_>>> {
-        let holder = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4());
+        let holder = new_holder();
+        self.release_dead_holders(tickets)?;
         let now = epoch_ms();
         let expires = now + LEASE_TTL.as_millis() as i64;
         let tx = self.tx()?;
@@ -91,22 +94,43 @@ impl Db {
                 return Ok(l);
             }
             if start.elapsed() > LEASE_WAIT {
-                bail!(
-                    "ticket {} is busy: another command or the webhook worker has held it for over {} s; try again",
-                    tickets.join(", "),
-                    LEASE_WAIT.as_secs()
-                );
+                return Err(LeaseBusy(tickets.join(", ")).into());
             }
             std::thread::sleep(Duration::from_millis(25));
         }
     }
 
-    /// Whether some holder has a live lease on `ticket`.
+    /// Removes the leases on `tickets` whose holder's process is gone.
+    fn release_dead_holders(&self, tickets: &[&str]) -> anyhow::Result<()> {
+        for t in tickets {
+            let holder: Option<String> = self
+                .conn
+                .query_row("SELECT holder FROM leases WHERE ticket_id = ?1", [t], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if let Some(h) = holder.filter(|h| holder_gone(h)) {
+                tracing::info!(ticket = %t, "taking over the lease of a process that is gone");
+                self.conn.execute(
+                    "DELETE FROM leases WHERE ticket_id = ?1 AND holder = ?2",
+                    params![t, h],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether some holder has a live lease on `ticket` (unexpired, and not
+    /// held by a process that is gone).
     pub fn leased(&self, ticket: &str) -> anyhow::Result<bool> {
-        Ok(self.conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM leases WHERE ticket_id = ?1 AND expires_at >= ?2)",
-            params![ticket, epoch_ms()],
-            |r| r.get(0),
-        )?)
+        let row: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT holder FROM leases WHERE ticket_id = ?1 AND expires_at >= ?2",
+                params![ticket, epoch_ms()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(row.is_some_and(|h| !holder_gone(&h)))
     }
 }

@@ -8,6 +8,8 @@
 
 mod attempts;
 mod findings;
+mod holder;
+mod jobs;
 mod leases;
 mod links;
 mod schema;
@@ -20,7 +22,9 @@ use anyhow::Context as _;
 
 pub use attempts::Attempt;
 pub use findings::{FindingRow, IngestTx, RuleDispatch};
-pub use leases::{LEASE_TTL, LEASE_WAIT, Lease};
+pub use holder::{epoch_ms, holder_gone, new_holder};
+pub use jobs::{Job, JobState};
+pub use leases::{LEASE_TTL, LEASE_WAIT, Lease, LeaseBusy};
 pub use links::{StoredLink, link_from_json, link_to_json};
 pub use webhooks::{HookCredentials, InboxRow, StoredSubscription, apply_update};
 

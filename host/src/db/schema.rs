@@ -6,7 +6,7 @@ use anyhow::bail;
 use rusqlite::Connection;
 
 /// The schema version this host writes.
-pub const VERSION: i64 = 4;
+pub const VERSION: i64 = 5;
 
 const V1: &str = "
 CREATE TABLE IF NOT EXISTS tickets (
@@ -105,6 +105,30 @@ CREATE TABLE IF NOT EXISTS rule_dispatches (
 );
 ";
 
+/// Version 5: the outbox (see `jobs.rs`). At most one open (pending or
+/// running) job per idempotency key, so a command repeated after a crash
+/// joins the job it left instead of queueing a second one.
+const V5: &str = "
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    ticket_id TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    args TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL,
+    holder TEXT,
+    claimed_until INTEGER,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_open_key ON jobs (idempotency_key)
+    WHERE state IN ('pending', 'running');
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, next_at);
+";
+
 /// WAL, foreign-key enforcement, busy timeout, then the tables.
 pub fn prepare(conn: &Connection) -> anyhow::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -129,6 +153,9 @@ pub fn prepare(conn: &Connection) -> anyhow::Result<()> {
         }
         if version < 4 {
             tx.execute_batch(V4)?;
+        }
+        if version < 5 {
+            tx.execute_batch(V5)?;
         }
         tx.pragma_update(None, "user_version", VERSION)?;
         tx.commit()?;
