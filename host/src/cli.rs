@@ -274,7 +274,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             body_limit,
         } => {
             let host: &'static Host = Box::leak(Box::new(load_host(&cli, limits)?));
+            // Without a connection the webhook receiver still runs; only
+            // the outbox waits for a command that has one.
+            let outbox = match load_connection(&cli) {
+                Ok(conn) => {
+                    let mut retry = crate::outbox::RetryPolicy::default();
+                    retry.max_attempts = cli.max_attempts;
+                    Some((conn, retry))
+                }
+                Err(e) => {
+                    tracing::warn!("the outbox is not drained by this server: {e:#}");
+                    None
+                }
+            };
             let options = crate::serve::ServeOptions {
+                outbox,
                 outegrations: outegration.clone(),
                 body_limit: *body_limit,
                 ..crate::serve::ServeOptions::new(*listen, cli.state.clone())

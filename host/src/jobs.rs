@@ -235,3 +235,47 @@ pub fn command(
         }
     }
 }
+
+/// `serve`'s outbox thread: every second, one attempt at each due job (a
+/// failure is rescheduled, never waited out here), until `stop`.
+pub fn worker(
+    host: &crate::Host,
+    state: &std::path::Path,
+    conn: &crate::Connection,
+    retry: crate::outbox::RetryPolicy,
+    stop: &std::sync::atomic::AtomicBool,
+) {
+    let db = match Db::open(state) {
+        Ok(db) => db,
+        Err(e) => {
+            tracing::error!("the outbox worker cannot open the state: {e:#}");
+            return;
+        }
+    };
+    let lc = Lifecycle {
+        retry: crate::outbox::RetryPolicy {
+            inline: false,
+            ..retry
+        },
+        ..Lifecycle::new(host, &db, conn)
+    };
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        let mut lines = Vec::new();
+        match run_due(&lc, &mut lines) {
+            Ok((d, _)) if d.done + d.failed > 0 => {
+                tracing::info!(done = d.done, failed = d.failed, "outbox jobs run");
+                for l in String::from_utf8_lossy(&lines).lines() {
+                    tracing::info!(target: "ticketing_host", "{l}");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!("the outbox worker failed: {e:#}"),
+        }
+        for _ in 0..10 {
+            if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}

@@ -14,6 +14,10 @@
 //! applies the ticket update, the updated link and the row's `done` mark in
 //! one transaction. At start the pending rows are processed first, so a host
 //! stopped between acknowledgement and processing finishes the work.
+//!
+//! With a connection, a second thread drains the outbox (`jobs`): jobs a
+//! killed command left and retries that fall due run here, one attempt at a
+//! time, so a retry waiting for its backoff never holds up a delivery.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -50,6 +54,8 @@ pub struct ServeOptions {
     pub body_limit: usize,
     /// Whether the inbox worker runs (off: deliveries are only accepted).
     pub process: bool,
+    /// The connection outbox jobs run with; none: the outbox is left alone.
+    pub outbox: Option<(crate::Connection, crate::outbox::RetryPolicy)>,
 }
 
 impl ServeOptions {
@@ -61,6 +67,7 @@ impl ServeOptions {
             outegrations: Vec::new(),
             body_limit: DEFAULT_BODY_LIMIT,
             process: true,
+            outbox: None,
         }
     }
 }
@@ -93,6 +100,7 @@ pub struct ServeHandle {
     server: Option<std::thread::JoinHandle<()>>,
     wake: mpsc::Sender<()>,
     worker: Option<std::thread::JoinHandle<()>>,
+    outbox_worker: Option<std::thread::JoinHandle<()>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -144,6 +152,9 @@ impl ServeHandle {
         }
         let _ = self.wake.send(());
         if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+        if let Some(w) = self.outbox_worker.take() {
             let _ = w.join();
         }
     }
@@ -204,6 +215,17 @@ pub fn spawn(host: &'static Host, options: ServeOptions) -> anyhow::Result<Serve
     } else {
         None
     };
+    let outbox_worker = match options.outbox.clone() {
+        Some((conn, retry)) => {
+            let (state, stop) = (options.state.clone(), stop.clone());
+            Some(
+                std::thread::Builder::new()
+                    .name("outbox-worker".into())
+                    .spawn(move || crate::jobs::worker(host, &state, &conn, retry, &stop))?,
+            )
+        }
+        None => None,
+    };
 
     let app = Arc::new(App {
         host,
@@ -260,6 +282,7 @@ pub fn spawn(host: &'static Host, options: ServeOptions) -> anyhow::Result<Serve
         server: Some(server),
         wake: wake_tx,
         worker,
+        outbox_worker,
         stop,
     })
 }

@@ -4,106 +4,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
-
-use ado_emulator::Emulator;
+use common::cli_env::{Env, example};
 use common::seed;
-use ticketing_host::db::Db;
 use ticketing_host::{FieldValue, ticket_file};
-
-/// A temp dir with a host config and secrets for the emulator, and the state file.
-struct Env {
-    dir: PathBuf,
-    emu: Emulator,
-}
-
-impl Env {
-    fn new() -> Env {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "cli-lifecycle-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let emu = common::emulator();
-        std::fs::write(
-            dir.join("secrets.toml"),
-            format!("pat = \"{}\"\n", seed::PAT),
-        )
-        .unwrap();
-        let env = Env { dir, emu };
-        env.point_at(&env.emu.org_url());
-        env
-    }
-
-    /// Writes the host config for the organization at `url`.
-    fn point_at(&self, url: &str) {
-        let toml = format!(
-            "[connection]\nbase_url = \"{url}\"\nproject = \"{}\"\nauth = \"pat\"\n",
-            seed::PROJECT
-        );
-        std::fs::write(self.dir.join("host.toml"), toml).unwrap();
-    }
-
-    /// Runs one command line; its output, and whether it succeeded.
-    fn run(&self, args: &[&str]) -> (bool, String) {
-        let (config, secrets, state) = (
-            self.dir.join("host.toml"),
-            self.dir.join("secrets.toml"),
-            self.dir.join("state.db"),
-        );
-        let mut argv: Vec<String> = [
-            "ticketing-host",
-            "--config",
-            path(&config),
-            "--secrets",
-            path(&secrets),
-            "--state",
-            path(&state),
-        ]
-        .map(String::from)
-        .to_vec();
-        argv.extend(args.iter().map(|a| a.to_string()));
-        common::run_cli(argv)
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let (ok, out) = self.run(args);
-        assert!(ok, "`{}` failed:\n{out}", args.join(" "));
-        out
-    }
-
-    fn db(&self) -> Db {
-        Db::open(&self.dir.join("state.db")).unwrap()
-    }
-
-    fn write(&self, name: &str, text: &str) -> String {
-        let p = self.dir.join(name);
-        std::fs::write(&p, text).unwrap();
-        path(&p).to_string()
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("a UTF-8 temp path")
-}
-
-fn example(rel: &str) -> String {
-    ticketing_tests::workspace_root()
-        .join("examples")
-        .join(rel)
-        .display()
-        .to_string()
-}
 
 fn field<'a>(t: &'a ticketing_host::Ticket, name: &str) -> Option<&'a FieldValue> {
     t.fields.iter().find(|f| f.name == name).map(|f| &f.value)
@@ -252,7 +155,14 @@ fn an_uncertain_dispatch_failure_keeps_the_attempt_and_the_retry_creates_one_wor
     );
     drop(unused);
     env.point_at(&url);
-    let (ok, out) = env.run(&["dispatch", "--outegration", &config, "SEC-101"]);
+    let (ok, out) = env.run(&[
+        "--max-attempts",
+        "1",
+        "dispatch",
+        "--outegration",
+        &config,
+        "SEC-101",
+    ]);
     assert!(!ok, "{out}");
     assert!(
         env.db().attempt("SEC-101").unwrap().is_some(),
@@ -495,6 +405,6 @@ fn a_shown_ticket_parses_back_to_the_imported_file() {
     let env = Env::new();
     env.ok(&["ticket", "import", &example("tickets/SEC-101.json")]);
     let shown = env.ok(&["ticket", "show", "SEC-101"]);
-    let file = ticket_file::load(Path::new(&example("tickets/SEC-101.json"))).unwrap();
+    let file = ticket_file::load(std::path::Path::new(&example("tickets/SEC-101.json"))).unwrap();
     assert_eq!(ticket_file::parse(&shown).unwrap(), file);
 }

@@ -194,8 +194,9 @@ impl Db {
         }))
     }
 
-    /// Ends a claimed job: `Done`, `Dead` or `Failed` (with the error), or
-    /// back to `Pending` until `next_at`. Nothing happens when `holder` no
+    /// Ends a claimed job: `Done` (which also settles the older dead or
+    /// failed jobs of its key), `Dead` or `Failed` (with the error), or back
+    /// to `Pending` until `next_at`. Nothing happens when `holder` no
     /// longer holds it (its claim was taken over).
     pub fn settle_job(
         &self,
@@ -212,6 +213,16 @@ impl Db {
              WHERE id = ?1 AND holder = ?2 AND state = 'running'",
             params![id, holder, state.as_str(), next_at, error, now()],
         )?;
+        if n == 1 && state == JobState::Done {
+            // The same operation succeeded: its older dead letters are moot.
+            tx.execute(
+                "UPDATE jobs SET state = 'done', updated_at = ?2,
+                     last_error = COALESCE(last_error, '') || ' (superseded by job ' || ?1 || ')'
+                 WHERE id < ?1 AND state IN ('dead', 'failed')
+                   AND idempotency_key = (SELECT idempotency_key FROM jobs WHERE id = ?1)",
+                params![id, now()],
+            )?;
+        }
         tx.commit()?;
         Ok(n == 1)
     }

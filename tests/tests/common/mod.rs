@@ -12,6 +12,8 @@ use ticketing_host::{
 
 pub use ado_emulator::seed;
 
+pub mod cli_env;
+
 /// The real plugin, compiled once for the whole test binary.
 pub fn host() -> &'static Host {
     static HOST: OnceLock<Host> = OnceLock::new();

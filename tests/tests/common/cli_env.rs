@@ -1,0 +1,99 @@
+//! A temp dir with a host config, secrets and a state database pointed at
+//! an emulator, and the CLI run in process against it.
+
+use std::path::{Path, PathBuf};
+
+use ado_emulator::Emulator;
+use ticketing_host::db::Db;
+
+use super::seed;
+
+/// A temp dir with a host config and secrets for the emulator, and the state file.
+pub struct Env {
+    pub dir: PathBuf,
+    pub emu: Emulator,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env::with(super::emulator())
+    }
+
+    /// The same, for an emulator started with its own config.
+    pub fn with(emu: Emulator) -> Env {
+        let dir = super::fresh_dir("cli-env");
+        std::fs::write(
+            dir.join("secrets.toml"),
+            format!("pat = \"{}\"\n", seed::PAT),
+        )
+        .unwrap();
+        let env = Env { dir, emu };
+        env.point_at(&env.emu.org_url());
+        env
+    }
+
+    /// Writes the host config for the organization at `url`.
+    pub fn point_at(&self, url: &str) {
+        let toml = format!(
+            "[connection]\nbase_url = \"{url}\"\nproject = \"{}\"\nauth = \"pat\"\n",
+            seed::PROJECT
+        );
+        std::fs::write(self.dir.join("host.toml"), toml).unwrap();
+    }
+
+    /// Runs one command line; its output, and whether it succeeded.
+    pub fn run(&self, args: &[&str]) -> (bool, String) {
+        let (config, secrets, state) = (
+            self.dir.join("host.toml"),
+            self.dir.join("secrets.toml"),
+            self.dir.join("state.db"),
+        );
+        let mut argv: Vec<String> = [
+            "ticketing-host",
+            "--config",
+            path(&config),
+            "--secrets",
+            path(&secrets),
+            "--state",
+            path(&state),
+        ]
+        .map(String::from)
+        .to_vec();
+        argv.extend(args.iter().map(|a| a.to_string()));
+        super::run_cli(argv)
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        let (ok, out) = self.run(args);
+        assert!(ok, "`{}` failed:\n{out}", args.join(" "));
+        out
+    }
+
+    pub fn db(&self) -> Db {
+        Db::open(&self.dir.join("state.db")).unwrap()
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> String {
+        let p = self.dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        path(&p).to_string()
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn path(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 temp path")
+}
+
+pub fn example(rel: &str) -> String {
+    ticketing_tests::workspace_root()
+        .join("examples")
+        .join(rel)
+        .display()
+        .to_string()
+}
