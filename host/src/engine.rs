@@ -18,6 +18,7 @@ use crate::bindings::{Connector, ConnectorPre};
 use crate::egress::Egress;
 use crate::kv::Kv;
 use crate::limits::Limits;
+use crate::pacing::Pacer;
 use crate::state::CallState;
 
 /// How often the epoch advances; the deadline's resolution.
@@ -50,6 +51,9 @@ pub struct HostOptions {
     pub cache_dir: Option<PathBuf>,
     /// Allocate instances on demand instead of from the pooling allocator.
     pub on_demand: bool,
+    /// Send every request at once, ignoring `Retry-After` and a low
+    /// `X-RateLimit-Remaining` (see `pacing`); for measurements.
+    pub no_pacing: bool,
 }
 
 impl HostOptions {
@@ -106,6 +110,7 @@ pub struct Host {
     pre: ConnectorPre<CallState>,
     kv: Kv,
     agent: ureq::Agent,
+    pacer: Pacer,
     limits: Limits,
     ticker_stop: Arc<AtomicBool>,
 }
@@ -164,6 +169,11 @@ impl Host {
             pre,
             kv: Kv::default(),
             agent: crate::http_import::agent(),
+            pacer: if options.no_pacing {
+                Pacer::disabled()
+            } else {
+                Pacer::default()
+            },
             limits,
             ticker_stop,
         })
@@ -184,6 +194,7 @@ impl Host {
             egress,
             self.kv.clone(),
             self.agent.clone(),
+            self.pacer.clone(),
             self.limits.call_deadline,
             self.limits.memory_bytes,
             self.limits.max_response_bytes,

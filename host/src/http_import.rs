@@ -80,6 +80,16 @@ pub fn send(state: &mut CallState, request: Request) -> Result<Response, HttpErr
         tracing::warn!(target: "ticketing_host", method = verb, url = %shown, "egress denied");
         return Err(HttpError::Denied(reason));
     }
+    let who = crate::pacing::identity(&request.url, &request.headers);
+    let hold = state.pacer.reserve(&who);
+    if !hold.is_zero() {
+        if Instant::now() + hold >= state.deadline {
+            tracing::warn!(target: "ticketing_host", method = verb, url = %shown, hold_ms = hold.as_millis() as u64, "held back by the rate limit past the call's deadline");
+            return Err(HttpError::Timeout);
+        }
+        tracing::debug!(target: "ticketing_host", hold_ms = hold.as_millis() as u64, "paced");
+        std::thread::sleep(hold);
+    }
     let remaining = state.deadline.saturating_duration_since(Instant::now());
     if remaining.is_zero() {
         return Err(HttpError::Timeout);
@@ -116,6 +126,7 @@ pub fn send(state: &mut CallState, request: Request) -> Result<Response, HttpErr
             )
         })
         .collect();
+    state.pacer.observe(&who, &headers);
     let limit = state.max_response_bytes as u64;
     let mut body = Vec::new();
     let mut reader = response.into_body().into_reader().take(limit + 1);
@@ -193,6 +204,7 @@ mod wire_tests {
             Egress::for_connection(&c),
             Kv::default(),
             agent(),
+            crate::pacing::Pacer::default(),
             Duration::from_secs(5),
             1 << 20,
             max_response_bytes,
@@ -255,6 +267,7 @@ mod wire_tests {
             Egress::for_connection(&c),
             Kv::default(),
             agent(),
+            crate::pacing::Pacer::default(),
             Duration::from_millis(300),
             1 << 20,
             10,

@@ -29,6 +29,7 @@ mod kv;
 pub mod lifecycle;
 mod limits;
 pub mod outbox;
+mod pacing;
 pub mod report;
 pub mod rules;
 pub mod secrets;

@@ -9,6 +9,7 @@ use crate::bindings::secops::ticketing::{http, store, types};
 use crate::egress::Egress;
 use crate::kv::Kv;
 use crate::limits::MemoryLimiter;
+use crate::pacing::Pacer;
 
 /// The state of one call: a WASI context that grants nothing, the memory
 /// limiter, and what the imports need.
@@ -19,6 +20,7 @@ pub struct CallState {
     pub egress: Egress,
     pub kv: Kv,
     pub agent: ureq::Agent,
+    pub pacer: Pacer,
     pub deadline: Instant,
     pub max_response_bytes: usize,
 }
@@ -28,6 +30,7 @@ impl CallState {
         egress: Egress,
         kv: Kv,
         agent: ureq::Agent,
+        pacer: Pacer,
         deadline: Duration,
         memory_bytes: usize,
         max_response_bytes: usize,
@@ -50,6 +53,7 @@ impl CallState {
             egress,
             kv,
             agent,
+            pacer,
             deadline: Instant::now() + deadline,
             max_response_bytes,
         }

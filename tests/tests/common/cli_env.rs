@@ -41,14 +41,14 @@ impl Env {
         std::fs::write(self.dir.join("host.toml"), toml).unwrap();
     }
 
-    /// Runs one command line; its output, and whether it succeeded.
-    pub fn run(&self, args: &[&str]) -> (bool, String) {
+    /// The program name and the global options pointing at this env.
+    pub fn argv(&self) -> Vec<String> {
         let (config, secrets, state) = (
             self.dir.join("host.toml"),
             self.dir.join("secrets.toml"),
             self.dir.join("state.db"),
         );
-        let mut argv: Vec<String> = [
+        [
             "ticketing-host",
             "--config",
             path(&config),
@@ -58,7 +58,12 @@ impl Env {
             path(&state),
         ]
         .map(String::from)
-        .to_vec();
+        .to_vec()
+    }
+
+    /// Runs one command line; its output, and whether it succeeded.
+    pub fn run(&self, args: &[&str]) -> (bool, String) {
+        let mut argv = self.argv();
         argv.extend(args.iter().map(|a| a.to_string()));
         super::run_cli(argv)
     }

@@ -1,0 +1,89 @@
+//! Rate-limit pacing end to end: a bulk dispatch with 8 workers against an
+//! emulator enforcing a per-identity limit. Paced by the host (the
+//! default), the identity is never blocked; the same run with pacing off
+//! is, which is what makes the first assertion mean something.
+
+mod common;
+
+use std::time::Duration;
+
+use ado_emulator::ratelimit::RateLimit;
+use ado_emulator::{Emulator, EmulatorConfig};
+use common::cli_env::{Env, example};
+use ticketing_host::{Host, HostOptions, Limits, ticket_file};
+
+const TICKETS: usize = 40;
+
+fn limited() -> Emulator {
+    Emulator::start(EmulatorConfig {
+        rate_limit: Some(RateLimit {
+            limit: 20,
+            warn_at: 10,
+            block_at: 30,
+            window: Duration::from_secs(2),
+            delay: Duration::from_millis(10),
+        }),
+        ..Default::default()
+    })
+    .expect("the emulator starts")
+}
+
+/// Dispatches `TICKETS` copies of SEC-101 with 8 workers through `host`;
+/// returns how many answers were 429 and how many work items exist.
+fn bulk_dispatch(host: &Host) -> (u64, usize) {
+    let env = Env::with(limited());
+    let template =
+        ticket_file::load(std::path::Path::new(&example("tickets/SEC-101.json"))).unwrap();
+    let db = env.db();
+    let ids: Vec<String> = (0..TICKETS)
+        .map(|i| {
+            let mut t = template.clone();
+            t.id = format!("PACE-{i}");
+            db.put_ticket(&t).unwrap();
+            t.id
+        })
+        .collect();
+    let mut argv: Vec<String> = env.argv();
+    argv.extend(
+        [
+            "dispatch",
+            "--jobs",
+            "8",
+            "--outegration",
+            &example("outegrations/agile-bug.json"),
+        ]
+        .map(String::from),
+    );
+    argv.extend(ids);
+    use clap::Parser as _;
+    let cli = ticketing_host::cli::Cli::parse_from(argv);
+    let mut out = Vec::new();
+    let result = ticketing_host::cli::run_with(&cli, host, &mut out);
+    let out = String::from_utf8_lossy(&out);
+    let counts = env.emu.request_counts();
+    let throttled = counts.by_status.get("429").copied().unwrap_or(0);
+    let linked = env.db().links().unwrap().len();
+    if throttled == 0 {
+        assert!(result.is_ok(), "{out}\n{result:?}");
+    }
+    (throttled, linked)
+}
+
+#[test]
+fn a_paced_bulk_dispatch_is_never_blocked_and_an_unpaced_one_is() {
+    let (throttled, linked) = bulk_dispatch(common::host());
+    assert_eq!(throttled, 0, "the paced run met the block");
+    assert_eq!(linked, TICKETS);
+
+    let unpaced = Host::load_with(
+        ticketing_tests::plugin_wasm(),
+        Limits::default(),
+        &HostOptions {
+            no_pacing: true,
+            ..ticketing_tests::host_options()
+        },
+    )
+    .unwrap();
+    let (throttled, _) = bulk_dispatch(&unpaced);
+    assert!(throttled > 0, "without pacing the same run is blocked");
+}
