@@ -174,7 +174,12 @@ fn refusal(result: Result<Link, CallError>) -> Issue {
 fn dispatch_attaches_one_csv_whose_rows_are_the_findings_by_severity_with_formulas_neutralised() {
     let emu = emulator();
     let (_, file) = dispatch(&emu, "csv", &findings_ticket("SEC-31"));
-    assert_eq!(file.comment, "SecOps ticket SEC-31: 3 findings (CSV)");
+    assert!(
+        file.comment
+            .starts_with("SecOps ticket SEC-31: 3 findings (CSV) ["),
+        "the digest marks the version: {}",
+        file.comment
+    );
     let body = file
         .bytes
         .strip_prefix(b"\xEF\xBB\xBF")
@@ -506,7 +511,13 @@ fn a_sync_with_changed_findings_replaces_the_file_within_its_patch() {
     );
     let files = attached_files(&emu, link.work_item_id);
     assert_eq!(files.len(), 1, "the previous version is unlinked");
-    assert_eq!(files[0].comment, "SecOps ticket SEC-50: 4 findings (CSV)");
+    assert!(
+        files[0]
+            .comment
+            .starts_with("SecOps ticket SEC-50: 4 findings (CSV) ["),
+        "{}",
+        files[0].comment
+    );
     assert_eq!(files[0].name, format!("findings-SEC-50-{}.csv", today()));
     assert!(String::from_utf8_lossy(&files[0].bytes).contains("CVE-2026-9999"));
     assert_ne!(digest_of(&out.link), digest_of(&link));
@@ -534,13 +545,45 @@ fn a_sync_with_changed_findings_adds_a_version_next_to_the_previous_one() {
     host()
         .push(&conn, &config, &link, &before, &with_new_finding(&before))
         .expect("pushed");
-    assert_eq!(emu.request_count() - requests, 2, "upload and one PATCH");
+    assert_eq!(
+        emu.request_count() - requests,
+        3,
+        "read the relations, upload, one PATCH"
+    );
     let files = attached_files(&emu, link.work_item_id);
     let lines: Vec<usize> = files
         .iter()
         .map(|f| f.bytes.iter().filter(|b| **b == b'\n').count())
         .collect();
     assert_eq!(lines, [3, 4], "both versions, oldest first");
+}
+
+#[test]
+fn a_sync_repeated_after_its_answer_was_lost_links_the_new_version_once() {
+    let emu = emulator();
+    let conn = pat_connection(&emu);
+    let config = with_attachment(json!({"format": "csv", "on_sync": "add"}));
+    let before = findings_ticket("SEC-52");
+    let link = host().create(&conn, &config, &before).expect("dispatched");
+    let after = with_new_finding(&before);
+    host()
+        .push(&conn, &config, &link, &before, &after)
+        .expect("pushed");
+    // The host never stored the answer: the retry runs with the old link.
+    let requests = emu.request_count();
+    let retry = host()
+        .push(&conn, &config, &link, &before, &after)
+        .expect("pushed again");
+    assert_eq!(
+        emu.request_count() - requests,
+        1,
+        "only the read of the relations: no upload, no PATCH"
+    );
+    assert_eq!(attached_files(&emu, link.work_item_id).len(), 2);
+    let again = host()
+        .push(&conn, &config, &retry.link, &after, &after)
+        .expect("pushed");
+    assert_eq!(digest_of(&again.link), digest_of(&retry.link));
 }
 
 #[test]

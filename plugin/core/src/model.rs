@@ -51,6 +51,23 @@ impl Credentials {
             Credentials::RefreshToken { .. } => "Entra ID refresh token",
         }
     }
+
+    /// The secret values, to keep them out of messages.
+    pub fn secrets(&self) -> Vec<&str> {
+        match self {
+            Credentials::Pat(s) | Credentials::AccessToken(s) => vec![s.expose()],
+            Credentials::ClientCredentials { client_secret, .. } => vec![client_secret.expose()],
+            Credentials::RefreshToken {
+                client_secret,
+                refresh_token,
+                ..
+            } => client_secret
+                .iter()
+                .map(Secret::expose)
+                .chain([refresh_token.expose()])
+                .collect(),
+        }
+    }
 }
 
 /// Where and as whom to talk to Azure DevOps.

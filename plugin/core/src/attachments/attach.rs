@@ -33,14 +33,24 @@ pub fn relation_op(url: &str, comment: &str) -> Value {
     }})
 }
 
-/// The relation's comment: whose findings, how many, which format.
-pub fn comment(ticket: &Ticket, options: &AttachmentOptions) -> String {
+/// The relation's comment: whose findings, how many, which format, and the
+/// start of their digest in brackets. The digest is the upload's
+/// idempotency key: a sync repeated after its answer was lost finds the
+/// file it already linked instead of linking a second copy.
+pub fn comment(ticket: &Ticket, options: &AttachmentOptions, digest: &str) -> String {
     let n = ticket.findings.len();
     let noun = if n == 1 { "finding" } else { "findings" };
     format!(
-        "SecOps ticket {}: {n} {noun} ({})",
-        ticket.id, options.format
+        "SecOps ticket {}: {n} {noun} ({}) {}",
+        ticket.id,
+        options.format,
+        digest_marker(digest)
     )
+}
+
+/// `[` the digest's first 16 hex digits `]`, as the relation comment carries it.
+pub fn digest_marker(digest: &str) -> String {
+    format!("[{}]", digest.get(..16).unwrap_or(digest))
 }
 
 /// The config's findings file for a dispatch, uploaded; `None` when the
@@ -100,14 +110,15 @@ pub(super) fn upload(
     file: Attachment,
 ) -> Result<AttachedFile, ConnectorError> {
     let size = file.bytes.len() as u64;
+    let digest = digest(ticket, options, labels);
     let uploaded = upload_attachment_limited(client, &file.file_name, file.bytes, options.limit())?;
     Ok(AttachedFile {
-        op: relation_op(&uploaded.url, &comment(ticket, options)),
+        op: relation_op(&uploaded.url, &comment(ticket, options, &digest)),
         state: AttachmentState {
             file_name: file.file_name,
             url: uploaded.url,
             size,
-            digest: digest(ticket, options, labels),
+            digest,
         },
     })
 }
@@ -143,5 +154,9 @@ pub fn preview_op(
         client.target().base(),
         query_value(&file.file_name)
     );
-    Some(Ok(relation_op(&placeholder, &comment(ticket, options))))
+    let digest = digest(ticket, options, labels);
+    Some(Ok(relation_op(
+        &placeholder,
+        &comment(ticket, options, &digest),
+    )))
 }

@@ -32,7 +32,9 @@ use std::fmt::Write as _;
 use crate::error::{ConnectorError, Issue};
 use crate::model::Ticket;
 
-pub use attach::{AttachedFile, attach, comment, for_dispatch, preview, preview_op, relation_op};
+pub use attach::{
+    AttachedFile, attach, comment, digest_marker, for_dispatch, preview, preview_op, relation_op,
+};
 pub use columns::{Cell, Table, severity_rank};
 pub use options::{
     AttachmentFormat, AttachmentOptions, Column, DEFAULT_COLUMNS, DEFAULT_FILE_NAME, OnSync,

@@ -1,5 +1,6 @@
 //! Reads an ADO answer: success, or which typed error it is.
 
+use base64::Engine;
 use serde::Deserialize;
 
 use crate::env::HttpResponse;
@@ -35,6 +36,57 @@ impl Envelope {
         } else {
             self.type_key.clone()
         }
+    }
+}
+
+/// Shortest secret redacted from ADO's messages: replacing a one-letter
+/// test token would garble every message, and real ones are far longer
+/// (a PAT has 52 characters, an Entra client secret 40).
+const MIN_REDACTED: usize = 8;
+
+/// `text` with every credential secret, raw or as the PAT's Basic header
+/// value, replaced by `***`: an answer may echo what the request carried
+/// (a proxy's error page, a message quoting the Authorization header), and
+/// the connector's messages never carry secrets.
+fn redact(text: &str, credentials: &Credentials) -> String {
+    let mut out = text.to_string();
+    for secret in credentials.secrets() {
+        if secret.trim().len() < MIN_REDACTED {
+            continue;
+        }
+        let basic = match credentials {
+            Credentials::Pat(_) => {
+                Some(base64::engine::general_purpose::STANDARD.encode(format!(":{secret}")))
+            }
+            _ => None,
+        };
+        for form in basic.iter().map(String::as_str).chain([secret]) {
+            if out.contains(form) {
+                out = out.replace(form, "***");
+            }
+        }
+    }
+    out
+}
+
+/// Every string of a JSON value, redacted.
+fn redact_value(value: &mut serde_json::Value, credentials: &Credentials) {
+    match value {
+        serde_json::Value::String(s) => *s = redact(s, credentials),
+        serde_json::Value::Array(items) => {
+            items.iter_mut().for_each(|v| redact_value(v, credentials));
+        }
+        serde_json::Value::Object(members) => {
+            let redacted = std::mem::take(members)
+                .into_iter()
+                .map(|(k, mut v)| {
+                    redact_value(&mut v, credentials);
+                    (redact(&k, credentials), v)
+                })
+                .collect();
+            *members = redacted;
+        }
+        _ => {}
     }
 }
 
@@ -78,11 +130,16 @@ pub fn classify(response: &HttpResponse, credentials: &Credentials) -> Result<()
     if (200..300).contains(&status) {
         return Ok(());
     }
-    let envelope = if is_json(response) {
+    let mut envelope = if is_json(response) {
         Envelope::parse(&response.body)
     } else {
         Envelope::default()
     };
+    envelope.message = redact(&envelope.message, credentials);
+    envelope.type_key = envelope.type_key.map(|k| redact(&k, credentials));
+    if let Some(props) = envelope.custom_properties.as_mut() {
+        redact_value(props, credentials);
+    }
     let code = envelope.code();
     let message = if envelope.message.is_empty() {
         format!("HTTP {status}")

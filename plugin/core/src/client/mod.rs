@@ -157,7 +157,12 @@ pub fn retry_after(response: &HttpResponse) -> Option<u64> {
         .map(|s| s.max(0.0).ceil() as u64)
 }
 
-fn decode<T: DeserializeOwned>(response: &HttpResponse, url: &str) -> Result<T, ConnectorError> {
+/// Decodes a JSON answer (a UTF-8 BOM allowed); the error names the URL
+/// without its query.
+pub fn decode<T: DeserializeOwned>(
+    response: &HttpResponse,
+    url: &str,
+) -> Result<T, ConnectorError> {
     let body = response
         .body
         .strip_prefix(b"\xEF\xBB\xBF")

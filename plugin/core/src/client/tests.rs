@@ -293,3 +293,39 @@ fn rejected_cached_token_is_refreshed_once() {
         Some("Bearer tok-2")
     );
 }
+
+#[test]
+fn an_answer_echoing_the_credential_does_not_put_it_in_the_error() {
+    // Found by fuzzing (fuzz/corpus/response/echo-*.bin): a proxy or an ADO
+    // message quoting the request's Authorization header reached the error.
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(":s3cret-pat");
+    let echoes = [
+        envelope(
+            500,
+            &format!("VS30063: Authorization: Basic {basic} (s3cret-pat)"),
+            "s3cret-pat",
+        ),
+        envelope(401, "token s3cret-pat refused", "UnauthorizedException"),
+        answer(
+            400,
+            json!({"message": "TF401320: Rule Error for field s3cret-pat.", "typeKey": "RuleValidationException",
+                   "customProperties": {"FieldReferenceName": "Custom.s3cret-pat"}}),
+        ),
+    ];
+    for echo in echoes {
+        let env = FakeEnv::new(vec![echo]);
+        let conn = pat_connection();
+        let err = Client::new(&env, &conn)
+            .unwrap()
+            .get::<serde_json::Value>("https://dev.azure.com/contoso/_apis/x")
+            .unwrap_err();
+        for shown in [err.to_string(), format!("{err:?}")] {
+            assert!(
+                !shown.contains("s3cret-pat") && !shown.contains(&basic),
+                "{shown}"
+            );
+            assert!(shown.contains("***"), "{shown}");
+        }
+    }
+}

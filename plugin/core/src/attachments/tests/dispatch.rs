@@ -84,8 +84,13 @@ fn dispatch_uploads_the_findings_file_then_links_it_in_the_create_request() {
         "the CSV itself"
     );
     let ops: Value = serde_json::from_slice(&sent[5].body).unwrap();
-    assert!(ops.as_array().unwrap().contains(&json!({"op": "add", "path": "/relations/-", "value": {
-        "rel": "AttachedFile", "url": UPLOADED, "attributes": {"comment": "SecOps ticket SEC-101: 3 findings (CSV)"}}})));
+    let state: SyncState = serde_json::from_str(&link.sync_state).unwrap();
+    let marker = digest_marker(&state.attachment.as_ref().unwrap().digest);
+    assert!(ops.as_array().unwrap().contains(
+        &json!({"op": "add", "path": "/relations/-", "value": {
+        "rel": "AttachedFile", "url": UPLOADED,
+        "attributes": {"comment": format!("SecOps ticket SEC-101: 3 findings (CSV) {marker}")}}})
+    ));
 
     let state: SyncState = serde_json::from_str(&link.sync_state).unwrap();
     let file = state.attachment.expect("the attachment is remembered");
@@ -174,9 +179,10 @@ fn preview_shows_the_relation_with_a_placeholder_url_and_uploads_nothing() {
         relation["value"]["url"],
         "https://dev.azure.com/o/_apis/wit/attachments/{upload-id}?fileName=SEC-101.jsonl"
     );
-    assert_eq!(
-        relation["value"]["attributes"]["comment"],
-        "SecOps ticket SEC-101: 3 findings (JSONL)"
+    let comment = relation["value"]["attributes"]["comment"].as_str().unwrap();
+    assert!(
+        comment.starts_with("SecOps ticket SEC-101: 3 findings (JSONL) ["),
+        "{comment}"
     );
     assert_eq!(env.sent.borrow().len(), 4, "only the schema was read");
 }

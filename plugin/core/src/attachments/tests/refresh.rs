@@ -120,25 +120,39 @@ fn a_ticket_without_findings_attaches_nothing_on_sync() {
     assert_eq!(state.attachment, None);
 }
 
+/// A work item with no relations, as `$expand=relations` answers it.
+fn no_relations() -> Result<crate::env::HttpResponse, crate::env::HttpError> {
+    answer(200, json!({"id": 42, "rev": 3, "fields": {}}))
+}
+
 #[test]
 fn changed_findings_upload_a_new_dated_version_and_return_its_relation() {
     let config = csv("add");
-    let env = FakeEnv::new(vec![answer(201, json!({"id": "NEW-ID", "url": UPLOADED}))]);
+    let env = FakeEnv::new(vec![
+        no_relations(),
+        answer(201, json!({"id": "NEW-ID", "url": UPLOADED})),
+    ]);
     let mut state = attached(&config, &hostile_ticket());
     let ops = run(&env, &config, &changed(), &mut state).unwrap();
+    let wanted = digest(
+        &changed(),
+        config.attachment.as_ref().unwrap(),
+        &config.labels,
+    );
     assert_eq!(
         ops,
         [json!({"op": "add", "path": "/relations/-", "value": {
-        "rel": "AttachedFile", "url": UPLOADED, "attributes": {"comment": "SecOps ticket SEC-101: 3 findings (CSV)"}}})]
+        "rel": "AttachedFile", "url": UPLOADED,
+        "attributes": {"comment": format!("SecOps ticket SEC-101: 3 findings (CSV) [{}]", &wanted[..16])}}})]
     );
     let sent = env.sent.borrow();
-    assert_eq!(sent.len(), 1);
+    assert_eq!(sent.len(), 2, "the relations, then the upload");
     assert!(
-        sent[0]
+        sent[1]
             .url
             .contains("/P/_apis/wit/attachments?fileName=findings-SEC-101-2023-11-14.csv&"),
         "{}",
-        sent[0].url
+        sent[1].url
     );
     let now = state.attachment.unwrap();
     assert_eq!(
@@ -146,26 +160,54 @@ fn changed_findings_upload_a_new_dated_version_and_return_its_relation() {
         (
             "findings-SEC-101-2023-11-14.csv",
             UPLOADED,
-            sent[0].body.len() as u64
+            sent[1].body.len() as u64
         )
     );
+    assert_eq!(now.digest, wanted);
+}
+
+#[test]
+fn a_version_the_work_item_already_carries_is_adopted_without_an_upload_or_an_op() {
+    // The previous sync uploaded and linked it, then its answer was lost.
+    let config = csv("replace");
+    let wanted = digest(
+        &changed(),
+        config.attachment.as_ref().unwrap(),
+        &config.labels,
+    );
+    let env = FakeEnv::new(vec![answer(
+        200,
+        json!({"id": 42, "rev": 4, "fields": {}, "relations": [
+            {"rel": "AttachedFile", "url": "https://dev.azure.com/o/_apis/wit/attachments/NEW-ID",
+             "attributes": {"name": "findings-SEC-101-2023-11-14.csv", "resourceSize": 321,
+                            "comment": format!("SecOps ticket SEC-101: 3 findings (CSV) [{}]", &wanted[..16])}},
+        ]}),
+    )]);
+    let mut state = attached(&config, &hostile_ticket());
+    let ops = run(&env, &config, &changed(), &mut state).unwrap();
+    assert!(ops.is_empty(), "{ops:?}");
+    assert_eq!(env.sent.borrow().len(), 1, "only the read of the relations");
+    let now = state.attachment.unwrap();
     assert_eq!(
-        now.digest,
-        digest(
-            &changed(),
-            config.attachment.as_ref().unwrap(),
-            &config.labels
+        (now.url.as_str(), now.size, now.digest.as_str()),
+        (
+            "https://dev.azure.com/o/_apis/wit/attachments/NEW-ID",
+            321,
+            wanted.as_str()
         )
     );
 }
 
 #[test]
 fn a_first_sync_with_findings_attaches_the_first_version() {
-    let env = FakeEnv::new(vec![answer(201, json!({"id": "NEW-ID", "url": UPLOADED}))]);
+    let env = FakeEnv::new(vec![
+        no_relations(),
+        answer(201, json!({"id": "NEW-ID", "url": UPLOADED})),
+    ]);
     let mut state = SyncState::default();
     let ops = run(&env, &csv("replace"), &hostile_ticket(), &mut state).unwrap();
     assert_eq!(ops.len(), 1, "nothing to remove: {ops:?}");
-    assert_eq!(env.sent.borrow().len(), 1, "no read of the relations");
+    assert_eq!(env.sent.borrow().len(), 2, "the relations, then the upload");
     assert_eq!(state.attachment.unwrap().url, UPLOADED);
 }
 
