@@ -1,5 +1,8 @@
 //! The host's sandbox, proven with components: the deadline, the memory
-//! limit, the egress allow-list, and typed `unsupported` answers.
+//! limit, the egress allow-list, and typed `unsupported` answers; and with
+//! the real connector: a script that loops forever, a script that asks for
+//! gigabytes, and an answer of gigabytes each end their call with a clear
+//! error while other calls on the same host go on being served.
 
 mod common;
 
@@ -52,4 +55,155 @@ fn a_request_outside_the_allow_list_is_denied_not_sent() {
         }
         other => panic!("expected denied, got {other:?}"),
     }
+}
+
+/// The agile config with its script rule replaced by `script`.
+fn with_script(script: &str) -> String {
+    let mut config: serde_json::Value = serde_json::from_str(&agile_bug_config()).unwrap();
+    let rule = config["dispatch"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|r| r["method"] == "script")
+        .expect("the example has a script rule");
+    rule["script"] = script.into();
+    config.to_string()
+}
+
+fn sec101() -> ticketing_host::Ticket {
+    ticketing_host::ticket_file::load(
+        &ticketing_tests::workspace_root().join("examples/tickets/SEC-101.json"),
+    )
+    .unwrap()
+}
+
+/// Runs `misbehave` while other threads make ordinary previews against the
+/// same host; returns its result once every ordinary call has succeeded.
+fn while_others_are_served<T: Send>(
+    host: &Host,
+    conn: &ticketing_host::Connection,
+    misbehave: impl FnOnce() -> T + Send,
+) -> T {
+    let ordinary = agile_bug_config();
+    std::thread::scope(|s| {
+        let bad = s.spawn(misbehave);
+        let good: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    for _ in 0..3 {
+                        let p = host
+                            .preview(conn, &ordinary, &sec101(), false)
+                            .expect("an ordinary call runs");
+                        assert!(p.problems.is_empty(), "{:?}", p.problems);
+                    }
+                })
+            })
+            .collect();
+        for g in good {
+            g.join().expect("the ordinary calls succeed");
+        }
+        bad.join().expect("the misbehaving call returns")
+    })
+}
+
+#[test]
+fn a_script_that_loops_forever_ends_with_a_budget_problem_while_other_calls_run() {
+    let emu = emulator();
+    let conn = pat_connection(&emu);
+    let host = common::host();
+    let looping = with_script(
+        "def main(ticket, findings):\n    n = 0\n    for i in range(2000000000):\n        for j in range(2000000000):\n            n += 1\n    return str(n)\n",
+    );
+    let p = while_others_are_served(host, &conn, || {
+        host.preview(&conn, &looping, &sec101(), false)
+    })
+    .expect("the preview answers");
+    let issue = p
+        .problems
+        .iter()
+        .find(|i| i.rule == "script-budget")
+        .unwrap_or_else(|| panic!("{:?}", p.problems));
+    assert!(
+        issue.message.contains("line"),
+        "names the line: {}",
+        issue.message
+    );
+}
+
+#[test]
+fn a_script_allocating_gigabytes_hits_the_memory_limit_and_the_host_keeps_serving() {
+    let emu = emulator();
+    let conn = pat_connection(&emu);
+    let host = common::host();
+    let greedy = with_script("def main(ticket, findings):\n    return \"x\" * 3000000000\n");
+    let r = while_others_are_served(host, &conn, || {
+        host.preview(&conn, &greedy, &sec101(), false)
+    });
+    match r {
+        Err(CallError::Memory) => {}
+        Ok(p) if p.problems.iter().any(|i| i.rule.starts_with("script")) => {}
+        other => panic!("expected the memory limit (or the script's heap budget), got {other:?}"),
+    }
+    host.preview(&conn, &agile_bug_config(), &sec101(), false)
+        .expect("the next call runs in a fresh instance");
+}
+
+/// A server that answers every request with a 4 GiB body, streamed until
+/// the client hangs up; returns its organization URL and the bytes it sent.
+fn endless_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/{}",
+        listener.local_addr().unwrap(),
+        seed::ORGANIZATION
+    );
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = sent.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let counter = counter.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                    line.clear();
+                }
+                let mut stream = stream;
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4294967296\r\n\r\n[",
+                );
+                let chunk = vec![b' '; 1 << 16];
+                while stream.write_all(&chunk).is_ok() {
+                    counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    (url, sent)
+}
+
+#[test]
+fn a_gigabyte_response_ends_the_call_with_a_clear_error_and_the_host_keeps_serving() {
+    let emu = emulator();
+    let conn = pat_connection(&emu);
+    let host = common::host();
+    let (url, sent) = endless_server();
+    let flood = ticketing_host::Connection {
+        base_url: url,
+        ..pat_connection(&emu)
+    };
+    let r = while_others_are_served(host, &conn, || host.test_connection(&flood));
+    match r {
+        Err(CallError::Connector(ConnectorError::Transport(m))) => {
+            assert!(m.contains("larger than the host allows"), "{m}");
+        }
+        other => panic!("expected a transport error, got {other:?}"),
+    }
+    let streamed = sent.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        streamed < 256 << 20,
+        "the host stopped reading soon after its limit, not at 4 GiB: {streamed} bytes"
+    );
 }
