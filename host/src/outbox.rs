@@ -191,8 +191,18 @@ pub fn submit<T>(
     exec: impl FnMut(&JobSpec) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let args = serde_json::to_string(spec)?;
-    let id = db.enqueue_job(spec.kind(), spec.ticket(), &spec.idempotency_key(), &args)?;
-    run(db, policy, id, exec)
+    let holder = new_holder();
+    match db.enqueue_claimed(
+        spec.kind(),
+        spec.ticket(),
+        &spec.idempotency_key(),
+        &args,
+        &holder,
+        CLAIM.as_millis() as i64,
+    )? {
+        Ok(job) => attempts(db, policy, job, &holder, exec),
+        Err(id) => Err(JobBusy(id).into()),
+    }
 }
 
 /// Runs job `id` until it is done, buried, or (not inline) rescheduled.
@@ -200,18 +210,30 @@ pub fn run<T>(
     db: &Db,
     policy: &RetryPolicy,
     id: i64,
-    mut exec: impl FnMut(&JobSpec) -> anyhow::Result<T>,
+    exec: impl FnMut(&JobSpec) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let holder = new_holder();
+    match db.claim_job(id, &holder, CLAIM.as_millis() as i64)? {
+        Some(job) => attempts(db, policy, job, &holder, exec),
+        None => Err(JobBusy(id).into()),
+    }
+}
+
+/// The attempts at a job `holder` has claimed.
+fn attempts<T>(
+    db: &Db,
+    policy: &RetryPolicy,
+    mut job: Job,
+    holder: &str,
+    mut exec: impl FnMut(&JobSpec) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let id = job.id;
     loop {
-        let Some(job) = db.claim_job(id, &holder, CLAIM.as_millis() as i64)? else {
-            return Err(JobBusy(id).into());
-        };
         let spec = JobSpec::from_job(&job);
         let result = spec.and_then(|s| exec(&s));
         let e = match result {
             Ok(v) => {
-                db.settle_job(id, &holder, JobState::Done, None, None)?;
+                db.settle_job(id, holder, JobState::Done, None, None)?;
                 return Ok(v);
             }
             Err(e) => e,
@@ -227,13 +249,7 @@ pub fn run<T>(
                     wait_ms = wait.as_millis() as u64,
                     "transient failure, retrying later"
                 );
-                db.settle_job(
-                    id,
-                    &holder,
-                    JobState::Pending,
-                    Some(next_at),
-                    Some(&message),
-                )?;
+                db.settle_job(id, holder, JobState::Pending, Some(next_at), Some(&message))?;
                 if !policy.inline {
                     return Err(e.context(format!(
                         "attempt {} of job {id} failed; it is retried in {} ms",
@@ -242,16 +258,20 @@ pub fn run<T>(
                     )));
                 }
                 std::thread::sleep(wait);
+                job = match db.claim_job(id, holder, CLAIM.as_millis() as i64)? {
+                    Some(j) => j,
+                    None => return Err(JobBusy(id).into()),
+                };
             }
             Failure::Transient { .. } => {
-                db.settle_job(id, &holder, JobState::Dead, None, Some(&message))?;
+                db.settle_job(id, holder, JobState::Dead, None, Some(&message))?;
                 return Err(e.context(format!(
                     "gave up after {} attempts: job {id} is a dead letter (`ticketing-host jobs retry {id}` tries again)",
                     job.attempts
                 )));
             }
             Failure::Permanent => {
-                db.settle_job(id, &holder, JobState::Failed, None, Some(&message))?;
+                db.settle_job(id, holder, JobState::Failed, None, Some(&message))?;
                 return Err(e.context(format!(
                     "not retried, the failure is permanent: job {id} failed (fix the cause, then `ticketing-host jobs retry {id}`)"
                 )));

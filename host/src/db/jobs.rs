@@ -160,6 +160,78 @@ impl Db {
         Ok(id)
     }
 
+    /// [`Self::enqueue_job`] and [`Self::claim_job`] in one transaction (one
+    /// commit less per operation): the claimed job, or `Err(id)` of the open
+    /// job with the same key that another live holder runs.
+    pub fn enqueue_claimed(
+        &self,
+        kind: &str,
+        ticket_id: &str,
+        key: &str,
+        args: &str,
+        holder: &str,
+        claim_ms: i64,
+    ) -> anyhow::Result<Result<Job, i64>> {
+        let tx = self.tx()?;
+        let now_ms = epoch_ms();
+        let at = now();
+        let open = tx
+            .query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM jobs WHERE idempotency_key = ?1 AND state IN ('pending', 'running')"
+                ),
+                [key],
+                job_row,
+            )
+            .optional()?;
+        let job = match open {
+            Some(job) if !job.claimable(now_ms) => return Ok(Err(job.id)),
+            Some(job) => {
+                tx.execute(
+                    "UPDATE jobs SET state = 'running', holder = ?2, claimed_until = ?3,
+                         attempts = attempts + 1, args = ?4, updated_at = ?5 WHERE id = ?1",
+                    params![job.id, holder, now_ms + claim_ms, args, at],
+                )?;
+                Job {
+                    args: args.to_string(),
+                    attempts: job.attempts + 1,
+                    ..job
+                }
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO jobs (kind, ticket_id, idempotency_key, args, state, attempts, next_at,
+                         holder, claimed_until, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, 'running', 1, ?5, ?6, ?7, ?8, ?8)",
+                    params![kind, ticket_id, key, args, now_ms, holder, now_ms + claim_ms, at],
+                )
+                .with_context(|| format!("queueing the {kind} job of ticket {ticket_id}"))?;
+                Job {
+                    id: tx.last_insert_rowid(),
+                    kind: kind.to_string(),
+                    ticket_id: ticket_id.to_string(),
+                    idempotency_key: key.to_string(),
+                    args: args.to_string(),
+                    state: JobState::Running,
+                    attempts: 1,
+                    next_at: now_ms,
+                    holder: None,
+                    claimed_until: None,
+                    last_error: None,
+                    created_at: at.clone(),
+                    updated_at: at,
+                }
+            }
+        };
+        tx.commit()?;
+        Ok(Ok(Job {
+            state: JobState::Running,
+            holder: Some(holder.to_string()),
+            claimed_until: Some(now_ms + claim_ms),
+            ..job
+        }))
+    }
+
     /// Claims job `id` for `holder` for `claim_ms`, counting an attempt;
     /// `None` when it is not claimable (done, buried, or another live
     /// holder runs it).
