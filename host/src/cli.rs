@@ -278,8 +278,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             // the outbox waits for a command that has one.
             let outbox = match load_connection(&cli) {
                 Ok(conn) => {
-                    let mut retry = crate::outbox::RetryPolicy::default();
-                    retry.max_attempts = cli.max_attempts;
+                    let retry = crate::outbox::RetryPolicy {
+                        max_attempts: cli.max_attempts,
+                        ..Default::default()
+                    };
                     Some((conn, retry))
                 }
                 Err(e) => {

@@ -251,7 +251,7 @@ impl Soak {
 
     /// Subscribes, serves (killed and restarted now and then), edits every
     /// work item in ADO (state Active, a comment) and waits for the tickets.
-    fn from_ado(&mut self, seed: u64) -> Duration {
+    fn edits_in_ado(&mut self, seed: u64) -> Duration {
         let public = format!("http://127.0.0.1:{}", self.port);
         let subscribed = self
             .spawn(&[
@@ -448,7 +448,7 @@ fn main() -> std::process::ExitCode {
     soak.sync();
     let sync = t.elapsed();
     soak.emu.set_faults(Faults::default());
-    let ado = soak.from_ado(2);
+    let ado = soak.edits_in_ado(2);
     let counts = soak.emu.request_counts();
     let status = |s: &str| counts.by_status.get(s).copied().unwrap_or(0);
     let deliveries = soak.emu.deliveries().len();
