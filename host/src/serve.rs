@@ -229,7 +229,12 @@ pub fn spawn(host: &'static Host, options: ServeOptions) -> anyhow::Result<Serve
 
     let app = Arc::new(App {
         host,
-        inbox: InboxWriter::spawn(db)?,
+        inbox: {
+            // An acknowledged delivery is never sent again: its commit must
+            // survive power loss.
+            db.sync_every_commit()?;
+            InboxWriter::spawn(db)?
+        },
         endpoints,
         wake: Mutex::new(wake_tx.clone()),
     });

@@ -21,7 +21,16 @@ pub struct Attempt {
 
 impl Db {
     /// Records that a dispatch of `ticket_id` is about to be sent.
+    /// The commit reaches the disk before this returns, power loss
+    /// included: a create may follow that cannot be taken back.
     pub fn record_attempt(&self, ticket_id: &str, outegration: &str) -> anyhow::Result<()> {
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        let recorded = self.record_attempt_tx(ticket_id, outegration);
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        recorded
+    }
+
+    fn record_attempt_tx(&self, ticket_id: &str, outegration: &str) -> anyhow::Result<()> {
         let tx = self.tx()?;
         tx.execute(
             "INSERT INTO dispatch_attempts (ticket_id, outegration, started_at) VALUES (?1, ?2, ?3)

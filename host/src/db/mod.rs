@@ -5,6 +5,12 @@
 //! WAL journal). Every write runs in a transaction: a link is stored together
 //! with its ticket snapshot and the removal of the dispatch attempt, or not
 //! at all. Reads that meet a malformed row say which ticket and column.
+//!
+//! Durability: `synchronous = NORMAL` in WAL mode, so a commit survives the
+//! host process dying at any point (the soak test kills it) without an
+//! fsync per commit; a commit that must also survive the machine losing
+//! power syncs: the dispatch attempt before a create is sent, and every
+//! inbox commit before a delivery is acknowledged ([`Db::sync_every_commit`]).
 
 mod attempts;
 mod findings;
@@ -53,7 +59,17 @@ impl Db {
             .context("setting the state database's busy timeout")?;
         schema::prepare(&conn)
             .with_context(|| format!("preparing the state database {}", path.display()))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .context("setting the state database's synchronous mode")?;
         Ok(Db { conn })
+    }
+
+    /// Makes every commit of this connection wait for the disk (`synchronous
+    /// = FULL`): for a connection whose commits are promises to someone else.
+    pub fn sync_every_commit(&self) -> anyhow::Result<()> {
+        self.conn
+            .pragma_update(None, "synchronous", "FULL")
+            .context("setting the state database's synchronous mode")
     }
 
     /// A transaction on `&self` (commands never share a `Db` across threads).

@@ -402,3 +402,20 @@ fn webhook_credentials_are_generated_once_and_never_debug_printed() {
     );
     assert_eq!(db.outegrations().unwrap(), ["/x/agile-bug.json"]);
 }
+
+#[test]
+fn commits_skip_the_fsync_except_the_dispatch_attempt_and_a_synced_connection() {
+    let tmp = TempDb::new();
+    let db = tmp.open();
+    let mode = |db: &Db| -> i64 {
+        db.conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(mode(&db), 1, "NORMAL");
+    db.record_attempt("T-1", "o.json").unwrap();
+    assert_eq!(mode(&db), 1, "back to NORMAL after the attempt");
+    assert!(db.attempt("T-1").unwrap().is_some());
+    db.sync_every_commit().unwrap();
+    assert_eq!(mode(&db), 2, "FULL");
+}
