@@ -165,26 +165,39 @@ impl Soak {
             .expect("starting the host")
     }
 
-    /// Runs the host with `args`; while kills remain in this phase, kills it
-    /// at a random moment and runs `jobs run` (recovery) after the crash.
-    fn run_killing(&mut self, args: &[String], kills_left: &mut usize) {
-        let mut child = self.spawn(args);
+    /// Jobs the outbox has finished so far.
+    fn done_jobs(&self) -> usize {
+        self.db().jobs(&[JobState::Done]).unwrap().len()
+    }
+
+    /// Runs one host process per argument set at once. While kills remain
+    /// in this phase, kills them all (the host crashing) once a random
+    /// share of this round's `work` jobs are done, then runs `jobs run`
+    /// (the recovery after the crash).
+    fn run_killing(&mut self, arg_sets: &[Vec<String>], work: usize, kills_left: &mut usize) {
+        let mut children: Vec<Child> = arg_sets.iter().map(|a| self.spawn(a)).collect();
         if *kills_left > 0 {
-            let after = Duration::from_millis(self.rng.random_range(300..2500));
-            std::thread::sleep(after);
-            if child.try_wait().unwrap().is_none() {
-                child.kill().unwrap();
-                let _ = child.wait();
-                self.restarts += 1;
-                *kills_left -= 1;
-                let recovered = self.spawn(&["jobs".into(), "run".into()]).wait().unwrap();
-                if !recovered.success() {
-                    eprintln!("  `jobs run` after the crash left dead letters (see host.log)");
+            let at = self.done_jobs() + work * self.rng.random_range(10..90) / 100;
+            while children.iter_mut().any(|c| c.try_wait().unwrap().is_none()) {
+                if self.done_jobs() >= at {
+                    for c in &mut children {
+                        let _ = c.kill();
+                        let _ = c.wait();
+                    }
+                    self.restarts += 1;
+                    *kills_left -= 1;
+                    let recovered = self.spawn(&["jobs".into(), "run".into()]).wait().unwrap();
+                    if !recovered.success() {
+                        eprintln!("  `jobs run` after the crash left dead letters (see host.log)");
+                    }
+                    return;
                 }
-                return;
+                std::thread::sleep(Duration::from_millis(100));
             }
         }
-        let _ = child.wait();
+        for c in &mut children {
+            let _ = c.wait();
+        }
     }
 
     /// Dispatches until every ticket is linked.
@@ -205,8 +218,9 @@ impl Soak {
                 .map(String::from)
                 .to_vec();
             args.push(path(&self.dir.join("soak.json")).to_string());
+            let work = pending.len();
             args.extend(pending);
-            self.run_killing(&args, &mut kills);
+            self.run_killing(&[args], work, &mut kills);
         }
         panic!("the dispatch did not converge in 30 rounds");
     }
@@ -242,9 +256,17 @@ impl Soak {
             if pending.is_empty() {
                 return;
             }
-            let mut args = vec!["sync".to_string()];
-            args.extend(pending);
-            self.run_killing(&args, &mut kills);
+            // `sync` takes one ticket after the other: four processes at once.
+            let work = pending.len();
+            let sets: Vec<Vec<String>> = pending
+                .chunks(work.div_ceil(4))
+                .map(|chunk| {
+                    let mut args = vec!["sync".to_string()];
+                    args.extend(chunk.iter().cloned());
+                    args
+                })
+                .collect();
+            self.run_killing(&sets, work, &mut kills);
         }
         panic!("the sync did not converge in 30 rounds");
     }

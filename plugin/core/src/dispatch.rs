@@ -85,6 +85,9 @@ struct Plan {
     values: serde_json::Map<String, Value>,
     problems: Vec<Issue>,
     schema: TypeSchema,
+    /// The ADO fields the `from_ado` rules read: their values at the create
+    /// are the baseline a late webhook delivery is compared with.
+    watched: Vec<String>,
 }
 
 fn plan(client: &Client<'_>, config: &Config, ticket: &Ticket) -> Result<Plan, ConnectorError> {
@@ -128,6 +131,7 @@ fn plan(client: &Client<'_>, config: &Config, ticket: &Ticket) -> Result<Plan, C
         ops,
         values,
         problems,
+        watched: crate::webhook::watched_fields(config),
         schema,
     })
 }
@@ -213,6 +217,11 @@ fn link_for(
             .and_then(Value::as_str)
             .map(str::to_string),
         attachment,
+        ado_seen: plan
+            .watched
+            .iter()
+            .filter_map(|f| item.fields.get(f).map(|v| (f.clone(), v.clone())))
+            .collect(),
         own_revs: vec![item.rev],
         // The creator is the connection's identity: with a dedicated one
         // (`sync.dedicated_identity`), its later revisions are echoes.

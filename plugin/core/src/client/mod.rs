@@ -169,10 +169,31 @@ pub fn decode<T: DeserializeOwned>(
         .unwrap_or(&response.body);
     serde_json::from_slice(body).map_err(|e| {
         ConnectorError::Other(format!(
-            "unexpected answer from {}: {e}",
-            url.split('?').next().unwrap_or(url)
+            "unexpected answer from {}: {}",
+            url.split('?').next().unwrap_or(url),
+            shape_error(&e)
         ))
     })
+}
+
+/// What is wrong with an answer, without quoting it: serde's message quotes
+/// the value at fault (`invalid type: string "..."`), and an answer may
+/// echo a credential. A missing field names only our own type's member.
+fn shape_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let message = e.to_string();
+    let what = match e.classify() {
+        Category::Data if message.starts_with("missing field") => message
+            .split(" at line")
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        Category::Data => "a value of the wrong type or shape".to_string(),
+        Category::Syntax => "not valid JSON".to_string(),
+        Category::Eof => "the JSON ends early".to_string(),
+        Category::Io => "unreadable".to_string(),
+    };
+    format!("{what} at line {} column {}", e.line(), e.column())
 }
 
 #[cfg(test)]

@@ -329,3 +329,33 @@ fn an_answer_echoing_the_credential_does_not_put_it_in_the_error() {
         }
     }
 }
+
+#[test]
+fn an_undecodable_answer_is_described_without_quoting_its_values() {
+    // Found by fuzzing (fuzz/corpus/response/decode-echo.bin): serde's
+    // message quoted the value at fault, so a body echoing the PAT showed it.
+    let env = FakeEnv::new(vec![answer(200, json!({"id": 5, "rev": "s3cret-pat"}))]);
+    let conn = pat_connection();
+    let err = Client::new(&env, &conn)
+        .unwrap()
+        .get::<crate::workitem::WorkItem>(
+            "https://dev.azure.com/contoso/_apis/wit/workitems/5?api-version=7.1",
+        )
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        !text.contains("s3cret-pat") && !text.contains("api-version"),
+        "{text}"
+    );
+    assert!(
+        text.contains("wrong type") && text.contains("line 1"),
+        "{text}"
+    );
+
+    let env = FakeEnv::new(vec![answer(200, json!({"rev": 1}))]);
+    let err = Client::new(&env, &conn)
+        .unwrap()
+        .get::<crate::workitem::WorkItem>("https://dev.azure.com/contoso/_apis/wit/workitems/5")
+        .unwrap_err();
+    assert!(err.to_string().contains("missing field `id`"), "{err}");
+}

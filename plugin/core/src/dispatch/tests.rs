@@ -223,6 +223,27 @@ fn area_paths_must_live_under_the_project() {
 }
 
 #[test]
+fn create_remembers_the_ado_values_the_from_ado_rules_read_as_their_baseline() {
+    // A late delivery of the first ADO edit is compared with these: without
+    // them a later revision could not tell that the state had moved.
+    let mut answers = schema_answers();
+    answers.push(answer(
+        200,
+        json!({"id": 12, "rev": 1, "url": "https://dev.azure.com/o/p-1/_apis/wit/workItems/12",
+        "fields": {"System.State": "New", "System.Title": "t", "System.AssignedTo": null}}),
+    ));
+    let env = FakeEnv::new(answers);
+    let config = r#"{"version":2,"work_item_type":"Bug","dispatch":[{"target":"System.Title","method":"field","field":"title"}],
+      "from_ado":[{"target":"status","method":"dictionary","field":"System.State","map":{"Active":"IN_PROGRESS"},"unmapped":"skip"},
+                  {"target":"assignee","method":"field","field":"System.AssignedTo"}]}"#;
+    let link = create(&env, &conn(), config, &ticket("t", "HIGH")).unwrap();
+    let state = crate::model::SyncState::read(&link.sync_state).unwrap();
+    assert_eq!(state.ado_seen.get("System.State"), Some(&json!("New")));
+    assert_eq!(state.ado_seen.get("System.AssignedTo"), Some(&Value::Null));
+    assert_eq!(state.ado_seen.len(), 2);
+}
+
+#[test]
 fn sync_stages_are_checked_against_the_schema_too() {
     let env = FakeEnv::new(schema_answers());
     let config = r#"{"version":2,"work_item_type":"Bug","dispatch":[{"target":"System.Title","method":"field","field":"title"}],

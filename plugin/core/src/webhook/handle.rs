@@ -104,6 +104,16 @@ fn echoes(ado: Option<&Value>, ours: &Value) -> bool {
 }
 
 /// The reference names a rule reads, when it names them (`None`: any field).
+/// The ADO fields `config`'s `from_ado` rules read.
+pub fn watched_fields(config: &Config) -> Vec<String> {
+    config
+        .from_ado
+        .iter()
+        .filter_map(|r| sources(&r.source))
+        .map(str::to_string)
+        .collect()
+}
+
 fn sources(source: &Source) -> Option<&str> {
     match source {
         Source::Field { field } | Source::Dictionary { field, .. } => Some(field),

@@ -9,5 +9,5 @@ pub mod payload;
 pub mod subscriptions;
 
 pub use auth::{Delivery, DeliveryAuth, authenticate, inspect};
-pub use handle::{Outcome, TicketUpdate, handle};
+pub use handle::{Outcome, TicketUpdate, handle, watched_fields};
 pub use subscriptions::{Subscription, repair, status, subscribe, unsubscribe};
