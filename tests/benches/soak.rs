@@ -73,9 +73,15 @@ fn path(p: &Path) -> &str {
 impl Soak {
     fn new(n: usize, kills_per_phase: usize) -> Soak {
         let emu = Emulator::start(EmulatorConfig {
+            // ADO's schedule (1 s doubling to 60 s) shortened 10×: a
+            // subscription delivers in order, so every injected failure
+            // holds up the ones behind it by the wait.
             hooks: HookSettings {
                 allow_local_urls: true,
-                ..HookSettings::fast(Duration::from_millis(1500))
+                transient_retries: [100, 200, 400, 800, 1600, 3200, 6000, 6000]
+                    .map(Duration::from_millis)
+                    .to_vec(),
+                ..HookSettings::fast(Duration::from_secs(2))
             },
             ..Default::default()
         })
@@ -322,17 +328,25 @@ impl Soak {
                 serve = self.spawn(&serve_args);
             }
         }
-        let deadline = Instant::now() + Duration::from_secs(180);
-        while Instant::now() < deadline {
-            let done = self.ids.iter().all(|id| {
-                let t = db.ticket(id).unwrap();
-                status(&t) == Some("IN_PROGRESS")
-                    && t.comments.iter().any(|c| c.text.contains("ado note"))
-            });
-            if done {
+        // Wait while the tickets keep catching up; a minute without progress ends it.
+        let (mut last, mut progress_at) = (0, Instant::now());
+        while progress_at.elapsed() < Duration::from_secs(60) {
+            let done = self
+                .ids
+                .iter()
+                .filter(|id| {
+                    let t = db.ticket(id).unwrap();
+                    status(&t) == Some("IN_PROGRESS")
+                        && t.comments.iter().any(|c| c.text.contains("ado note"))
+                })
+                .count();
+            if done == n {
                 break;
             }
-            std::thread::sleep(Duration::from_millis(250));
+            if done > last {
+                (last, progress_at) = (done, Instant::now());
+            }
+            std::thread::sleep(Duration::from_millis(500));
         }
         serve.kill().unwrap();
         let _ = serve.wait();
