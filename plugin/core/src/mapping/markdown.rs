@@ -4,7 +4,7 @@
 //! Images become plain links, so a ticket cannot make the work item form
 //! fetch a remote resource (a tracking pixel) when someone opens it.
 
-use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 
 /// Link schemes kept; anything else (`javascript:`, `data:`, `vbscript:`,
 /// relative paths) loses its link and keeps its text.
@@ -28,6 +28,12 @@ pub fn to_html_with(markdown: &str, rewrite_url: &dyn Fn(&str) -> String) -> Str
         // Raw HTML is ticket text like any other: shown, not interpreted.
         Event::Html(s) | Event::InlineHtml(s) => Some(Event::Text(s)),
         Event::Start(Tag::HtmlBlock) => Some(Event::Start(Tag::Paragraph)),
+        // The info string becomes an attribute (`class="language-..."`):
+        // placeholders in it are filled here, as plain text the writer
+        // escapes, never later where an inserted `"` would end the attribute.
+        Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => Some(Event::Start(
+            Tag::CodeBlock(CodeBlockKind::Fenced(CowStr::from(rewrite_url(&info)))),
+        )),
         Event::End(TagEnd::HtmlBlock) => Some(Event::End(TagEnd::Paragraph)),
         Event::Start(Tag::Link {
             link_type,

@@ -202,3 +202,22 @@ fn forged_markers_in_values_are_removed() {
         "<p>0B</p>"
     );
 }
+
+#[test]
+fn a_value_in_a_code_fence_info_string_cannot_leave_its_attribute() {
+    // Found by fuzzing (fuzz/corpus/template/code-info-*.bin): the value was
+    // inserted after rendering, unescaped quotes and all, into
+    // `class="language-..."`.
+    let ctx = json!({"lang": "x\" onmouseover=\"alert(1)", "description": "[a](https://a.example/ \"t\")"});
+    for text in [
+        "~~~{{lang}}\ncode\n~~~",
+        "~~~{{description | markdown}}\ncode\n~~~",
+    ] {
+        let html = render(text, &ctx, Format::Markdown, Output::Html);
+        assert!(
+            !html.contains("\" onmouseover") && !html.contains("<a") && !html.contains("<p>"),
+            "{html}"
+        );
+        assert!(html.starts_with("<pre><code class=\"language-"), "{html}");
+    }
+}
