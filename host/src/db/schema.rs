@@ -129,10 +129,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS jobs_open_key ON jobs (idempotency_key)
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, next_at);
 ";
 
-/// WAL, foreign-key enforcement, busy timeout, then the tables.
+/// WAL, then the tables (the caller sets how writers wait for each other).
 pub fn prepare(conn: &Connection) -> anyhow::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > VERSION {
         bail!(
