@@ -92,6 +92,18 @@ pub fn ado(
     content_type: &str,
     body: Option<serde_json::Value>,
 ) -> serde_json::Value {
+    try_ado(emu, method, path_and_query, content_type, body)
+        .unwrap_or_else(|(_, e)| panic!("{method} {path_and_query}: {e}"))
+}
+
+/// [`ado`], with the status of a failed call instead of a panic.
+pub fn try_ado(
+    emu: &Emulator,
+    method: &str,
+    path_and_query: &str,
+    content_type: &str,
+    body: Option<serde_json::Value>,
+) -> Result<serde_json::Value, (u16, String)> {
     use base64::Engine as _;
     let auth = format!(
         "Basic {}",
@@ -118,20 +130,34 @@ pub fn ado(
                 .send(text.as_bytes())
         }
     }
-    .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    .map_err(|e| match e {
+        ureq::Error::StatusCode(status) => (status, format!("{url}: http status: {status}")),
+        e => (0, format!("{url}: {e}")),
+    })?;
     let text = response.body_mut().read_to_string().unwrap_or_default();
-    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+    Ok(serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
 }
 
 /// A person edits work item `id` in ADO.
+///
+/// A 412 (TF26071, someone else changed the work item meanwhile: the
+/// connector's own write racing this one) is retried, as a person would.
 pub fn edit_in_ado(emu: &Emulator, id: i32, ops: serde_json::Value) -> serde_json::Value {
-    ado(
-        emu,
-        "PATCH",
-        &format!("_apis/wit/workitems/{id}?api-version=7.1"),
-        "application/json-patch+json",
-        Some(ops),
-    )
+    let path = format!("_apis/wit/workitems/{id}?api-version=7.1");
+    for _ in 0..20 {
+        match try_ado(
+            emu,
+            "PATCH",
+            &path,
+            "application/json-patch+json",
+            Some(ops.clone()),
+        ) {
+            Ok(v) => return v,
+            Err((412, _)) => std::thread::sleep(Duration::from_millis(20)),
+            Err((_, e)) => panic!("PATCH {e}"),
+        }
+    }
+    panic!("PATCH {path}: still 412 after 20 tries")
 }
 
 /// The comments of a work item, oldest first.
