@@ -127,7 +127,7 @@ impl<'a> Lifecycle<'a> {
     pub fn dispatch(&self, ticket_id: &str, outegration: &Path) -> anyhow::Result<Dispatched> {
         let key = outegration_key(outegration);
         let config = read_config(&key)?;
-        self.dispatch_with(ticket_id, &key, &config)
+        self.dispatch_job(ticket_id, &key, &config, false)
     }
 
     /// Dispatches a stored ticket with config text in hand (a ticketing
@@ -138,6 +138,18 @@ impl<'a> Lifecycle<'a> {
         key: &str,
         config: &str,
     ) -> anyhow::Result<Dispatched> {
+        self.dispatch_job(ticket_id, key, config, true)
+    }
+
+    /// The dispatch job; `own_config`: the config text is not the file's
+    /// (the job keeps it, so that a run after a crash uses it too).
+    fn dispatch_job(
+        &self,
+        ticket_id: &str,
+        key: &str,
+        config: &str,
+        own_config: bool,
+    ) -> anyhow::Result<Dispatched> {
         if let Some(existing) = self.db.link(ticket_id)? {
             bail!(
                 "ticket {ticket_id} is already dispatched as work item {}; use `sync`",
@@ -147,8 +159,7 @@ impl<'a> Lifecycle<'a> {
         let spec = JobSpec::Dispatch {
             ticket: ticket_id.to_string(),
             outegration: key.to_string(),
-            config: Some(config.to_string())
-                .filter(|c| read_config(key).ok().as_deref() != Some(c)),
+            config: own_config.then(|| config.to_string()),
         };
         self.job(spec, |_| self.dispatch_now(ticket_id, key, config))
     }

@@ -102,6 +102,16 @@ fn job_row(r: &Row<'_>) -> rusqlite::Result<Job> {
     })
 }
 
+/// Job `id`, read on `conn` (or a transaction on it).
+fn find_job(conn: &rusqlite::Connection, id: i64) -> rusqlite::Result<Option<Job>> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
+        [id],
+        job_row,
+    )
+    .optional()
+}
+
 impl Job {
     /// Whether a holder may claim it now: pending, or running under a
     /// claim that expired or a process that is gone.
@@ -238,14 +248,7 @@ impl Db {
     pub fn claim_job(&self, id: i64, holder: &str, claim_ms: i64) -> anyhow::Result<Option<Job>> {
         let tx = self.tx()?;
         let now_ms = epoch_ms();
-        let Some(job) = tx
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
-                [id],
-                job_row,
-            )
-            .optional()?
-        else {
+        let Some(job) = find_job(&tx, id)? else {
             bail!("there is no job {id}");
         };
         if !job.claimable(now_ms) {
@@ -301,14 +304,7 @@ impl Db {
 
     /// One job.
     pub fn job(&self, id: i64) -> anyhow::Result<Option<Job>> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
-                [id],
-                job_row,
-            )
-            .optional()?)
+        Ok(find_job(&self.conn, id)?)
     }
 
     /// The jobs in `states` (all when empty), oldest first.
@@ -346,14 +342,7 @@ impl Db {
     /// Puts a dead or failed job back in the queue with fresh attempts.
     pub fn requeue_job(&self, id: i64) -> anyhow::Result<()> {
         let tx = self.tx()?;
-        let Some(job) = tx
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
-                [id],
-                job_row,
-            )
-            .optional()?
-        else {
+        let Some(job) = find_job(&tx, id)? else {
             bail!("there is no job {id}");
         };
         if !matches!(job.state, JobState::Dead | JobState::Failed) {

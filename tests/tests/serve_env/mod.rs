@@ -4,38 +4,36 @@
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use ado_emulator::hooks::HookSettings;
 use ado_emulator::{Emulator, EmulatorConfig};
 use serde_json::json;
-use ticketing_host::db::Db;
 use ticketing_host::serve::{ServeHandle, ServeOptions, spawn};
 use ticketing_host::{FieldValue, Ticket};
 
-use crate::common::{self, seed};
+use crate::common::{self, cli_env, seed};
 
+/// The CLI env ([`cli_env::Env`]: temp dir, host config, secrets, state)
+/// with an emulator that delivers hooks to loopback quickly, and the
+/// outegration config in the temp dir, whose stem names its endpoint.
 pub struct Env {
-    pub dir: PathBuf,
-    pub emu: Emulator,
+    cli: cli_env::Env,
 }
 
-pub fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
+impl std::ops::Deref for Env {
+    type Target = cli_env::Env;
+
+    fn deref(&self) -> &cli_env::Env {
+        &self.cli
+    }
 }
+
+pub use crate::common::cli_env::path;
 
 impl Env {
     pub fn new() -> Env {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "webhook-serve-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
         let config = EmulatorConfig {
             hooks: HookSettings {
                 allow_local_urls: true,
@@ -43,21 +41,9 @@ impl Env {
             },
             ..Default::default()
         };
-        let emu = Emulator::start(config).expect("the emulator starts");
-        std::fs::write(
-            dir.join("secrets.toml"),
-            format!("pat = \"{}\"\n", seed::PAT),
-        )
-        .unwrap();
-        let toml = format!(
-            "[connection]\nbase_url = \"{}\"\nproject = \"{}\"\nauth = \"pat\"\n",
-            emu.org_url(),
-            seed::PROJECT
-        );
-        std::fs::write(dir.join("host.toml"), toml).unwrap();
-        // The outegration config lives in the temp dir: its stem names the endpoint.
-        std::fs::write(dir.join("agile-bug.json"), common::agile_bug_config()).unwrap();
-        Env { dir, emu }
+        let cli = cli_env::Env::with(Emulator::start(config).expect("the emulator starts"));
+        std::fs::write(cli.dir.join("agile-bug.json"), common::agile_bug_config()).unwrap();
+        Env { cli }
     }
 
     pub fn state(&self) -> PathBuf {
@@ -66,37 +52,6 @@ impl Env {
 
     pub fn outegration(&self) -> PathBuf {
         self.dir.join("agile-bug.json")
-    }
-
-    pub fn run(&self, args: &[&str]) -> (bool, String) {
-        let (config, secrets, state) = (
-            self.dir.join("host.toml"),
-            self.dir.join("secrets.toml"),
-            self.state(),
-        );
-        let mut argv: Vec<String> = [
-            "ticketing-host",
-            "--config",
-            path(&config),
-            "--secrets",
-            path(&secrets),
-            "--state",
-            path(&state),
-        ]
-        .map(String::from)
-        .to_vec();
-        argv.extend(args.iter().map(|a| a.to_string()));
-        common::run_cli(argv)
-    }
-
-    pub fn ok(&self, args: &[&str]) -> String {
-        let (ok, out) = self.run(args);
-        assert!(ok, "`{}` failed:\n{out}", args.join(" "));
-        out
-    }
-
-    pub fn db(&self) -> Db {
-        Db::open(&self.state()).unwrap()
     }
 
     /// Imports and dispatches SEC-102; its work item id.
@@ -185,12 +140,6 @@ impl Env {
                     .is_some_and(|s| s.starts_with("applied"))
             })
             .count()
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
