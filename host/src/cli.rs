@@ -39,6 +39,10 @@ pub struct Cli {
     /// Compile the plugin at every start (no compilation cache).
     #[arg(long, global = true)]
     pub no_cache: bool,
+    /// A new plugin instance for every call, instead of reusing one whose
+    /// last call ended cleanly (slower; for the strictest isolation).
+    #[arg(long, global = true)]
+    pub fresh_instances: bool,
     /// Attempts of a dispatch, sync, close or reopen before it becomes a
     /// dead letter (`jobs`); transient failures only are retried.
     #[arg(long, global = true, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
@@ -323,6 +327,7 @@ fn load_host(cli: &Cli, limits: Limits) -> anyhow::Result<Host> {
                 .clone()
                 .or_else(crate::HostOptions::default_cache_dir)
         },
+        fresh_instances: cli.fresh_instances,
         ..Default::default()
     };
     Host::load_with(&plugin_path(cli)?, limits, &options)

@@ -29,6 +29,8 @@ impl Default for Limits {
 pub struct MemoryLimiter {
     pub max_bytes: usize,
     pub hit: bool,
+    /// The largest size a memory was allowed to grow to.
+    pub grown_to: usize,
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
@@ -42,6 +44,7 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
             self.hit = true;
             return Ok(false);
         }
+        self.grown_to = self.grown_to.max(desired);
         Ok(true)
     }
 

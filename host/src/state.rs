@@ -49,6 +49,7 @@ impl CallState {
             limiter: MemoryLimiter {
                 max_bytes: memory_bytes,
                 hit: false,
+                grown_to: 0,
             },
             egress,
             kv,
@@ -57,6 +58,15 @@ impl CallState {
             deadline: Instant::now() + deadline,
             max_response_bytes,
         }
+    }
+}
+
+impl CallState {
+    /// Readies a (possibly reused) state for a new call.
+    pub fn begin(&mut self, egress: Egress, deadline: Duration) {
+        self.egress = egress;
+        self.deadline = Instant::now() + deadline;
+        self.limiter.hit = false;
     }
 }
 

@@ -3,8 +3,9 @@
 //!
 //! - **start**: `Host::load` + the first call, compiling the component, with
 //!   an empty compilation cache (compile and store), and with a warm cache;
-//! - **warm call**: one instantiate-and-call of a trivial export on a loaded
-//!   host, with the pooling allocator and with on-demand allocation;
+//! - **warm call**: one call of a trivial export on a loaded host: a fresh
+//!   instance from the pooling allocator, one allocated on demand, and a
+//!   reused instance (the host's default);
 //! - **boundary**: a preview of a ticket with 50 findings through the
 //!   `agile-bug` example (field, dictionary, template and script mappings),
 //!   by the core linked natively and by the component, both with the schema
@@ -99,15 +100,19 @@ fn start(args: &Args) {
 fn warm_call(args: &Args) {
     let plugin = ticketing_tests::plugin_wasm();
     let n = if args.full { 5_000 } else { 50 };
+    let cache_dir = ticketing_tests::host_options().cache_dir;
+    let setups = [
+        ("fresh instance, pooling", false, true),
+        ("fresh instance, on demand", true, true),
+        ("reused instance (default)", false, false),
+    ];
     let mut per_call = Vec::new();
-    for on_demand in [false, true] {
+    for (_, on_demand, fresh_instances) in setups {
         let options = HostOptions {
             on_demand,
+            fresh_instances,
+            cache_dir: cache_dir.clone(),
             ..Default::default()
-        };
-        let options = HostOptions {
-            cache_dir: ticketing_tests::host_options().cache_dir,
-            ..options
         };
         let host = Host::load_with(plugin, Limits::default(), &options).expect("loads");
         for _ in 0..n.min(200) {
@@ -118,13 +123,14 @@ fn warm_call(args: &Args) {
             .collect();
         per_call.push(median(rounds));
     }
-    println!("warm instantiate-and-call of a trivial export ({n} calls, median of 5 rounds)");
-    println!("  pooling allocator   {:>10.1} µs", us(per_call[0]));
-    println!(
-        "  on-demand           {:>10.1} µs  (pooling = {:.2}x on-demand)",
-        us(per_call[1]),
-        ratio(per_call[0], per_call[1])
-    );
+    println!("warm call of a trivial export ({n} calls, median of 5 rounds)");
+    for ((name, _, _), t) in setups.iter().zip(&per_call) {
+        println!(
+            "  {name:<27} {:>8.1} µs  ({:.2}x fresh instance, pooling)",
+            us(*t),
+            ratio(*t, per_call[0])
+        );
+    }
 }
 
 /// The bench's native environment: the same services the host gives the
@@ -288,13 +294,22 @@ fn boundary(args: &Args) {
         &ticketing_tests::host_options(),
     )
     .expect("loads");
+    let fresh_host = Host::load_with(
+        ticketing_tests::plugin_wasm(),
+        Limits::default(),
+        &HostOptions {
+            fresh_instances: true,
+            ..ticketing_tests::host_options()
+        },
+    )
+    .expect("loads");
     let conn = ticketing_host::Connection {
         base_url: emu.org_url(),
         project: seed::PROJECT.into(),
         credentials: ticketing_host::Credentials::Pat(seed::PAT.into()),
     };
     let host_ticket = host_ticket();
-    let component = || {
+    let component = |host: &Host| {
         let p = host
             .preview(&conn, &config, &host_ticket, false)
             .expect("component preview");
@@ -304,16 +319,23 @@ fn boundary(args: &Args) {
 
     // Warm both caches (project, schema), then check no request is made.
     native();
-    component();
+    component(&host);
+    component(&fresh_host);
     let before = emu.request_count();
     let mut rounds_native = Vec::new();
     let mut rounds_component = Vec::new();
+    let mut rounds_fresh = Vec::new();
     for _ in 0..5 {
         rounds_native.push(time(|| (0..n).for_each(|_| native())).0 / n);
-        rounds_component.push(time(|| (0..n).for_each(|_| component())).0 / n);
+        rounds_component.push(time(|| (0..n).for_each(|_| component(&host))).0 / n);
+        rounds_fresh.push(time(|| (0..n).for_each(|_| component(&fresh_host))).0 / n);
     }
     let requests = emu.request_count() - before;
-    let (native_t, component_t) = (median(rounds_native), median(rounds_component));
+    let (native_t, component_t, fresh_t) = (
+        median(rounds_native),
+        median(rounds_component),
+        median(rounds_fresh),
+    );
     println!(
         "boundary: preview of a ticket with {FINDINGS} findings ({n} calls, median of 5 rounds, {requests} HTTP requests while measured)"
     );
@@ -322,6 +344,11 @@ fn boundary(args: &Args) {
         "  component           {:>10.1} µs  (component = {:.2}x native)",
         us(component_t),
         ratio(component_t, native_t)
+    );
+    println!(
+        "  component, fresh    {:>10.1} µs  ({:.2}x native: a new instance per call)",
+        us(fresh_t),
+        ratio(fresh_t, native_t)
     );
     assert_eq!(requests, 0, "the measured previews made no HTTP request");
 }

@@ -57,6 +57,52 @@ fn a_request_outside_the_allow_list_is_denied_not_sent() {
     }
 }
 
+#[test]
+fn an_instance_is_reused_after_a_clean_answer_and_dropped_after_a_trap() {
+    let emu = emulator();
+    let host = misbehaving(short_deadline());
+    assert_eq!(host.idle_instances(), 0);
+    // A typed error is a clean answer: the instance is kept.
+    assert!(matches!(
+        host.work_item_types(&pat_connection(&emu)),
+        Err(CallError::Connector(ConnectorError::Denied(_)))
+    ));
+    assert_eq!(host.idle_instances(), 1);
+    // The deadline stops the next call on that instance; it is not kept.
+    assert!(matches!(
+        host.test_connection(&pat_connection(&emu)),
+        Err(CallError::Deadline(_))
+    ));
+    assert_eq!(host.idle_instances(), 0);
+    // A new instance serves the call after, and its egress is this call's.
+    assert!(matches!(
+        host.work_item_types(&pat_connection(&emu)),
+        Err(CallError::Connector(ConnectorError::Denied(_)))
+    ));
+    assert_eq!(host.idle_instances(), 1);
+}
+
+#[test]
+fn fresh_instances_keeps_no_instance_between_calls() {
+    let emu = emulator();
+    let host = Host::load_with(
+        ticketing_tests::misbehaving_wasm(),
+        short_deadline(),
+        &ticketing_host::HostOptions {
+            fresh_instances: true,
+            ..ticketing_tests::host_options()
+        },
+    )
+    .expect("the fixture loads");
+    for _ in 0..2 {
+        assert!(matches!(
+            host.work_item_types(&pat_connection(&emu)),
+            Err(CallError::Connector(ConnectorError::Denied(_)))
+        ));
+        assert_eq!(host.idle_instances(), 0);
+    }
+}
+
 /// The agile config with its script rule replaced by `script`.
 fn with_script(script: &str) -> String {
     let mut config: serde_json::Value = serde_json::from_str(&agile_bug_config()).unwrap();
