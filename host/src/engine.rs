@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{
-    Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
-    Trap, UpdateDeadline,
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
+    UpdateDeadline,
 };
 
 use crate::bindings::secops::ticketing::types::ConnectorError;
@@ -44,10 +44,10 @@ pub enum CallError {
 /// How the engine is set up (beyond the per-call [`Limits`]).
 #[derive(Debug, Clone, Default)]
 pub struct HostOptions {
-    /// Where compiled components are kept between runs (wasmtime's cache:
-    /// keyed by the component's bytes, the engine's settings and wasmtime's
-    /// version, so a changed plugin or host compiles afresh). `None`: every
-    /// start compiles.
+    /// Where compiled components are kept between runs (see
+    /// [`crate::compile_cache`]: keyed by the component's bytes and the
+    /// engine's settings, so a changed plugin or host compiles afresh).
+    /// `None`: every start compiles.
     pub cache_dir: Option<PathBuf>,
     /// Allocate instances on demand instead of from the pooling allocator.
     pub on_demand: bool,
@@ -77,7 +77,7 @@ pub const MAX_CONCURRENT_CALLS: u32 = 64;
 
 /// The engine configuration: epoch interruption for deadlines, the pooling
 /// allocator (instances reuse pre-reserved slots instead of mapping memory
-/// on every call), and the compilation cache.
+/// on every call).
 fn engine_config(limits: &Limits, options: &HostOptions) -> anyhow::Result<Config> {
     let mut config = Config::new();
     config.wasm_component_model(true).epoch_interruption(true);
@@ -100,15 +100,6 @@ fn engine_config(limits: &Limits, options: &HostOptions) -> anyhow::Result<Confi
     // `perf record` can name the plugin's functions only from a perf map.
     if std::env::var_os("TICKETING_HOST_PERFMAP").is_some() {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
-    }
-    if let Some(dir) = &options.cache_dir {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating the compilation cache {}", dir.display()))?;
-        let mut cache = CacheConfig::new();
-        cache.with_directory(dir);
-        let cache = Cache::new(cache)
-            .map_err(|e| wasm_error(&format!("the compilation cache {}", dir.display()), e))?;
-        config.cache(Some(cache));
     }
     Ok(config)
 }
@@ -172,8 +163,11 @@ impl Host {
     ) -> anyhow::Result<Host> {
         let config = engine_config(&limits, options)?;
         let engine = Engine::new(&config).map_err(|e| wasm_error("configuring the engine", e))?;
-        let component = Component::new(&engine, bytes)
-            .map_err(|e| wasm_error("compiling the plugin component", e))?;
+        let component = match &options.cache_dir {
+            Some(dir) => crate::compile_cache::load(&engine, bytes, dir).map(|(c, _)| c),
+            None => Component::new(&engine, bytes),
+        }
+        .map_err(|e| wasm_error("compiling the plugin component", e))?;
         let mut linker: Linker<CallState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| wasm_error("linking WASI", e))?;

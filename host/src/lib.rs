@@ -13,6 +13,7 @@ pub mod bulk_dispatch;
 mod calls;
 pub mod cli;
 pub mod commands;
+pub mod compile_cache;
 pub mod config;
 pub mod db;
 pub mod demo;

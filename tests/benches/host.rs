@@ -131,6 +131,44 @@ fn warm_call(args: &Args) {
             ratio(*t, per_call[0])
         );
     }
+    let minimal = minimal_fresh_call(n, cache_dir);
+    println!(
+        "  fresh, without Starlark     {:>8.1} µs  (a component whose start runs no constructors: tests/fixtures/misbehaving-plugin)",
+        us(minimal)
+    );
+}
+
+/// A fresh instantiate-and-call of a component without the plugin's
+/// dependencies, whose start-up (Starlark's `inventory` registrations)
+/// runs at every instantiation: its `work-item-types` asks for a host the
+/// allow-list refuses, so the call makes no request.
+fn minimal_fresh_call(n: u32, cache_dir: Option<PathBuf>) -> Duration {
+    let options = HostOptions {
+        fresh_instances: true,
+        cache_dir,
+        ..Default::default()
+    };
+    let host = Host::load_with(
+        ticketing_tests::misbehaving_wasm(),
+        Limits::default(),
+        &options,
+    )
+    .expect("the fixture loads");
+    let conn = ticketing_host::Connection {
+        base_url: "http://127.0.0.1:9/org".into(),
+        project: "p".into(),
+        credentials: ticketing_host::Credentials::Pat("pat".into()),
+    };
+    let call = || {
+        let denied = host.work_item_types(black_box(&conn));
+        assert!(denied.is_err(), "the fixture's request is refused");
+    };
+    (0..n.min(200)).for_each(|_| call());
+    median(
+        (0..5)
+            .map(|_| time(|| (0..n).for_each(|_| call())).0 / n)
+            .collect(),
+    )
 }
 
 /// The bench's native environment: the same services the host gives the
