@@ -2,9 +2,9 @@
 //!
 //! Each dispatch mostly waits for Azure DevOps, so a few workers divide the
 //! wall time of a large batch by about their number. Each worker has its own
-//! connection to the state database and calls the shared [`Host`] (one
-//! sandboxed instance per call); the per-ticket lease keeps two workers, or
-//! another command, off the same ticket. Progress goes to standard error
+//! connection to the state database and calls the shared [`Host`] (each
+//! call holds one sandboxed instance while it runs); the per-ticket lease
+//! keeps two workers, or another command, off the same ticket. Progress goes to standard error
 //! (only on a terminal), the results to `out` in the order given, and a
 //! summary ends it.
 

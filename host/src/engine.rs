@@ -1,5 +1,6 @@
-//! One engine, the component compiled once, and a fresh sandboxed store per
-//! call with an epoch deadline and a memory limit.
+//! One engine, the component compiled once, and sandboxed stores whose
+//! calls each get an epoch deadline, a memory limit and their own egress;
+//! a store and its instance serve the next call only after a clean answer.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

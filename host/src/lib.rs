@@ -1,7 +1,8 @@
 //! `ticketing-host` is the wasmtime reference host of the
 //! `secops:ticketing/connector` world: it compiles the connector component
-//! once, runs every call in a fresh sandboxed store (deadline, memory limit,
-//! WASI that grants nothing, egress allow-list), implements the `http` and
+//! once, runs every call in a sandboxed store with that call's deadline,
+//! memory limit and egress allow-list (WASI grants nothing; an instance is
+//! reused only after a clean answer), implements the `http` and
 //! `store` imports, and offers a CLI and the demo.
 //!
 //! It depends on the WIT contract only: it never links the connector's core,
