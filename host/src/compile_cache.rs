@@ -28,9 +28,17 @@ pub enum Origin {
 }
 
 /// The compiled component, from `dir` when it holds this component compiled
-/// for this engine, else compiled and stored there.
+/// for this engine, else compiled and stored there. A directory or artifact
+/// that other users may write to is not used: its code would run here.
 pub fn load(engine: &Engine, bytes: &[u8], dir: &Path) -> wasmtime::Result<(Component, Origin)> {
     let path = artifact_path(engine, bytes, dir);
+    if writable_by_others(dir) || writable_by_others(&path) {
+        tracing::warn!(
+            dir = %dir.display(),
+            "the plugin cache is writable by other users; compiling without it"
+        );
+        return Ok((Component::new(engine, bytes)?, Origin::Compiled));
+    }
     if path.exists() {
         // SAFETY: wasmtime runs a deserialized artifact's code as it is. The
         // file is one this host serialized into the user's own cache
@@ -63,15 +71,53 @@ pub fn artifact_path(engine: &Engine, bytes: &[u8], dir: &Path) -> PathBuf {
 
 fn store(component: &Component, path: &Path) -> anyhow::Result<()> {
     let dir = path.parent().expect("an artifact path has a directory");
-    std::fs::create_dir_all(dir)?;
+    create_private_dir(dir)?;
     let serialized = component.serialize().map_err(|e| anyhow::anyhow!("{e}"))?;
     let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
-    std::fs::write(&tmp, serialized)?;
+    // A leftover of a crashed process with the same pid.
+    let _ = std::fs::remove_file(&tmp);
+    write_private(&tmp, &serialized)?;
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })?;
     prune(dir, path);
     Ok(())
+}
+
+#[cfg(unix)]
+fn writable_by_others(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    path.metadata()
+        .is_ok_and(|m| m.permissions().mode() & 0o022 != 0)
+}
+
+#[cfg(not(unix))]
+fn writable_by_others(_: &Path) -> bool {
+    false
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+/// Writes a file only its owner may write, whatever the umask.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
 }
 
 /// Removes all but the [`KEEP`] newest artifacts (never `current`).
@@ -163,10 +209,32 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_others_can_write_to_is_not_used() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempdir("shared");
+        let engine = engine(true);
+        load(&engine, COMPONENT, &dir).unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "created private");
+        let artifact = artifact_path(&engine, COMPONENT, &dir);
+        let mode = std::fs::metadata(&artifact).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "written private");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let (_, origin) = load(&engine, COMPONENT, &dir).unwrap();
+        assert_eq!(
+            origin,
+            Origin::Compiled,
+            "the stored artifact is not mapped"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn only_the_newest_artifacts_are_kept() {
         let dir = tempdir("prune");
-        std::fs::create_dir_all(&dir).unwrap();
+        create_private_dir(&dir).unwrap();
         for i in 0..6 {
             std::fs::write(dir.join(format!("old{i}.cwasm")), b"x").unwrap();
             std::thread::sleep(std::time::Duration::from_millis(10));
