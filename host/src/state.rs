@@ -59,9 +59,7 @@ impl CallState {
             max_response_bytes,
         }
     }
-}
 
-impl CallState {
     /// Readies a (possibly reused) state for a new call.
     pub fn begin(&mut self, egress: Egress, deadline: Duration) {
         self.egress = egress;

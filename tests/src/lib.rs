@@ -28,10 +28,10 @@ pub fn workspace_root() -> &'static Path {
         .expect("tests/ has a parent")
 }
 
-/// Engine options of the test suites: wasmtime's compilation cache under
-/// `target/`, so the dozen test binaries compile the plugin once between
-/// them instead of once each (keyed by the component's bytes: a rebuilt
-/// plugin compiles afresh).
+/// Engine options of the test suites: the host's compile cache
+/// (`ticketing_host::compile_cache`) under `target/`, so the dozen test
+/// binaries compile the plugin once between them instead of once each
+/// (keyed by the component's bytes: a rebuilt plugin compiles afresh).
 pub fn host_options() -> ticketing_host::HostOptions {
     ticketing_host::HostOptions {
         cache_dir: Some(workspace_root().join("target").join("wasmtime-cache")),

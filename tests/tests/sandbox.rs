@@ -7,15 +7,15 @@
 mod common;
 
 use common::*;
-use ticketing_host::{CallError, ConnectorError, Host, Limits};
+use ticketing_host::{CallError, ConnectorError, Host, HostOptions, Limits};
 
 fn misbehaving(limits: Limits) -> Host {
-    Host::load_with(
-        ticketing_tests::misbehaving_wasm(),
-        limits,
-        &ticketing_tests::host_options(),
-    )
-    .expect("the fixture loads")
+    misbehaving_with(limits, ticketing_tests::host_options())
+}
+
+fn misbehaving_with(limits: Limits, options: HostOptions) -> Host {
+    Host::load_with(ticketing_tests::misbehaving_wasm(), limits, &options)
+        .expect("the fixture loads")
 }
 
 #[test]
@@ -85,15 +85,13 @@ fn an_instance_is_reused_after_a_clean_answer_and_dropped_after_a_trap() {
 #[test]
 fn fresh_instances_keeps_no_instance_between_calls() {
     let emu = emulator();
-    let host = Host::load_with(
-        ticketing_tests::misbehaving_wasm(),
+    let host = misbehaving_with(
         short_deadline(),
-        &ticketing_host::HostOptions {
+        HostOptions {
             fresh_instances: true,
             ..ticketing_tests::host_options()
         },
-    )
-    .expect("the fixture loads");
+    );
     for _ in 0..2 {
         assert!(matches!(
             host.work_item_types(&pat_connection(&emu)),
