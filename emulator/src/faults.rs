@@ -1,11 +1,21 @@
 //! Fault injection, switchable at run time (`Emulator::set_faults`,
 //! `PUT /_emulator/faults`): added latency, 503 and 429 answers, responses
-//! lost after the write committed, and webhook deliveries that fail, arrive
+//! lost after the write committed, writes answered 502/503/504 or not in
+//! time after they committed, and webhook deliveries that fail, arrive
 //! twice or out of order. Every decision draws from one seeded RNG, so a
 //! test that makes the same calls sees the same faults.
 //!
 //! None of this is ADO behaviour to imitate exactly; it is what a client
 //! must survive. [unverified] the bodies of ADO's 503s.
+//!
+//! The after-commit faults are the front door's: Azure DevOps sits behind
+//! Azure Front Door, which answers 502/503/504 itself when the backend is
+//! slow or its connection breaks, while the backend may still finish the
+//! request (Front Door's documented troubleshooting: "503 ... the backend
+//! ... took longer than the timeout", learn.microsoft.com/azure/frontdoor/
+//! troubleshoot-issues). A client cannot tell such an answer from one
+//! given before the write ran, so the emulator commits first and answers
+//! the error (or holds the answer past the client's deadline) after.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -37,6 +47,17 @@ pub struct Faults {
     /// Share of writes (POST, PUT, PATCH, DELETE) whose response is lost
     /// after the change is committed: the connection is reset.
     pub drop_after_commit_rate: f64,
+    /// Share of writes committed and then answered 502, 503 or 504 (a
+    /// third each), as a front door does when the backend answers late.
+    pub error_after_commit_rate: f64,
+    /// Share of writes committed and then answered only after
+    /// `timeout_hold_ms`: past the client's deadline, the outcome unknown.
+    pub timeout_after_commit_rate: f64,
+    /// How long a `timeout_after_commit` answer is held, in milliseconds.
+    pub timeout_hold_ms: u64,
+    /// When set, only requests whose path contains this text get the REST
+    /// faults (e.g. `/comments`), so a test can aim at one route.
+    pub only_path: Option<String>,
     /// Share of webhook attempts that fail without reaching the receiver
     /// (counted as a transient failure, so they are retried).
     pub hook_failure_rate: f64,
@@ -47,6 +68,9 @@ pub struct Faults {
     pub hook_reorder_rate: f64,
 }
 
+/// Past the host's default per-call deadline (30 s) and ureq's.
+pub const DEFAULT_TIMEOUT_HOLD_MS: u64 = 35_000;
+
 impl Default for Faults {
     fn default() -> Self {
         Faults {
@@ -55,6 +79,10 @@ impl Default for Faults {
             error_rate: 0.0,
             throttle_rate: 0.0,
             drop_after_commit_rate: 0.0,
+            error_after_commit_rate: 0.0,
+            timeout_after_commit_rate: 0.0,
+            timeout_hold_ms: DEFAULT_TIMEOUT_HOLD_MS,
+            only_path: None,
             hook_failure_rate: 0.0,
             hook_duplicate_rate: 0.0,
             hook_reorder_rate: 0.0,
@@ -64,11 +92,13 @@ impl Default for Faults {
 
 impl Faults {
     /// The rates, each of which must lie in 0..=1.
-    fn rates(&self) -> [(&'static str, f64); 6] {
+    fn rates(&self) -> [(&'static str, f64); 8] {
         [
             ("errorRate", self.error_rate),
             ("throttleRate", self.throttle_rate),
             ("dropAfterCommitRate", self.drop_after_commit_rate),
+            ("errorAfterCommitRate", self.error_after_commit_rate),
+            ("timeoutAfterCommitRate", self.timeout_after_commit_rate),
             ("hookFailureRate", self.hook_failure_rate),
             ("hookDuplicateRate", self.hook_duplicate_rate),
             ("hookReorderRate", self.hook_reorder_rate),
@@ -124,6 +154,12 @@ impl FaultState {
         let p = pick(faults);
         p > 0.0 && rng.random_bool(p.min(1.0))
     }
+
+    /// A number below `n`, from the same RNG.
+    pub fn pick(&self, n: u32) -> u32 {
+        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        guard.1.random_range(0..n)
+    }
 }
 
 fn with_retry_after(mut r: Response, seconds: u64) -> Response {
@@ -132,11 +168,42 @@ fn with_retry_after(mut r: Response, seconds: u64) -> Response {
     r
 }
 
+/// Whether a request changes something: POST, PUT, PATCH and DELETE, but
+/// not the POSTs that only read (a WIQL query, `workitemsbatch`).
+fn is_write(method: &Method, path: &str) -> bool {
+    let path = path.to_ascii_lowercase();
+    matches!(
+        *method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    ) && !(path.contains("/_apis/wit/wiql") || path.contains("/_apis/wit/workitemsbatch"))
+}
+
+/// A front door's own error page: HTML, not ADO's JSON envelope.
+/// [unverified] the page's exact text.
+fn front_door_error(status: StatusCode) -> Response {
+    let mut r = Response::new(axum::body::Body::from(format!(
+        "<!DOCTYPE html><html><head><title>{status}</title></head><body><h2>Our services aren't available right now</h2><p>We're working to restore all services as soon as possible. (fault injected by the emulator after the change was committed)</p></body></html>"
+    )));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r
+}
+
 /// The fault layer around the REST routes.
 pub async fn layer(State(emu): State<Arc<Emu>>, request: Request, next: Next) -> Response {
-    let latency = emu.faults.get().latency_ms;
-    if latency > 0 {
-        tokio::time::sleep(Duration::from_millis(latency)).await;
+    let faults = emu.faults.get();
+    if faults
+        .only_path
+        .as_deref()
+        .is_some_and(|p| !request.uri().path().contains(p))
+    {
+        return next.run(request).await;
+    }
+    if faults.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
     }
     if emu.faults.roll(|f| f.error_rate) {
         // [unverified] ADO's 503 body; the envelope is its usual error shape.
@@ -154,6 +221,7 @@ pub async fn layer(State(emu): State<Arc<Emu>>, request: Request, next: Next) ->
         *request.method(),
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     );
+    let changes = is_write(request.method(), request.uri().path());
     let kill = request
         .extensions()
         .get::<ConnectInfo<Kill>>()
@@ -167,6 +235,21 @@ pub async fn layer(State(emu): State<Arc<Emu>>, request: Request, next: Next) ->
                 tracing::warn!(target: "ado_emulator", "dropAfterCommit needs the emulator's own listener; answer kept")
             }
         }
+        return response;
+    }
+    if !changes {
+        return response;
+    }
+    if emu.faults.roll(|f| f.error_after_commit_rate) {
+        let status = match emu.faults.pick(3) {
+            0 => StatusCode::BAD_GATEWAY,
+            1 => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::GATEWAY_TIMEOUT,
+        };
+        return front_door_error(status);
+    }
+    if emu.faults.roll(|f| f.timeout_after_commit_rate) {
+        tokio::time::sleep(Duration::from_millis(faults.timeout_hold_ms)).await;
     }
     response
 }
