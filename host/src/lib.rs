@@ -1,72 +1,32 @@
-//! `ticketing-host` is the wasmtime reference host of the
-//! `secops:ticketing/connector` world: it compiles the connector component
-//! once, runs every call in a sandboxed store with that call's deadline,
-//! memory limit and egress allow-list (WASI grants nothing; an instance is
-//! reused only after a clean answer), implements the `http` and
-//! `store` imports, and offers a CLI and the demo.
+//! `ticketing-host` is the reference SecOps platform built on the embeddable
+//! `ticketing-runtime`: it keeps tickets, findings, links and jobs in one
+//! SQLite state database, sends every operation through a durable outbox,
+//! ingests scanner output and applies ticketing rules, serves ADO's service
+//! hooks (and the web console), and offers a CLI over all of it.
 //!
-//! It depends on the WIT contract only: it never links the connector's core,
-//! and talks to the plugin solely through the component boundary. (The demo
-//! links the ADO emulator, to run without an organization.)
+//! Its layers, each using only those below it:
+//! - [`cli`]: the command line, one module per command group;
+//! - [`server`]: the webhook server (and the console);
+//! - [`platform`]: lifecycle and outbox, jobs, ingest, grouping, rules,
+//!   visibility, subscriptions: the platform's behaviour;
+//! - [`state`]: the state database and the ticket file format;
+//! - [`connect`]: the host config and secrets that become the runtime's
+//!   `Connection`.
+//!
+//! It talks to the connector only through `ticketing-runtime` (never the
+//! connector's core) and must not depend on the ADO emulator: the demo and
+//! the tests live in `ticketing-tests`.
 
-mod bindings;
-pub mod bulk_dispatch;
-mod calls;
 pub mod cli;
-pub mod commands;
-pub mod compile_cache;
-pub mod config;
-pub mod db;
-pub mod demo;
-mod demo_lifecycle;
-pub mod display;
-mod egress;
-mod engine;
-pub mod grouping;
-mod http_import;
-mod inbox_writer;
-pub mod ingest;
-pub mod jobs;
-mod kv;
-pub mod lifecycle;
-mod limits;
-pub mod outbox;
-mod pacing;
-pub mod report;
-pub mod rules;
-pub mod secrets;
-pub mod serve;
-mod state;
-pub mod subscriptions;
-pub mod ticket_edit;
-pub mod ticket_file;
-pub mod visibility;
+pub mod connect;
+pub mod platform;
+pub mod server;
+pub mod state;
 
-pub use bindings::exports::secops::ticketing::auth::{ConnectionInfo, Deployment, Identity};
-pub use bindings::exports::secops::ticketing::dispatch::DispatchPreview;
-pub use bindings::exports::secops::ticketing::schema::{
-    FieldInfo, InputType, StateCategory, StateInfo, WorkItemType,
-};
-pub use bindings::exports::secops::ticketing::sync::{
-    CloseItem, CloseOutcome, Conflict, PushOutcome, StateChange, Transition,
-};
-pub use bindings::exports::secops::ticketing::webhook::{
-    Delivery, DeliveryAuth, DeliveryRequest, Outcome, Subscription, TicketUpdate,
-};
-pub use bindings::secops::ticketing::types::{
-    ClientCredentials, Comment, Connection, ConnectorError, Credentials, Field, FieldValue,
-    Finding, Issue, Link, Problem, RefreshTokenGrant, RemoteError, Ticket,
-};
-pub use display::describe;
-pub use egress::{DEFAULT_AUTHORITY, Egress};
-pub use engine::{CallError, Host, HostOptions, MAX_CONCURRENT_CALLS};
-pub use limits::Limits;
-
-/// What `Host::preview` returns: the exact request a dispatch would send.
-pub type Preview = DispatchPreview;
-
-/// `Host` is shared across threads (e.g. one per process in a `OnceLock`).
-const _: () = {
-    const fn send_sync<T: Send + Sync>() {}
-    send_sync::<Host>();
+/// The runtime's types, named as the host's modules use them.
+pub(crate) use ticketing_runtime::{
+    CallError, ClientCredentials, CloseItem, CloseOutcome, Comment, Connection, ConnectorError,
+    Credentials, DeliveryAuth, DeliveryRequest, Field, FieldValue,
+    Finding, Host, HostOptions, Limits, Link, Outcome, PushOutcome, RefreshTokenGrant,
+    StateChange, Subscription, Ticket, TicketUpdate, Transition, MAX_CONCURRENT_CALLS, describe,
 };

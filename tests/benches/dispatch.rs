@@ -18,8 +18,8 @@ use ado_emulator::faults::Faults;
 use ado_emulator::{Emulator, EmulatorConfig, seed};
 use clap::Parser as _;
 use ticketing_host::cli::{Cli, run_with};
-use ticketing_host::db::Db;
-use ticketing_host::{Field, FieldValue, Finding, Host, Limits, Ticket};
+use ticketing_host::state::db::Db;
+use ticketing_runtime::{Field, FieldValue, Finding, Host, Limits, Ticket};
 
 const JOBS: usize = 16;
 const LATENCY_MS: u64 = 30;

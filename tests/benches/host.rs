@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use ado_connector_core::env::{Env, HttpError, HttpRequest, HttpResponse};
 use ado_connector_core::model as core;
 use ado_emulator::{Emulator, EmulatorConfig, seed};
-use ticketing_host::{Host, HostOptions, Limits};
+use ticketing_runtime::{Host, HostOptions, Limits};
 
 struct Args {
     full: bool,
@@ -154,10 +154,10 @@ fn minimal_fresh_call(n: u32, cache_dir: Option<PathBuf>) -> Duration {
         &options,
     )
     .expect("the fixture loads");
-    let conn = ticketing_host::Connection {
+    let conn = ticketing_runtime::Connection {
         base_url: "http://127.0.0.1:9/org".into(),
         project: "p".into(),
-        credentials: ticketing_host::Credentials::Pat("pat".into()),
+        credentials: ticketing_runtime::Credentials::Pat("pat".into()),
     };
     let call = || {
         let denied = host.work_item_types(black_box(&conn));
@@ -276,13 +276,13 @@ fn core_ticket() -> core::Ticket {
     }
 }
 
-fn host_ticket() -> ticketing_host::Ticket {
-    use ticketing_host::{Field, FieldValue, Finding};
+fn host_ticket() -> ticketing_runtime::Ticket {
+    use ticketing_runtime::{Field, FieldValue, Finding};
     let field = |(name, v): (String, String)| Field {
         name,
         value: FieldValue::Text(v),
     };
-    ticketing_host::Ticket {
+    ticketing_runtime::Ticket {
         id: "SEC-BENCH".into(),
         url: "https://secops.example/tickets/SEC-BENCH".into(),
         fields: ticket_fields().into_iter().map(field).collect(),
@@ -341,10 +341,10 @@ fn boundary(args: &Args) {
         },
     )
     .expect("loads");
-    let conn = ticketing_host::Connection {
+    let conn = ticketing_runtime::Connection {
         base_url: emu.org_url(),
         project: seed::PROJECT.into(),
-        credentials: ticketing_host::Credentials::Pat(seed::PAT.into()),
+        credentials: ticketing_runtime::Credentials::Pat(seed::PAT.into()),
     };
     let host_ticket = host_ticket();
     let component = |host: &Host| {

@@ -13,9 +13,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use ticketing_host::db::Db;
-use ticketing_host::serve::{ServeOptions, spawn};
-use ticketing_host::{Host, Limits};
+use ticketing_host::state::db::Db;
+use ticketing_host::server::serve::{ServeOptions, spawn};
+use ticketing_runtime::{Host, Limits};
 
 fn sample() -> Value {
     let path = ticketing_tests::workspace_root().join(
@@ -46,7 +46,7 @@ fn main() {
     )
     .unwrap();
     let state = dir.join("state.db");
-    let key = ticketing_host::lifecycle::outegration_key(&outegration);
+    let key = ticketing_host::platform::lifecycle::outegration_key(&outegration);
     let creds = Db::open(&state)
         .unwrap()
         .hook_credentials(&key, "agile-bug")

@@ -31,8 +31,10 @@ use common::seed;
 use rand::rngs::StdRng;
 use rand::{RngExt as _, SeedableRng as _};
 use serde_json::json;
-use ticketing_host::db::{Db, JobState};
-use ticketing_host::{FieldValue, Ticket, ticket_edit, ticket_file};
+use ticketing_host::state::db::{Db, JobState};
+use ticketing_runtime::{FieldValue, Ticket};
+use ticketing_host::state::ticket_edit;
+use ticketing_host::state::ticket_file;
 
 /// The REST faults of the dispatch and sync phases.
 fn rest_faults(seed: u64) -> Faults {

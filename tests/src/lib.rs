@@ -6,6 +6,8 @@
 
 use std::path::Path;
 
+pub mod demo;
+
 /// The connector component built by `build.rs`.
 pub fn plugin_wasm() -> &'static Path {
     Path::new(env!("ADO_PLUGIN_WASM"))
@@ -29,11 +31,11 @@ pub fn workspace_root() -> &'static Path {
 }
 
 /// Engine options of the test suites: the host's compile cache
-/// (`ticketing_host::compile_cache`) under `target/`, so the dozen test
+/// (`ticketing_runtime::compile_cache`) under `target/`, so the dozen test
 /// binaries compile the plugin once between them instead of once each
 /// (keyed by the component's bytes: a rebuilt plugin compiles afresh).
-pub fn host_options() -> ticketing_host::HostOptions {
-    ticketing_host::HostOptions {
+pub fn host_options() -> ticketing_runtime::HostOptions {
+    ticketing_runtime::HostOptions {
         cache_dir: Some(workspace_root().join("target").join("wasmtime-cache")),
         ..Default::default()
     }

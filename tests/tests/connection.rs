@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use ticketing_host::{CallError, ConnectorError, Credentials};
+use ticketing_runtime::{CallError, ConnectorError, Credentials};
 
 #[test]
 fn test_connection_with_pat_reports_identity_project_and_process() {

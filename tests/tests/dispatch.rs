@@ -4,9 +4,9 @@
 mod common;
 
 use common::*;
-use ticketing_host::{CallError, ConnectorError};
+use ticketing_runtime::{CallError, ConnectorError};
 
-fn critical_ticket() -> ticketing_host::Ticket {
+fn critical_ticket() -> ticketing_runtime::Ticket {
     ticket(
         "SEC-1",
         vec![

@@ -9,7 +9,7 @@ mod common;
 use ado_emulator::faults::Faults;
 use common::cli_env::{Env, example};
 use common::seed;
-use ticketing_host::db::{JobState, new_holder};
+use ticketing_host::state::db::{JobState, new_holder};
 
 fn agile() -> String {
     example("outegrations/agile-bug.json")

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use ado_emulator::Emulator;
 use common::seed;
 use serde_json::{Value, json};
-use ticketing_host::db::Db;
+use ticketing_host::state::db::Db;
 
 const RULES: &str = r#"
 group_by = ["vulnerability"]

@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use ticketing_host::{CallError, ConnectorError, Host, HostOptions, Limits};
+use ticketing_runtime::{CallError, ConnectorError, Host, HostOptions, Limits};
 
 fn misbehaving(limits: Limits) -> Host {
     misbehaving_with(limits, ticketing_tests::host_options())
@@ -114,8 +114,8 @@ fn with_script(script: &str) -> String {
     config.to_string()
 }
 
-fn sec101() -> ticketing_host::Ticket {
-    ticketing_host::ticket_file::load(
+fn sec101() -> ticketing_runtime::Ticket {
+    ticketing_host::state::ticket_file::load(
         &ticketing_tests::workspace_root().join("examples/tickets/SEC-101.json"),
     )
     .unwrap()
@@ -125,7 +125,7 @@ fn sec101() -> ticketing_host::Ticket {
 /// same host; returns its result once every ordinary call has succeeded.
 fn while_others_are_served<T: Send>(
     host: &Host,
-    conn: &ticketing_host::Connection,
+    conn: &ticketing_runtime::Connection,
     misbehave: impl FnOnce() -> T + Send,
 ) -> T {
     let ordinary = agile_bug_config();
@@ -234,7 +234,7 @@ fn a_gigabyte_response_ends_the_call_with_a_clear_error_and_the_host_keeps_servi
     let conn = pat_connection(&emu);
     let host = common::host();
     let (url, sent) = endless_server();
-    let flood = ticketing_host::Connection {
+    let flood = ticketing_runtime::Connection {
         base_url: url,
         ..pat_connection(&emu)
     };

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use ticketing_host::{CallError, ConnectorError, InputType, StateCategory};
+use ticketing_runtime::{CallError, ConnectorError, InputType, StateCategory};
 
 #[test]
 fn work_item_types_include_the_agile_types() {

@@ -8,7 +8,7 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use ticketing_host::{CallError, CloseItem, CloseOutcome, ConnectorError, Link, Ticket};
+use ticketing_runtime::{CallError, CloseItem, CloseOutcome, ConnectorError, Link, Ticket};
 
 fn bug_ticket(id: &str, severity: &str) -> Ticket {
     let mut t = ticket(
@@ -109,10 +109,10 @@ fn a_concurrent_ado_edit_is_reported_as_a_conflict_not_overwritten() {
         .find(|c| c.field == "Microsoft.VSTS.Common.Priority")
         .expect("priority conflict reported");
     assert_eq!(conflict.resolution, "reported");
-    assert_eq!(conflict.ado_value, ticketing_host::FieldValue::Integer(1));
+    assert_eq!(conflict.ado_value, ticketing_runtime::FieldValue::Integer(1));
     assert_eq!(
         conflict.ticket_value,
-        ticketing_host::FieldValue::Integer(4)
+        ticketing_runtime::FieldValue::Integer(4)
     );
     let item = emu.work_item(link.work_item_id).unwrap();
     assert_eq!(

@@ -83,7 +83,7 @@ fn wrong_missing_or_malformed_deliveries_are_refused_and_nothing_is_stored() {
     let creds = env
         .db()
         .hook_credentials(
-            &ticketing_host::lifecycle::outegration_key(&env.outegration()),
+            &ticketing_host::platform::lifecycle::outegration_key(&env.outegration()),
             "agile-bug",
         )
         .unwrap();

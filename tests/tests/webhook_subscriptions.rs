@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use ticketing_host::{CallError, ConnectorError, DeliveryAuth};
+use ticketing_runtime::{CallError, ConnectorError, DeliveryAuth};
 
 const HOOK_URL: &str = "https://secops.example/hooks/agile-bug";
 

@@ -4,5 +4,5 @@
 
 fn main() -> anyhow::Result<()> {
     let root = ticketing_tests::workspace_root();
-    ticketing_host::demo::run(ticketing_tests::plugin_wasm(), root)
+    ticketing_tests::demo::run(ticketing_tests::plugin_wasm(), root)
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use ado_emulator::Emulator;
-use ticketing_host::db::Db;
+use ticketing_host::state::db::Db;
 
 use super::seed;
 

@@ -6,9 +6,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use ado_emulator::{Emulator, EmulatorConfig};
-use ticketing_host::{
-    ClientCredentials, Connection, Credentials, Field, FieldValue, Host, Limits, Ticket,
-};
+use ticketing_runtime::{ClientCredentials, Connection, Credentials, Field, FieldValue, Host, Limits, Ticket};
 
 pub use ado_emulator::seed;
 
@@ -213,8 +211,8 @@ pub fn config_with(config: &str, pointer: &str, value: serde_json::Value) -> Str
 }
 
 /// A ticket finding.
-pub fn finding(id: &str, status: &str, title: &str) -> ticketing_host::Finding {
-    ticketing_host::Finding {
+pub fn finding(id: &str, status: &str, title: &str) -> ticketing_runtime::Finding {
+    ticketing_runtime::Finding {
         id: id.into(),
         status: status.into(),
         fields: vec![text("title", title)],
@@ -222,8 +220,8 @@ pub fn finding(id: &str, status: &str, title: &str) -> ticketing_host::Finding {
 }
 
 /// A ticket comment.
-pub fn comment(id: &str, author: &str, text: &str) -> ticketing_host::Comment {
-    ticketing_host::Comment {
+pub fn comment(id: &str, author: &str, text: &str) -> ticketing_runtime::Comment {
+    ticketing_runtime::Comment {
         id: id.into(),
         author: author.into(),
         created: "2026-11-29T10:00:00Z".into(),

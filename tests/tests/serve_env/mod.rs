@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use ado_emulator::hooks::HookSettings;
 use ado_emulator::{Emulator, EmulatorConfig};
 use serde_json::json;
-use ticketing_host::serve::{ServeHandle, ServeOptions, spawn};
-use ticketing_host::{FieldValue, Ticket};
+use ticketing_host::server::serve::{ServeHandle, ServeOptions, spawn};
+use ticketing_runtime::{FieldValue, Ticket};
 
 use crate::common::{self, cli_env, seed};
 

@@ -1,0 +1,126 @@
+//! `dispatch --jobs N`: many tickets dispatched by N workers at once.
+//!
+//! Each dispatch mostly waits for Azure DevOps, so a few workers divide the
+//! wall time of a large batch by about their number. Each worker has its own
+//! connection to the state database and calls the shared [`Host`] (each
+//! call holds one sandboxed instance while it runs); the per-ticket lease
+//! keeps two workers, or another command, off the same ticket. Progress goes to standard error
+//! (only on a terminal), the results to `out` in the order given, and a
+//! summary ends it.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::state::db::Db;
+use crate::platform::lifecycle::{Dispatched, Lifecycle};
+use crate::{Connection, Host, MAX_CONCURRENT_CALLS, platform::report};
+
+/// Who dispatches: the plugin, the state database's file (each worker opens
+/// its own connection), the connection, and how many workers.
+#[derive(Clone, Copy)]
+pub struct Workers<'a> {
+    pub host: &'a Host,
+    pub state: &'a Path,
+    pub conn: &'a Connection,
+    pub jobs: usize,
+    /// Retries of each dispatch (an outbox job).
+    pub retry: crate::platform::outbox::RetryPolicy,
+}
+
+/// Dispatches `tickets` (ids or ticket files) with the workers; a ticket
+/// the outegration does not offer (`visible`) fails alone.
+pub fn dispatch(
+    workers: Workers<'_>,
+    outegration: &Path,
+    tickets: &[String],
+    visible: &(dyn Fn(&crate::Ticket) -> anyhow::Result<()> + Sync),
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let Workers {
+        host,
+        state,
+        conn,
+        jobs,
+        retry,
+    } = workers;
+    let jobs = jobs.clamp(1, MAX_CONCURRENT_CALLS as usize);
+    let db = Db::open(state)?;
+    let ids = tickets
+        .iter()
+        .map(|arg| crate::cli::commands::ticket_arg(&db, arg))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    drop(db);
+    let bar = ProgressBar::new(ids.len() as u64).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} dispatched  {per_sec}  eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let started = Instant::now();
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<anyhow::Result<Dispatched>>>> =
+        Mutex::new((0..ids.len()).map(|_| None).collect());
+    std::thread::scope(|s| -> anyhow::Result<()> {
+        let workers: Vec<_> = (0..jobs.min(ids.len()))
+            .map(|_| {
+                s.spawn(|| -> anyhow::Result<()> {
+                    let db = Db::open(state)?;
+                    let lc = Lifecycle {
+                        retry,
+                        ..Lifecycle::new(host, &db, conn)
+                    };
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(id) = ids.get(i) else {
+                            return Ok(());
+                        };
+                        let r = db
+                            .ticket(id)
+                            .and_then(|t| visible(&t))
+                            .and_then(|()| lc.dispatch(id, outegration));
+                        if let Ok(mut all) = results.lock() {
+                            all[i] = Some(r);
+                        }
+                        bar.inc(1);
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join()
+                .map_err(|_| anyhow::anyhow!("a dispatch worker panicked"))??;
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    let results = results
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("a dispatch worker panicked"))?;
+    let mut failed = 0;
+    for (id, r) in ids.iter().zip(results) {
+        match r {
+            Some(Ok(d)) => writeln!(out, "{}", report::dispatched(id, &d))?,
+            Some(Err(e)) => {
+                failed += 1;
+                writeln!(out, "{id} -> {}", format!("{e:#}").replace('\n', "\n    "))?;
+            }
+            None => {
+                failed += 1;
+                writeln!(out, "{id} -> not attempted")?;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "{} dispatched, {failed} failed, in {:.1} s with {jobs} worker(s)",
+        ids.len() - failed,
+        started.elapsed().as_secs_f64()
+    )?;
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} ticket(s) were not dispatched", ids.len());
+    }
+    Ok(())
+}

@@ -1,0 +1,308 @@
+//! Finding ingest: scanner output (SARIF 2.1.0, or the host's own JSON and
+//! CSV finding formats) read into [`ScanFinding`]s, matched by fingerprint
+//! against what the state database already holds, and stored with their
+//! tickets in one transaction. A re-ingested scan updates its findings (new,
+//! still open, fixed, reappeared) instead of adding them again.
+//!
+//! The parsers are in [`sarif`], [`json`] and [`csv`]; the status rules of a
+//! re-ingest in [`merge`]; the tickets the findings are grouped into in
+//! [`crate::platform::grouping`].
+
+pub mod apply;
+pub mod csv;
+pub mod fingerprint;
+pub mod json;
+pub mod merge;
+pub mod sarif;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+pub use fingerprint::Severity;
+pub use merge::{IngestSummary, Statuses};
+
+/// The status a SARIF result with an accepted suppression gets: a temporary
+/// status (a person accepted the risk), not a remediation.
+pub const RISK_ACCEPTED: &str = "risk_accepted";
+
+/// One finding as a scanner reported it, whatever the input format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanFinding {
+    /// Stable identity across scans (see [`fingerprint`]).
+    pub fingerprint: String,
+    /// The tool (`CodeQL`, `Trivy`...).
+    pub scanner: String,
+    /// The tool's rule or check id (`js/sql-injection`, `CVE-2023-0286`, `CKV_AWS_20`).
+    pub rule_id: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub severity: Severity,
+    #[serde(default)]
+    pub cve: Option<String>,
+    /// What is affected: a repository, a container image, a host.
+    pub asset: String,
+    /// The package or component, when the scanner names one.
+    #[serde(default)]
+    pub component: Option<String>,
+    #[serde(default)]
+    pub file: Option<String>,
+    #[serde(default)]
+    pub line: Option<i64>,
+    /// The rule's tags (`security`, `external/cwe/cwe-089`).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Tags of the asset (`prod`, `pci`), from the input or `--asset-tag`.
+    #[serde(default)]
+    pub asset_tags: Vec<String>,
+    /// A status the scanner states (`fixed`, `risk_accepted`); none: open.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// What the scan that reported it covers: its findings of this scope
+    /// that a rescan misses are fixed. SARIF: the tool, and the image or
+    /// repository of the run when the log names one (`Trivy@web:1.4`), so
+    /// that scanning one image does not fix another's findings; JSON and
+    /// CSV: the scanner.
+    #[serde(default)]
+    pub scope: String,
+}
+
+/// What a parser returns.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// The scanners the file speaks for: their findings that are missing
+    /// from it are fixed.
+    pub scopes: Vec<String>,
+    pub findings: Vec<ScanFinding>,
+}
+
+/// Ingest options from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The scope to reconcile against instead of the scanners' names.
+    pub scope: Option<String>,
+    /// The asset of findings whose input names none.
+    pub asset: Option<String>,
+    /// Tags added to every finding's asset.
+    pub asset_tags: Vec<String>,
+    /// The format; else from the file's extension, then its content.
+    pub format: Option<Format>,
+}
+
+/// An input format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Sarif,
+    Json,
+    Csv,
+}
+
+impl Format {
+    /// The format of a file: its extension, else a look at its content
+    /// (SARIF logs carry a `$schema` or `"version": "2.1.0"` and `runs`).
+    pub fn detect(path: &Path, text: &str) -> Format {
+        let name = path.to_string_lossy().to_ascii_lowercase();
+        if name.ends_with(".sarif") || name.ends_with(".sarif.json") {
+            return Format::Sarif;
+        }
+        if name.ends_with(".csv") {
+            return Format::Csv;
+        }
+        let head: String = text.chars().take(2048).collect();
+        if head.contains("\"runs\"") && (head.contains("sarif") || head.contains("2.1.0")) {
+            return Format::Sarif;
+        }
+        if text.trim_start().starts_with(['{', '[']) {
+            Format::Json
+        } else {
+            Format::Csv
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Sarif => "SARIF",
+            Format::Json => "JSON",
+            Format::Csv => "CSV",
+        }
+    }
+}
+
+/// Why a file could not be ingested. Each names the file and where in it.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("reading {file}: {source}")]
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}: line {line}, column {column}{}: {message}", at_suffix(.at))]
+    Syntax {
+        file: String,
+        at: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{file}: {at}: {message}")]
+    Invalid {
+        file: String,
+        at: String,
+        message: String,
+    },
+    #[error("{file}: line {line}, column `{column}`: {message}")]
+    Csv {
+        file: String,
+        line: u64,
+        column: String,
+        message: String,
+    },
+}
+
+fn at_suffix(at: &str) -> String {
+    if at.is_empty() || at == "." {
+        String::new()
+    } else {
+        format!(" (at {at})")
+    }
+}
+
+/// Reads and parses one input file.
+pub fn parse_file(path: &Path, options: &Options) -> Result<(Format, Parsed), IngestError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| IngestError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    let format = options
+        .format
+        .unwrap_or_else(|| Format::detect(path, &text));
+    let mut parsed = match format {
+        Format::Sarif => sarif::parse(&file, &text, options)?,
+        Format::Json => json::parse(&file, &text, options)?,
+        Format::Csv => csv::parse(&file, &text, options)?,
+    };
+    if let Some(scope) = &options.scope {
+        parsed.scopes = vec![scope.clone()];
+    }
+    parsed.scopes.sort();
+    parsed.scopes.dedup();
+    Ok((format, parsed))
+}
+
+/// The scope a finding is reconciled in.
+pub fn scope_of(f: &ScanFinding, options: &Options) -> String {
+    options.scope.clone().unwrap_or_else(|| {
+        if f.scope.is_empty() {
+            f.scanner.clone()
+        } else {
+            f.scope.clone()
+        }
+    })
+}
+
+/// The fields of the JSON and CSV formats, shared by both: what a row or
+/// object holds before it is checked.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFinding {
+    pub scanner: Option<String>,
+    pub rule_id: Option<String>,
+    pub title: Option<String>,
+    pub severity: Option<serde_json::Value>,
+    pub asset: Option<String>,
+    pub fingerprint: Option<String>,
+    pub description: Option<String>,
+    pub cve: Option<String>,
+    pub component: Option<String>,
+    pub file: Option<String>,
+    pub line: Option<i64>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub asset_tags: Vec<String>,
+    pub status: Option<String>,
+}
+
+/// Checks a JSON object or CSV row; `bad(field, message)` builds the error
+/// that names where it is.
+pub fn build(
+    raw: RawFinding,
+    options: &Options,
+    bad: &dyn Fn(&str, String) -> IngestError,
+) -> Result<ScanFinding, IngestError> {
+    let need = |v: Option<String>, name: &str| -> Result<String, IngestError> {
+        v.map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| bad(name, format!("`{name}` is required")))
+    };
+    let scanner = need(raw.scanner, "scanner")?;
+    let rule_id = need(raw.rule_id, "rule_id")?;
+    let title = need(raw.title, "title")?;
+    let asset = need(raw.asset.or(options.asset.clone()), "asset")?;
+    let severity = match &raw.severity {
+        Some(serde_json::Value::String(s)) => Severity::parse(s),
+        Some(serde_json::Value::Number(n)) => n.as_f64().and_then(Severity::from_score),
+        _ => return Err(bad("severity", "`severity` is required".into())),
+    }
+    .ok_or_else(|| {
+        bad(
+            "severity",
+            format!(
+                "`{}` is not a severity (critical, high, medium, low, info, or a score from 0 to 10)",
+                raw.severity.as_ref().map(|v| v.to_string().trim_matches('"').to_string()).unwrap_or_default()
+            ),
+        )
+    })?;
+    let line = raw.line;
+    let file = raw.file.filter(|s| !s.trim().is_empty());
+    let fingerprint = raw
+        .fingerprint
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| {
+            let line = line.map(|l| l.to_string()).unwrap_or_default();
+            fingerprint::hash(&[
+                &scanner,
+                &rule_id,
+                &asset,
+                file.as_deref().unwrap_or(""),
+                &line,
+            ])
+        });
+    let cve = raw
+        .cve
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| fingerprint::cve_in(&rule_id));
+    let mut asset_tags = raw.asset_tags;
+    asset_tags.extend(options.asset_tags.iter().cloned());
+    Ok(ScanFinding {
+        fingerprint,
+        rule_id,
+        title,
+        description: raw.description.unwrap_or_default(),
+        severity,
+        cve,
+        asset,
+        component: raw.component.filter(|s| !s.trim().is_empty()),
+        file,
+        line,
+        tags: raw.tags,
+        asset_tags,
+        status: raw
+            .status
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty()),
+        scope: scanner.clone(),
+        scanner,
+    })
+}
+
+/// The distinct scanners of some findings, for the formats whose file does
+/// not list its tools.
+pub fn scanners(findings: &[ScanFinding]) -> Vec<String> {
+    let mut s: Vec<String> = findings.iter().map(|f| f.scanner.clone()).collect();
+    s.sort();
+    s.dedup();
+    s
+}

@@ -1,0 +1,171 @@
+//! The `subscribe`, `subscriptions [--repair]` and `unsubscribe` commands:
+//! an outegration's ADO service-hook subscriptions, pointing at `serve`'s
+//! `/hooks/{name}` with the outegration's generated credentials, stored in
+//! the state database so they can be checked, repaired and removed.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use crate::state::db::{Db, StoredSubscription};
+use crate::{Connection, DeliveryAuth, Host, Subscription};
+
+fn call(e: crate::CallError) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+/// The delivery credentials of an outegration (generated the first time).
+fn auth_of(db: &Db, key: &str) -> anyhow::Result<(String, DeliveryAuth)> {
+    let creds = db.hook_credentials(key, &crate::server::serve::endpoint_name(key))?;
+    Ok((
+        creds.name.clone(),
+        DeliveryAuth::Basic((creds.username.clone(), creds.password.clone())),
+    ))
+}
+
+/// Creates the subscriptions of the outegration `key` delivering to `url`,
+/// stores them, and only then deletes the ones stored before: subscribing
+/// again replaces rather than duplicates, and deliveries never stop in
+/// between (an event both sets deliver is a duplicate the inbox drops).
+fn replace(
+    host: &Host,
+    db: &Db,
+    conn: &Connection,
+    key: &str,
+    url: &str,
+) -> anyhow::Result<Vec<Subscription>> {
+    let config = std::fs::read_to_string(key)
+        .with_context(|| format!("reading the outegration config {key}"))?;
+    let (_, auth) = auth_of(db, key)?;
+    let previous: Vec<String> = db
+        .subscriptions(Some(key))?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    let subs = host.subscribe(conn, &config, url, &auth).map_err(call)?;
+    let stored: Vec<_> = subs
+        .iter()
+        .map(|s| StoredSubscription {
+            id: s.id.clone(),
+            outegration: key.to_string(),
+            event_type: s.event_type.clone(),
+            url: url.to_string(),
+        })
+        .collect();
+    db.store_subscriptions(&stored)?;
+    if !previous.is_empty() {
+        host.unsubscribe(conn, &previous).map_err(call)?;
+        db.remove_subscriptions(&previous)?;
+    }
+    Ok(subs)
+}
+
+/// `subscribe`: the ADO subscriptions of an outegration, with its webhook
+/// credentials; run again, it replaces the earlier ones.
+pub fn subscribe(
+    host: &Host,
+    db: &Db,
+    conn: &Connection,
+    outegration: &Path,
+    public_url: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let key = crate::platform::lifecycle::outegration_key(outegration);
+    let (name, _) = auth_of(db, &key)?;
+    let url = format!("{}/hooks/{name}", public_url.trim_end_matches('/'));
+    for s in replace(host, db, conn, &key, &url)? {
+        writeln!(out, "{} {:<20} {:<10} {url}", s.id, s.event_type, s.status)?;
+    }
+    Ok(())
+}
+
+/// `subscriptions`: the stored subscriptions and their status in ADO. With
+/// `repair`, the ones ADO put on probation or disabled are enabled again
+/// (with the outegration's credentials), and an outegration with a
+/// subscription ADO no longer has is subscribed again; the statuses printed
+/// are the ones after the repair. Fails when one is still unhealthy.
+pub fn subscriptions(
+    host: &Host,
+    db: &Db,
+    conn: &Connection,
+    repair: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let stored = db.subscriptions(None)?;
+    if stored.is_empty() {
+        writeln!(out, "no subscriptions")?;
+        return Ok(());
+    }
+    let mut by_outegration: BTreeMap<&str, Vec<&StoredSubscription>> = BTreeMap::new();
+    for s in &stored {
+        by_outegration.entry(&s.outegration).or_default().push(s);
+    }
+    let mut unhealthy = 0;
+    for (key, subs) in by_outegration {
+        let ids: Vec<String> = subs.iter().map(|s| s.id.clone()).collect();
+        let mut status = if repair {
+            let (_, auth) = auth_of(db, key)?;
+            host.repair_subscriptions(conn, &ids, &auth).map_err(call)?
+        } else {
+            host.subscription_status(conn, &ids).map_err(call)?
+        };
+        let lost = status.iter().any(|s| s.status == "notFound");
+        let mut rows: Vec<(String, String, String)> = subs
+            .iter()
+            .map(|s| (s.id.clone(), s.event_type.clone(), s.url.clone()))
+            .collect();
+        if repair && lost {
+            let url = subs[0].url.clone();
+            status = replace(host, db, conn, key, &url)?;
+            rows = status
+                .iter()
+                .map(|s| (s.id.clone(), s.event_type.clone(), url.clone()))
+                .collect();
+            writeln!(
+                out,
+                "{key}: a subscription was missing in ADO; subscribed again"
+            )?;
+        }
+        for (id, event_type, url) in rows {
+            let st = status
+                .iter()
+                .find(|x| x.id == id)
+                .map_or("missing in ADO", |x| x.status.as_str());
+            if !st.eq_ignore_ascii_case("enabled") {
+                unhealthy += 1;
+            }
+            writeln!(out, "{id} {event_type:<20} {st:<16} {url}")?;
+        }
+    }
+    if unhealthy > 0 {
+        let hint = if repair {
+            "ADO refused to enable them; check the hook URL is reachable from ADO"
+        } else {
+            "run `subscriptions --repair`"
+        };
+        anyhow::bail!("{unhealthy} subscription(s) are not enabled: {hint}");
+    }
+    Ok(())
+}
+
+/// `unsubscribe`: deletes the subscriptions (of one outegration, or all).
+pub fn unsubscribe(
+    host: &Host,
+    db: &Db,
+    conn: &Connection,
+    outegration: Option<&Path>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let key = outegration.map(crate::platform::lifecycle::outegration_key);
+    let ids: Vec<String> = db
+        .subscriptions(key.as_deref())?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    host.unsubscribe(conn, &ids).map_err(call)?;
+    db.remove_subscriptions(&ids)?;
+    writeln!(out, "{} subscription(s) deleted", ids.len())?;
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! The host's HTTP side: the service-hook webhook server (`serve`), which
+//! acknowledges a delivery once it is in the inbox and applies it on a
+//! worker thread.
+
+mod inbox_writer;
+pub mod serve;

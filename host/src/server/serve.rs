@@ -1,0 +1,512 @@
+//! `ticketing-host serve`: the webhook receiver.
+//!
+//! Routes: `GET /health`, and `POST /hooks/{name}` for each outegration (the
+//! config file's stem names its endpoint). A delivery is authenticated by the
+//! plugin (`webhook.inspect`, constant time) with the outegration's stored
+//! credentials, then written to the durable inbox in the state database in a
+//! committed transaction (deliveries arriving together share one commit:
+//! `inbox_writer`), and only then acknowledged (200). Oversized bodies
+//! get 413, malformed ones 400, unauthenticated ones 401 with nothing stored.
+//! Nothing logged carries a header value or a secret.
+//!
+//! One worker thread applies the inbox in order: it finds the link of the
+//! work item, asks the plugin (`webhook.handle`) what the delivery means, and
+//! applies the ticket update, the updated link and the row's `done` mark in
+//! one transaction. At start the pending rows are processed first, so a host
+//! stopped between acknowledgement and processing finishes the work.
+//!
+//! With a connection, a second thread drains the outbox (`jobs`): jobs a
+//! killed command left and retries that fall due run here, one attempt at a
+//! time, so a retry waiting for its backoff never holds up a delivery.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+
+use crate::state::db::{Db, InboxRow};
+use crate::server::inbox_writer::InboxWriter;
+use crate::state::db::NewDelivery;
+use crate::platform::lifecycle::outegration_key;
+use crate::{CallError, ConnectorError, DeliveryAuth, DeliveryRequest, Host, Outcome};
+
+/// Default largest accepted body: 1 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
+
+/// What the server needs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Address to listen on (port 0: any free port).
+    pub listen: SocketAddr,
+    /// The state database.
+    pub state: PathBuf,
+    /// Outegration configs to serve besides those the state database knows.
+    pub outegrations: Vec<PathBuf>,
+    /// Largest accepted body, in bytes.
+    pub body_limit: usize,
+    /// Whether the inbox worker runs (off: deliveries are only accepted).
+    pub process: bool,
+    /// The connection outbox jobs run with; none: the outbox is left alone.
+    pub outbox: Option<(crate::Connection, crate::platform::outbox::RetryPolicy)>,
+}
+
+impl ServeOptions {
+    /// Listen on `listen` with the state at `state`; defaults for the rest.
+    pub fn new(listen: SocketAddr, state: impl Into<PathBuf>) -> ServeOptions {
+        ServeOptions {
+            listen,
+            state: state.into(),
+            outegrations: Vec::new(),
+            body_limit: DEFAULT_BODY_LIMIT,
+            process: true,
+            outbox: None,
+        }
+    }
+}
+
+/// The endpoint name of an outegration config: its file stem.
+pub fn endpoint_name(outegration: &str) -> String {
+    Path::new(outegration)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| outegration.to_string())
+}
+
+struct Endpoint {
+    outegration: String,
+    auth: DeliveryAuth,
+}
+
+struct App {
+    host: &'static Host,
+    inbox: InboxWriter,
+    endpoints: HashMap<String, Endpoint>,
+    wake: Mutex<mpsc::Sender<()>>,
+}
+
+/// A running server; stops when [`ServeHandle::stop`] is called or it is dropped.
+pub struct ServeHandle {
+    addr: SocketAddr,
+    endpoints: Vec<String>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<std::thread::JoinHandle<()>>,
+    wake: mpsc::Sender<()>,
+    worker: Option<std::thread::JoinHandle<()>>,
+    outbox_worker: Option<std::thread::JoinHandle<()>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl std::fmt::Debug for ServeHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeHandle")
+            .field("addr", &self.addr)
+            .field("endpoints", &self.endpoints)
+            .finish()
+    }
+}
+
+impl ServeHandle {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The endpoint names served (`/hooks/{name}`).
+    pub fn endpoints(&self) -> &[String] {
+        &self.endpoints
+    }
+
+    /// Stops accepting, lets the worker finish the row it is on, and waits.
+    pub fn stop(mut self) {
+        self.shutdown_now();
+    }
+
+    /// Blocks until the server stops (it runs until the process ends).
+    pub fn wait(mut self) {
+        if let Some(s) = self.server.take() {
+            let _ = s.join();
+        }
+        self.shutdown_now();
+    }
+
+    fn shutdown_now(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(s) = self.server.take() {
+            let _ = s.join();
+        }
+        let _ = self.wake.send(());
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+        if let Some(w) = self.outbox_worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+impl Drop for ServeHandle {
+    fn drop(&mut self) {
+        self.shutdown_now();
+    }
+}
+
+/// Binds, starts the worker (pending rows first) and the server, and returns
+/// once the server accepts connections.
+pub fn spawn(host: &'static Host, options: ServeOptions) -> anyhow::Result<ServeHandle> {
+    let db = Db::open(&options.state)?;
+    let mut keys: Vec<String> = options
+        .outegrations
+        .iter()
+        .map(|p| outegration_key(p))
+        .collect();
+    keys.extend(db.outegrations()?);
+    keys.sort();
+    keys.dedup();
+    let mut endpoints = HashMap::new();
+    for key in keys {
+        let creds = db.hook_credentials(&key, &endpoint_name(&key))?;
+        if endpoints.contains_key(&creds.name) {
+            anyhow::bail!(
+                "two outegrations would be served at /hooks/{}: rename one config file",
+                creds.name
+            );
+        }
+        endpoints.insert(
+            creds.name.clone(),
+            Endpoint {
+                outegration: key,
+                auth: DeliveryAuth::Basic((creds.username, creds.password)),
+            },
+        );
+    }
+    let mut names: Vec<String> = endpoints.keys().cloned().collect();
+    names.sort();
+
+    let listener = std::net::TcpListener::bind(options.listen)
+        .with_context(|| format!("listening on {}", options.listen))?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+
+    let (wake_tx, wake_rx) = mpsc::channel();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let worker = if options.process {
+        let (state, stop) = (options.state.clone(), stop.clone());
+        Some(
+            std::thread::Builder::new()
+                .name("inbox-worker".into())
+                .spawn(move || run_worker(host, &state, &wake_rx, &stop))?,
+        )
+    } else {
+        None
+    };
+    let outbox_worker = match options.outbox.clone() {
+        Some((conn, retry)) => {
+            let (state, stop) = (options.state.clone(), stop.clone());
+            Some(
+                std::thread::Builder::new()
+                    .name("outbox-worker".into())
+                    .spawn(move || crate::platform::jobs::worker(host, &state, &conn, retry, &stop))?,
+            )
+        }
+        None => None,
+    };
+
+    let app = Arc::new(App {
+        host,
+        inbox: {
+            // An acknowledged delivery is never sent again: its commit must
+            // survive power loss.
+            db.sync_every_commit()?;
+            InboxWriter::spawn(db)?
+        },
+        endpoints,
+        wake: Mutex::new(wake_tx.clone()),
+    });
+    let router = Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/hooks/{name}", post(receive))
+        .layer(DefaultBodyLimit::max(options.body_limit))
+        .with_state(app);
+    let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+    let (ready_tx, ready_rx) = mpsc::channel::<anyhow::Result<()>>();
+    let server = std::thread::Builder::new()
+        .name("webhook-server".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e.into()));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let listener = match tokio::net::TcpListener::from_std(listener) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.into()));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                let served = axum::serve(listener, router).with_graceful_shutdown(async {
+                    let _ = shutdown_rx.await;
+                });
+                if let Err(e) = served.await {
+                    tracing::error!("webhook server stopped: {e}");
+                }
+            });
+        })?;
+    ready_rx
+        .recv()
+        .context("the webhook server thread ended before it started")??;
+    tracing::info!(%addr, endpoints = ?names, "webhook server listening");
+    Ok(ServeHandle {
+        addr,
+        endpoints: names,
+        shutdown: Some(shutdown_tx),
+        server: Some(server),
+        wake: wake_tx,
+        worker,
+        outbox_worker,
+        stop,
+    })
+}
+
+fn status_of(e: &CallError) -> StatusCode {
+    match e {
+        CallError::Connector(ConnectorError::Unauthorized(_) | ConnectorError::Forbidden(_)) => {
+            StatusCode::UNAUTHORIZED
+        }
+        CallError::Connector(_) => StatusCode::BAD_REQUEST,
+        CallError::Deadline(_) | CallError::Memory | CallError::Trap(_) => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    }
+}
+
+async fn receive(
+    State(app): State<Arc<App>>,
+    UrlPath(name): UrlPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, &'static str) {
+    if !app.endpoints.contains_key(&name) {
+        tracing::warn!(endpoint = %name, "delivery to an unknown endpoint");
+        return (StatusCode::NOT_FOUND, "unknown endpoint");
+    }
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_ascii_lowercase(), v.to_string()))
+        })
+        .collect();
+    let app2 = app.clone();
+    let done =
+        tokio::task::spawn_blocking(move || accept(&app2, &name, headers, body.to_vec())).await;
+    match done {
+        Ok(answer) => answer,
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+    }
+}
+
+/// Authenticates a delivery, and stores it in the inbox before answering.
+fn accept(
+    app: &App,
+    name: &str,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+) -> (StatusCode, &'static str) {
+    let Some(endpoint) = app.endpoints.get(name) else {
+        return (StatusCode::NOT_FOUND, "unknown endpoint");
+    };
+    let request = DeliveryRequest { headers, body };
+    let delivery = match app.host.inspect(&endpoint.auth, &request) {
+        Ok(d) => d,
+        Err(e) => {
+            let status = status_of(&e);
+            // The plugin's errors never carry the credentials; the headers are not logged.
+            tracing::warn!(endpoint = %name, status = status.as_u16(), bytes = request.body.len(), "delivery refused: {e}");
+            return match status {
+                StatusCode::UNAUTHORIZED => (status, "unauthorized"),
+                StatusCode::BAD_REQUEST => (status, "malformed delivery"),
+                _ => (status, "internal error"),
+            };
+        }
+    };
+    let stored = app.inbox.store(NewDelivery {
+        outegration: endpoint.outegration.clone(),
+        event_id: delivery.event_id.clone(),
+        event_type: delivery.event_type.clone(),
+        work_item_id: delivery.work_item_id,
+        headers: request.headers,
+        body: request.body,
+    });
+    match stored {
+        Ok(id) => {
+            tracing::info!(endpoint = %name, row = id, event = %delivery.event_id, event_type = %delivery.event_type, work_item = delivery.work_item_id, "delivery accepted");
+            if let Ok(w) = app.wake.lock() {
+                let _ = w.send(());
+            }
+            (StatusCode::OK, "accepted")
+        }
+        Err(e) => {
+            tracing::error!(endpoint = %name, "the inbox refused a delivery: {e:#}");
+            (StatusCode::SERVICE_UNAVAILABLE, "not stored")
+        }
+    }
+}
+
+fn run_worker(
+    host: &Host,
+    state: &Path,
+    wake: &mpsc::Receiver<()>,
+    stop: &std::sync::atomic::AtomicBool,
+) {
+    let db = match Db::open(state) {
+        Ok(db) => db,
+        Err(e) => {
+            tracing::error!("the inbox worker cannot open the state: {e:#}");
+            return;
+        }
+    };
+    loop {
+        if stop.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        if let Err(e) = process_pending(host, &db, Some(stop)) {
+            tracing::error!("inbox processing failed: {e:#}");
+        }
+        match wake.recv_timeout(Duration::from_millis(500)) {
+            Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+/// Processes every pending inbox row, in order; how many were processed.
+pub fn process_pending(
+    host: &Host,
+    db: &Db,
+    stop: Option<&std::sync::atomic::AtomicBool>,
+) -> anyhow::Result<usize> {
+    let mut n = 0;
+    // A work item whose ticket a command holds waits, and so do its later
+    // rows (deliveries of one work item are applied in arrival order); the
+    // worker's next pass picks them up.
+    let mut waiting: std::collections::HashSet<(String, i32)> = Default::default();
+    for row in db.inbox_pending()? {
+        if stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst)) {
+            break;
+        }
+        let key = (row.outegration.clone(), row.work_item_id);
+        if waiting.contains(&key) {
+            continue;
+        }
+        let Some(result) = process_row(host, db, &row)? else {
+            tracing::debug!(
+                row = row.id,
+                work_item = row.work_item_id,
+                "ticket busy; the delivery waits"
+            );
+            waiting.insert(key);
+            continue;
+        };
+        tracing::info!(row = row.id, event = %row.event_id, work_item = row.work_item_id, "{result}");
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Processes one inbox row; what it did, or `None` when a command holds
+/// the linked ticket's lease (the row stays pending). A row already done is
+/// left alone.
+pub fn process_row(host: &Host, db: &Db, row: &InboxRow) -> anyhow::Result<Option<String>> {
+    // The lease keeps commands off the ticket while the plugin handles the
+    // delivery; should it have expired, the compare in `inbox_apply` still
+    // refuses to overwrite a newer link, and the delivery is handled again.
+    for _ in 0..5 {
+        let Some(peek) = db.link_by_work_item(&row.outegration, row.work_item_id)? else {
+            let result = format!("no ticket is linked to work item {}", row.work_item_id);
+            db.inbox_finish(row.id, &result)?;
+            return Ok(Some(result));
+        };
+        let Some(_lease) = db.try_lease(&[&peek.ticket_id])? else {
+            return Ok(None);
+        };
+        // Read again under the lease: a command may have stored it meanwhile.
+        let Some(link) = db.link_by_work_item(&row.outegration, row.work_item_id)? else {
+            continue;
+        };
+        let config = match std::fs::read_to_string(&row.outegration) {
+            Ok(c) => c,
+            Err(e) => {
+                let result = format!(
+                    "failed: reading the outegration config {}: {e}",
+                    row.outegration
+                );
+                db.inbox_finish(row.id, &result)?;
+                return Ok(Some(result));
+            }
+        };
+        let request = DeliveryRequest {
+            headers: row.headers.clone(),
+            body: row.body.clone(),
+        };
+        match host.handle(&config, &link, &request) {
+            Ok(Outcome::Ignore(reason)) => {
+                let result = format!("ignored: {reason}");
+                db.inbox_finish(row.id, &result)?;
+                return Ok(Some(result));
+            }
+            Ok(Outcome::Apply(update)) => {
+                let result = format!(
+                    "applied to {}: {} field(s), {} comment(s){}",
+                    update.link.ticket_id,
+                    update.fields.len(),
+                    update.comments.len(),
+                    match update.deleted {
+                        Some(true) => ", work item deleted",
+                        Some(false) => ", work item restored",
+                        None => "",
+                    }
+                );
+                if db.inbox_apply(row.id, &link, &update, &result)? {
+                    return Ok(Some(result));
+                }
+            }
+            Err(e) => {
+                let result = format!("failed: {e}");
+                db.inbox_finish(row.id, &result)?;
+                return Ok(Some(result));
+            }
+        }
+    }
+    anyhow::bail!(
+        "inbox row {}: the link of work item {} kept changing; left pending",
+        row.id,
+        row.work_item_id
+    )
+}

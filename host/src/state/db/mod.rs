@@ -1,0 +1,108 @@
+//! The host's state: tickets, the links tying them to work items, and
+//! dispatch attempts whose outcome is not known yet, in one SQLite file.
+//!
+//! [`Db::open`] creates the tables (schema version in `PRAGMA user_version`,
+//! WAL journal). Every write runs in a transaction: a link is stored together
+//! with its ticket snapshot and the removal of the dispatch attempt, or not
+//! at all. Reads that meet a malformed row say which ticket and column.
+//!
+//! Durability: `synchronous = NORMAL` in WAL mode, so a commit survives the
+//! host process dying at any point (the soak test kills it) without an
+//! fsync per commit; a commit that must also survive the machine losing
+//! power syncs: the dispatch attempt before a create is sent, and every
+//! inbox commit before a delivery is acknowledged ([`Db::sync_every_commit`]).
+
+mod attempts;
+mod findings;
+mod holder;
+mod jobs;
+mod leases;
+mod links;
+mod schema;
+mod tickets;
+mod webhooks;
+
+use std::path::Path;
+
+use anyhow::Context as _;
+
+pub use attempts::Attempt;
+pub use findings::{FindingRow, IngestTx, RuleDispatch};
+pub use holder::{epoch_ms, holder_gone, new_holder};
+pub use jobs::{Job, JobState};
+pub use leases::{LEASE_TTL, LEASE_WAIT, Lease, LeaseBusy};
+pub use links::{StoredLink, link_from_json, link_to_json};
+pub use webhooks::{HookCredentials, InboxRow, NewDelivery, StoredSubscription, apply_update};
+
+/// The state database.
+pub struct Db {
+    conn: rusqlite::Connection,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("path", &self.conn.path())
+            .finish()
+    }
+}
+
+impl Db {
+    /// Opens (or creates) the state database at `path` and brings its schema
+    /// up to date.
+    pub fn open(path: &Path) -> anyhow::Result<Db> {
+        let mut conn = rusqlite::Connection::open(path)
+            .with_context(|| format!("opening the state database {}", path.display()))?;
+        // The webhook worker, the CLI and `dispatch --jobs` workers write the
+        // same database: wait for the other writer's transaction instead of
+        // failing with SQLITE_BUSY.
+        conn.busy_handler(Some(wait_for_writer))
+            .context("setting the state database's busy handler")?;
+        schema::prepare(&conn)
+            .with_context(|| format!("preparing the state database {}", path.display()))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .context("setting the state database's synchronous mode")?;
+        Ok(Db { conn })
+    }
+
+    /// Makes every commit of this connection wait for the disk (`synchronous
+    /// = FULL`): for a connection whose commits are promises to someone else.
+    pub fn sync_every_commit(&self) -> anyhow::Result<()> {
+        self.conn
+            .pragma_update(None, "synchronous", "FULL")
+            .context("setting the state database's synchronous mode")
+    }
+
+    /// A transaction on `&self` (commands never share a `Db` across threads).
+    /// `BEGIN IMMEDIATE`: the write lock is taken up front, so two writers
+    /// (the webhook worker and a CLI command) wait for each other under the
+    /// busy timeout instead of failing when a read would turn into a write.
+    fn tx(&self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+        rusqlite::Transaction::new_unchecked(&self.conn, rusqlite::TransactionBehavior::Immediate)
+    }
+}
+
+/// How long a writer waits for another one: 0.2 ms a try for the first
+/// 0.2 s, then 5 ms a try, up to about 30 s in all. SQLite's own timeout
+/// sleeps 25 to 100 ms a try once it has waited a little, which under many
+/// short transactions (a bulk dispatch's workers) costs more than the
+/// transactions themselves.
+fn wait_for_writer(tries: i32) -> bool {
+    const QUICK: i32 = 1000;
+    match tries {
+        t if t < QUICK => std::thread::sleep(std::time::Duration::from_micros(200)),
+        t if t < QUICK + 6000 => std::thread::sleep(std::time::Duration::from_millis(5)),
+        _ => return false,
+    }
+    true
+}
+
+/// Now, as RFC 3339 UTC.
+pub fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests;
