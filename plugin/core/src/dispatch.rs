@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::attachments;
-use crate::client::Client;
+use crate::client::{Client, uncertain};
 use crate::config::{self, Config};
 use crate::env::{Env, Method};
 use crate::error::{ConnectorError, Issue};
@@ -17,6 +17,9 @@ use crate::schema::{TypeSchema, type_schema};
 use crate::target::{API_VERSION, segment};
 
 mod adopt;
+mod tag;
+
+pub use tag::ticket_tag;
 
 /// The exact request a dispatch would send, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,22 +28,6 @@ pub struct Preview {
     pub url: String,
     pub body: String,
     pub problems: Vec<Issue>,
-}
-
-/// The tag that marks a work item as this ticket's, so a retried dispatch
-/// can find it again.
-pub fn ticket_tag(ticket_id: &str) -> String {
-    let clean: String = ticket_id
-        .chars()
-        .map(|c| {
-            if c == ',' || c == ';' || c.is_control() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    format!("secops:{clean}")
 }
 
 /// Adds the config's tags and the ticket's own tag to the mapped
@@ -151,7 +138,8 @@ pub fn preview(
     let body = Value::Array(plan.ops.clone());
     if validate_remote && plan.problems.is_empty() {
         let url = format!("{}&validateOnly=true", plan.url);
-        match client.send::<Value>(Method::Post, &url, "application/json-patch+json", &body) {
+        // validateOnly commits nothing: a query, retried like a read.
+        match client.query::<Value>(&url, "application/json-patch+json", &body) {
             Ok(_) => {}
             Err(ConnectorError::Validation(issues)) => plan.problems.extend(issues),
             Err(ConnectorError::Remote {
@@ -248,22 +236,17 @@ fn link_for(
 /// for the work item before creating one.
 const IN_FLIGHT_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// Creates sent at most in one call; each after the first only once the
+/// work item is known not to exist.
+const MAX_CREATE_SENDS: u32 = 3;
+/// Wait after an uncertain create before looking for it: a front door's
+/// error may come while the backend is still finishing.
+const UNCERTAIN_WAIT: Duration = Duration::from_secs(1);
+
 fn in_flight_key(client: &Client<'_>, project_id: &str, ticket_id: &str) -> String {
     format!(
         "dispatch-in-flight|{}|{project_id}|{ticket_id}",
         client.target().base()
-    )
-}
-
-/// Whether ADO may have applied a request whose answer we did not get.
-fn uncertain(e: &ConnectorError) -> bool {
-    matches!(
-        e,
-        ConnectorError::Transport(_)
-            | ConnectorError::Remote {
-                status: 500..=599,
-                ..
-            }
     )
 }
 
@@ -284,7 +267,7 @@ pub fn create(
     }
     let key = in_flight_key(&client, &plan.schema.project.id, &ticket.id);
     if env.store_get(&key).is_some()
-        && let Some(link) = adopt::find(&client, &plan, ticket)?
+        && let Some(link) = adopt::find(&client, &plan, ticket, None)?
     {
         env.store_delete(&key);
         return Ok(link);
@@ -294,27 +277,47 @@ pub fn create(
     let mut ops = plan.ops.clone();
     ops.extend(attached.as_ref().map(|a| a.op.clone()));
     env.store_set(&key, "1", Some(IN_FLIGHT_TTL));
-    match client.send::<CreatedItem>(
-        Method::Post,
-        &plan.url,
-        "application/json-patch+json",
-        &Value::Array(ops),
-    ) {
-        Ok(item) => {
-            env.store_delete(&key);
-            Ok(link_for(
-                &client,
-                &plan,
-                ticket,
-                item,
-                attached.map(|a| a.state),
-            ))
-        }
-        Err(e) => {
-            if !uncertain(&e) {
+    let body = Value::Array(ops);
+    let mut sent = 0;
+    loop {
+        sent += 1;
+        let err = match client.send::<CreatedItem>(
+            Method::Post,
+            &plan.url,
+            "application/json-patch+json",
+            &body,
+        ) {
+            Ok(item) => {
                 env.store_delete(&key);
+                return Ok(link_for(
+                    &client,
+                    &plan,
+                    ticket,
+                    item,
+                    attached.map(|a| a.state),
+                ));
             }
-            Err(e)
+            Err(e) if !uncertain(&e) => {
+                env.store_delete(&key);
+                return Err(e);
+            }
+            Err(e) => e,
+        };
+        // ADO may have created it (a front door's 503 while the backend
+        // finished): look before sending again. A failed look leaves the
+        // in-flight mark, so the next attempt looks first.
+        if sent >= MAX_CREATE_SENDS {
+            return Err(err);
+        }
+        env.sleep(UNCERTAIN_WAIT);
+        let state = attached.as_ref().map(|a| a.state.clone());
+        match adopt::find(&client, &plan, ticket, state) {
+            Ok(Some(link)) => {
+                env.store_delete(&key);
+                return Ok(link);
+            }
+            Ok(None) => {}
+            Err(_) => return Err(err),
         }
     }
 }
@@ -330,7 +333,7 @@ pub fn adopt(
     let config = config::parse(config_text)?;
     let client = Client::new(env, connection)?;
     let plan = plan(&client, &config, ticket)?;
-    let found = adopt::find(&client, &plan, ticket)?;
+    let found = adopt::find(&client, &plan, ticket, None)?;
     if found.is_some() {
         env.store_delete(&in_flight_key(&client, &plan.schema.project.id, &ticket.id));
     }

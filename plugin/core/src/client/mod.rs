@@ -1,8 +1,22 @@
 //! The one Azure DevOps REST client: every call to ADO goes through here, so
 //! the rules of the house (auth header, redirect suppression, pinned
 //! api-version, auth-failure detection, throttling) hold everywhere.
+//!
+//! Retries depend on what a request does ([`Kind`]). A 429 is ADO refusing
+//! before it ran anything (its rate-limit documentation: the request "was
+//! blocked"), so any request is sent again after its `Retry-After`. A
+//! 502/503/504, a reset or a timeout is different for a write: Azure
+//! DevOps sits behind Azure Front Door, which answers 502/503/504 itself
+//! while the backend may still finish the request, so the write may have
+//! been committed. A [`Kind::Write`] is therefore never sent again here:
+//! the error goes back to the operation, marked [`uncertain`], and the
+//! operation's retry first establishes what happened (a create looks for
+//! the work item by the ticket's tag, a comment for its reference marker,
+//! a findings file for its digest on the work item, a `$batch` re-reads
+//! the states) and sends again only what is not there.
 
 mod classify;
+pub mod version;
 
 use std::time::Duration;
 
@@ -16,12 +30,52 @@ use crate::target::Target;
 
 pub use classify::{Envelope, classify};
 
+/// What a request does to Azure DevOps, which decides whether the client
+/// may send it again by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Changes nothing, or changes it to the same end however often it is
+    /// sent: GET, the POSTs that only query (WIQL, `workitemsbatch`,
+    /// `validateOnly`), PUT and DELETE of a named resource. Retried after a
+    /// 429 and after a 502/503/504.
+    Idempotent,
+    /// Makes something new each time it is sent (POST of a work item, a
+    /// comment, an upload, a subscription) or appends to history (PATCH,
+    /// `$batch`). Retried after a 429 only; see the module docs.
+    Write,
+}
+
+impl Kind {
+    /// The kind a method has unless the call says otherwise: POST and
+    /// PATCH write; a POST that only reads goes through [`Client::query`].
+    pub fn of(method: Method) -> Kind {
+        match method {
+            Method::Post | Method::Patch => Kind::Write,
+            _ => Kind::Idempotent,
+        }
+    }
+}
+
+/// Whether ADO may have applied a write whose answer was an error: no
+/// answer (timeout, reset) or a server-side 5xx, which a front door gives
+/// while the backend goes on. Such an outcome is established, not assumed.
+pub fn uncertain(e: &ConnectorError) -> bool {
+    matches!(
+        e,
+        ConnectorError::Transport(_)
+            | ConnectorError::Remote {
+                status: 500..=599,
+                ..
+            }
+    )
+}
+
 /// Attempts per request when ADO asks us to wait (429/503 with `Retry-After`).
 const MAX_ATTEMPTS: u32 = 3;
 /// Longest `Retry-After` we wait out inside one call; longer waits go back to
 /// the caller as `rate-limited` so the host can schedule the retry.
 const MAX_INLINE_WAIT_SECS: u64 = 10;
-/// Wait before retrying a 503 that gave no `Retry-After`.
+/// Wait before retrying a 502/503/504 that gave no `Retry-After`.
 const DEFAULT_503_WAIT_SECS: u64 = 1;
 
 /// A client bound to one connection.
@@ -30,6 +84,8 @@ pub struct Client<'a> {
     target: Target,
     auth: Authenticator<'a>,
     connection: &'a Connection,
+    /// The newest api-version the server serves, once it named one (`version`).
+    ceiling: std::cell::Cell<Option<version::ApiVersion>>,
 }
 
 /// Maps a host transport failure to the connector's error.
@@ -53,12 +109,28 @@ pub fn transport_error(err: HttpError, url: &str) -> ConnectorError {
 impl<'a> Client<'a> {
     pub fn new(env: &'a dyn Env, connection: &'a Connection) -> Result<Self, ConnectorError> {
         let target = Target::parse(&connection.base_url)?;
+        // Services serves the pinned version; only a Server may have named a lower one.
+        let ceiling = match target.deployment() {
+            crate::target::Deployment::Server => version::remembered(env, target.base()),
+            crate::target::Deployment::Services => None,
+        };
         Ok(Client {
             env,
             target,
             auth: Authenticator::new(env, &connection.credentials),
             connection,
+            ceiling: std::cell::Cell::new(ceiling),
         })
+    }
+
+    /// The api-version the pinned one becomes on this server.
+    pub fn api_version(&self) -> String {
+        match self.ceiling.get() {
+            Some(c) if version::ApiVersion::parse(crate::target::API_VERSION) > Some(c) => {
+                c.to_string()
+            }
+            _ => crate::target::API_VERSION.to_string(),
+        }
     }
 
     pub fn target(&self) -> &Target {
@@ -79,7 +151,27 @@ impl<'a> Client<'a> {
         decode(&response, url)
     }
 
-    /// Sends a JSON body and decodes the JSON answer.
+    /// POSTs a query (WIQL, `workitemsbatch`, `validateOnly`): a POST that
+    /// changes nothing, so it is retried like a read.
+    pub fn query<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        content_type: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, ConnectorError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| ConnectorError::Other(e.to_string()))?;
+        let response = self.execute_as(
+            Kind::Idempotent,
+            Method::Post,
+            url,
+            Some(content_type),
+            bytes,
+        )?;
+        decode(&response, url)
+    }
+
+    /// Sends a JSON body and decodes the JSON answer; retried as
+    /// [`Kind::of`] the method says.
     pub fn send<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -92,8 +184,7 @@ impl<'a> Client<'a> {
         decode(&response, url)
     }
 
-    /// One logical request: auth, retries on throttling, and classification of
-    /// the answer. Returns only 2xx JSON responses.
+    /// One logical request of the method's [`Kind`]: see [`Client::execute_as`].
     pub fn execute(
         &self,
         method: Method,
@@ -101,11 +192,32 @@ impl<'a> Client<'a> {
         content_type: Option<&str>,
         body: Vec<u8>,
     ) -> Result<HttpResponse, ConnectorError> {
+        self.execute_as(Kind::of(method), method, url, content_type, body)
+    }
+
+    /// One logical request: auth, retries as its `kind` allows, and
+    /// classification of the answer. Returns only 2xx JSON responses.
+    pub fn execute_as(
+        &self,
+        kind: Kind,
+        method: Method,
+        url: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<HttpResponse, ConnectorError> {
         let mut refreshed = false;
         let mut attempt = 1;
+        // At the server's api-version, if it named one lower than ours.
+        let mut url = self
+            .ceiling
+            .get()
+            .and_then(|c| version::lowered(url, c))
+            .unwrap_or_else(|| url.to_string());
+        let url = &mut url;
         loop {
+            let authorization = self.auth.header()?;
             let mut headers = vec![
-                ("Authorization".to_string(), self.auth.header()?),
+                ("Authorization".to_string(), authorization.clone()),
                 ("Accept".to_string(), "application/json".to_string()),
                 // Without it ADO answers bad credentials with a 203/302 sign-in page.
                 ("X-TFS-FedAuthRedirect".to_string(), "Suppress".to_string()),
@@ -123,7 +235,17 @@ impl<'a> Client<'a> {
                 .env
                 .send(request)
                 .map_err(|e| transport_error(e, url))?;
-            match classify(&response, &self.connection.credentials) {
+            // A Server older than the pinned version names its own: ask again with it.
+            if let Some(ceiling) = version::ceiling_of(&response)
+                && let Some(lower) = version::lowered(url, ceiling)
+            {
+                version::supported(ceiling, self.target.base())?;
+                version::remember(self.env, self.target.base(), ceiling);
+                self.ceiling.set(Some(ceiling));
+                *url = lower;
+                continue;
+            }
+            match classify(&response, &self.connection.credentials, "") {
                 Ok(()) => return Ok(response),
                 Err(ConnectorError::Unauthorized(_)) if self.auth.can_refresh() && !refreshed => {
                     // A cached token may have been revoked early: one fresh try.
@@ -132,8 +254,11 @@ impl<'a> Client<'a> {
                 }
                 Err(err) => {
                     let wait = retry_after(&response);
-                    let retryable = matches!(response.status, 429 | 503);
-                    let wait = wait.or((response.status == 503).then_some(DEFAULT_503_WAIT_SECS));
+                    // A 429 ran nothing; a gateway error may have run a write.
+                    let gateway = matches!(response.status, 502..=504);
+                    let retryable =
+                        response.status == 429 || (gateway && kind == Kind::Idempotent);
+                    let wait = wait.or(gateway.then_some(DEFAULT_503_WAIT_SECS));
                     match (retryable, wait) {
                         (true, Some(secs))
                             if attempt < MAX_ATTEMPTS && secs <= MAX_INLINE_WAIT_SECS =>

@@ -359,3 +359,146 @@ fn an_undecodable_answer_is_described_without_quoting_its_values() {
         .unwrap_err();
     assert!(err.to_string().contains("missing field `id`"), "{err}");
 }
+
+#[test]
+fn an_answer_echoing_the_entra_access_token_sent_does_not_put_it_in_the_error() {
+    // The token Entra issued is not among the configured secrets: only the
+    // Authorization header actually sent knows it.
+    let token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiI0OTliODRhYyJ9.c2lnbmF0dXJl";
+    let kinds = [
+        Credentials::ClientCredentials {
+            tenant_id: "t".into(),
+            client_id: "c".into(),
+            client_secret: Secret("client-secret-value".into()),
+            authority: None,
+        },
+        Credentials::RefreshToken {
+            tenant_id: "t".into(),
+            client_id: "c".into(),
+            client_secret: None,
+            refresh_token: Secret("refresh-token-value".into()),
+            authority: None,
+        },
+    ];
+    for credentials in kinds {
+        let env = FakeEnv::new(vec![
+            answer(200, json!({"expires_in": 3599, "access_token": token})),
+            envelope(
+                500,
+                &format!("VS30063: Authorization: Bearer {token} was refused"),
+                token,
+            ),
+        ]);
+        let conn = Connection {
+            base_url: "https://dev.azure.com/contoso".into(),
+            project: "p".into(),
+            credentials,
+        };
+        let err = Client::new(&env, &conn)
+            .unwrap()
+            .get::<serde_json::Value>("https://dev.azure.com/contoso/_apis/x")
+            .unwrap_err();
+        assert_eq!(
+            env.header_of(1, "Authorization"),
+            Some(format!("Bearer {token}"))
+        );
+        for shown in [err.to_string(), format!("{err:?}")] {
+            assert!(!shown.contains(token), "{shown}");
+            assert!(shown.contains("VS30063") && shown.contains("***"), "{shown}");
+        }
+    }
+}
+
+fn front_door(status: u16) -> Result<HttpResponse, HttpError> {
+    Ok(HttpResponse {
+        status,
+        headers: vec![("content-type".into(), "text/html".into())],
+        body: b"<html>Our services aren't available right now</html>".to_vec(),
+    })
+}
+
+#[test]
+fn a_write_answered_by_a_gateway_error_is_not_sent_again_and_is_uncertain() {
+    for status in [502, 503, 504] {
+        for method in [Method::Post, Method::Patch] {
+            let env = FakeEnv::new(vec![front_door(status), answer(200, json!({"id": 1}))]);
+            let conn = pat_connection();
+            let err = Client::new(&env, &conn)
+                .unwrap()
+                .send::<serde_json::Value>(
+                    method,
+                    "https://dev.azure.com/contoso/_apis/wit/workitems/$Bug",
+                    "application/json-patch+json",
+                    &json!([]),
+                )
+                .unwrap_err();
+            assert!(uncertain(&err), "{status}: {err:?}");
+            assert_eq!(env.sent.borrow().len(), 1, "{status} {method:?} sent once");
+        }
+    }
+}
+
+#[test]
+fn a_write_refused_with_429_is_sent_again_after_retry_after() {
+    let env = FakeEnv::new(vec![
+        with_header(
+            envelope(429, "TF400733: blocked", "RequestBlockedException"),
+            "Retry-After",
+            "1",
+        ),
+        answer(200, json!({"id": 7})),
+    ]);
+    let conn = pat_connection();
+    let created: serde_json::Value = Client::new(&env, &conn)
+        .unwrap()
+        .send(
+            Method::Post,
+            "https://dev.azure.com/contoso/_apis/wit/workitems/$Bug",
+            "application/json-patch+json",
+            &json!([]),
+        )
+        .unwrap();
+    assert_eq!(created["id"], 7);
+    assert_eq!(env.sent.borrow().len(), 2);
+}
+
+#[test]
+fn reads_and_queries_are_retried_after_a_gateway_error() {
+    let env = FakeEnv::new(vec![
+        front_door(503),
+        answer(200, json!({"ok": 1})),
+        front_door(504),
+        answer(200, json!({"workItems": []})),
+    ]);
+    let conn = pat_connection();
+    let client = Client::new(&env, &conn).unwrap();
+    let _: serde_json::Value = client.get("https://dev.azure.com/contoso/_apis/x").unwrap();
+    let _: serde_json::Value = client
+        .query(
+            "https://dev.azure.com/contoso/_apis/wit/wiql",
+            "application/json",
+            &json!({"query": "SELECT [System.Id] FROM WorkItems"}),
+        )
+        .unwrap();
+    assert_eq!(env.sent.borrow().len(), 4);
+    assert_eq!(
+        *env.slept.borrow(),
+        vec![Duration::from_secs(1), Duration::from_secs(1)]
+    );
+}
+
+#[test]
+fn a_timeout_or_reset_is_uncertain_and_a_refusal_is_not() {
+    assert!(uncertain(&ConnectorError::Transport("reset".into())));
+    assert!(uncertain(&ConnectorError::Remote {
+        status: 504,
+        code: None,
+        message: "HTTP 504".into()
+    }));
+    assert!(!uncertain(&ConnectorError::RateLimited(1)));
+    assert!(!uncertain(&ConnectorError::Remote {
+        status: 400,
+        code: None,
+        message: "bad".into()
+    }));
+}

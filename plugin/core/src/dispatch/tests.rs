@@ -161,8 +161,8 @@ fn read_only_and_unknown_targets_are_refused() {
 }
 
 #[test]
-fn ticket_tag_strips_separators() {
-    assert_eq!(ticket_tag("A;B,C"), "secops:A_B_C");
+fn ticket_tag_escapes_separators_instead_of_merging_them() {
+    assert_eq!(ticket_tag("A;B,C"), "secops:A%3BB%2CC");
 }
 
 fn ops_of(p: &Preview) -> Vec<Value> {

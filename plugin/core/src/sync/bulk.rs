@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::connection_for;
 use super::lifecycle::{self, Plan, StateChange};
-use crate::client::Client;
+use crate::client::{Client, uncertain};
 use crate::config::{self, Config};
 use crate::env::Method;
 use crate::error::{ConnectorError, Problem};
@@ -155,7 +155,7 @@ fn current_states(client: &Client<'_>, items: &[CloseItem]) -> HashMap<i32, Curr
     for chunk in ids.chunks(CHUNK) {
         let body =
             json!({"ids": chunk, "fields": ["System.State", "System.Rev"], "errorPolicy": "omit"});
-        match client.send::<Batch<Value>>(Method::Post, &url, "application/json", &body) {
+        match client.query::<Batch<Value>>(&url, "application/json", &body) {
             Ok(batch) => {
                 for v in batch.value.iter().filter(|v| !v.is_null()) {
                     let Some(id) = v
@@ -250,11 +250,40 @@ fn send_chunk(client: &Client<'_>, items: &[CloseItem], chunk: &[Ready]) -> Vec<
             .iter()
             .map(|r| one_by_one(client, &items[r.index].link, &r.plan))
             .collect(),
+        Err(e) if uncertain(&e) => settle_uncertain(client, items, chunk, &e),
         Err(e) => chunk
             .iter()
             .map(|_| CloseOutcome::Failed(e.clone()))
             .collect(),
     }
+}
+
+/// After a `$batch` whose outcome is unknown (ADO may have applied some or
+/// all of it), the states are read again: an item already in its closed
+/// state was closed by that `$batch`; only the others are sent again, one
+/// PATCH each. A failed read leaves them all failed with the batch's error,
+/// for the operation's retry (which reads the states first too).
+fn settle_uncertain(
+    client: &Client<'_>,
+    items: &[CloseItem],
+    chunk: &[Ready],
+    err: &ConnectorError,
+) -> Vec<CloseOutcome> {
+    let subset: Vec<CloseItem> = chunk.iter().map(|r| items[r.index].clone()).collect();
+    let now = current_states(client, &subset);
+    chunk
+        .iter()
+        .map(|r| {
+            let link = &items[r.index].link;
+            match now.get(&link.work_item_id) {
+                Some(Ok((rev, Some(state)))) if state.eq_ignore_ascii_case(&r.plan.to) => {
+                    changed(link, *rev, &r.plan)
+                }
+                Some(Ok(_)) => one_by_one(client, link, &r.plan),
+                _ => CloseOutcome::Failed(err.clone()),
+            }
+        })
+        .collect()
 }
 
 fn one_by_one(client: &Client<'_>, link: &Link, plan: &Plan) -> CloseOutcome {

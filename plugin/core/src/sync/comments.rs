@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::lifecycle::escape;
-use crate::client::Client;
+use crate::client::{Client, uncertain};
 use crate::config::Config;
 use crate::config::sync::{DEFAULT_TRIGGER_MESSAGE, Trigger};
 use crate::env::Method;
@@ -66,10 +66,9 @@ fn reference_line(reference: &str) -> String {
 fn ticket_comment(ticket: &Ticket, c: &Comment) -> Pending {
     let reference = format!("{}#{}", ticket.id, c.id);
     let html = format!(
-        "<p><b>{author}</b> commented on SecOps ticket <a href=\"{url}\">{id}</a> at {created}:</p>{body}{refline}",
+        "<p><b>{author}</b> commented on SecOps ticket {link} at {created}:</p>{body}{refline}",
         author = escape(&c.author),
-        url = escape(&ticket.url),
-        id = escape(&ticket.id),
+        link = markdown::link(&ticket.url, &ticket.id),
         created = escape(&c.created),
         body = markdown::to_html(&c.text),
         refline = reference_line(&reference),
@@ -183,6 +182,40 @@ fn existing(client: &Client<'_>, link: &Link) -> Result<Vec<AdoComment>, Connect
     Ok(all)
 }
 
+/// Comment posts sent at most for one comment in one call; each after the
+/// first only once the comment is known not to be on the item.
+const MAX_SENDS: u32 = 3;
+/// Wait after an uncertain post before reading the comments back.
+const UNCERTAIN_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Posts one comment. A post whose outcome is uncertain (a 502/503/504, a
+/// reset, a timeout: ADO may have stored it) is not sent again blindly:
+/// the item's comments are read back and one carrying `marker` is adopted.
+fn post_once(
+    client: &Client<'_>,
+    link: &Link,
+    url: &str,
+    marker: &str,
+    html: &str,
+) -> Result<AdoComment, ConnectorError> {
+    let mut sent = 0;
+    loop {
+        sent += 1;
+        let err = match client.send(Method::Post, url, "application/json", &json!({"text": html})) {
+            Ok(created) => return Ok(created),
+            Err(e) if !uncertain(&e) || sent >= MAX_SENDS => return Err(e),
+            Err(e) => e,
+        };
+        client.env().sleep(UNCERTAIN_WAIT);
+        let Ok(now) = existing(client, link) else {
+            return Err(err);
+        };
+        if let Some(c) = now.into_iter().find(|c| c.text.contains(marker)) {
+            return Ok(c);
+        }
+    }
+}
+
 /// Posts what is new since the link's state, adopting what a lost answer
 /// already posted.
 pub(super) fn post(
@@ -221,12 +254,7 @@ pub(super) fn post(
         let id = match already.iter().find(|c| c.text.contains(&marker)) {
             Some(c) => c.id,
             None => {
-                let created: AdoComment = client.send(
-                    Method::Post,
-                    &url,
-                    "application/json",
-                    &json!({"text": p.html}),
-                )?;
+                let created = post_once(client, link, &url, &marker, &p.html)?;
                 match p.kind {
                     Kind::Comment(_) => posted.comments += 1,
                     Kind::Trigger(_) => posted.triggers += 1,
@@ -240,4 +268,44 @@ pub(super) fn post(
         };
     }
     Ok(posted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ticket_with_url(url: &str) -> Ticket {
+        Ticket {
+            id: "SEC-1".into(),
+            url: url.into(),
+            fields: vec![],
+            findings: vec![],
+            comments: vec![],
+        }
+    }
+
+    fn hrefs(html: &str) -> Vec<String> {
+        let doc = scraper::Html::parse_fragment(html);
+        let a = scraper::Selector::parse("a[href]").unwrap();
+        doc.select(&a)
+            .filter_map(|e| e.value().attr("href").map(str::to_string))
+            .collect()
+    }
+
+    #[test]
+    fn a_ticket_url_with_an_unsafe_scheme_never_becomes_a_link_in_a_comment() {
+        let c = Comment {
+            id: "C-1".into(),
+            author: "Alice".into(),
+            text: "hi".into(),
+            created: "2026-12-01T00:00:00Z".into(),
+        };
+        for url in ["javascript:alert(1)", " JavaScript:alert(1)", "data:text/html,x", "vbscript:x"] {
+            let p = ticket_comment(&ticket_with_url(url), &c);
+            assert!(hrefs(&p.html).is_empty(), "{url}: {}", p.html);
+            assert!(p.html.contains("SEC-1"), "the id is still shown");
+        }
+        let p = ticket_comment(&ticket_with_url("https://secops.example/t/SEC-1"), &c);
+        assert_eq!(hrefs(&p.html), ["https://secops.example/t/SEC-1"]);
+    }
 }
