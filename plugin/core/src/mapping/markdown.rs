@@ -20,11 +20,33 @@ pub fn safe_url(url: &str) -> bool {
     SAFE_SCHEMES.iter().any(|s| lower.starts_with(s)) && !lower.chars().any(char::is_control)
 }
 
-/// Renders Markdown to HTML. `rewrite_url` lets the caller fill link
-/// destinations (template placeholders) before the scheme check.
-pub fn to_html_with(markdown: &str, rewrite_url: &dyn Fn(&str) -> String) -> String {
+/// Text for HTML content or a double-quoted attribute.
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// `text` as a link to `url`, or as plain text when the URL is not one
+/// [`safe_url`] keeps: every URL the connector writes into HTML (comments,
+/// close and reopen notes) passes the same check as Markdown links, so a
+/// ticket URL of `javascript:...` never becomes a link.
+pub fn link(url: &str, text: &str) -> String {
+    if safe_url(url) {
+        format!("<a href=\"{}\">{}</a>", escape(url.trim()), escape(text))
+    } else {
+        escape(text)
+    }
+}
+
+/// The parser's events with raw HTML made text and unsafe links dropped.
+fn safe_events<'a>(
+    markdown: &'a str,
+    rewrite_url: &'a dyn Fn(&str) -> String,
+) -> impl Iterator<Item = Event<'a>> {
     let mut dropped_link = false;
-    let events = Parser::new_ext(markdown, options()).filter_map(|event| match event {
+    Parser::new_ext(markdown, options()).filter_map(move |event| match event {
         // Raw HTML is ticket text like any other: shown, not interpreted.
         Event::Html(s) | Event::InlineHtml(s) => Some(Event::Text(s)),
         Event::Start(Tag::HtmlBlock) => Some(Event::Start(Tag::Paragraph)),
@@ -74,10 +96,85 @@ pub fn to_html_with(markdown: &str, rewrite_url: &dyn Fn(&str) -> String) -> Str
             }
         }
         other => Some(other),
+    })
+}
+
+/// Renders Markdown to HTML. `rewrite_url` lets the caller fill link
+/// destinations (template placeholders) before the scheme check.
+pub fn to_html_with(markdown: &str, rewrite_url: &dyn Fn(&str) -> String) -> String {
+    let mut html = String::with_capacity(markdown.len() * 3 / 2);
+    pulldown_cmark::html::push_html(&mut html, safe_events(markdown, rewrite_url));
+    html.trim_end().to_string()
+}
+
+/// Renders Markdown to phrasing content only, for a place where a block
+/// cannot stand (inside a paragraph, a heading, a table cell): emphasis,
+/// code and links stay; paragraphs, headings, list items and code lines
+/// end with a line break instead of opening a block of their own.
+pub fn to_inline_html(markdown: &str) -> String {
+    let same = |u: &str| u.to_string();
+    let mut in_code = false;
+    let events = safe_events(markdown, &same).filter_map(|event| match event {
+        Event::Start(Tag::CodeBlock(_)) => {
+            in_code = true;
+            None
+        }
+        Event::End(TagEnd::CodeBlock) => {
+            in_code = false;
+            Some(Event::HardBreak)
+        }
+        Event::Text(t) if in_code => Some(Event::Code(t)),
+        Event::Start(Tag::Item) => Some(Event::Text(CowStr::Borrowed("• "))),
+        Event::Start(
+            Tag::Paragraph
+            | Tag::Heading { .. }
+            | Tag::BlockQuote(_)
+            | Tag::List(_)
+            | Tag::Table(_)
+            | Tag::TableHead
+            | Tag::TableRow
+            | Tag::TableCell
+            | Tag::FootnoteDefinition(_)
+            | Tag::DefinitionList
+            | Tag::DefinitionListTitle
+            | Tag::DefinitionListDefinition
+            | Tag::MetadataBlock(_)
+            | Tag::HtmlBlock,
+        ) => None,
+        Event::End(
+            TagEnd::Paragraph
+            | TagEnd::Heading(_)
+            | TagEnd::Item
+            | TagEnd::TableHead
+            | TagEnd::TableRow
+            | TagEnd::DefinitionListTitle
+            | TagEnd::DefinitionListDefinition,
+        )
+        | Event::Rule => Some(Event::HardBreak),
+        Event::End(TagEnd::TableCell) => Some(Event::Text(CowStr::Borrowed(" "))),
+        Event::End(
+            TagEnd::BlockQuote(_)
+            | TagEnd::List(_)
+            | TagEnd::Table
+            | TagEnd::FootnoteDefinition
+            | TagEnd::DefinitionList
+            | TagEnd::MetadataBlock(_)
+            | TagEnd::HtmlBlock,
+        ) => None,
+        Event::TaskListMarker(done) => Some(Event::Text(CowStr::Borrowed(if done {
+            "[x] "
+        } else {
+            "[ ] "
+        }))),
+        other => Some(other),
     });
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events);
-    html.trim_end().to_string()
+    let mut html = html.trim_end().to_string();
+    while let Some(rest) = html.strip_suffix("<br />") {
+        html = rest.trim_end().to_string();
+    }
+    html
 }
 
 /// Renders Markdown to HTML.

@@ -554,13 +554,50 @@ fn finish(pieces: Vec<Piece>, format: Format, output: Output) -> String {
                 })
             };
             let html = markdown::to_html_with(&source, &raw);
+            // A Markdown value that is a paragraph of its own takes that
+            // paragraph's place with its blocks; anywhere else (in a
+            // sentence, a heading, a cell) it is phrasing content, since a
+            // block inside a `<p>` is not HTML (`<p><p>..</p></p>`).
+            let html = replace_block_marks(&html, &|i| match values.get(i) {
+                Some((text, true)) => Some(markdown::to_html(text)),
+                _ => None,
+            });
             replace_marks(&html, &|i| match values.get(i) {
-                Some((text, true)) => markdown::to_html(text),
+                Some((text, true)) => markdown::to_inline_html(text),
                 Some((text, false)) => escape_html(text),
                 None => String::new(),
             })
         }
     }
+}
+
+/// Replaces each `<p>` holding nothing but a marker whose value `block`
+/// gives (a Markdown value) by that value's HTML.
+fn replace_block_marks(html: &str, block: &dyn Fn(usize) -> Option<String>) -> String {
+    let open = format!("<p>{MARK_OPEN}");
+    let close = format!("{MARK_CLOSE}</p>");
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(i) = rest.find(&open) {
+        let after = &rest[i + open.len()..];
+        let found = after.find(&close).and_then(|j| {
+            let n = after[..j].parse::<usize>().ok()?;
+            Some((j, block(n)?))
+        });
+        match found {
+            Some((j, replacement)) => {
+                out.push_str(&rest[..i]);
+                out.push_str(&replacement);
+                rest = &after[j + close.len()..];
+            }
+            None => {
+                out.push_str(&rest[..i + open.len()]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn replace_marks(text: &str, value: &dyn Fn(usize) -> String) -> String {

@@ -9,6 +9,7 @@ use crate::client::Client;
 use crate::config::sync::{AutoClose, Reopen};
 use crate::config::{self, Config};
 use crate::error::{ConnectorError, Issue};
+use crate::mapping::markdown;
 use crate::model::{Connection, Finding, Link, SyncState, Ticket};
 use crate::schema::{TypeSchema, type_schema};
 use crate::workitem::{self, WorkItem};
@@ -166,9 +167,9 @@ pub(super) fn plan(
             ticket.findings.len()
         );
         let comment = format!(
-            "<p>Closed by the SecOps connector: {reason}.</p><p>SecOps ticket <a href=\"{url}\">{id}</a></p>",
-            url = escape(&ticket.url),
-            id = escape(&ticket.id)
+            "<p>Closed by the SecOps connector: {reason}.</p><p>SecOps ticket {link}</p>",
+            reason = escape(&reason),
+            link = markdown::link(&ticket.url, &ticket.id)
         );
         return Ok(Some(Plan {
             from,
@@ -201,10 +202,9 @@ pub(super) fn plan(
             )
         };
         let comment = format!(
-            "<p>Reopened by the SecOps connector: {}.</p><p>SecOps ticket <a href=\"{url}\">{id}</a></p>",
+            "<p>Reopened by the SecOps connector: {}.</p><p>SecOps ticket {link}</p>",
             escape(&reason),
-            url = escape(&ticket.url),
-            id = escape(&ticket.id)
+            link = markdown::link(&ticket.url, &ticket.id)
         );
         return Ok(Some(Plan {
             from,
@@ -266,12 +266,7 @@ fn status_counts(findings: &[Finding]) -> String {
 }
 
 /// Escapes text for the HTML of a discussion entry.
-pub(super) fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+pub(super) use crate::mapping::markdown::escape;
 
 /// The close of one item whose current state is known; `None` when it is
 /// already closed. Shared by `close` and `bulk_close`.

@@ -232,3 +232,36 @@ fn a_regression_after_our_close_reopens_and_names_the_finding() {
         p.reason
     );
 }
+
+#[test]
+fn close_and_reopen_notes_link_the_ticket_only_through_a_safe_scheme() {
+    let hrefs = |html: &str| -> Vec<String> {
+        let doc = scraper::Html::parse_fragment(html);
+        let a = scraper::Selector::parse("a[href]").unwrap();
+        doc.select(&a)
+            .filter_map(|e| e.value().attr("href").map(str::to_string))
+            .collect()
+    };
+    for (url, wanted) in [
+        ("javascript:alert(document.cookie)", vec![]),
+        ("data:text/html,<b>x</b>", vec![]),
+        ("https://secops.example/t/1", vec!["https://secops.example/t/1".to_string()]),
+    ] {
+        let mut closing = ticket(&["fixed"]);
+        closing.url = url.into();
+        let close = plan(&config(false), &agile(), &SyncState::default(), &closing, Some("New"))
+            .unwrap()
+            .expect("every finding is fixed");
+        assert_eq!(hrefs(&close.comment), wanted, "{}", close.comment);
+        let mut reopening = ticket(&["open"]);
+        reopening.url = url.into();
+        let closed = SyncState {
+            closed: true,
+            ..SyncState::default()
+        };
+        let reopen = plan(&config(false), &agile(), &closed, &reopening, Some("Closed"))
+            .unwrap()
+            .expect("a finding is open again");
+        assert_eq!(hrefs(&reopen.comment), wanted, "{}", reopen.comment);
+    }
+}

@@ -221,3 +221,114 @@ fn a_value_in_a_code_fence_info_string_cannot_leave_its_attribute() {
         assert!(html.starts_with("<pre><code class=\"language-"), "{html}");
     }
 }
+
+/// Block elements a `<p>` may not contain.
+const BLOCKS: &str = "p, div, ul, ol, li, table, h1, h2, h3, h4, h5, h6, pre, blockquote, hr";
+
+/// Parses `html` as a browser does (html5ever) and checks it is well formed:
+/// no parse error (a stray `</p>` is one), no block element inside a `<p>`,
+/// and no empty `<p>` (what a parser makes of `<p><p>x</p></p>`).
+fn assert_well_formed(html: &str) -> scraper::Html {
+    let doc = scraper::Html::parse_fragment(html);
+    assert!(doc.errors.is_empty(), "{:?} in {html}", doc.errors);
+    let p = scraper::Selector::parse("p").unwrap();
+    let blocks = scraper::Selector::parse(BLOCKS).unwrap();
+    for para in doc.select(&p) {
+        assert!(
+            para.select(&blocks).next().is_none(),
+            "a block inside <p>: {}",
+            para.html()
+        );
+        assert!(
+            !para.text().collect::<String>().trim().is_empty(),
+            "an empty <p> in {html}"
+        );
+    }
+    doc
+}
+
+fn rich_ticket() -> Value {
+    json!({
+        "id": "SEC-1", "url": "https://secops.example/t/SEC-1",
+        "description": "Seen on **edge-1**.\n\n- step one\n- step two\n\n## Impact\n\nTakeover.",
+        "short": "only *one* paragraph",
+    })
+}
+
+#[test]
+fn a_markdown_value_alone_on_its_line_in_a_markdown_template_is_not_wrapped_in_a_paragraph() {
+    let html = render(
+        "{{description | markdown}}\n\n**SecOps ticket [{{id}}]({{url}})**",
+        &rich_ticket(),
+        Format::Markdown,
+        Output::Html,
+    );
+    let doc = assert_well_formed(&html);
+    let names: Vec<&str> = doc
+        .root_element()
+        .child_elements()
+        .map(|e| e.value().name())
+        .collect();
+    assert_eq!(names, ["p", "ul", "h2", "p", "p"], "{html}");
+    let strong = scraper::Selector::parse("p > strong").unwrap();
+    assert_eq!(
+        doc.select(&strong).next().unwrap().text().collect::<String>(),
+        "edge-1"
+    );
+}
+
+#[test]
+fn a_markdown_value_inside_a_sentence_or_heading_renders_inline() {
+    for template in [
+        "Summary: {{description | markdown}} (from SecOps)",
+        "## {{description | markdown}}",
+        "> {{description | markdown}}",
+        "- {{short | markdown}}\n- {{description | markdown}}",
+        "| a | b |\n|---|---|\n| {{description | markdown}} | {{short | markdown}} |",
+    ] {
+        let html = render(template, &rich_ticket(), Format::Markdown, Output::Html);
+        let doc = assert_well_formed(&html);
+        let em = scraper::Selector::parse("em, strong").unwrap();
+        assert!(doc.select(&em).next().is_some(), "emphasis kept: {html}");
+    }
+}
+
+#[test]
+fn a_markdown_value_in_a_text_template_stays_well_formed() {
+    let html = render(
+        "Found:\n{{description | markdown}}\nEnd <of> text",
+        &rich_ticket(),
+        Format::Text,
+        Output::Html,
+    );
+    assert_well_formed(&html);
+}
+
+#[test]
+fn the_example_agile_bug_repro_steps_render_well_formed_html() {
+    let config: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/outegrations/agile-bug.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let rule = config["dispatch"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["target"] == "Microsoft.VSTS.TCM.ReproSteps")
+        .expect("the example maps Repro Steps");
+    let mut ctx = rich_ticket();
+    ctx["findings"] = json!([{"id": "F-1", "title": "SQLi", "status": "open"}]);
+    let html = render(
+        rule["template"].as_str().unwrap(),
+        &ctx,
+        Format::Markdown,
+        Output::Html,
+    );
+    let doc = assert_well_formed(&html);
+    let cells = scraper::Selector::parse("table td").unwrap();
+    assert!(doc.select(&cells).any(|c| c.text().any(|t| t == "SQLi")), "{html}");
+}
