@@ -13,6 +13,7 @@
 
 mod auth;
 mod casefold;
+mod classification;
 mod commit;
 mod control;
 mod errors;
@@ -153,6 +154,10 @@ fn build_state(config: &EmulatorConfig) -> Emu {
         instance_id: uuid::Uuid::new_v4().to_string(),
         projects: config
             .projects
+    for p in &config.projects {
+        let trees = classification::Trees::seed(&p.name, &mut data.next_node_id);
+        data.trees.insert(p.id.clone(), trees);
+    }
             .iter()
             .map(|p| Project {
                 id: p.id.clone(),

@@ -9,6 +9,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::classification::Group;
 use crate::commit::now;
 use crate::errors::{envelope, envelope_with};
 use crate::identities::{self, Resolved};
@@ -169,6 +170,70 @@ fn unknown_identity(field: &TypeField, value: &str) -> Response {
     )
 }
 
+/// The tree a field is a path or an id of: `System.AreaPath`/`AreaId`,
+/// `System.IterationPath`/`IterationId`; the path and the id move together.
+fn tree_group(reference: &str) -> Option<(Group, bool)> {
+    if let Some(g) = Group::of_field(reference) {
+        return Some((g, true));
+    }
+    [Group::Areas, Group::Iterations]
+        .into_iter()
+        .find(|g| g.id_field().eq_ignore_ascii_case(reference))
+        .map(|g| (g, false))
+}
+
+/// ADO's refusal of a tree path that names no node of the project:
+/// `TF401347: Invalid tree name given for work item {id}, field '{field}'.`
+/// (400; `-1` for an item being created), as public reports quote it.
+fn invalid_tree(item: &StoredItem, field: &TypeField) -> Response {
+    let id = if item.id == 0 { -1 } else { item.id };
+    envelope_with(
+        StatusCode::BAD_REQUEST,
+        &format!(
+            "TF401347: Invalid tree name given for work item {id}, field '{}'.",
+            field.reference_name
+        ),
+        "WorkItemFieldInvalidTreeNameException",
+        None,
+    )
+}
+
+/// Writes an area or iteration by path (or by node id): the path must name
+/// a node of the project's tree; the item gets both the path, spelt as the
+/// tree spells it, and the node's id. Removing one puts the item back at
+/// the root, where ADO places an item without one.
+fn set_tree(
+    emu: &Emu,
+    project: &Project,
+    item: &mut StoredItem,
+    field: &TypeField,
+    (group, by_path): (Group, bool),
+    value: &Value,
+) -> Result<(), Response> {
+    let data = emu.data();
+    let Some(trees) = data.trees.get(&project.id) else {
+        return Err(invalid_tree(item, field));
+    };
+    let found = match value {
+        Value::Null => Some((trees.root(group).id, trees.root(group).name.clone())),
+        Value::String(s) if by_path => trees.resolve(group, s.trim()),
+        v if !by_path => v
+            .as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            .and_then(|n| i32::try_from(n).ok())
+            .and_then(|n| trees.path_of(group, n).map(|p| (n, p))),
+        _ => None,
+    };
+    let (id, path) = found.ok_or_else(|| invalid_tree(item, field))?;
+    let path_field = match group {
+        Group::Areas => "System.AreaPath",
+        Group::Iterations => "System.IterationPath",
+    };
+    item.fields.insert(path_field.into(), json!(path));
+    item.fields.insert(group.id_field().into(), json!(id));
+    Ok(())
+}
+
 /// Sets one field from an `add`/`replace` value.
 fn set_field(
     emu: &Emu,
@@ -279,8 +344,37 @@ pub fn apply(
                             "WorkItemRevisionMismatchException",
                         ));
                     }
+                } else if let Some(group) = tree_group(&field.reference_name) {
+                    set_tree(emu, project, item, field, group, &op.value)?;
                 } else if op.op == "remove" || op.value.is_null() {
                     item.fields.remove(&field.reference_name);
+                } else if op.op == "add" && field.reference_name == "System.Tags" {
+                    // Microsoft's examples: `add` on System.Tags appends to the
+                    // item's tags ("Add tags": Tag0 + "Tag1; Tag2" gives
+                    // "Tag0; Tag1; Tag2"); `replace` sets them ("Replace
+                    // tags").
+                    let mut joined = item
+                        .fields
+                        .get("System.Tags")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string();
+                    joined.push_str("; ");
+                    joined.push_str(
+                        &rules::coerce(def, field, &op.value)?
+                            .as_str()
+                            .map(str::to_string)
+                            .unwrap_or_default(),
+                    );
+                    set_field(
+                        emu,
+                        &directory,
+                        item,
+                        field,
+                        def,
+                        &json!(joined),
+                        mode.bypass,
+                    )?;
                 } else {
                     set_field(emu, &directory, item, field, def, &op.value, mode.bypass)?;
                 }

@@ -9,30 +9,6 @@ use serde_json::{Value, json};
 use crate::errors::{envelope, envelope_with};
 use crate::process::{FieldDef, Process, TypeField, WorkItemType};
 
-/// Fields the server fills; `alwaysRequired` on them is met by ADO itself.
-pub const SERVER_FILLED: &[&str] = &[
-    "System.Id",
-    "System.Rev",
-    "System.AreaId",
-    "System.IterationId",
-    "System.AreaPath",
-    "System.IterationPath",
-    "System.TeamProject",
-    "System.WorkItemType",
-    "System.State",
-    "System.Reason",
-    "System.CreatedBy",
-    "System.CreatedDate",
-    "System.ChangedBy",
-    "System.ChangedDate",
-    "System.AuthorizedAs",
-    "System.AuthorizedDate",
-    "System.RevisedDate",
-    "System.Watermark",
-    "System.NodeName",
-    "System.PersonId",
-];
-
 /// TF401320, ADO's rule error, with the field named in the message and in
 /// `customProperties` the way ADO's clients read it.
 pub fn rule_error(field: &TypeField, flags: &str) -> Response {
@@ -129,19 +105,18 @@ pub fn check_allowed(field: &TypeField, value: &Value) -> Result<(), Response> {
     }
 }
 
-/// Required fields without a value, for a type.
+/// Required fields without a value, for a type, once the server filled
+/// what it fills (area and iteration ids, the initial state, the dates):
+/// the item's own values decide, not a list of exempt fields.
 pub fn check_required(
     ty: &WorkItemType,
     fields: &serde_json::Map<String, Value>,
 ) -> Result<(), Response> {
     for f in &ty.fields {
-        let server = SERVER_FILLED
-            .iter()
-            .any(|s| s.eq_ignore_ascii_case(&f.reference_name));
         let empty = fields
             .get(&f.reference_name)
             .is_none_or(|v| v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty()));
-        if f.always_required && !server && empty {
+        if f.always_required && empty {
             return Err(rule_error(
                 f,
                 "Required, HasValues, LimitedToValues, AllowsOldValue, InvalidEmpty",
@@ -193,7 +168,11 @@ pub fn writable<'a>(
         .field(reference)
         .ok_or_else(|| unknown_field(reference))?;
     let def = process.field(reference);
-    if def.is_some_and(|d| d.read_only) && !bypass {
+    // `readOnly` comes from ADO's field list (`GET _apis/wit/fields`), which
+    // marks System.AreaPath and System.IterationPath read-only although
+    // Microsoft's PATCH examples write both and get 200: a tree path is
+    // written by naming a node (see `patch::set_tree`).
+    if def.is_some_and(|d| d.read_only && d.kind != "treePath") && !bypass {
         return Err(rule_error(field, "ReadOnly"));
     }
     Ok((field, def))

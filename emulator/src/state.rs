@@ -55,6 +55,10 @@ pub struct Data {
     pub store: crate::store::WorkStore,
 }
 
+    /// Area and iteration trees by project id.
+    pub trees: HashMap<String, crate::classification::Trees>,
+    /// Classification node ids are unique in the organization.
+    pub next_node_id: i32,
 /// A stored work item.
 #[derive(Debug, Clone)]
 pub struct StoredItem {

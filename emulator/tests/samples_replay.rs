@@ -402,6 +402,11 @@ fn rewrite(w: &World, raw_url: &str) -> String {
             }
             "ids" if comments => w.comment.to_string(),
             "ids" => w.task.to_string(),
+            // The sample's dates are of its own timeline: ask as of now,
+            // after the world's items were made.
+            "asOf" => time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .expect("a date"),
             _ => v.into_owned(),
         };
         query.push(format!("{k}={}", v.replace(' ', "%20")));

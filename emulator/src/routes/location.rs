@@ -64,6 +64,22 @@ pub const LOCATIONS: &[Location] = &[
     ),
     // Work item tracking
     (
+        "a70579d1-f53a-48ee-a5be-7be8659023b9",
+        "wit",
+        "classificationNodes",
+        "{project}/_apis/{area}/{resource}",
+        2,
+        true,
+    ),
+    (
+        "5a172953-1b41-49d3-840a-33f79c3ce89f",
+        "wit",
+        "classificationNodes",
+        "{project}/_apis/{area}/{resource}/{structureGroup}/{*path}",
+        2,
+        true,
+    ),
+    (
         "62d3d110-0047-428c-ad3c-4fe872c91c74",
         "wit",
         "workItems",

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod attachments;
 pub mod batch;
+pub mod classification;
 pub mod comments;
 pub mod core;
 pub mod hooks;
@@ -48,6 +49,7 @@ pub fn router(emu: Arc<Emu>) -> Router {
             get(meta::states),
         )
         .merge(wit::routes())
+        .merge(classification::routes())
         .merge(hooks::routes())
         .merge(location::routes())
         .fallback(|| async {

@@ -14,9 +14,11 @@ use serde_json::{Value, json};
 use crate::routes::meta::wit_project;
 use crate::routes::params::{Q, bad_argument, check_count, ids, not_found, org_wit_caller, param};
 use crate::routes::workitems::read_view;
-use crate::state::{Emu, StoredItem};
+use crate::state::{Data, Emu, StoredItem};
 use crate::store::Revision;
 use crate::views::{self, Expand, View};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 /// Authenticates a route that may or may not carry a project segment.
 fn caller(
@@ -31,14 +33,45 @@ fn caller(
     }
 }
 
+/// An `asOf` parameter: a date-time (ISO 8601 as the samples write it).
+pub fn parse_as_of(value: Option<&str>) -> Result<Option<OffsetDateTime>, Response> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => OffsetDateTime::parse(v, &Rfc3339)
+            .map(Some)
+            .map_err(|_| bad_argument(&format!("The value '{v}' of asOf is not a date and time."))),
+    }
+}
+
+/// The item as it was at `at`: its last revision made at or before then
+/// (Microsoft's example `GET workItems/{id}?asOf=` answers revision 4's
+/// fields with `rev` 4). `None` when the item did not exist yet.
+pub fn as_of(data: &Data, item: &StoredItem, at: Option<OffsetDateTime>) -> Option<StoredItem> {
+    let Some(at) = at else {
+        return Some(item.clone());
+    };
+    let revs = data.store.history.get(&item.id)?;
+    let r = revs
+        .iter()
+        .rev()
+        .find(|r| OffsetDateTime::parse(&r.date, &Rfc3339).is_ok_and(|d| d <= at))?;
+    Some(StoredItem {
+        id: item.id,
+        rev: r.rev,
+        project_id: item.project_id.clone(),
+        fields: r.fields.clone(),
+        relations: r.relations.clone(),
+    })
+}
+
 /// `errorPolicy`: `fail` (default) answers 404 for the first missing id;
 /// `omit` puts `null` in its place.
-fn many(emu: &Emu, ids: &[i32], view: &View, omit: bool) -> Response {
+fn many(emu: &Emu, ids: &[i32], view: &View, omit: bool, at: Option<OffsetDateTime>) -> Response {
     let data = emu.data();
     let mut list = Vec::with_capacity(ids.len());
     for id in ids {
-        match data.work_items.get(id) {
-            Some(item) => list.push(views::item(emu, item, view)),
+        match data.work_items.get(id).and_then(|i| as_of(&data, i, at)) {
+            Some(item) => list.push(views::item(emu, &item, view)),
             None if omit => list.push(Value::Null),
             None => return not_found(&id.to_string()),
         }
@@ -66,7 +99,10 @@ fn list(emu: &Emu, q: &HashMap<String, String>) -> Response {
         (Ok(v), Ok(o)) => (v, o),
         (Err(r), _) | (_, Err(r)) => return r,
     };
-    many(emu, &ids, &view, omit)
+    match parse_as_of(param(q, "asOf")) {
+        Ok(at) => many(emu, &ids, &view, omit, at),
+        Err(r) => r,
+    }
 }
 
 pub async fn list_in_project(
@@ -98,9 +134,8 @@ struct BatchGet {
     expand: Option<String>,
     #[serde(rename = "errorPolicy", default)]
     error_policy: Option<String>,
-    /// [unverified] accepted and ignored: reads return the latest revision.
+    /// The fields as of this time (`WorkItemBatchGetRequest.asOf`).
     #[serde(rename = "asOf", default)]
-    #[allow(dead_code)]
     as_of: Option<String>,
 }
 
@@ -130,6 +165,10 @@ fn batch(emu: &Emu, body: &[u8]) -> Response {
         Ok(o) => o,
         Err(r) => return r,
     };
+    let at = match parse_as_of(req.as_of.as_deref()) {
+        Ok(at) => at,
+        Err(r) => return r,
+    };
     many(
         emu,
         &req.ids,
@@ -139,6 +178,7 @@ fn batch(emu: &Emu, body: &[u8]) -> Response {
             links: false,
         },
         omit,
+        at,
     )
 }
 

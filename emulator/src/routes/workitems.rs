@@ -85,6 +85,12 @@ fn blank(emu: &Emu, caller: &Caller, project: &Project, ty_name: &str) -> Stored
     ] {
         fields.insert(k.into(), v);
     }
+    // A new item sits at the project's root area and iteration [doc: Define
+    // area paths / iteration paths], with the nodes' ids beside the paths.
+    if let Some(trees) = emu.data().trees.get(&project.id) {
+        fields.insert("System.AreaId".into(), json!(trees.areas.id));
+        fields.insert("System.IterationId".into(), json!(trees.iterations.id));
+    }
     StoredItem {
         id: 0,
         rev: 0,
@@ -216,12 +222,16 @@ fn read(emu: &Emu, id: &str, q: &HashMap<String, String>) -> Response {
         Ok(v) => v,
         Err(r) => return r,
     };
-    // [unverified] `asOf` is accepted and ignored: reads return the latest revision.
-    match id
-        .parse::<i32>()
-        .ok()
-        .and_then(|n| emu.data().work_items.get(&n).cloned())
-    {
+    let at = match crate::routes::reads::parse_as_of(param(q, "asOf")) {
+        Ok(at) => at,
+        Err(r) => return r,
+    };
+    let found = id.parse::<i32>().ok().and_then(|n| {
+        let data = emu.data();
+        let item = data.work_items.get(&n)?;
+        crate::routes::reads::as_of(&data, item, at)
+    });
+    match found {
         Some(item) => axum::Json(views::item(emu, &item, &view)).into_response(),
         None => not_found(id),
     }
