@@ -10,41 +10,18 @@ when any step failed; steps go on after a failure.
 """
 
 import datetime
-import sys
 import time
-import traceback
 
-from azure.devops.connection import Connection
 from azure.devops.exceptions import AzureDevOpsServiceError
 from azure.devops.v7_1.work_item_tracking.models import (
     CommentCreate,
-    JsonPatchOperation,
     WorkItemBatchGetRequest,
     WorkItemClassificationNode,
     WorkItemDeleteUpdate,
 )
-from msrest.authentication import BasicAuthentication
+from steps import PROJECT, connection, finish, op, step
 
-ORG_URL, PAT, PROJECT = sys.argv[1], sys.argv[2], sys.argv[3]
-failures = []
 state = {}
-
-
-def step(name):
-    def run(fn):
-        try:
-            fn()
-            print(f"PASS {name}", flush=True)
-        except Exception as e:  # noqa: BLE001 - report every failure and go on
-            failures.append(name)
-            detail = "".join(traceback.format_exception_only(type(e), e)).strip()
-            print(f"FAIL {name}: {detail}", flush=True)
-        return fn
-    return run
-
-
-def op(operation, path, value=None):
-    return JsonPatchOperation(op=operation, path=path, value=value)
 
 
 def refused(code, call):
@@ -56,7 +33,6 @@ def refused(code, call):
         raise AssertionError(f"expected {code}, the call was accepted")
 
 
-connection = Connection(base_url=ORG_URL, creds=BasicAuthentication("", PAT))
 wit = connection.clients_v7_1.get_work_item_tracking_client()
 
 
@@ -170,7 +146,4 @@ def _():
     refused("", lambda: wit.get_deleted_work_item(item.id, PROJECT))
 
 
-if failures:
-    print(f"{len(failures)} step(s) failed: {', '.join(failures)}")
-    sys.exit(1)
-print("all steps passed")
+finish()

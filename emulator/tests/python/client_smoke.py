@@ -10,43 +10,18 @@ shows everything that works.
 """
 
 import io
-import sys
-import traceback
 
-from azure.devops.connection import Connection
 from azure.devops.exceptions import AzureDevOpsServiceError
 from azure.devops.v7_1.work_item_tracking.models import (
     CommentCreate,
-    JsonPatchOperation,
     TeamContext,
     Wiql,
     WorkItemBatchGetRequest,
 )
-from msrest.authentication import BasicAuthentication
+from steps import PROJECT, connection, finish, op, step
 
-ORG_URL, PAT, PROJECT = sys.argv[1], sys.argv[2], sys.argv[3]
-failures = []
 state = {}
 
-
-def step(name):
-    def run(fn):
-        try:
-            fn()
-            print(f"PASS {name}", flush=True)
-        except Exception as e:  # noqa: BLE001 - report every failure and go on
-            failures.append(name)
-            detail = "".join(traceback.format_exception_only(type(e), e)).strip()
-            print(f"FAIL {name}: {detail}", flush=True)
-        return fn
-    return run
-
-
-def op(operation, path, value):
-    return JsonPatchOperation(op=operation, path=path, value=value)
-
-
-connection = Connection(base_url=ORG_URL, creds=BasicAuthentication("", PAT))
 core = connection.clients_v7_1.get_core_client()
 wit = connection.clients_v7_1.get_work_item_tracking_client()
 
@@ -137,7 +112,4 @@ def _():
     assert any(ref.id in url for url in linked), linked
 
 
-if failures:
-    print(f"{len(failures)} step(s) failed: {', '.join(failures)}", flush=True)
-    sys.exit(1)
-print("all steps passed", flush=True)
+finish()
