@@ -9,7 +9,10 @@
 //!
 //! Invariants: no panic; `Ok` only for a 2xx JSON answer (or 204); a 429 is
 //! `RateLimited` by `Retry-After` (60 s without it); and no error, nor its
-//! `Debug`, ever shows a credential — not even when the body echoes it.
+//! `Debug`, ever shows a credential — not even when the body echoes it —
+//! for every kind of credentials: the configured secrets, and the token the
+//! request actually carried (for Entra credentials an access token Entra
+//! issued, which no configuration holds).
 
 #![no_main]
 
@@ -25,6 +28,9 @@ use libfuzzer_sys::fuzz_target;
 /// bodies echoing it are explored.
 const SECRET: &str = "fuzzsecret7q3xw5ylm2bdkp4tdjnz6h8vfrc0ae1";
 const CLIENT_SECRET: &str = "fuzzclientsecretQ8~kv2.Zr_Yp5nWm3Ld";
+/// The access token Entra issued for the client-credentials and
+/// refresh-token kinds: sent as `Authorization: Bearer`, configured nowhere.
+const ISSUED_TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJmdXp6In0.ZnV6enNpZ25hdHVyZQ";
 
 fn credentials(selector: u8) -> Credentials {
     let secret = || Secret(SECRET.to_string());
@@ -47,8 +53,22 @@ fn credentials(selector: u8) -> Credentials {
     }
 }
 
+/// The `Authorization` header the request carried, as `Client` sends it.
+fn authorization(credentials: &Credentials) -> String {
+    match credentials {
+        Credentials::Pat(_) => format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!(":{SECRET}"))
+        ),
+        Credentials::AccessToken(_) => format!("Bearer {SECRET}"),
+        Credentials::ClientCredentials { .. } | Credentials::RefreshToken { .. } => {
+            format!("Bearer {ISSUED_TOKEN}")
+        }
+    }
+}
+
 /// Forms the credential in use takes on the wire: each secret as it is,
-/// and a PAT as its Basic header value.
+/// a PAT as its Basic header value, and the token Entra issued.
 fn secret_forms(credentials: &Credentials) -> Vec<String> {
     let mut forms = vec![SECRET.to_string()];
     match credentials {
@@ -56,8 +76,12 @@ fn secret_forms(credentials: &Credentials) -> Vec<String> {
             forms.push(base64::engine::general_purpose::STANDARD.encode(format!(":{SECRET}")))
         }
         Credentials::AccessToken(_) => {}
-        Credentials::ClientCredentials { .. } => forms = vec![CLIENT_SECRET.to_string()],
-        Credentials::RefreshToken { .. } => forms.push(CLIENT_SECRET.to_string()),
+        Credentials::ClientCredentials { .. } => {
+            forms = vec![CLIENT_SECRET.to_string(), ISSUED_TOKEN.to_string()]
+        }
+        Credentials::RefreshToken { .. } => {
+            forms.extend([CLIENT_SECRET.to_string(), ISSUED_TOKEN.to_string()])
+        }
     }
     forms
 }
@@ -103,7 +127,7 @@ fuzz_target!(|data: &[u8]| {
     let credentials = credentials(flags >> 2);
 
     let wait = retry_after(&response);
-    match classify(&response, &credentials) {
+    match classify(&response, &credentials, &authorization(&credentials)) {
         Ok(()) => {
             assert!((200..300).contains(&status), "Ok for HTTP {status}");
             assert!(

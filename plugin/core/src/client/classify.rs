@@ -44,49 +44,69 @@ impl Envelope {
 /// (a PAT has 52 characters, an Entra client secret 40).
 const MIN_REDACTED: usize = 8;
 
-/// `text` with every credential secret, raw or as the PAT's Basic header
-/// value, replaced by `***`: an answer may echo what the request carried
-/// (a proxy's error page, a message quoting the Authorization header), and
-/// the connector's messages never carry secrets.
-fn redact(text: &str, credentials: &Credentials) -> String {
-    let mut out = text.to_string();
-    for secret in credentials.secrets() {
-        if secret.trim().len() < MIN_REDACTED {
-            continue;
-        }
-        let basic = match credentials {
-            Credentials::Pat(_) => {
-                Some(base64::engine::general_purpose::STANDARD.encode(format!(":{secret}")))
-            }
-            _ => None,
-        };
-        for form in basic.iter().map(String::as_str).chain([secret]) {
-            if out.contains(form) {
-                out = out.replace(form, "***");
-            }
-        }
-    }
-    out
+/// What an error must not show: every configured secret, raw or as the
+/// PAT's Basic header value, and the credential the request actually
+/// carried (an Entra access token is in no configuration: only the
+/// `Authorization` header sent knows it).
+struct Redactor {
+    forms: Vec<String>,
 }
 
-/// Every string of a JSON value, redacted.
-fn redact_value(value: &mut serde_json::Value, credentials: &Credentials) {
-    match value {
-        serde_json::Value::String(s) => *s = redact(s, credentials),
-        serde_json::Value::Array(items) => {
-            items.iter_mut().for_each(|v| redact_value(v, credentials));
+impl Redactor {
+    fn new(credentials: &Credentials, authorization: &str) -> Self {
+        let mut forms: Vec<String> = Vec::new();
+        for secret in credentials.secrets() {
+            forms.push(secret.to_string());
+            if let Credentials::Pat(_) = credentials {
+                forms.push(base64::engine::general_purpose::STANDARD.encode(format!(":{secret}")));
+            }
         }
-        serde_json::Value::Object(members) => {
-            let redacted = std::mem::take(members)
-                .into_iter()
-                .map(|(k, mut v)| {
-                    redact_value(&mut v, credentials);
-                    (redact(&k, credentials), v)
-                })
-                .collect();
-            *members = redacted;
+        let (scheme, sent) = authorization.trim().split_once(' ').unwrap_or(("", authorization));
+        forms.push(sent.trim().to_string());
+        if scheme.eq_ignore_ascii_case("basic")
+            && let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(sent.trim())
+            && let Ok(decoded) = String::from_utf8(decoded)
+        {
+            // `user:password`: the password is the secret (ADO ignores the user).
+            forms.push(decoded.split_once(':').map_or(decoded.clone(), |(_, p)| p.to_string()));
         }
-        _ => {}
+        forms.retain(|f| f.trim().len() >= MIN_REDACTED);
+        // Longest first, so a form containing another is replaced whole.
+        forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        forms.dedup();
+        Redactor { forms }
+    }
+
+    /// `text` with every form replaced by `***`: an answer may echo what the
+    /// request carried (a proxy's error page, a message quoting the
+    /// Authorization header), and the connector's messages never carry secrets.
+    fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for form in &self.forms {
+            if out.contains(form.as_str()) {
+                out = out.replace(form.as_str(), "***");
+            }
+        }
+        out
+    }
+
+    /// Every string of a JSON value, and every member name, redacted.
+    fn redact_value(&self, value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(s) => *s = self.redact(s),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.redact_value(v)),
+            serde_json::Value::Object(members) => {
+                let redacted = std::mem::take(members)
+                    .into_iter()
+                    .map(|(k, mut v)| {
+                        self.redact_value(&mut v);
+                        (self.redact(&k), v)
+                    })
+                    .collect();
+                *members = redacted;
+            }
+            _ => {}
+        }
     }
 }
 
@@ -112,7 +132,13 @@ fn auth_remediation(credentials: &Credentials) -> &'static str {
 }
 
 /// `Ok` for a 2xx JSON answer; otherwise the typed error it stands for.
-pub fn classify(response: &HttpResponse, credentials: &Credentials) -> Result<(), ConnectorError> {
+/// `authorization` is the `Authorization` header value the request carried:
+/// the error never shows it, nor any secret of `credentials`.
+pub fn classify(
+    response: &HttpResponse,
+    credentials: &Credentials,
+    authorization: &str,
+) -> Result<(), ConnectorError> {
     let status = response.status;
     // 203 and 3xx are ADO's sign-in page: the credentials were not accepted.
     if status == 203
@@ -135,10 +161,11 @@ pub fn classify(response: &HttpResponse, credentials: &Credentials) -> Result<()
     } else {
         Envelope::default()
     };
-    envelope.message = redact(&envelope.message, credentials);
-    envelope.type_key = envelope.type_key.map(|k| redact(&k, credentials));
+    let redactor = Redactor::new(credentials, authorization);
+    envelope.message = redactor.redact(&envelope.message);
+    envelope.type_key = envelope.type_key.map(|k| redactor.redact(&k));
     if let Some(props) = envelope.custom_properties.as_mut() {
-        redact_value(props, credentials);
+        redactor.redact_value(props);
     }
     let code = envelope.code();
     let message = if envelope.message.is_empty() {

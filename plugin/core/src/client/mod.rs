@@ -245,7 +245,7 @@ impl<'a> Client<'a> {
                 *url = lower;
                 continue;
             }
-            match classify(&response, &self.connection.credentials, "") {
+            match classify(&response, &self.connection.credentials, &authorization) {
                 Ok(()) => return Ok(response),
                 Err(ConnectorError::Unauthorized(_)) if self.auth.can_refresh() && !refreshed => {
                     // A cached token may have been revoked early: one fresh try.
