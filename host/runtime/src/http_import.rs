@@ -71,15 +71,33 @@ fn run(
     }
 }
 
+/// The `http` import of a call: [`send`] under the call's egress,
+/// deadline and size limit.
+impl crate::bindings::secops::ticketing::http::Host for CallState {
+    fn send(&mut self, request: Request) -> Result<Response, HttpError> {
+        send(self, request)
+    }
+}
+
 /// Logs carry the method, the URL without user info or query, the status and
 /// the duration; never headers or bodies, which hold credentials.
 pub fn send(state: &mut CallState, request: Request) -> Result<Response, HttpError> {
     let shown = shown(&request.url);
     let verb = method(request.method);
-    if let Err(reason) = state.egress.check(&request.url) {
-        tracing::warn!(target: "ticketing_host", method = verb, url = %shown, "egress denied");
-        return Err(HttpError::Denied(reason));
-    }
+    // The URL sent is the one the allow-list checks, and the headers cannot
+    // choose another virtual host or frame another request (`outbound`).
+    let checked = state
+        .egress
+        .check(&request.url)
+        .and_then(|()| crate::outbound::target(&request.url))
+        .and_then(|url| crate::outbound::check_headers(&request.headers).map(|()| url));
+    let url = match checked {
+        Ok(url) => url,
+        Err(reason) => {
+            tracing::warn!(target: "ticketing_host", method = verb, url = %shown, %reason, "egress denied");
+            return Err(HttpError::Denied(reason));
+        }
+    };
     let who = crate::pacing::identity(&request.url, &request.headers);
     let hold = state.pacer.reserve(&who);
     if !hold.is_zero() {
@@ -96,7 +114,7 @@ pub fn send(state: &mut CallState, request: Request) -> Result<Response, HttpErr
     }
     let mut builder = ureq::http::Request::builder()
         .method(verb)
-        .uri(&request.url);
+        .uri(url.as_str());
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
     }

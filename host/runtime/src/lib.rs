@@ -26,6 +26,7 @@ mod http_import;
 mod kv;
 mod limits;
 pub mod names;
+mod outbound;
 mod pacing;
 
 pub use bindings::exports::secops::ticketing::auth::{ConnectionInfo, Deployment, Identity};
