@@ -8,6 +8,16 @@
 //! are written to a temporary file and renamed, so a crash never leaves a
 //! half-written one; one wasmtime refuses (another version, a damaged file)
 //! is compiled afresh and replaced.
+//!
+//! An artifact is machine code the host runs as it is, so the cache is
+//! used only when nobody else could have put it there: the directory must
+//! be a real directory (not a symbolic link) owned by the current user and
+//! writable by nobody else, its ancestors owned by the user or root and not
+//! writable by others (unless sticky, as `/tmp`), and each artifact a
+//! regular file (a symbolic link is not followed) owned by the user and
+//! writable by nobody else. Otherwise the host warns and compiles without
+//! the cache. On a platform where these checks are not implemented (not
+//! unix) the cache is off.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -29,21 +39,39 @@ pub enum Origin {
 
 /// The compiled component, from `dir` when it holds this component compiled
 /// for this engine, else compiled and stored there. A directory or artifact
-/// that other users may write to is not used: its code would run here.
+/// someone else could have written is not used: its code would run here.
 pub fn load(engine: &Engine, bytes: &[u8], dir: &Path) -> wasmtime::Result<(Component, Origin)> {
+    load_as(engine, bytes, dir, trust::current_user())
+}
+
+/// [`load`] for the user `me` (`None`: a platform without the checks).
+fn load_as(
+    engine: &Engine,
+    bytes: &[u8],
+    dir: &Path,
+    me: Option<u32>,
+) -> wasmtime::Result<(Component, Origin)> {
+    let Some(me) = me else {
+        tracing::warn!(
+            "the compile cache is off: this platform has no owner checks for it"
+        );
+        return Ok((Component::new(engine, bytes)?, Origin::Compiled));
+    };
     let path = artifact_path(engine, bytes, dir);
-    if writable_by_others(dir) || writable_by_others(&path) {
+    if let Err(why) = trust::check_dir(dir, me).and_then(|()| trust::check_artifact(&path, me)) {
         tracing::warn!(
             dir = %dir.display(),
-            "the plugin cache is writable by other users; compiling without it"
+            "the plugin cache is not used ({why}); compiling without it"
         );
         return Ok((Component::new(engine, bytes)?, Origin::Compiled));
     }
     if path.exists() {
         // SAFETY: wasmtime runs a deserialized artifact's code as it is. The
-        // file is one this host serialized into the user's own cache
-        // directory (written whole, then renamed into place), and wasmtime
-        // checks its header, version and engine settings before mapping it.
+        // file is a regular file owned by this user, in a directory only this
+        // user may write to (checked above, so nobody else can swap it),
+        // which this host serialized (written whole, then renamed into
+        // place); wasmtime checks its header, version and engine settings
+        // before mapping it.
         #[allow(unsafe_code)]
         match unsafe { Component::deserialize_file(engine, &path) } {
             Ok(component) => return Ok((component, Origin::Cache)),
@@ -54,7 +82,7 @@ pub fn load(engine: &Engine, bytes: &[u8], dir: &Path) -> wasmtime::Result<(Comp
         }
     }
     let component = Component::new(engine, bytes)?;
-    if let Err(e) = store(&component, &path) {
+    if let Err(e) = store(&component, &path, me) {
         tracing::warn!(dir = %dir.display(), "the compiled plugin could not be cached: {e:#}");
     }
     Ok((component, Origin::Compiled))
@@ -69,9 +97,11 @@ pub fn artifact_path(engine: &Engine, bytes: &[u8], dir: &Path) -> PathBuf {
     dir.join(format!("{}.cwasm", &key[..32]))
 }
 
-fn store(component: &Component, path: &Path) -> anyhow::Result<()> {
+fn store(component: &Component, path: &Path, me: u32) -> anyhow::Result<()> {
     let dir = path.parent().expect("an artifact path has a directory");
     create_private_dir(dir)?;
+    // Created now, or there before: either way it must pass the checks.
+    trust::check_dir(dir, me).map_err(|why| anyhow::anyhow!(why))?;
     let serialized = component.serialize().map_err(|e| anyhow::anyhow!("{e}"))?;
     let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
     // A leftover of a crashed process with the same pid.
@@ -84,16 +114,114 @@ fn store(component: &Component, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The checks that decide whether the cache may be used.
 #[cfg(unix)]
-fn writable_by_others(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt as _;
-    path.metadata()
-        .is_ok_and(|m| m.permissions().mode() & 0o022 != 0)
+mod trust {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    use std::path::Path;
+
+    /// The effective user id; `None` where the checks are not implemented.
+    pub fn current_user() -> Option<u32> {
+        Some(rustix::process::geteuid().as_raw())
+    }
+
+    /// Why a file or directory that exists may not be trusted by `me`.
+    fn refuse(meta: &std::fs::Metadata, me: u32, what: &str) -> Result<(), String> {
+        if meta.file_type().is_symlink() {
+            return Err(format!("the {what} is a symbolic link, which is not followed"));
+        }
+        if meta.uid() != me {
+            return Err(format!(
+                "the {what} is owned by user {}, not by this user ({me})",
+                meta.uid()
+            ));
+        }
+        if meta.permissions().mode() & 0o022 != 0 {
+            return Err(format!("other users may write to the {what}"));
+        }
+        Ok(())
+    }
+
+    /// The cache directory (if it exists) and its ancestors.
+    pub fn check_dir(dir: &Path, me: u32) -> Result<(), String> {
+        match dir.symlink_metadata() {
+            Ok(meta) => {
+                refuse(&meta, me, "cache directory")?;
+                if !meta.is_dir() {
+                    return Err("the cache directory is not a directory".into());
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("the cache directory cannot be read: {e}")),
+        }
+        // Whoever may write to an ancestor may replace the directory.
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let Some(real) = existing_ancestor(parent) else {
+            return Ok(());
+        };
+        for ancestor in real.ancestors() {
+            let meta = ancestor
+                .metadata()
+                .map_err(|e| format!("{} cannot be read: {e}", ancestor.display()))?;
+            let mode = meta.permissions().mode();
+            if meta.uid() != me && meta.uid() != 0 {
+                return Err(format!(
+                    "{} is owned by user {}, neither this user nor root",
+                    ancestor.display(),
+                    meta.uid()
+                ));
+            }
+            if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+                return Err(format!(
+                    "other users may write to {} (and it is not sticky)",
+                    ancestor.display()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The nearest ancestor of `path` that exists, symbolic links resolved.
+    fn existing_ancestor(path: &Path) -> Option<std::path::PathBuf> {
+        path.ancestors().find_map(|p| std::fs::canonicalize(p).ok())
+    }
+
+    /// An artifact, if it exists.
+    pub fn check_artifact(path: &Path, me: u32) -> Result<(), String> {
+        match path.symlink_metadata() {
+            Ok(meta) => {
+                refuse(&meta, me, "cached artifact")?;
+                if meta.is_file() {
+                    Ok(())
+                } else {
+                    Err("the cached artifact is not a regular file".into())
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(format!("the cached artifact cannot be read: {e}")),
+        }
+    }
 }
 
+/// No owner checks here: the cache is off (see the module's documentation).
 #[cfg(not(unix))]
-fn writable_by_others(_: &Path) -> bool {
-    false
+mod trust {
+    use std::path::Path;
+
+    pub fn current_user() -> Option<u32> {
+        None
+    }
+
+    pub fn check_dir(_: &Path, _: u32) -> Result<(), String> {
+        Err("no owner checks on this platform".into())
+    }
+
+    pub fn check_artifact(_: &Path, _: u32) -> Result<(), String> {
+        Err("no owner checks on this platform".into())
+    }
 }
 
 #[cfg(unix)]
@@ -129,7 +257,8 @@ fn prune(dir: &Path, current: &Path) {
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "cwasm") && p != current)
-        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+        // Not followed: a link's own time, and removing it removes the link.
+        .filter_map(|p| Some((p.symlink_metadata().ok()?.modified().ok()?, p)))
         .collect();
     artifacts.sort_by_key(|a| std::cmp::Reverse(a.0));
     for (_, old) in artifacts.into_iter().skip(KEEP - 1) {
@@ -229,6 +358,88 @@ mod tests {
             "the stored artifact is not mapped"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symbolic_link_to_an_artifact_is_not_followed() {
+        let engine = engine(true);
+        let elsewhere = tempdir("link-target");
+        load(&engine, COMPONENT, &elsewhere).unwrap();
+        let dir = tempdir("link");
+        create_private_dir(&dir).unwrap();
+        let artifact = artifact_path(&engine, COMPONENT, &dir);
+        std::os::unix::fs::symlink(artifact_path(&engine, COMPONENT, &elsewhere), &artifact)
+            .unwrap();
+        let (_, origin) = load(&engine, COMPONENT, &dir).unwrap();
+        assert_eq!(origin, Origin::Compiled, "the link is not mapped");
+        assert!(artifact.symlink_metadata().unwrap().file_type().is_symlink(), "nor replaced");
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(&elsewhere).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_cache_directory_that_is_a_symbolic_link_is_not_used() {
+        let engine = engine(true);
+        let real = tempdir("dir-target");
+        load(&engine, COMPONENT, &real).unwrap();
+        let dir = tempdir("dir-link");
+        std::os::unix::fs::symlink(&real, &dir).unwrap();
+        let (_, origin) = load(&engine, COMPONENT, &dir).unwrap();
+        assert_eq!(origin, Origin::Compiled);
+        std::fs::remove_file(&dir).unwrap();
+        std::fs::remove_dir_all(&real).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_cache_owned_by_another_user_is_not_used() {
+        let engine = engine(true);
+        let dir = tempdir("owner");
+        let me = trust::current_user().unwrap();
+        load_as(&engine, COMPONENT, &dir, Some(me)).unwrap();
+        assert_eq!(
+            load_as(&engine, COMPONENT, &dir, Some(me)).unwrap().1,
+            Origin::Cache
+        );
+        // The same directory and artifact, as seen by another user: private
+        // (0700, 0600) and unwritable by them, but not theirs.
+        let (_, origin) = load_as(&engine, COMPONENT, &dir, Some(me + 1)).unwrap();
+        assert_eq!(origin, Origin::Compiled);
+        let why = trust::check_dir(&dir, me + 1).unwrap_err();
+        assert!(why.contains(&format!("owned by user {me}")), "{why}");
+        let artifact = artifact_path(&engine, COMPONENT, &dir);
+        let why = trust::check_artifact(&artifact, me + 1).unwrap_err();
+        assert!(why.contains("cached artifact is owned"), "{why}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_cache_under_a_directory_others_can_write_to_is_not_used() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let engine = engine(true);
+        let shared = tempdir("shared-parent");
+        std::fs::create_dir_all(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let dir = shared.join("cache");
+        load(&engine, COMPONENT, &dir).unwrap();
+        assert!(!artifact_path(&engine, COMPONENT, &dir).exists(), "nothing stored");
+        // Sticky, as /tmp: others cannot rename what is not theirs.
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        load(&engine, COMPONENT, &dir).unwrap();
+        assert_eq!(load(&engine, COMPONENT, &dir).unwrap().1, Origin::Cache);
+        std::fs::remove_dir_all(&shared).unwrap();
+    }
+
+    #[test]
+    fn without_owner_checks_the_cache_is_off() {
+        let engine = engine(true);
+        let dir = tempdir("off");
+        let (_, origin) = load_as(&engine, COMPONENT, &dir, None).unwrap();
+        assert_eq!(origin, Origin::Compiled);
+        assert!(!dir.exists(), "nothing written");
     }
 
     #[test]
