@@ -1,5 +1,5 @@
-//! The host's sandbox, proven with components: the deadline, the memory
-//! limit, the egress allow-list, and typed `unsupported` answers; and with
+//! The runtime's sandbox, proven with components: the deadline, the memory
+//! limit and the egress allow-list; and with
 //! the real connector: a script that loops forever, a script that asks for
 //! gigabytes, and an answer of gigabytes each end their call with a clear
 //! error while other calls on the same host go on being served.

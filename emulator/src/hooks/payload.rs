@@ -142,10 +142,7 @@ fn text_field(item: &StoredItem, name: &str) -> String {
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    html_escape::encode_double_quoted_attribute(s).into_owned()
 }
 
 /// `{text, html, markdown}` summaries, worded as the fixtures are.

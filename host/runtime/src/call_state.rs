@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::secops::ticketing::{http, store, types};
+use crate::bindings::secops::ticketing::{store, types};
 use crate::egress::Egress;
 use crate::kv::Kv;
 use crate::limits::MemoryLimiter;
@@ -78,12 +78,6 @@ impl WasiView for CallState {
 }
 
 impl types::Host for CallState {}
-
-impl http::Host for CallState {
-    fn send(&mut self, request: http::Request) -> Result<http::Response, http::HttpError> {
-        crate::http_import::send(self, request)
-    }
-}
 
 impl store::Host for CallState {
     fn get(&mut self, key: String) -> Option<String> {

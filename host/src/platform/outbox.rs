@@ -39,6 +39,12 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// Kept rather than `backon` or `backoff`: those drive a retry loop in
+    /// the process (and `backoff` is unmaintained), while an outbox job's
+    /// next attempt is a time stored in the database that must survive the
+    /// process; and their jitter is added to the delay, not AWS's "full
+    /// jitter" below. What is left is this one formula.
+    ///
     /// The wait before attempt `attempts + 1`: uniform in
     /// `0..=min(cap, base * 2^(attempts-1))` ("full jitter", so that many
     /// workers failing together do not retry together), and at least

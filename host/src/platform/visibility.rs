@@ -3,21 +3,11 @@
 //! filter. The `dispatch` command enforces it when given a rules file;
 //! ticketing rules are automation and are not subject to it.
 
-use serde::Deserialize;
 use time::OffsetDateTime;
 
 use crate::Ticket;
+pub use crate::platform::rules::Visibility;
 use crate::platform::rules::Rules;
-
-/// When an outegration may be dispatched to by hand.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Visibility {
-    #[default]
-    Always,
-    Never,
-    Filter,
-}
 
 /// Why a dispatch is not offered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

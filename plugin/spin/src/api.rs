@@ -1,4 +1,4 @@
-//! The JSON of the `/v1` API, as documented in `openapi.yaml`. Requests
+//! The JSON of the `/v1` API, as documented in `openapi.json`. Requests
 //! refuse unknown members; responses are plain data.
 
 use serde::{Deserialize, Serialize};
@@ -10,7 +10,8 @@ use serde_json::{Map, Value};
 pub struct Ticket {
     pub id: String,
     pub url: String,
-    #[serde(default)]
+    /// A field named twice is refused, as the host's ticket files refuse it.
+    #[serde(default, deserialize_with = "ticketing_model::ticket_json::unique_members")]
     pub fields: Map<String, Value>,
     #[serde(default)]
     pub findings: Vec<Finding>,
@@ -24,7 +25,7 @@ pub struct Finding {
     pub id: String,
     #[serde(default = "open")]
     pub status: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "ticketing_model::ticket_json::unique_members")]
     pub fields: Map<String, Value>,
 }
 

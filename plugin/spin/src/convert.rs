@@ -9,109 +9,24 @@ use ado_connector_core::sync::{Conflict, PushOutcome, StateChange, Transition};
 use ado_connector_core::target::Deployment;
 use ado_connector_core::webhook::{Subscription, TicketUpdate};
 use ado_connector_core::{ConnectorError, Issue};
-use serde_json::{Map, Value};
+use serde_json::Value;
+use ticketing_model::ticket_json;
 
 use crate::api;
 use crate::error::ApiError;
 
-/// A JSON value as a field value; `at` names the field in errors.
-fn field_value(at: &str, v: &Value) -> Result<core::FieldValue, Issue> {
-    use core::FieldValue as F;
-    Ok(match v {
-        Value::Null => F::Null,
-        Value::Bool(b) => F::Boolean(*b),
-        Value::Number(n) => n
-            .as_i64()
-            .map(F::Integer)
-            .unwrap_or_else(|| F::Number(n.as_f64().unwrap_or_default())),
-        Value::String(s) if looks_like_date_time(s) => F::DateTime(s.clone()),
-        Value::String(s) => F::Text(s.clone()),
-        Value::Array(items) => F::TextList(
-            items
-                .iter()
-                .map(|i| i.as_str().map(str::to_string))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| Issue::new(at, "type", "a list must hold only strings"))?,
-        ),
-        Value::Object(_) => return Err(Issue::new(at, "type", "an object is not a field value")),
-    })
-}
-
-/// `YYYY-MM-DDTHH:MM:SS...` with a zone: an RFC 3339 date-time.
-fn looks_like_date_time(s: &str) -> bool {
-    let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| r.into_iter().all(|i| b[i].is_ascii_digit());
-    b.len() >= 20
-        && digits(0..4)
-        && b[4] == b'-'
-        && digits(5..7)
-        && b[7] == b'-'
-        && digits(8..10)
-        && matches!(b[10], b'T' | b't')
-        && digits(11..13)
-        && b[13] == b':'
-        && (s.ends_with('Z') || s.ends_with('z') || s[19..].contains(['+', '-']))
-}
-
-fn fields(map: &Map<String, Value>, at: &str, issues: &mut Vec<Issue>) -> Vec<core::Field> {
-    map.iter()
-        .filter_map(|(name, v)| match field_value(&format!("{at}{name}"), v) {
-            Ok(value) => Some(core::Field {
-                name: name.clone(),
-                value,
-            }),
-            Err(issue) => {
-                issues.push(issue);
-                None
-            }
-        })
-        .collect()
-}
-
-/// An API ticket as a core ticket; every bad field is named.
+/// An API ticket as a core ticket, read by the one ticket JSON format
+/// (`ticketing_model::ticket_json`, the host's too): every bad member is named.
 pub fn ticket(t: &api::Ticket) -> Result<core::Ticket, ApiError> {
-    let mut issues = Vec::new();
-    let ticket = core::Ticket {
-        id: t.id.clone(),
-        url: t.url.clone(),
-        fields: fields(&t.fields, "ticket.fields.", &mut issues),
-        findings: t
-            .findings
-            .iter()
-            .enumerate()
-            .map(|(i, f)| core::Finding {
-                id: f.id.clone(),
-                status: f.status.clone(),
-                fields: fields(
-                    &f.fields,
-                    &format!("ticket.findings[{i}].fields."),
-                    &mut issues,
-                ),
-            })
-            .collect(),
-        comments: t.comments.iter().map(comment_in).collect(),
-    };
-    if ticket.id.trim().is_empty() {
-        issues.push(Issue::new(
-            "ticket.id",
-            "required",
-            "the ticket id is empty",
-        ));
-    }
-    if issues.is_empty() {
-        Ok(ticket)
-    } else {
-        Err(ApiError::new(422, "invalid_ticket", "the ticket has invalid members").issues(issues))
-    }
-}
-
-fn comment_in(c: &api::Comment) -> core::Comment {
-    core::Comment {
-        id: c.id.clone(),
-        author: c.author.clone(),
-        created: c.created.clone(),
-        text: c.text.clone(),
-    }
+    let value = serde_json::to_value(t).map_err(|e| ApiError::malformed_json(&e))?;
+    ticket_json::from_value(value).map_err(|e| {
+        let issues: Vec<Issue> = e
+            .issues
+            .into_iter()
+            .map(|i| Issue::new(format!("ticket.{}", i.path), i.rule, i.message))
+            .collect();
+        ApiError::new(422, "invalid_ticket", "the ticket has invalid members").issues(issues)
+    })
 }
 
 fn comment_out(c: &core::Comment) -> api::Comment {
@@ -123,28 +38,22 @@ fn comment_out(c: &core::Comment) -> api::Comment {
     }
 }
 
-/// A field value as JSON: the inverse of `field_value`.
+/// A field value as JSON (the ticket format's).
 pub fn value_json(v: &core::FieldValue) -> Value {
-    use core::FieldValue as F;
-    match v {
-        F::Null => Value::Null,
-        F::Boolean(b) => Value::Bool(*b),
-        F::Integer(i) => Value::from(*i),
-        F::Number(n) => Value::from(*n),
-        F::Text(s) | F::DateTime(s) => Value::String(s.clone()),
-        F::TextList(l) => Value::Array(l.iter().cloned().map(Value::String).collect()),
-    }
+    ticket_json::value_json(v)
 }
 
-/// The ticket as last sent, after a webhook update: the `before` of the next sync.
+/// The ticket as last sent, after a webhook update: the `before` of the
+/// next sync. Applied as every host applies it (`ticketing_model::update`).
 pub fn apply_update(snapshot: &mut api::Ticket, update: &TicketUpdate) {
-    for f in &update.fields {
-        snapshot.fields.insert(f.name.clone(), value_json(&f.value));
-    }
-    for c in &update.comments {
-        if !snapshot.comments.iter().any(|s| s.id == c.id) {
-            snapshot.comments.push(comment_out(c));
-        }
+    let Ok(mut model) = ticket(snapshot) else {
+        // A stored snapshot was accepted when it was stored; should it not
+        // read back, the update still reaches the feed, only the baseline waits.
+        return;
+    };
+    ticketing_model::update::apply_update(&mut model, &update.fields, &update.comments);
+    if let Ok(back) = serde_json::from_value(ticket_json::to_value(&model)) {
+        *snapshot = back;
     }
 }
 

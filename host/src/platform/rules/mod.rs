@@ -19,7 +19,17 @@ pub use condition::Condition;
 
 use crate::platform::grouping::{GroupKey, Grouping};
 use crate::platform::ingest::Statuses;
-use crate::platform::visibility::Visibility;
+
+/// When an outegration may be dispatched to by hand (the "Create Azure
+/// DevOps Ticket" button's setting; enforced by `platform::visibility`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    #[default]
+    Always,
+    Never,
+    Filter,
+}
 
 /// Why a rules file was refused: always the file, and where in it.
 #[derive(Debug, thiserror::Error)]

@@ -22,10 +22,7 @@ pub fn safe_url(url: &str) -> bool {
 
 /// Text for HTML content or a double-quoted attribute.
 pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    html_escape::encode_double_quoted_attribute(s).into_owned()
 }
 
 /// `text` as a link to `url`, or as plain text when the URL is not one
