@@ -29,6 +29,8 @@ mod requests;
 mod routes;
 mod rules;
 pub mod seed;
+pub mod server;
+pub mod setup;
 mod state;
 mod store;
 mod views;
@@ -68,6 +70,8 @@ pub struct EmulatorConfig {
     pub rate_limit: Option<ratelimit::RateLimit>,
     /// Faults in force at start (none by default).
     pub faults: faults::Faults,
+    /// Azure DevOps Server mode (`EmulatorConfig::server`); `None` is Services.
+    pub server: Option<server::ServerMode>,
 }
 
 impl Default for EmulatorConfig {
@@ -103,6 +107,7 @@ impl Default for EmulatorConfig {
             hooks: hooks::HookSettings::default(),
             rate_limit: None,
             faults: faults::Faults::default(),
+            server: None,
         }
     }
 }
@@ -146,18 +151,19 @@ fn build_state(config: &EmulatorConfig) -> Emu {
         seed::PAT_NO_WORK_SCOPE.into(),
         (person.clone(), Scope::ProjectRead),
     );
+    setup::seed_pats(&mut data, &person);
     data.refresh_tokens
         .insert(seed::REFRESH_TOKEN.into(), person);
+    for p in &config.projects {
+        let trees = classification::Trees::seed(&p.name, &mut data.next_node_id);
+        data.trees.insert(p.id.clone(), trees);
+    }
     Emu {
         organization: config.organization.clone(),
         tenant_id: config.tenant_id.clone(),
         instance_id: uuid::Uuid::new_v4().to_string(),
         projects: config
             .projects
-    for p in &config.projects {
-        let trees = classification::Trees::seed(&p.name, &mut data.next_node_id);
-        data.trees.insert(p.id.clone(), trees);
-    }
             .iter()
             .map(|p| Project {
                 id: p.id.clone(),
@@ -165,7 +171,7 @@ fn build_state(config: &EmulatorConfig) -> Emu {
                 process: p.process.clone(),
             })
             .collect(),
-        apps: vec![
+        apps: setup::with_apps(vec![
             App {
                 client_id: seed::SP_CLIENT_ID.into(),
                 secret: seed::SP_CLIENT_SECRET.into(),
@@ -196,7 +202,7 @@ fn build_state(config: &EmulatorConfig) -> Emu {
                     true,
                 ),
             },
-        ],
+        ]),
         token_lifetime: config.token_lifetime,
         data: Mutex::new(data),
         requests: AtomicU64::new(0),
@@ -207,6 +213,14 @@ fn build_state(config: &EmulatorConfig) -> Emu {
         faults: faults::FaultState::new(config.faults.clone()),
         limiter: ratelimit::Limiter::new(config.rate_limit.clone()),
         counts: requests::Counter::default(),
+        server: config.server.clone(),
+        setup: setup::Setup::seeded(
+            config
+                .projects
+                .iter()
+                .find(|p| p.name == seed::PROJECT_BASIC)
+                .map(|p| p.id.as_str()),
+        ),
     }
 }
 
@@ -217,6 +231,7 @@ fn app(emu: Arc<Emu>) -> axum::Router {
     let counter = emu.clone();
     use axum::middleware::from_fn_with_state as with;
     let inner = routes::router(emu.clone())
+        .layer(with(emu.clone(), setup::layer))
         .layer(with(emu.clone(), ratelimit::layer))
         .layer(with(emu.clone(), faults::layer))
         .layer(with(emu.clone(), requests::layer))
@@ -232,6 +247,8 @@ fn app(emu: Arc<Emu>) -> axum::Router {
     axum::Router::new()
         .fallback_service(inner)
         .layer(axum::middleware::map_request(casefold::layer))
+        // Outside all: a Server's virtual directory comes off the path.
+        .layer(with(emu, server::layer))
 }
 
 /// Serves an emulator on `listener` until `shutdown` resolves.
@@ -241,8 +258,11 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let emu = Arc::new(build_state(&config));
-    *emu.base_url.lock().unwrap_or_else(|e| e.into_inner()) =
-        format!("http://{}", listener.local_addr()?);
+    *emu.base_url.lock().unwrap_or_else(|e| e.into_inner()) = format!(
+        "http://{}{}",
+        listener.local_addr()?,
+        server::path_prefix(&config)
+    );
     net::serve(emu.clone(), listener, app(emu), shutdown).await?;
     Ok(())
 }
@@ -255,7 +275,8 @@ impl Emulator {
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
         let emu = Arc::new(build_state(&config));
-        *emu.base_url.lock().unwrap_or_else(|e| e.into_inner()) = format!("http://{addr}");
+        *emu.base_url.lock().unwrap_or_else(|e| e.into_inner()) =
+            format!("http://{addr}{}", server::path_prefix(&config));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let router = app(emu.clone());
         let served = emu.clone();
@@ -289,9 +310,10 @@ impl Emulator {
         format!("http://{}", self.addr)
     }
 
-    /// The organization URL, `http://127.0.0.1:PORT/{org}`.
+    /// The organization URL, `http://127.0.0.1:PORT/{org}`; in Server mode
+    /// the collection URL, `http://127.0.0.1:PORT/tfs/DefaultCollection`.
     pub fn org_url(&self) -> String {
-        format!("{}/{}", self.base_url(), self.emu.organization)
+        format!("{}/{}", self.emu.base_url(), self.emu.organization)
     }
 
     /// A stored work item as GET with `$expand=relations` returns it.

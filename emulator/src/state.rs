@@ -25,6 +25,8 @@ pub struct Identity {
 pub enum Scope {
     Full,
     ProjectRead,
+    /// Work Items (Read), `vso.work`, without Read & write (see `setup`).
+    WorkRead,
 }
 
 /// A project.
@@ -53,12 +55,12 @@ pub struct Data {
     pub next_id: i32,
     /// Revisions, recycle bin, comments and attachments.
     pub store: crate::store::WorkStore,
-}
-
     /// Area and iteration trees by project id.
     pub trees: HashMap<String, crate::classification::Trees>,
     /// Classification node ids are unique in the organization.
     pub next_node_id: i32,
+}
+
 /// A stored work item.
 #[derive(Debug, Clone)]
 pub struct StoredItem {
@@ -93,6 +95,10 @@ pub struct Emu {
     pub limiter: crate::ratelimit::Limiter,
     /// REST calls by route and status, for `/_emulator/requests`.
     pub counts: crate::requests::Counter,
+    /// Azure DevOps Server mode, if on.
+    pub server: Option<crate::server::ServerMode>,
+    /// The seeded setup mistakes (expired secret, project membership).
+    pub setup: crate::setup::Setup,
 }
 
 impl Emu {

@@ -63,7 +63,7 @@ pub async fn connection_data(
         "authorizedUser": me,
         "instanceId": emu.instance_id,
         "deploymentId": emu.instance_id,
-        "deploymentType": "hosted",
+        "deploymentType": if emu.server.is_some() { "onPremises" } else { "hosted" },
         "locationServiceData": {
             "serviceOwner": "00025394-6065-48ca-87d9-7f5672854ef7",
             "defaultAccessMappingMoniker": "PublicAccessMapping",
@@ -102,14 +102,16 @@ pub async fn projects(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = org_caller(&emu, &org, &headers) {
-        return r;
-    }
+    let caller = match org_caller(&emu, &org, &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
     let skip: usize = q.get("$skip").and_then(|s| s.parse().ok()).unwrap_or(0);
     let top: usize = q.get("$top").and_then(|s| s.parse().ok()).unwrap_or(100);
     let list: Vec<Value> = emu
         .projects
         .iter()
+        .filter(|p| emu.setup.sees(&caller.identity, p))
         .skip(skip)
         .take(top)
         .map(|p| project_json(&emu, p, false))

@@ -22,7 +22,7 @@ pub fn wit_project(
 ) -> Result<(crate::auth::Caller, Project), Response> {
     let caller = org_caller(emu, org, headers)?;
     let project = project_or_404(emu, project)?.clone();
-    if caller.scope != Scope::Full {
+    if caller.scope == Scope::ProjectRead {
         // [unverified] ADO's answer to a PAT without vso.work on a work item route.
         return Err(envelope(
             StatusCode::UNAUTHORIZED,

@@ -29,7 +29,7 @@ pub fn flag(q: &HashMap<String, String>, name: &str) -> bool {
 /// Authenticates an organization-level work item call: vso.work is needed.
 pub fn org_wit_caller(emu: &Emu, org: &str, headers: &HeaderMap) -> Result<Caller, Response> {
     let caller = org_caller(emu, org, headers)?;
-    if caller.scope != Scope::Full {
+    if caller.scope == Scope::ProjectRead {
         // [unverified] ADO's answer to a PAT without vso.work on a work item route.
         return Err(envelope(
             StatusCode::UNAUTHORIZED,

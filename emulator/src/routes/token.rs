@@ -81,6 +81,9 @@ pub async fn token(
                     ),
                 );
             }
+            if let Some(expired) = emu.setup.expired_secret(&app.client_id) {
+                return expired;
+            }
             let token = new_token();
             emu.data()
                 .tokens

@@ -228,6 +228,7 @@ pub fn connection_info(i: core_connection::ConnectionInfo) -> auth::ConnectionIn
         project_id: i.project_id,
         project_name: i.project_name,
         process_template: i.process_template,
+        api_version: i.api_version,
     }
 }
 

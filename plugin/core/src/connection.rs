@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::auth::Authenticator;
 use crate::client::Client;
 use crate::env::Env;
 use crate::error::{ConnectorError, Problem};
 use crate::model::Connection;
+use crate::setup;
 use crate::target::{API_VERSION, Deployment, segment};
 
 /// connectionData is not in any OpenAPI spec; Microsoft's own clients call it
@@ -30,6 +32,9 @@ pub struct ConnectionInfo {
     pub project_id: String,
     pub project_name: String,
     pub process_template: Option<String>,
+    /// The REST api-version the connector uses with this server: the
+    /// pinned one, or the newest an older Azure DevOps Server serves.
+    pub api_version: String,
 }
 
 #[derive(Deserialize)]
@@ -67,6 +72,8 @@ struct RawProject {
     name: String,
     #[serde(default)]
     capabilities: Option<serde_json::Value>,
+    #[serde(default)]
+    url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -75,13 +82,21 @@ struct ProjectList {
     value: Vec<RawProject>,
 }
 
-/// Authenticates and checks the project with the scopes the connector uses.
+/// Authenticates and checks, in the order of the README's setup, each step
+/// it can observe: the Entra app registration (a token), the identity in
+/// the organization (`connectionData`), the organization's spelling and
+/// the project (the project's own URL), the api-version the server serves,
+/// reading work items and writing them (a `validateOnly` create, which
+/// saves nothing). A failure names the setup step and its fix.
 pub fn test_connection(
     env: &dyn Env,
     connection: &Connection,
 ) -> Result<ConnectionInfo, ConnectorError> {
     let client = Client::new(env, connection)?;
     let target = client.target();
+    let credentials = &connection.credentials;
+    // Step 1: Entra ID issues a token (its errors name the step).
+    Authenticator::new(env, credentials).header()?;
     let data: ConnectionData = client
         .get(&target.org_api("connectionData", CONNECTION_DATA_VERSION))
         .map_err(|e| match e {
@@ -89,6 +104,7 @@ pub fn test_connection(
                 format!("organization or collection `{}` was not found at {}", target.organization(), target.base()),
                 "check the URL: https://dev.azure.com/{organization} for Azure DevOps Services (the name as it appears in your browser), or https://{server}/{virtual directory}/{collection} for Azure DevOps Server",
             )),
+            ConnectorError::Unauthorized(p) => setup::refused_by_organization(credentials, target, p),
             other => other,
         })?;
     let user = data
@@ -100,17 +116,21 @@ pub fn test_connection(
                 "check the credentials; anonymous access is not enough",
             ))
         })?;
-    let project = resolve_project(&client, true)?;
-    // The scope the connector really needs: reading work item types.
-    let _: serde_json::Value = client
+    let (project, project_url) = fetch_project(&client, &connection.project)?;
+    setup::check_organization_name(target, project_url.as_deref())?;
+    // The scope the connector really needs: reading work item types...
+    let types: TypeList = client
         .get(&target.project_api(&project.id, "wit/workitemtypes", API_VERSION))
         .map_err(|e| match e {
-            ConnectorError::Unauthorized(p) | ConnectorError::Forbidden(p) => ConnectorError::Forbidden(Problem::new(
-                format!("the identity can read project `{}` but not its work items: {}", project.name, p.message),
-                "give the personal access token the Work Items (Read & write) scope (vso.work_write), or give the identity at least Basic access and Contributor rights in the project",
-            )),
+            ConnectorError::Unauthorized(p) | ConnectorError::Forbidden(p) => {
+                setup::cannot_read_work_items(credentials, &project.name, &p.message)
+            }
             other => other,
         })?;
+    // ...and writing them.
+    if let Some(ty) = types.value.iter().find(|t| !t.is_disabled) {
+        setup::check_work_item_write(&client, credentials, &project, &ty.name)?;
+    }
     let deployment = match data.deployment_type.as_deref() {
         Some("hosted") => Deployment::Services,
         Some("onPremises") => Deployment::Server,
@@ -129,7 +149,22 @@ pub fn test_connection(
         project_id: project.id,
         project_name: project.name,
         process_template: project.process_template,
+        api_version: client.api_version(),
     })
+}
+
+#[derive(Deserialize)]
+struct TypeList {
+    #[serde(default)]
+    value: Vec<RawType>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawType {
+    name: String,
+    #[serde(default)]
+    is_disabled: bool,
 }
 
 /// The connection's project, from the store cache or ADO. With `fresh` the
@@ -155,6 +190,29 @@ pub fn resolve_project(client: &Client<'_>, fresh: bool) -> Result<ProjectRef, C
     {
         return Ok(cached);
     }
+    let (project, _) = fetch_project(client, wanted)?;
+    if let Ok(json) = serde_json::to_string(&project) {
+        client.env().store_set(&key, &json, Some(PROJECT_CACHE_TTL));
+        // Links name their project by id: a sync after a dispatch by name
+        // finds the project without asking again.
+        if !project.id.eq_ignore_ascii_case(wanted) {
+            client.env().store_set(
+                &format!("project|{}|{}", target.base(), project.id),
+                &json,
+                Some(PROJECT_CACHE_TTL),
+            );
+        }
+    }
+    Ok(project)
+}
+
+/// The project from ADO, with the URL ADO gives it (its spelling of the
+/// organization).
+fn fetch_project(
+    client: &Client<'_>,
+    wanted: &str,
+) -> Result<(ProjectRef, Option<String>), ConnectorError> {
+    let target = client.target();
     let url = format!(
         "{}&includeCapabilities=true",
         target.org_api(&format!("projects/{}", segment(wanted)), API_VERSION)
@@ -175,19 +233,7 @@ pub fn resolve_project(client: &Client<'_>, fresh: bool) -> Result<ProjectRef, C
         name: raw.name,
         process_template,
     };
-    if let Ok(json) = serde_json::to_string(&project) {
-        client.env().store_set(&key, &json, Some(PROJECT_CACHE_TTL));
-        // Links name their project by id: a sync after a dispatch by name
-        // finds the project without asking again.
-        if !project.id.eq_ignore_ascii_case(wanted) {
-            client.env().store_set(
-                &format!("project|{}|{}", target.base(), project.id),
-                &json,
-                Some(PROJECT_CACHE_TTL),
-            );
-        }
-    }
-    Ok(project)
+    Ok((project, raw.url))
 }
 
 fn project_not_found(client: &Client<'_>, wanted: &str) -> ConnectorError {
@@ -199,20 +245,39 @@ fn project_not_found(client: &Client<'_>, wanted: &str) -> ConnectorError {
         ))
         .map(|l| l.value.into_iter().map(|p| p.name).collect())
         .unwrap_or_default();
-    let remediation = match closest_name(&known, wanted) {
-        Some(close) => format!("did you mean `{close}`? Use the project name as Azure DevOps shows it, or its id"),
-        None if known.is_empty() => "check the project name (or use its id), and that the identity is a member of the project".to_string(),
-        None => format!(
-            "check the project name (or use its id); projects this identity can see: {}",
-            known.iter().take(10).map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
-        ),
-    };
-    ConnectorError::NotFound(Problem::new(
+    let missing = format!(
+        "project `{wanted}` was not found in `{}`",
+        target.organization()
+    );
+    if let Some(close) = closest_name(&known, wanted) {
+        return ConnectorError::NotFound(Problem::new(
+            missing,
+            format!(
+                "did you mean `{close}`? Use the project name as Azure DevOps shows it, or its id"
+            ),
+        ));
+    }
+    // ADO hides the projects an identity was not added to: a name that is
+    // not a misspelling is most likely a missing membership.
+    let seen = if known.is_empty() {
+        "it can see no project".to_string()
+    } else {
         format!(
-            "project `{wanted}` was not found in `{}`",
-            target.organization()
+            "projects it can see: {}",
+            known
+                .iter()
+                .take(10)
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    ConnectorError::NotFound(setup::Step::ProjectMember.problem(
+        format!("{missing}, or the identity was not added to it ({seen})"),
+        format!(
+            "add the {} to project `{wanted}` (Project settings → Permissions → Contributors → Add); if the name is wrong, use the project's name as Azure DevOps shows it, or its id",
+            setup::identity_noun(&client.connection().credentials)
         ),
-        remediation,
     ))
 }
 
@@ -313,6 +378,97 @@ mod tests {
             matches!(&err, ConnectorError::Forbidden(p) if p.remediation.contains("vso.work_write")),
             "{err:?}"
         );
+    }
+
+    fn out_of_range(max: &str) -> Result<crate::env::HttpResponse, crate::env::HttpError> {
+        envelope(
+            400,
+            &format!(
+                "The requested REST API version of 7.1 is out of range for this server. The latest REST API version this server supports is {max}."
+            ),
+            "VssVersionOutOfRangeException",
+        )
+    }
+
+    #[test]
+    fn an_older_server_is_asked_again_at_the_version_it_names() {
+        let env = FakeEnv::new(vec![
+            answer(
+                200,
+                json!({"authorizedUser": {"id": "u-1"}, "deploymentType": "onPremises"}),
+            ),
+            out_of_range("6.0"),
+            answer(200, json!({"id": "p-1", "name": "P"})),
+            answer(200, json!({"value": [{"name": "Bug"}]})),
+            answer(200, json!({"id": -1, "rev": 0, "fields": {}})),
+        ]);
+        let mut c = conn("P");
+        c.base_url = "https://tfs.example/tfs/DefaultCollection".into();
+        let info = test_connection(&env, &c).unwrap();
+        assert_eq!(info.api_version, "6.0");
+        assert_eq!(info.deployment, Deployment::Server);
+        let urls = env.sent_urls();
+        assert!(urls[1].contains("api-version=7.1"), "{}", urls[1]);
+        for url in &urls[2..] {
+            assert!(url.contains("api-version=6.0"), "{url}");
+        }
+        assert!(urls[4].contains("validateOnly=true"), "{}", urls[4]);
+    }
+
+    #[test]
+    fn a_server_older_than_2020_is_unsupported() {
+        let env = FakeEnv::new(vec![
+            answer(
+                200,
+                json!({"authorizedUser": {"id": "u-1"}, "deploymentType": "onPremises"}),
+            ),
+            out_of_range("5.1"),
+        ]);
+        let mut c = conn("P");
+        c.base_url = "https://tfs.example/tfs/DefaultCollection".into();
+        let err = test_connection(&env, &c).unwrap_err();
+        assert!(
+            matches!(&err, ConnectorError::Unsupported(m) if m.contains("5.1") && m.contains("Azure DevOps Server 2020")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn an_organization_spelt_otherwise_by_ado_is_refused_with_its_spelling() {
+        let env = FakeEnv::new(vec![
+            connection_data(),
+            answer(
+                200,
+                json!({"id": "p-1", "name": "P", "url": "https://dev.azure.com/contoso/_apis/projects/p-1"}),
+            ),
+        ]);
+        let mut c = conn("P");
+        c.base_url = "https://dev.azure.com/Contoso".into();
+        let err = test_connection(&env, &c).unwrap_err();
+        assert!(
+            matches!(&err, ConnectorError::InvalidConfig(i) if i[0].rule == "organization-name" && i[0].message.contains("use https://dev.azure.com/contoso")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_pat_that_only_reads_work_items_is_told_to_choose_read_and_write() {
+        let env = FakeEnv::new(vec![
+            connection_data(),
+            answer(200, json!({"id": "p-1", "name": "P"})),
+            answer(200, json!({"value": [{"name": "Bug"}]})),
+            envelope(
+                401,
+                "TF400813: The user 'u-1' is not authorized to access this resource.",
+                "UnauthorizedRequestException",
+            ),
+        ]);
+        let err = test_connection(&env, &conn("P")).unwrap_err();
+        assert!(
+            matches!(&err, ConnectorError::Forbidden(p) if p.message.starts_with("setup the personal access token") && p.remediation.contains("Read & write")),
+            "{err:?}"
+        );
+        assert!(env.sent_urls()[3].contains("/p-1/_apis/wit/workitems/$Bug?validateOnly=true"));
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod error;
 pub mod mapping;
 pub mod model;
 pub mod schema;
+pub mod setup;
 pub mod sync;
 pub mod target;
 pub mod webhook;

@@ -24,13 +24,7 @@ struct Wrapper {
 
 /// Parses the JSON finding format.
 pub fn parse(file: &str, text: &str, options: &Options) -> Result<Parsed, IngestError> {
-    let syntax = |e: serde_json::Error, at: &str| IngestError::Syntax {
-        file: file.into(),
-        at: at.into(),
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
-    };
+    let syntax = |e: serde_json::Error, at: &str| IngestError::json_syntax(file, at, &e);
     let doc: Document = serde_json::from_str(text).map_err(|e| {
         // `untagged` hides the cause; say what is expected.
         if e.is_syntax() || e.is_eof() {

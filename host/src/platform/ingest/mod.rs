@@ -10,6 +10,7 @@
 
 pub mod apply;
 pub mod csv;
+pub mod defender;
 pub mod fingerprint;
 pub mod json;
 pub mod merge;
@@ -96,6 +97,8 @@ pub enum Format {
     Sarif,
     Json,
     Csv,
+    /// Microsoft Defender for Cloud sub-assessments (see [`defender`]).
+    Defender,
 }
 
 impl Format {
@@ -113,6 +116,9 @@ impl Format {
         if head.contains("\"runs\"") && (head.contains("sarif") || head.contains("2.1.0")) {
             return Format::Sarif;
         }
+        if defender::looks_like(text) {
+            return Format::Defender;
+        }
         if text.trim_start().starts_with(['{', '[']) {
             Format::Json
         } else {
@@ -125,6 +131,7 @@ impl Format {
             Format::Sarif => "SARIF",
             Format::Json => "JSON",
             Format::Csv => "CSV",
+            Format::Defender => "Defender for Cloud",
         }
     }
 }
@@ -160,6 +167,19 @@ pub enum IngestError {
     },
 }
 
+impl IngestError {
+    /// A JSON syntax error of `file`, in the value at `at`.
+    pub fn json_syntax(file: &str, at: &str, e: &serde_json::Error) -> IngestError {
+        IngestError::Syntax {
+            file: file.into(),
+            at: at.into(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        }
+    }
+}
+
 fn at_suffix(at: &str) -> String {
     if at.is_empty() || at == "." {
         String::new()
@@ -182,6 +202,7 @@ pub fn parse_file(path: &Path, options: &Options) -> Result<(Format, Parsed), In
         Format::Sarif => sarif::parse(&file, &text, options)?,
         Format::Json => json::parse(&file, &text, options)?,
         Format::Csv => csv::parse(&file, &text, options)?,
+        Format::Defender => defender::parse(&file, &text, options)?,
     };
     if let Some(scope) = &options.scope {
         parsed.scopes = vec![scope.clone()];

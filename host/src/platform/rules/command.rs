@@ -16,10 +16,12 @@ use crate::platform::lifecycle::Lifecycle;
 /// `ingest FILE...`
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// SARIF 2.1.0 logs, or files in the host's JSON or CSV finding format.
+    /// SARIF 2.1.0 logs, Microsoft Defender for Cloud sub-assessments, or
+    /// files in the host's JSON or CSV finding format.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// The format; else from the extension (.sarif, .csv, .json), then the content.
+    /// The format; else from the extension (.sarif, .csv, .json), then the
+    /// content (sub-assessment ids or types: Defender for Cloud).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
     /// Reconcile against this scope instead of each scanner's name: the

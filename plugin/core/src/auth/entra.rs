@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::env::{Env, HttpRequest, Method};
 use crate::error::{ConnectorError, Problem};
 use crate::model::Credentials;
-use crate::target::query_value;
+use crate::setup::Step;
 
 /// The Azure DevOps resource id; tokens must be issued for it.
 pub const ADO_SCOPE: &str = "499b84ac-1321-427f-aa17-267ca6975798/.default";
@@ -120,11 +120,9 @@ impl TokenEndpoint {
                 ));
             }
         }
-        let body = form
-            .iter()
-            .map(|(k, v)| format!("{k}={}", query_value(v)))
-            .collect::<Vec<_>>()
-            .join("&");
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str())))
+            .finish();
         let response = env
             .send(HttpRequest {
                 method: Method::Post,
@@ -188,36 +186,41 @@ impl TokenEndpoint {
             .unwrap_or_default();
         let tenant = &self.tenant_id;
         let client = &self.client_id;
-        let (message, remediation) = match code.as_str() {
-            "AADSTS7000215" | "AADSTS7000222" => (
+        let registration = Step::AppRegistration;
+        let problem = match code.as_str() {
+            "AADSTS7000222" => registration.problem(
+                format!("the client secret of application {client} has expired ({code})"),
+                "create a new client secret (app registration → Certificates & secrets → New client secret) and give the connector its Value; then delete the expired one",
+            ),
+            "AADSTS7000215" => registration.problem(
                 format!("Entra ID refused the client secret of application {client} ({code})"),
-                "the secret is wrong or expired: create a new client secret under Certificates & secrets and use its Value (not its Secret ID)".to_string(),
+                "the secret is wrong: use the secret's Value (shown once, when it is created), not its Secret ID; if it is lost, create a new client secret under Certificates & secrets",
             ),
-            "AADSTS700016" => (
+            "AADSTS700016" => registration.problem(
                 format!("application {client} was not found in tenant {tenant} ({code})"),
-                "check the Application (client) ID, and that the app is registered in the tenant the Azure DevOps organization is connected to".to_string(),
+                "check the Application (client) ID, and that the app is registered in the tenant the Azure DevOps organization is connected to (Organization settings → Microsoft Entra)",
             ),
-            "AADSTS90002" | "AADSTS900023" => (
+            "AADSTS90002" | "AADSTS900023" => registration.problem(
                 format!("tenant {tenant} was not found ({code})"),
-                "check the Directory (tenant) ID: it is on the app registration's Overview page, and must be the tenant the organization is connected to (Organization settings → Microsoft Entra)".to_string(),
+                "use the Directory (tenant) ID from the app registration's Overview page; it must be the tenant the organization is connected to (Organization settings → Microsoft Entra)",
             ),
-            "AADSTS70011" | "AADSTS70000" => (
+            "AADSTS70011" | "AADSTS70000" => Step::ApiPermissions.problem(
                 format!("Entra ID refused the requested scope ({code})"),
-                format!("the scope must be {ADO_SCOPE}; check the authority URL"),
+                format!("the connector asks for {ADO_SCOPE}: give the app the Azure DevOps API permissions (vso.work_write, vso.project, vso.profile) and check the authority URL"),
             ),
-            "AADSTS700082" | "AADSTS70008" | "AADSTS700084" => (
+            "AADSTS700082" | "AADSTS70008" | "AADSTS700084" => registration.problem(
                 format!("the refresh token has expired or was revoked ({code})"),
-                "sign in again to obtain a new refresh token".to_string(),
+                "sign in again to obtain a new refresh token",
             ),
-            _ => (
+            _ => registration.problem(
                 format!(
                     "Entra ID refused the token request with HTTP {status}{}{}",
                     if err.error.is_empty() { String::new() } else { format!(": {}", err.error) },
                     if code.is_empty() { String::new() } else { format!(" ({code})") }
                 ),
-                "check the tenant id, client id and secret of the app registration".to_string(),
+                "check the tenant id, client id and secret of the app registration",
             ),
         };
-        ConnectorError::Unauthorized(Problem::new(message, remediation))
+        ConnectorError::Unauthorized(problem)
     }
 }

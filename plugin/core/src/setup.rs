@@ -1,0 +1,214 @@
+//! The setup an administrator walks through to let the connector in (the
+//! README's "Setting up access", in the same order), so that a failed
+//! connection test names the step that was missed and how to do it.
+
+use crate::client::Client;
+use crate::connection::ProjectRef;
+use crate::env::Method;
+use crate::error::{ConnectorError, Issue, Problem};
+use crate::model::Credentials;
+use crate::target::{API_VERSION, Target, segment};
+
+/// One step of the setup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// 1. An app registration in the organization's Microsoft Entra tenant,
+    ///    with a client secret.
+    AppRegistration,
+    /// 2. Its API permissions on Azure DevOps: `vso.work_write`,
+    ///    `vso.project`, `vso.profile`.
+    ApiPermissions,
+    /// 3. The service principal added to the organization.
+    OrganizationMember,
+    /// 4. The identity added to the project.
+    ProjectMember,
+    /// 5. The organization's name, as Azure DevOps spells it.
+    OrganizationName,
+    /// Instead of 1-3: a personal access token with Work Items (Read & write).
+    PersonalAccessToken,
+    /// An Azure DevOps Server that serves the REST API the connector needs.
+    ServerVersion,
+}
+
+impl Step {
+    /// How the README names the step.
+    pub fn title(self) -> &'static str {
+        match self {
+            Step::AppRegistration => "step 1, register an application in Microsoft Entra ID",
+            Step::ApiPermissions => "step 2, give the application its Azure DevOps API permissions",
+            Step::OrganizationMember => "step 3, add the service principal to the organization",
+            Step::ProjectMember => "step 4, add the identity to the project",
+            Step::OrganizationName => {
+                "step 5, use the organization's name as Azure DevOps spells it"
+            }
+            Step::PersonalAccessToken => "the personal access token (instead of steps 1 to 3)",
+            Step::ServerVersion => "Azure DevOps Server 2020 or later",
+        }
+    }
+
+    /// A problem of this step: `message` says what was observed, `fix` what to do.
+    pub fn problem(self, message: impl std::fmt::Display, fix: impl Into<String>) -> Problem {
+        Problem::new(format!("setup {}: {message}", self.title()), fix)
+    }
+}
+
+/// Who the credentials stand for, in a remediation.
+pub fn identity_noun(credentials: &Credentials) -> &'static str {
+    match credentials {
+        Credentials::ClientCredentials { .. } => "service principal",
+        Credentials::Pat(_) | Credentials::RefreshToken { .. } => "user",
+        Credentials::AccessToken(_) => "identity",
+    }
+}
+
+/// The organization refused credentials that were issued: a service
+/// principal not added to it, or a PAT that is wrong or for another one.
+pub fn refused_by_organization(
+    credentials: &Credentials,
+    target: &Target,
+    refused: Problem,
+) -> ConnectorError {
+    let org = target.organization();
+    ConnectorError::Unauthorized(match credentials {
+        Credentials::ClientCredentials { .. } | Credentials::RefreshToken { .. } => {
+            Step::OrganizationMember.problem(
+                format!("Entra ID issued a token, but organization `{org}` refused it ({})", refused.message),
+                format!(
+                    "add the {} to the organization (Organization settings → Users → Add users: the app registration's name, access level Basic), and check that the organization is connected to the app's tenant (Organization settings → Microsoft Entra)",
+                    identity_noun(credentials)
+                ),
+            )
+        }
+        Credentials::Pat(_) => Step::PersonalAccessToken.problem(
+            format!("organization `{org}` refused the personal access token ({})", refused.message),
+            "the token is wrong, expired, revoked or made for another organization: create a new personal access token in this organization (User settings → Personal access tokens) with the Work Items (Read & write) scope",
+        ),
+        Credentials::AccessToken(_) => refused,
+    })
+}
+
+/// Step 5: Azure DevOps' own spelling of the organization, read from the
+/// project URL it returned, must be the one in the configured URL (links,
+/// webhook payloads and the host's egress rules compare it as written).
+pub fn check_organization_name(
+    target: &Target,
+    project_url: Option<&str>,
+) -> Result<(), ConnectorError> {
+    let Some(spelt) = project_url
+        .and_then(|u| url::Url::parse(u).ok())
+        .and_then(|u| {
+            let path = u.path().to_string();
+            let before = path.split("/_apis/").next()?.to_string();
+            before
+                .rsplit('/')
+                .next()
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        })
+        .map(|s| {
+            percent_encoding::percent_decode_str(&s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+    else {
+        return Ok(());
+    };
+    let configured = target.organization();
+    if spelt == configured || !spelt.eq_ignore_ascii_case(configured) {
+        return Ok(());
+    }
+    let fixed = match target.base().rsplit_once('/') {
+        Some((head, _)) => format!("{head}/{}", segment(&spelt)),
+        None => target.base().to_string(),
+    };
+    Err(ConnectorError::InvalidConfig(vec![Issue::new(
+        "connection.base-url",
+        "organization-name",
+        format!(
+            "setup {}: Azure DevOps spells the organization `{spelt}`, the URL says `{configured}`; use {fixed}",
+            Step::OrganizationName.title()
+        ),
+    )]))
+}
+
+/// The credentials reach the project but not its work items: a missing scope.
+pub fn cannot_read_work_items(
+    credentials: &Credentials,
+    project: &str,
+    refused: &str,
+) -> ConnectorError {
+    let message =
+        format!("the identity can read project `{project}` but not its work items ({refused})");
+    ConnectorError::Forbidden(match credentials {
+        Credentials::Pat(_) => Step::PersonalAccessToken.problem(
+            message,
+            "give the personal access token the Work Items (Read & write) scope, vso.work_write (User settings → Personal access tokens → Edit → Scopes)",
+        ),
+        Credentials::ClientCredentials { .. } | Credentials::RefreshToken { .. } => Step::ApiPermissions.problem(
+            message,
+            "give the app registration the Azure DevOps API permissions vso.work_write, vso.project and vso.profile (API permissions → Add a permission → Azure DevOps) and grant admin consent; the identity also needs the Basic access level (Organization settings → Users)",
+        ),
+        Credentials::AccessToken(_) => Problem::new(message, "obtain a token with the vso.work_write scope"),
+    })
+}
+
+/// Proves the credentials may write work items without writing one: a
+/// `validateOnly` create of `ty` saves nothing. A rule error (400) proves
+/// the right as well as a success does.
+pub fn check_work_item_write(
+    client: &Client<'_>,
+    credentials: &Credentials,
+    project: &ProjectRef,
+    ty: &str,
+) -> Result<(), ConnectorError> {
+    let url = client.target().project_api(
+        &project.id,
+        &format!("wit/workitems/${}?validateOnly=true", segment(ty)),
+        API_VERSION,
+    );
+    let body = serde_json::json!([{"op": "add", "path": "/fields/System.Title", "value": "Connection test (validateOnly: nothing is saved)"}]);
+    let refused = match client.send::<serde_json::Value>(
+        Method::Post,
+        &url,
+        "application/json-patch+json",
+        &body,
+    ) {
+        Ok(_)
+        | Err(ConnectorError::Validation(_))
+        | Err(ConnectorError::Remote { status: 400, .. }) => return Ok(()),
+        Err(ConnectorError::Unauthorized(p) | ConnectorError::Forbidden(p)) => p.message,
+        Err(other) => return Err(other),
+    };
+    let message = format!(
+        "the identity can read the work items of project `{}` but not create or change them ({refused})",
+        project.name
+    );
+    Err(ConnectorError::Forbidden(match credentials {
+        Credentials::Pat(_) => Step::PersonalAccessToken.problem(
+            message,
+            "the token has Work Items (Read) only: edit it (User settings → Personal access tokens → Edit) and choose Work Items → Read & write (vso.work_write)",
+        ),
+        _ => Step::ProjectMember.problem(
+            message,
+            format!(
+                "add the {} to the project's Contributors group (Project settings → Permissions → Contributors); delegated access also needs the app's vso.work_write API permission",
+                identity_noun(credentials)
+            ),
+        ),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_problem_names_its_step_first() {
+        let p = Step::ProjectMember.problem("not a member", "add it");
+        assert!(
+            p.message
+                .starts_with("setup step 4, add the identity to the project: ")
+        );
+        assert_eq!(p.remediation, "add it");
+    }
+}

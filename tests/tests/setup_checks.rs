@@ -1,0 +1,195 @@
+//! The connection test walks the README's setup ("Setting up access") and,
+//! for each step it can observe, names the failing step and its fix: one
+//! test per setup mistake, each produced by the emulator the way Microsoft
+//! Entra ID or Azure DevOps answers it (`ado_emulator::setup`).
+
+mod common;
+
+use ado_emulator::setup as mistakes;
+use common::*;
+use ticketing_runtime::{CallError, ConnectorError, Credentials, Problem};
+
+/// The problem of a failed connection test, whatever its kind.
+fn problem(result: Result<ticketing_runtime::ConnectionInfo, CallError>) -> (String, Problem) {
+    match result {
+        Err(CallError::Connector(ConnectorError::Unauthorized(p))) => ("unauthorized".into(), p),
+        Err(CallError::Connector(ConnectorError::Forbidden(p))) => ("forbidden".into(), p),
+        Err(CallError::Connector(ConnectorError::NotFound(p))) => ("not found".into(), p),
+        other => panic!("expected a setup problem, got {other:?}"),
+    }
+}
+
+fn assert_names(p: &Problem, step: &str, fix: &str) {
+    assert!(
+        p.message.starts_with(&format!("setup {step}")),
+        "{}",
+        p.message
+    );
+    assert!(p.remediation.contains(fix), "{}", p.remediation);
+}
+
+#[test]
+fn a_wrong_tenant_names_step_1_and_where_the_tenant_id_is() {
+    let emu = emulator();
+    let mut conn = client_credentials(&emu, seed::SP_CLIENT_ID, seed::SP_CLIENT_SECRET);
+    if let Credentials::ClientCredentials(c) = &mut conn.credentials {
+        c.tenant_id = "11111111-2222-3333-4444-555555555555".into();
+    }
+    let (kind, p) = problem(host().test_connection(&conn));
+    assert_eq!(kind, "unauthorized");
+    assert!(p.message.contains("AADSTS90002"), "{}", p.message);
+    assert_names(
+        &p,
+        "step 1, register an application in Microsoft Entra ID",
+        "Directory (tenant) ID from the app registration's Overview page",
+    );
+}
+
+#[test]
+fn an_expired_client_secret_names_step_1_and_asks_for_a_new_secret() {
+    let emu = emulator();
+    let conn = client_credentials(
+        &emu,
+        mistakes::SP_EXPIRED_CLIENT_ID,
+        mistakes::SP_EXPIRED_CLIENT_SECRET,
+    );
+    let (kind, p) = problem(host().test_connection(&conn));
+    assert_eq!(kind, "unauthorized");
+    assert!(
+        p.message.contains("AADSTS7000222") && p.message.contains("has expired"),
+        "{}",
+        p.message
+    );
+    assert_names(
+        &p,
+        "step 1,",
+        "create a new client secret (app registration → Certificates & secrets → New client secret)",
+    );
+    assert!(!format!("{p:?}").contains(mistakes::SP_EXPIRED_CLIENT_SECRET));
+}
+
+#[test]
+fn a_service_principal_outside_the_organization_names_step_3() {
+    let emu = emulator();
+    let conn = client_credentials(
+        &emu,
+        seed::SP_OUTSIDER_CLIENT_ID,
+        seed::SP_OUTSIDER_CLIENT_SECRET,
+    );
+    let (kind, p) = problem(host().test_connection(&conn));
+    assert_eq!(kind, "unauthorized");
+    assert!(
+        p.message.contains("organization `contoso` refused it"),
+        "{}",
+        p.message
+    );
+    assert_names(
+        &p,
+        "step 3, add the service principal to the organization",
+        "add the service principal to the organization (Organization settings → Users → Add users",
+    );
+}
+
+#[test]
+fn a_service_principal_outside_the_project_names_step_4() {
+    let emu = emulator();
+    let conn = client_credentials(
+        &emu,
+        mistakes::SP_NO_PROJECT_CLIENT_ID,
+        mistakes::SP_NO_PROJECT_CLIENT_SECRET,
+    );
+    let (kind, p) = problem(host().test_connection(&conn));
+    assert_eq!(kind, "not found");
+    assert!(
+        p.message
+            .contains(&format!("projects it can see: `{}`", seed::PROJECT_BASIC)),
+        "{}",
+        p.message
+    );
+    assert_names(
+        &p,
+        "step 4, add the identity to the project",
+        &format!(
+            "add the service principal to project `{}` (Project settings → Permissions → Contributors → Add)",
+            seed::PROJECT
+        ),
+    );
+}
+
+#[test]
+fn a_pat_without_the_work_items_scope_names_the_missing_scope() {
+    let emu = emulator();
+    let mut conn = pat_connection(&emu);
+    conn.credentials = Credentials::Pat(seed::PAT_NO_WORK_SCOPE.into());
+    let (kind, p) = problem(host().test_connection(&conn));
+    assert_eq!(kind, "forbidden");
+    assert!(
+        p.message.contains("but not its work items"),
+        "{}",
+        p.message
+    );
+    assert_names(
+        &p,
+        "the personal access token",
+        "Work Items (Read & write) scope, vso.work_write",
+    );
+}
+
+#[test]
+fn a_pat_that_can_only_read_work_items_is_told_to_choose_read_and_write() {
+    let emu = emulator();
+    let mut conn = pat_connection(&emu);
+    conn.credentials = Credentials::Pat(mistakes::PAT_WORK_READ.into());
+    let requests = emu.request_count();
+    let (kind, p) = problem(host().test_connection(&conn));
+    assert_eq!(kind, "forbidden");
+    assert!(
+        p.message.contains("but not create or change them"),
+        "{}",
+        p.message
+    );
+    assert_names(
+        &p,
+        "the personal access token",
+        "choose Work Items → Read & write (vso.work_write)",
+    );
+    assert!(emu.request_count() > requests);
+    assert!(emu.work_item(1).is_none(), "the write check saves nothing");
+}
+
+#[test]
+fn an_organization_spelt_otherwise_than_ado_spells_it_names_step_5() {
+    let emu = emulator();
+    let mut conn = pat_connection(&emu);
+    conn.base_url = format!("{}/{}", emu.base_url(), seed::ORGANIZATION.to_uppercase());
+    match host().test_connection(&conn) {
+        Err(CallError::Connector(ConnectorError::InvalidConfig(issues))) => {
+            let issue = &issues[0];
+            assert_eq!(issue.path, "connection.base-url");
+            assert_eq!(issue.rule, "organization-name");
+            assert!(
+                issue.message.starts_with(
+                    "setup step 5, use the organization's name as Azure DevOps spells it"
+                ),
+                "{}",
+                issue.message
+            );
+            assert!(
+                issue.message.ends_with(&format!("use {}", emu.org_url())),
+                "{}",
+                issue.message
+            );
+        }
+        other => panic!("expected the organization's spelling, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_complete_setup_passes_every_check() {
+    let emu = emulator();
+    let conn = client_credentials(&emu, seed::SP_CLIENT_ID, seed::SP_CLIENT_SECRET);
+    let info = host().test_connection(&conn).expect("every step done");
+    assert_eq!(info.project_name, seed::PROJECT);
+    assert_eq!(info.api_version, "7.1");
+    assert!(emu.work_item(1).is_none(), "the write check saves nothing");
+}
