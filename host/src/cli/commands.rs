@@ -1,16 +1,15 @@
-//! The CLI commands over the state database (`--state`): `ticket ...`,
-//! `dispatch`, `sync`, `close`, `reopen` and `links`. They write what they
-//! did to `out`, one line per ticket, and fail (non-zero exit) when any
-//! ticket failed, after doing the rest.
+//! The CLI commands over the stored tickets (`--state`): `ticket ...` and
+//! `links`. They need no plugin.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use clap::Subcommand;
+use serde::Serialize;
 
+use crate::cli::output::{self, LinkJson};
 use crate::state::db::Db;
-use crate::platform::lifecycle::Lifecycle;
 use crate::{platform::report, state::ticket_edit, state::ticket_file};
 
 /// `ticket ...`: the tickets in the state database.
@@ -49,31 +48,96 @@ pub enum TicketCommand {
     },
 }
 
-/// Runs a `ticket` command.
-pub fn ticket(db: &Db, cmd: &TicketCommand, out: &mut dyn Write) -> anyhow::Result<()> {
+/// `ticket import --json`.
+#[derive(Serialize)]
+struct Imported {
+    imported: Vec<ImportedTicket>,
+}
+
+#[derive(Serialize)]
+struct ImportedTicket {
+    ticket_id: String,
+    file: String,
+}
+
+/// `ticket list --json`.
+#[derive(Serialize)]
+struct TicketList {
+    tickets: Vec<TicketRow>,
+}
+
+#[derive(Serialize)]
+struct TicketRow {
+    id: String,
+    title: Option<serde_json::Value>,
+    work_item_id: Option<i32>,
+}
+
+/// A ticket edit with `--json`: the ticket as stored after it.
+#[derive(Serialize)]
+struct Edited {
+    ticket_id: String,
+    ticket: serde_json::Value,
+}
+
+fn edited(out: &mut dyn Write, t: &crate::Ticket) -> anyhow::Result<()> {
+    output::print(
+        out,
+        &Edited {
+            ticket_id: t.id.clone(),
+            ticket: serde_json::from_str(&ticket_file::to_json(t))?,
+        },
+    )
+}
+
+/// Runs a `ticket` command; `json` prints one JSON document instead of lines.
+pub fn ticket(db: &Db, cmd: &TicketCommand, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
     match cmd {
         TicketCommand::Import { files } => {
+            let mut imported = Vec::new();
             for f in files {
                 let t = ticket_file::load(f)?;
                 db.put_ticket(&t)?;
-                writeln!(out, "{}: imported from {}", t.id, f.display())?;
+                if !json {
+                    writeln!(out, "{}: imported from {}", t.id, f.display())?;
+                }
+                imported.push(ImportedTicket {
+                    ticket_id: t.id,
+                    file: f.display().to_string(),
+                });
+            }
+            if json {
+                output::print(out, &Imported { imported })?;
             }
         }
+        // The ticket file format is JSON already: the same document either way.
         TicketCommand::Show { id } => writeln!(out, "{}", ticket_file::to_json(&db.ticket(id)?))?,
         TicketCommand::List => {
+            let mut rows = Vec::new();
             for id in db.ticket_ids()? {
                 let t = db.ticket(&id)?;
                 let title = t
                     .fields
                     .iter()
                     .find(|f| f.name == "title")
-                    .map(|f| report::value(&f.value))
-                    .unwrap_or_default();
-                let link = db
-                    .link(&id)?
-                    .map(|l| format!("work item {}", l.link.work_item_id))
+                    .map(|f| ticket_file::value_json(&f.value));
+                let work_item_id = db.link(&id)?.map(|l| l.link.work_item_id);
+                rows.push(TicketRow {
+                    id,
+                    title,
+                    work_item_id,
+                });
+            }
+            if json {
+                return output::print(out, &TicketList { tickets: rows });
+            }
+            for r in rows {
+                let title = r.title.map(|v| v.to_string()).unwrap_or_default();
+                let link = r
+                    .work_item_id
+                    .map(|w| format!("work item {w}"))
                     .unwrap_or_else(|| "not dispatched".into());
-                writeln!(out, "{id:<12} {link:<18} {title}")?;
+                writeln!(out, "{:<12} {link:<18} {title}", r.id)?;
             }
         }
         TicketCommand::Patch { id, patch } => {
@@ -84,17 +148,26 @@ pub fn ticket(db: &Db, cmd: &TicketCommand, out: &mut dyn Write) -> anyhow::Resu
                 std::fs::read_to_string(patch)
                     .with_context(|| format!("reading the patch {patch}"))?
             };
-            db.update_ticket(id, |t| ticket_edit::patch(t, &text))?;
+            let t = db.update_ticket(id, |t| ticket_edit::patch(t, &text))?;
+            if json {
+                return edited(out, &t);
+            }
             writeln!(out, "{id}: patched")?;
         }
         TicketCommand::Set { id, assignments } => {
-            db.update_ticket(id, |t| ticket_edit::set(t, assignments))?;
+            let t = db.update_ticket(id, |t| ticket_edit::set(t, assignments))?;
+            if json {
+                return edited(out, &t);
+            }
             writeln!(out, "{id}: set {}", assignments.join(", "))?;
         }
         TicketCommand::Comment { id, author, text } => {
             let t = db.update_ticket(id, |t| {
                 ticket_edit::comment(t, author, text, &crate::state::db::now())
             })?;
+            if json {
+                return edited(out, &t);
+            }
             writeln!(
                 out,
                 "{id}: comment {} added",
@@ -106,144 +179,49 @@ pub fn ticket(db: &Db, cmd: &TicketCommand, out: &mut dyn Write) -> anyhow::Resu
             finding,
             status,
         } => {
-            db.update_ticket(id, |t| ticket_edit::finding_status(t, finding, status))?;
+            let t = db.update_ticket(id, |t| ticket_edit::finding_status(t, finding, status))?;
+            if json {
+                return edited(out, &t);
+            }
             writeln!(out, "{id}: finding {finding} is now {status}")?;
         }
     }
     Ok(())
 }
 
+/// `links --json`.
+#[derive(Serialize)]
+struct Links {
+    links: Vec<StoredLinkJson>,
+}
+
+#[derive(Serialize)]
+struct StoredLinkJson {
+    #[serde(flatten)]
+    link: LinkJson,
+    /// The outegration config the ticket was dispatched with.
+    outegration: String,
+}
+
 /// Prints the links.
-pub fn links(db: &Db, out: &mut dyn Write) -> anyhow::Result<()> {
-    let rows: Vec<_> = db
-        .links()?
+pub fn links(db: &Db, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+    let stored = db.links()?;
+    if json {
+        let links = stored
+            .iter()
+            .map(|s| StoredLinkJson {
+                link: LinkJson::from(&s.link),
+                outegration: s.outegration.clone(),
+            })
+            .collect();
+        return output::print(out, &Links { links });
+    }
+    let rows: Vec<_> = stored
         .into_iter()
         .map(|s| (s.link.ticket_id.clone(), s.link))
         .collect();
     for line in report::links_table(&rows) {
         writeln!(out, "{line}")?;
     }
-    Ok(())
-}
-
-/// A ticket argument: a ticket file (imported first) or a stored ticket id.
-pub(crate) fn ticket_arg(db: &Db, arg: &str) -> anyhow::Result<String> {
-    let path = Path::new(arg);
-    if path.is_file() {
-        let t = ticket_file::load(path)?;
-        db.put_ticket(&t)?;
-        return Ok(t.id);
-    }
-    Ok(arg.to_string())
-}
-
-fn finish(failed: usize, total: usize, what: &str) -> anyhow::Result<()> {
-    if failed > 0 {
-        bail!("{failed} of {total} ticket(s) were not {what}");
-    }
-    Ok(())
-}
-
-/// `dispatch`: each ticket (file or id) in turn; `visible` refuses a
-/// ticket the outegration's dispatch visibility does not offer it to.
-pub fn dispatch(
-    lc: &Lifecycle<'_>,
-    outegration: &Path,
-    tickets: &[String],
-    visible: &dyn Fn(&crate::Ticket) -> anyhow::Result<()>,
-    out: &mut dyn Write,
-) -> anyhow::Result<()> {
-    let mut failed = 0;
-    for arg in tickets {
-        let result = ticket_arg(lc.db, arg).and_then(|id| {
-            visible(&lc.db.ticket(&id)?)?;
-            lc.dispatch(&id, outegration).map(|d| (id, d))
-        });
-        match result {
-            Ok((id, d)) => writeln!(out, "{}", report::dispatched(&id, &d))?,
-            Err(e) => {
-                failed += 1;
-                writeln!(out, "{arg} -> {}", format!("{e:#}").replace('\n', "\n    "))?;
-            }
-        }
-    }
-    finish(failed, tickets.len(), "dispatched")
-}
-
-/// The ticket ids of a command: the given ones, or every linked ticket with `--all`.
-pub fn selected(db: &Db, ids: &[String], all: bool) -> anyhow::Result<Vec<String>> {
-    match (all, ids.is_empty()) {
-        (true, true) => Ok(db.links()?.into_iter().map(|s| s.link.ticket_id).collect()),
-        (true, false) => bail!("give ticket ids or --all, not both"),
-        (false, true) => bail!("give ticket ids, or --all"),
-        (false, false) => Ok(ids.to_vec()),
-    }
-}
-
-/// `sync`: pushes each ticket's changes.
-pub fn sync(lc: &Lifecycle<'_>, ids: &[String], out: &mut dyn Write) -> anyhow::Result<()> {
-    let mut failed = 0;
-    for id in ids {
-        match lc.sync(id) {
-            Ok(o) => {
-                for line in report::push(id, &o) {
-                    writeln!(out, "{line}")?;
-                }
-            }
-            Err(e) => {
-                failed += 1;
-                writeln!(
-                    out,
-                    "{id} -> failed: {}",
-                    format!("{e:#}").replace('\n', "\n    ")
-                )?;
-            }
-        }
-    }
-    finish(failed, ids.len(), "synced")
-}
-
-/// `close` (one call per ticket) or `close --bulk` (one bulk call).
-pub fn close(
-    lc: &Lifecycle<'_>,
-    ids: &[String],
-    bulk: bool,
-    reason: &str,
-    out: &mut dyn Write,
-) -> anyhow::Result<()> {
-    let mut failed = 0;
-    if bulk {
-        for (id, o) in lc.bulk_close(ids, reason)? {
-            let (line, bad) = report::close_outcome(&id, &o);
-            failed += usize::from(bad);
-            writeln!(out, "{line}")?;
-        }
-    } else {
-        for id in ids {
-            match lc.close(id, reason) {
-                Ok(c) => writeln!(out, "{}", report::state_change(id, "closed", &c))?,
-                Err(e) => {
-                    failed += 1;
-                    writeln!(
-                        out,
-                        "{id} -> failed: {}",
-                        format!("{e:#}").replace('\n', "\n    ")
-                    )?;
-                }
-            }
-        }
-    }
-    finish(failed, ids.len(), "closed")
-}
-
-/// `reopen`.
-pub fn reopen(
-    lc: &Lifecycle<'_>,
-    id: &str,
-    reason: &str,
-    out: &mut dyn Write,
-) -> anyhow::Result<()> {
-    let c = lc.reopen(id, reason)?;
-    writeln!(out, "{}", report::state_change(id, "reopened", &c))?;
     Ok(())
 }

@@ -1,18 +1,38 @@
-//! The command line of `ticketing-host`.
+//! The command line of `ticketing-host`: the arguments ([`Cli`]) and the
+//! dispatch of each command to its group's module, the top layer of the
+//! host (nothing below it uses it):
+//! - [`connection`]: `test-connection`, `schema`, `validate-config`,
+//!   `config-schema`, `default-config`, `preview`;
+//! - [`commands`]: `ticket ...`, `links`;
+//! - [`work_items`]: `dispatch`, `sync`, `close`, `reopen`;
+//! - [`webhooks`]: `serve`, `subscribe`, `subscriptions`, `unsubscribe`;
+//! - [`jobs`]: `jobs [run | retry | discard]`;
+//! - [`findings`]: `ingest`, `rules check | run`.
+//!
+//! With `--json` a command prints one JSON document ([`output`]). Exit
+//! codes (set by `main`): 0 success, 1 the command failed (or any ticket or
+//! job in it did), 2 a usage error.
 
 pub mod commands;
+pub mod connection;
+pub mod findings;
+pub mod jobs;
+pub mod output;
+pub mod webhooks;
+pub mod work_items;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use clap::{Parser, Subcommand};
 
-use crate::cli::commands::TicketCommand;
-use crate::connect::config::{HostConfig, connection};
-use crate::state::db::Db;
-use crate::platform::lifecycle::Lifecycle;
+pub use crate::cli::commands::TicketCommand;
+pub use crate::cli::connection::SchemaCommand;
+use crate::connect::config::{HostConfig, connection as host_connection};
 use crate::connect::secrets::Secrets;
+use crate::platform::lifecycle::Lifecycle;
+use crate::state::db::Db;
 use crate::{CallError, Connection, Host, Limits};
 
 /// Reference host of the Azure DevOps ticketing connector.
@@ -53,6 +73,11 @@ pub struct Cli {
     /// dispatch visibility, rules. Used by `ingest`, `rules` and `dispatch`.
     #[arg(long, global = true, env = "TICKETING_RULES")]
     pub rules: Option<PathBuf>,
+    /// Print one JSON document on standard output instead of text (see
+    /// README, "Machine-readable output"); errors still go to standard
+    /// error and the exit code says whether the command succeeded.
+    #[arg(long, global = true)]
+    pub json: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -191,14 +216,20 @@ pub enum Command {
     },
 }
 
-#[derive(Debug, Subcommand)]
-pub enum SchemaCommand {
-    /// Work item types of the project.
-    Types,
-    /// Fields of a work item type.
-    Fields { work_item_type: String },
-    /// States of a work item type, with categories and initial states.
-    States { work_item_type: String },
+/// A command line clap accepts but the command cannot honour (`--json` on
+/// a command without a JSON shape): exit code 2, like clap's own.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The exit code of a command's result: 0 success, 2 a [`UsageError`], 1
+/// any other failure (clap exits with 2 itself on a usage error it finds).
+pub fn exit_code(result: &anyhow::Result<()>) -> u8 {
+    match result {
+        Ok(()) => 0,
+        Err(e) if e.downcast_ref::<UsageError>().is_some() => 2,
+        Err(_) => 1,
+    }
 }
 
 /// The workspace root (`host/..`), where `examples/` and `target/` live.
@@ -224,96 +255,17 @@ fn plugin_path(cli: &Cli) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-fn load_connection(cli: &Cli) -> anyhow::Result<Connection> {
+pub(crate) fn load_connection(cli: &Cli) -> anyhow::Result<Connection> {
     let config = HostConfig::load(&cli.config)?;
     let secrets = match &cli.secrets {
         Some(p) => Secrets::load(p)?,
         None => Secrets::default(),
     };
-    connection(&config.connection, &secrets, &|v| std::env::var(v).ok())
+    host_connection(&config.connection, &secrets, &|v| std::env::var(v).ok())
 }
 
-fn fail(e: CallError) -> anyhow::Error {
+pub(crate) fn fail(e: CallError) -> anyhow::Error {
     anyhow::anyhow!("{e}")
-}
-
-/// Runs the command line, writing to standard output.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let limits = Limits {
-        call_deadline: std::time::Duration::from_secs(cli.deadline.max(1)),
-        ..Limits::default()
-    };
-    let mut stdout = std::io::stdout().lock();
-    match &cli.command {
-        // These need no plugin.
-        Command::Ticket { what } => {
-            crate::cli::commands::ticket(&Db::open(&cli.state)?, what, &mut stdout)
-        }
-        Command::Links => crate::cli::commands::links(&Db::open(&cli.state)?, &mut stdout),
-        Command::Jobs { what: None, all } => {
-            crate::platform::jobs::list(&Db::open(&cli.state)?, *all, &mut stdout)
-        }
-        // Without rules to run, neither needs the plugin.
-        Command::Ingest(args) if cli.rules.is_none() || args.no_rules => {
-            let rules = crate::platform::rules::command::load(cli.rules.as_deref())?;
-            crate::platform::rules::command::ingest(
-                &Db::open(&cli.state)?,
-                rules.as_ref(),
-                args,
-                None,
-                &mut stdout,
-            )
-        }
-        Command::Rules {
-            what: what @ crate::platform::rules::command::RulesCommand::Check,
-        } => {
-            let rules = crate::platform::rules::command::required(cli.rules.as_deref())?;
-            crate::platform::rules::command::rules(&Db::open(&cli.state)?, &rules, what, None, &mut stdout)
-        }
-        Command::Serve {
-            listen,
-            public_url,
-            outegration,
-            body_limit,
-        } => {
-            let host: &'static Host = Box::leak(Box::new(load_host(&cli, limits)?));
-            // Without a connection the webhook receiver still runs; only
-            // the outbox waits for a command that has one.
-            let outbox = match load_connection(&cli) {
-                Ok(conn) => {
-                    let retry = crate::platform::outbox::RetryPolicy {
-                        max_attempts: cli.max_attempts,
-                        ..Default::default()
-                    };
-                    Some((conn, retry))
-                }
-                Err(e) => {
-                    tracing::warn!("the outbox is not drained by this server: {e:#}");
-                    None
-                }
-            };
-            let options = crate::server::serve::ServeOptions {
-                outbox,
-                outegrations: outegration.clone(),
-                body_limit: *body_limit,
-                ..crate::server::serve::ServeOptions::new(*listen, cli.state.clone())
-            };
-            let handle = crate::server::serve::spawn(host, options)?;
-            writeln!(stdout, "listening on {}", handle.url())?;
-            let base = public_url.clone().unwrap_or_else(|| handle.url());
-            for name in handle.endpoints() {
-                writeln!(
-                    stdout,
-                    "endpoint {}/hooks/{name}",
-                    base.trim_end_matches('/')
-                )?;
-            }
-            drop(stdout);
-            handle.wait();
-            Ok(())
-        }
-        _ => run_with(&cli, &load_host(&cli, limits)?, &mut stdout),
-    }
 }
 
 /// Loads the plugin with the compilation cache the options name.
@@ -333,94 +285,115 @@ fn load_host(cli: &Cli, limits: Limits) -> anyhow::Result<Host> {
 }
 
 /// The lifecycle of a command, with the `--max-attempts` retry policy.
-fn lifecycle<'a>(cli: &Cli, host: &'a Host, db: &'a Db, conn: &'a Connection) -> Lifecycle<'a> {
+pub(crate) fn lifecycle<'a>(
+    cli: &Cli,
+    host: &'a Host,
+    db: &'a Db,
+    conn: &'a Connection,
+) -> Lifecycle<'a> {
     let mut lc = Lifecycle::new(host, db, conn);
     lc.retry.max_attempts = cli.max_attempts;
     lc
 }
 
+/// Refuses `--json` on the commands that have no JSON shape.
+fn check_json(cli: &Cli) -> anyhow::Result<()> {
+    let name = match &cli.command {
+        Command::Ingest(_) => "ingest",
+        Command::Rules {
+            what: crate::platform::rules::command::RulesCommand::Run,
+        } => "rules run",
+        _ => return Ok(()),
+    };
+    if cli.json {
+        return Err(UsageError(format!("`{name}` has no --json output")).into());
+    }
+    Ok(())
+}
+
+/// Runs the command line, writing to standard output.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    check_json(&cli)?;
+    let limits = Limits {
+        call_deadline: std::time::Duration::from_secs(cli.deadline.max(1)),
+        ..Limits::default()
+    };
+    // Not locked for the whole run: `serve` runs until the
+    // process ends, and its threads may print.
+    let mut stdout = std::io::stdout();
+    match &cli.command {
+        // These need no plugin.
+        Command::Ticket { what } => {
+            commands::ticket(&Db::open(&cli.state)?, what, cli.json, &mut stdout)
+        }
+        Command::Links => commands::links(&Db::open(&cli.state)?, cli.json, &mut stdout),
+        Command::Jobs { what: None, all } => {
+            jobs::list(&Db::open(&cli.state)?, *all, cli.json, &mut stdout)
+        }
+        // Without rules to run, neither needs the plugin.
+        Command::Ingest(args) if cli.rules.is_none() || args.no_rules => {
+            findings::ingest(&cli, None, args, &mut stdout)
+        }
+        Command::Rules {
+            what: what @ crate::platform::rules::command::RulesCommand::Check,
+        } => findings::rules(&cli, None, what, &mut stdout),
+        Command::Serve {
+            listen,
+            public_url,
+            outegration,
+            body_limit,
+        } => {
+            let host: &'static Host = Box::leak(Box::new(load_host(&cli, limits)?));
+            let args = webhooks::ServeArgs {
+                listen: *listen,
+                public_url: public_url.as_deref(),
+                outegrations: outegration,
+                body_limit: *body_limit,
+            };
+            webhooks::serve(&cli, host, args, &mut stdout)
+        }
+        _ => run_with(&cli, &load_host(&cli, limits)?, &mut stdout),
+    }
+}
+
 /// Runs a command with an already loaded plugin, writing to `out` (what
 /// `run` does after loading it; tests call this to share one compiled host).
 pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<()> {
+    check_json(cli)?;
+    let open = || Db::open(&cli.state);
     match &cli.command {
-        Command::Ticket { what } => crate::cli::commands::ticket(&Db::open(&cli.state)?, what, out)?,
-        Command::Links => crate::cli::commands::links(&Db::open(&cli.state)?, out)?,
-        Command::Jobs { what, all } => {
-            let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
-            crate::platform::jobs::command(&lifecycle(cli, host, &db, &conn), what.as_ref(), *all, out)?;
-        }
+        Command::TestConnection => connection::test_connection(cli, host, out),
+        Command::Schema { what } => connection::schema(cli, host, what, out),
+        Command::ValidateConfig { file } => connection::validate_config(cli, host, file, out),
+        Command::ConfigSchema => connection::config_schema(host, out),
+        Command::DefaultConfig {
+            work_item_type,
+            process,
+        } => connection::default_config(cli, host, work_item_type, process.as_deref(), out),
+        Command::Preview {
+            outegration,
+            ticket,
+            validate_remote,
+        } => connection::preview(cli, host, outegration, ticket, *validate_remote, out),
+        Command::Ticket { what } => commands::ticket(&open()?, what, cli.json, out),
+        Command::Links => commands::links(&open()?, cli.json, out),
         Command::Dispatch {
             outegration,
             project,
             jobs,
             tickets,
-        } => {
-            let mut conn = load_connection(cli)?;
-            if let Some(p) = project {
-                conn.project = p.clone();
-            }
-            let db = Db::open(&cli.state)?;
-            let rules = crate::platform::rules::command::load(cli.rules.as_deref())?;
-            let key = crate::platform::lifecycle::outegration_key(outegration);
-            // The "Create Azure DevOps Ticket" button's setting, when a rules file gives one.
-            let visible = |t: &crate::Ticket| -> anyhow::Result<()> {
-                match &rules {
-                    Some(r) => Ok(crate::platform::visibility::check(
-                        r,
-                        &key,
-                        t,
-                        time::OffsetDateTime::now_utc(),
-                    )?),
-                    None => Ok(()),
-                }
-            };
-            if *jobs > 1 {
-                return crate::platform::bulk_dispatch::dispatch(
-                    crate::platform::bulk_dispatch::Workers {
-                        host,
-                        state: &cli.state,
-                        conn: &conn,
-                        jobs: *jobs,
-                        retry: lifecycle(cli, host, &db, &conn).retry,
-                    },
-                    outegration,
-                    tickets,
-                    &visible,
-                    out,
-                );
-            }
-            crate::cli::commands::dispatch(
-                &lifecycle(cli, host, &db, &conn),
-                outegration,
-                tickets,
-                &visible,
-                out,
-            )?;
-        }
-        Command::Ingest(args) => {
-            let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
-            let rules = crate::platform::rules::command::load(cli.rules.as_deref())?;
-            let lc = lifecycle(cli, host, &db, &conn);
-            crate::platform::rules::command::ingest(&db, rules.as_ref(), args, Some(&lc), out)?;
-        }
-        Command::Rules { what } => {
-            let rules = crate::platform::rules::command::required(cli.rules.as_deref())?;
-            let db = Db::open(&cli.state)?;
-            match what {
-                crate::platform::rules::command::RulesCommand::Check => {
-                    crate::platform::rules::command::rules(&db, &rules, what, None, out)?
-                }
-                crate::platform::rules::command::RulesCommand::Run => {
-                    let conn = load_connection(cli)?;
-                    let lc = lifecycle(cli, host, &db, &conn);
-                    crate::platform::rules::command::rules(&db, &rules, what, Some(&lc), out)?
-                }
-            }
-        }
+        } => work_items::dispatch(
+            cli,
+            host,
+            outegration,
+            project.as_deref(),
+            *jobs,
+            tickets,
+            out,
+        ),
         Command::Sync { ids, all } => {
-            let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
-            let ids = crate::cli::commands::selected(&db, ids, *all)?;
-            crate::cli::commands::sync(&lifecycle(cli, host, &db, &conn), &ids, out)?;
+            let (db, conn) = (open()?, load_connection(cli)?);
+            work_items::sync(&lifecycle(cli, host, &db, &conn), ids, *all, cli.json, out)
         }
         Command::Close {
             ids,
@@ -428,153 +401,31 @@ pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<(
             bulk,
             reason,
         } => {
-            let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
-            let ids = crate::cli::commands::selected(&db, ids, *all)?;
-            crate::cli::commands::close(&lifecycle(cli, host, &db, &conn), &ids, *bulk, reason, out)?;
+            let (db, conn) = (open()?, load_connection(cli)?);
+            let lc = lifecycle(cli, host, &db, &conn);
+            work_items::close(&lc, ids, *all, *bulk, reason, cli.json, out)
         }
         Command::Reopen { id, reason } => {
-            let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
-            crate::cli::commands::reopen(&lifecycle(cli, host, &db, &conn), id, reason, out)?;
+            let (db, conn) = (open()?, load_connection(cli)?);
+            work_items::reopen(&lifecycle(cli, host, &db, &conn), id, reason, cli.json, out)
+        }
+        Command::Jobs { what, all } => {
+            let (db, conn) = (open()?, load_connection(cli)?);
+            let lc = lifecycle(cli, host, &db, &conn);
+            jobs::command(&lc, what.as_ref(), *all, cli.json, out)
         }
         Command::Subscribe {
             outegration,
             public_url,
-        } => {
-            let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
-            crate::platform::subscriptions::subscribe(host, &db, &conn, outegration, public_url, out)?;
-        }
-        Command::Subscriptions { repair } => {
-            let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
-            crate::platform::subscriptions::subscriptions(host, &db, &conn, *repair, out)?;
-        }
+        } => webhooks::subscribe(cli, host, outegration, public_url, out),
+        Command::Subscriptions { repair } => webhooks::subscriptions(cli, host, *repair, out),
         Command::Unsubscribe { outegration } => {
-            let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
-            crate::platform::subscriptions::unsubscribe(host, &db, &conn, outegration.as_deref(), out)?;
+            webhooks::unsubscribe(cli, host, outegration.as_deref(), out)
         }
+        Command::Ingest(args) => findings::ingest(cli, Some(host), args, out),
+        Command::Rules { what } => findings::rules(cli, Some(host), what, out),
         Command::Serve { .. } => {
             bail!("`serve` runs through `cli::run`, or `serve::spawn` in a library")
         }
-        Command::ConfigSchema => writeln!(out, "{}", host.config_schema().map_err(fail)?)?,
-        Command::DefaultConfig {
-            work_item_type,
-            process,
-        } => {
-            let process = match process {
-                Some(p) => p.clone(),
-                None => {
-                    let info = host.test_connection(&load_connection(cli)?).map_err(fail)?;
-                    info.process_template
-                        .context("the project's process template is not readable; pass --process")?
-                }
-            };
-            writeln!(
-                out,
-                "{}",
-                host.default_config(&process, work_item_type)
-                    .map_err(fail)?
-            )?;
-        }
-        Command::ValidateConfig { file } => {
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("reading {}", file.display()))?;
-            host.validate_config(&text).map_err(fail)?;
-            writeln!(out, "{}: valid", file.display())?;
-        }
-        Command::TestConnection => {
-            let info = host.test_connection(&load_connection(cli)?).map_err(fail)?;
-            writeln!(
-                out,
-                "identity:         {} ({})",
-                info.user.display_name, info.user.id
-            )?;
-            writeln!(
-                out,
-                "organization:     {} ({})",
-                info.organization,
-                match info.deployment {
-                    ticketing_runtime::Deployment::Services => "Azure DevOps Services",
-                    ticketing_runtime::Deployment::Server => "Azure DevOps Server",
-                }
-            )?;
-            writeln!(
-                out,
-                "project:          {} ({})",
-                info.project_name, info.project_id
-            )?;
-            writeln!(
-                out,
-                "process template: {}",
-                info.process_template.as_deref().unwrap_or("unknown")
-            )?;
-        }
-        Command::Schema { what } => {
-            let conn = load_connection(cli)?;
-            match what {
-                SchemaCommand::Types => {
-                    writeln!(out, "{:<24} reference name", "name")?;
-                    for t in host.work_item_types(&conn).map_err(fail)? {
-                        writeln!(
-                            out,
-                            "{:<24} {}{}",
-                            t.name,
-                            t.reference_name,
-                            if t.is_disabled { " (disabled)" } else { "" }
-                        )?;
-                    }
-                }
-                SchemaCommand::Fields { work_item_type } => {
-                    writeln!(
-                        out,
-                        "{:<40} {:<16} {:<9} {:<9} {:<14} allowed values",
-                        "reference name", "input type", "required", "read-only", "default"
-                    )?;
-                    for f in host.fields(&conn, work_item_type).map_err(fail)? {
-                        writeln!(
-                            out,
-                            "{:<40} {:<16} {:<9} {:<9} {:<14} {}",
-                            f.reference_name,
-                            ticketing_runtime::names::input_type(f.input_type),
-                            f.required,
-                            f.read_only,
-                            f.default_value.unwrap_or_default(),
-                            f.allowed_values.join(" | ")
-                        )?;
-                    }
-                }
-                SchemaCommand::States { work_item_type } => {
-                    let initial = host.initial_states(&conn, work_item_type).map_err(fail)?;
-                    writeln!(out, "{:<16} {:<12} initial", "state", "category")?;
-                    for s in host.states(&conn, work_item_type).map_err(fail)? {
-                        writeln!(
-                            out,
-                            "{:<16} {:<12} {}",
-                            s.name,
-                            ticketing_runtime::names::state_category(&s.category),
-                            if initial.contains(&s.name) { "yes" } else { "" }
-                        )?;
-                    }
-                }
-            }
-        }
-        Command::Preview {
-            outegration,
-            ticket,
-            validate_remote,
-        } => {
-            let config = std::fs::read_to_string(outegration)
-                .with_context(|| format!("reading {}", outegration.display()))?;
-            let ticket = crate::state::ticket_file::load(ticket)?;
-            let p = host
-                .preview(&load_connection(cli)?, &config, &ticket, *validate_remote)
-                .map_err(fail)?;
-            writeln!(out, "{} {}\n{}", p.method, p.url, p.body)?;
-            for i in &p.problems {
-                writeln!(out, "problem: {} [{}]: {}", i.path, i.rule, i.message)?;
-            }
-            if !p.problems.is_empty() {
-                bail!("{} problem(s) would stop this dispatch", p.problems.len());
-            }
-        }
     }
-    Ok(())
 }

@@ -32,15 +32,50 @@ pub struct Workers<'a> {
     pub retry: crate::platform::outbox::RetryPolicy,
 }
 
-/// Dispatches `tickets` (ids or ticket files) with the workers; a ticket
-/// the outegration does not offer (`visible`) fails alone.
+/// Dispatches `ids` (stored tickets) with the workers; a ticket the
+/// outegration does not offer (`visible`) fails alone. The results go to
+/// `out`, one line each in the order given, then a summary.
 pub fn dispatch(
     workers: Workers<'_>,
     outegration: &Path,
-    tickets: &[String],
+    ids: &[String],
     visible: &(dyn Fn(&crate::Ticket) -> anyhow::Result<()> + Sync),
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let results = dispatch_all(workers, outegration, ids, visible, true)?;
+    let mut failed = 0;
+    for (id, r) in ids.iter().zip(&results) {
+        match r {
+            Ok(d) => writeln!(out, "{}", report::dispatched(id, d))?,
+            Err(e) => {
+                failed += 1;
+                writeln!(out, "{id} -> {}", format!("{e:#}").replace('\n', "\n    "))?;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "{} dispatched, {failed} failed, in {:.1} s with {} worker(s)",
+        ids.len() - failed,
+        started.elapsed().as_secs_f64(),
+        workers.jobs.clamp(1, MAX_CONCURRENT_CALLS as usize)
+    )?;
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} ticket(s) were not dispatched", ids.len());
+    }
+    Ok(())
+}
+
+/// The result of each ticket's dispatch, in the order of `ids`; `progress`
+/// draws a bar on standard error (on a terminal only).
+pub fn dispatch_all(
+    workers: Workers<'_>,
+    outegration: &Path,
+    ids: &[String],
+    visible: &(dyn Fn(&crate::Ticket) -> anyhow::Result<()> + Sync),
+    progress: bool,
+) -> anyhow::Result<Vec<anyhow::Result<Dispatched>>> {
     let Workers {
         host,
         state,
@@ -49,17 +84,15 @@ pub fn dispatch(
         retry,
     } = workers;
     let jobs = jobs.clamp(1, MAX_CONCURRENT_CALLS as usize);
-    let db = Db::open(state)?;
-    let ids = tickets
-        .iter()
-        .map(|arg| crate::cli::commands::ticket_arg(&db, arg))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    drop(db);
-    let bar = ProgressBar::new(ids.len() as u64).with_style(
+    let bar = if progress {
+        ProgressBar::new(ids.len() as u64)
+    } else {
+        ProgressBar::hidden()
+    }
+    .with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} dispatched  {per_sec}  eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let started = Instant::now();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<anyhow::Result<Dispatched>>>> =
         Mutex::new((0..ids.len()).map(|_| None).collect());
@@ -99,28 +132,8 @@ pub fn dispatch(
     let results = results
         .into_inner()
         .map_err(|_| anyhow::anyhow!("a dispatch worker panicked"))?;
-    let mut failed = 0;
-    for (id, r) in ids.iter().zip(results) {
-        match r {
-            Some(Ok(d)) => writeln!(out, "{}", report::dispatched(id, &d))?,
-            Some(Err(e)) => {
-                failed += 1;
-                writeln!(out, "{id} -> {}", format!("{e:#}").replace('\n', "\n    "))?;
-            }
-            None => {
-                failed += 1;
-                writeln!(out, "{id} -> not attempted")?;
-            }
-        }
-    }
-    writeln!(
-        out,
-        "{} dispatched, {failed} failed, in {:.1} s with {jobs} worker(s)",
-        ids.len() - failed,
-        started.elapsed().as_secs_f64()
-    )?;
-    if failed > 0 {
-        anyhow::bail!("{failed} of {} ticket(s) were not dispatched", ids.len());
-    }
-    Ok(())
+    Ok(results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(anyhow::anyhow!("not attempted"))))
+        .collect())
 }

@@ -75,6 +75,11 @@ fn execute(lc: &Lifecycle<'_>, spec: &JobSpec) -> anyhow::Result<Vec<String>> {
     }
 }
 
+/// Puts a dead or failed job back in the queue and runs it.
+pub fn retry(lc: &Lifecycle<'_>, id: i64) -> anyhow::Result<Vec<String>> {
+    lc.db.requeue_job(id).and_then(|()| run_job(lc, id))
+}
+
 /// Runs job `id` under the lifecycle's retry policy.
 pub fn run_job(lc: &Lifecycle<'_>, id: i64) -> anyhow::Result<Vec<String>> {
     outbox::run(lc.db, &lc.retry, id, |spec| execute(lc, spec))
@@ -91,29 +96,43 @@ pub struct Drained {
     pub busy: usize,
 }
 
+/// Writes one job's result: its lines, or why it failed.
+fn write_result(out: &mut dyn Write, id: i64, r: &anyhow::Result<Vec<String>>) -> anyhow::Result<()> {
+    match r {
+        Ok(lines) => {
+            for l in lines {
+                writeln!(out, "job {id}: {l}")?;
+            }
+        }
+        Err(e) => writeln!(out, "job {id}: {}", format!("{e:#}").replace('\n', "\n    "))?,
+    }
+    Ok(())
+}
+
 /// Runs the jobs that are due now, once each (a failure is rescheduled or
 /// buried by the policy); lines go to `out`.
 pub fn run_due(lc: &Lifecycle<'_>, out: &mut dyn Write) -> anyhow::Result<(Drained, Option<i64>)> {
+    run_due_each(lc, &mut |id, r| write_result(out, id, r))
+}
+
+/// [`run_due`], handing each job's result (not a busy one's) to `each`.
+pub fn run_due_each(
+    lc: &Lifecycle<'_>,
+    each: &mut dyn FnMut(i64, &anyhow::Result<Vec<String>>) -> anyhow::Result<()>,
+) -> anyhow::Result<(Drained, Option<i64>)> {
     let (due, later) = lc.db.due_jobs()?;
     let mut d = Drained::default();
     for id in due {
-        match run_job(lc, id) {
-            Ok(lines) => {
-                d.done += 1;
-                for l in lines {
-                    writeln!(out, "job {id}: {l}")?;
-                }
+        let r = run_job(lc, id);
+        match &r {
+            Err(e) if e.downcast_ref::<JobBusy>().is_some() => {
+                d.busy += 1;
+                continue;
             }
-            Err(e) if e.downcast_ref::<JobBusy>().is_some() => d.busy += 1,
-            Err(e) => {
-                d.failed += 1;
-                writeln!(
-                    out,
-                    "job {id}: {}",
-                    format!("{e:#}").replace('\n', "\n    ")
-                )?;
-            }
+            Ok(_) => d.done += 1,
+            Err(_) => d.failed += 1,
         }
+        each(id, &r)?;
     }
     Ok((d, later))
 }
@@ -121,9 +140,17 @@ pub fn run_due(lc: &Lifecycle<'_>, out: &mut dyn Write) -> anyhow::Result<(Drain
 /// Drains the outbox: due jobs now, later ones when they fall due, until
 /// no job is open (or only other processes' running ones are).
 pub fn drain(lc: &Lifecycle<'_>, out: &mut dyn Write) -> anyhow::Result<Drained> {
+    drain_each(lc, &mut |id, r| write_result(out, id, r))
+}
+
+/// [`drain`], handing each job's result to `each`.
+pub fn drain_each(
+    lc: &Lifecycle<'_>,
+    each: &mut dyn FnMut(i64, &anyhow::Result<Vec<String>>) -> anyhow::Result<()>,
+) -> anyhow::Result<Drained> {
     let mut total = Drained::default();
     loop {
-        let (d, later) = run_due(lc, out)?;
+        let (d, later) = run_due_each(lc, each)?;
         total.done += d.done;
         total.failed += d.failed;
         total.busy = d.busy;
@@ -159,6 +186,18 @@ fn line(j: &Job) -> String {
 /// `jobs`: the open jobs, the dead letters and the failed jobs (with
 /// `all`, the finished ones too).
 pub fn list(db: &Db, all: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+    let jobs = listed(db, all)?;
+    if jobs.is_empty() {
+        writeln!(out, "the outbox is empty")?;
+    }
+    for j in &jobs {
+        writeln!(out, "{}", line(j))?;
+    }
+    Ok(())
+}
+
+/// The jobs `jobs` lists: open, dead and failed ones (with `all`, every job).
+pub fn listed(db: &Db, all: bool) -> anyhow::Result<Vec<Job>> {
     let states: &[JobState] = if all {
         &[]
     } else {
@@ -169,14 +208,7 @@ pub fn list(db: &Db, all: bool, out: &mut dyn Write) -> anyhow::Result<()> {
             JobState::Failed,
         ]
     };
-    let jobs = db.jobs(states)?;
-    if jobs.is_empty() {
-        writeln!(out, "the outbox is empty")?;
-    }
-    for j in &jobs {
-        writeln!(out, "{}", line(j))?;
-    }
-    Ok(())
+    db.jobs(states)
 }
 
 /// Runs a `jobs` subcommand (none: the list).
@@ -204,22 +236,9 @@ pub fn command(
         Some(JobsCommand::Retry { ids }) => {
             let mut failed = 0;
             for id in ids {
-                let r = lc.db.requeue_job(*id).and_then(|()| run_job(lc, *id));
-                match r {
-                    Ok(lines) => {
-                        for l in lines {
-                            writeln!(out, "job {id}: {l}")?;
-                        }
-                    }
-                    Err(e) => {
-                        failed += 1;
-                        writeln!(
-                            out,
-                            "job {id}: {}",
-                            format!("{e:#}").replace('\n', "\n    ")
-                        )?;
-                    }
-                }
+                let r = retry(lc, *id);
+                failed += usize::from(r.is_err());
+                write_result(out, *id, &r)?;
             }
             if failed > 0 {
                 bail!("{failed} of {} job(s) failed again", ids.len());

@@ -62,6 +62,26 @@ fn replace(
     Ok(subs)
 }
 
+/// A subscription as the commands report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionRow {
+    pub id: String,
+    /// The outegration's key (its config path).
+    pub outegration: String,
+    pub event_type: String,
+    /// ADO's status (`enabled`, `onProbation`, `disabledBySystem`, ...), or
+    /// `missing in ADO`.
+    pub status: String,
+    pub url: String,
+}
+
+impl SubscriptionRow {
+    /// Whether ADO delivers to it.
+    pub fn enabled(&self) -> bool {
+        self.status.eq_ignore_ascii_case("enabled")
+    }
+}
+
 /// `subscribe`: the ADO subscriptions of an outegration, with its webhook
 /// credentials; run again, it replaces the earlier ones.
 pub fn subscribe(
@@ -72,13 +92,42 @@ pub fn subscribe(
     public_url: &str,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    for s in subscribe_rows(host, db, conn, outegration, public_url)? {
+        writeln!(out, "{} {:<20} {:<10} {}", s.id, s.event_type, s.status, s.url)?;
+    }
+    Ok(())
+}
+
+/// [`subscribe`]'s work: the subscriptions created.
+pub fn subscribe_rows(
+    host: &Host,
+    db: &Db,
+    conn: &Connection,
+    outegration: &Path,
+    public_url: &str,
+) -> anyhow::Result<Vec<SubscriptionRow>> {
     let key = crate::platform::lifecycle::outegration_key(outegration);
     let (name, _) = auth_of(db, &key)?;
     let url = format!("{}/hooks/{name}", public_url.trim_end_matches('/'));
-    for s in replace(host, db, conn, &key, &url)? {
-        writeln!(out, "{} {:<20} {:<10} {url}", s.id, s.event_type, s.status)?;
-    }
-    Ok(())
+    Ok(replace(host, db, conn, &key, &url)?
+        .into_iter()
+        .map(|s| SubscriptionRow {
+            id: s.id,
+            outegration: key.clone(),
+            event_type: s.event_type,
+            status: s.status,
+            url: url.clone(),
+        })
+        .collect())
+}
+
+/// One outegration's subscriptions after a check (or a repair).
+#[derive(Debug, Clone)]
+pub struct OutegrationStatus {
+    pub outegration: String,
+    /// A subscription was missing in ADO, so the repair subscribed again.
+    pub resubscribed: bool,
+    pub subscriptions: Vec<SubscriptionRow>,
 }
 
 /// `subscriptions`: the stored subscriptions and their status in ADO. With
@@ -93,16 +142,58 @@ pub fn subscriptions(
     repair: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let stored = db.subscriptions(None)?;
-    if stored.is_empty() {
+    let checked = check(host, db, conn, repair)?;
+    if checked.is_empty() {
         writeln!(out, "no subscriptions")?;
         return Ok(());
     }
+    for o in &checked {
+        if o.resubscribed {
+            writeln!(
+                out,
+                "{}: a subscription was missing in ADO; subscribed again",
+                o.outegration
+            )?;
+        }
+        for s in &o.subscriptions {
+            writeln!(out, "{} {:<20} {:<16} {}", s.id, s.event_type, s.status, s.url)?;
+        }
+    }
+    not_enabled(&checked, repair)
+}
+
+/// Fails when a subscription is not enabled, with what to do about it.
+pub fn not_enabled(checked: &[OutegrationStatus], repair: bool) -> anyhow::Result<()> {
+    let unhealthy = checked
+        .iter()
+        .flat_map(|o| &o.subscriptions)
+        .filter(|s| !s.enabled())
+        .count();
+    if unhealthy > 0 {
+        let hint = if repair {
+            "ADO refused to enable them; check the hook URL is reachable from ADO"
+        } else {
+            "run `subscriptions --repair`"
+        };
+        anyhow::bail!("{unhealthy} subscription(s) are not enabled: {hint}");
+    }
+    Ok(())
+}
+
+/// [`subscriptions`]' work: each outegration's subscriptions with their
+/// status in ADO (after the repair, with `repair`).
+pub fn check(
+    host: &Host,
+    db: &Db,
+    conn: &Connection,
+    repair: bool,
+) -> anyhow::Result<Vec<OutegrationStatus>> {
+    let stored = db.subscriptions(None)?;
     let mut by_outegration: BTreeMap<&str, Vec<&StoredSubscription>> = BTreeMap::new();
     for s in &stored {
         by_outegration.entry(&s.outegration).or_default().push(s);
     }
-    let mut unhealthy = 0;
+    let mut checked = Vec::new();
     for (key, subs) in by_outegration {
         let ids: Vec<String> = subs.iter().map(|s| s.id.clone()).collect();
         let mut status = if repair {
@@ -116,38 +207,36 @@ pub fn subscriptions(
             .iter()
             .map(|s| (s.id.clone(), s.event_type.clone(), s.url.clone()))
             .collect();
-        if repair && lost {
+        let resubscribed = repair && lost;
+        if resubscribed {
             let url = subs[0].url.clone();
             status = replace(host, db, conn, key, &url)?;
             rows = status
                 .iter()
                 .map(|s| (s.id.clone(), s.event_type.clone(), url.clone()))
                 .collect();
-            writeln!(
-                out,
-                "{key}: a subscription was missing in ADO; subscribed again"
-            )?;
         }
-        for (id, event_type, url) in rows {
-            let st = status
-                .iter()
-                .find(|x| x.id == id)
-                .map_or("missing in ADO", |x| x.status.as_str());
-            if !st.eq_ignore_ascii_case("enabled") {
-                unhealthy += 1;
-            }
-            writeln!(out, "{id} {event_type:<20} {st:<16} {url}")?;
-        }
+        let subscriptions = rows
+            .into_iter()
+            .map(|(id, event_type, url)| SubscriptionRow {
+                status: status
+                    .iter()
+                    .find(|x| x.id == id)
+                    .map_or("missing in ADO", |x| x.status.as_str())
+                    .to_string(),
+                id,
+                outegration: key.to_string(),
+                event_type,
+                url,
+            })
+            .collect();
+        checked.push(OutegrationStatus {
+            outegration: key.to_string(),
+            resubscribed,
+            subscriptions,
+        });
     }
-    if unhealthy > 0 {
-        let hint = if repair {
-            "ADO refused to enable them; check the hook URL is reachable from ADO"
-        } else {
-            "run `subscriptions --repair`"
-        };
-        anyhow::bail!("{unhealthy} subscription(s) are not enabled: {hint}");
-    }
-    Ok(())
+    Ok(checked)
 }
 
 /// `unsubscribe`: deletes the subscriptions (of one outegration, or all).
@@ -158,6 +247,18 @@ pub fn unsubscribe(
     outegration: Option<&Path>,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    let ids = unsubscribe_ids(host, db, conn, outegration)?;
+    writeln!(out, "{} subscription(s) deleted", ids.len())?;
+    Ok(())
+}
+
+/// [`unsubscribe`]'s work: the ids of the subscriptions deleted.
+pub fn unsubscribe_ids(
+    host: &Host,
+    db: &Db,
+    conn: &Connection,
+    outegration: Option<&Path>,
+) -> anyhow::Result<Vec<String>> {
     let key = outegration.map(crate::platform::lifecycle::outegration_key);
     let ids: Vec<String> = db
         .subscriptions(key.as_deref())?
@@ -166,6 +267,5 @@ pub fn unsubscribe(
         .collect();
     host.unsubscribe(conn, &ids).map_err(call)?;
     db.remove_subscriptions(&ids)?;
-    writeln!(out, "{} subscription(s) deleted", ids.len())?;
-    Ok(())
+    Ok(ids)
 }
