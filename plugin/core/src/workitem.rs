@@ -52,9 +52,18 @@ pub fn patch(client: &Client<'_>, id: i32, ops: &[Value]) -> Result<WorkItem, Co
     )
 }
 
-/// The JSON Patch op that sets a field.
+/// The JSON Patch op that sets a field. Tags are `replace`d: on
+/// System.Tags ADO's `add` appends to the tags the item has (Microsoft's
+/// example "Add tags": Tag0 + "Tag1; Tag2" gives "Tag0; Tag1; Tag2"), so a
+/// tag removed from the ticket would stay; `replace` sets them ("Replace
+/// tags").
 pub fn set_field(reference: &str, value: &Value) -> Value {
-    serde_json::json!({"op": "add", "path": format!("/fields/{reference}"), "value": value})
+    let op = if reference.eq_ignore_ascii_case("System.Tags") {
+        "replace"
+    } else {
+        "add"
+    };
+    serde_json::json!({"op": op, "path": format!("/fields/{reference}"), "value": value})
 }
 
 /// The JSON Patch op that makes the update fail with 412 when someone else

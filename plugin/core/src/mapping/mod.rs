@@ -11,6 +11,7 @@ pub mod labels;
 pub mod markdown;
 pub mod script;
 pub mod template;
+pub mod tree_paths;
 pub mod validate;
 
 use std::collections::BTreeMap;

@@ -12,29 +12,29 @@ use crate::error::Issue;
 use crate::model::Ticket;
 use crate::schema::{FieldInfo, InputType, TypeSchema};
 
-/// Fields ADO fills itself on create; `alwaysRequired` on them is not ours to meet.
-pub const SERVER_FILLED: &[&str] = &[
-    "System.Id",
-    "System.Rev",
-    "System.AreaId",
-    "System.IterationId",
-    "System.AreaPath",
-    "System.IterationPath",
-    "System.TeamProject",
-    "System.WorkItemType",
-    "System.State",
-    "System.Reason",
-    "System.CreatedBy",
-    "System.CreatedDate",
-    "System.ChangedBy",
-    "System.ChangedDate",
-    "System.AuthorizedAs",
-    "System.AuthorizedDate",
-    "System.RevisedDate",
-    "System.Watermark",
-    "System.NodeName",
-    "System.PersonId",
-];
+/// Whether ADO fills the field itself on a create, so `alwaysRequired` on
+/// it is not ours to meet: a field ADO's field list marks read-only (it
+/// computes them), the area and iteration (a new work item goes to the
+/// project's root area and iteration: Microsoft Learn, "Define area paths",
+/// "Define iteration paths"; the ids follow the paths), and the state (the
+/// type's initial state, `transitions[""]`).
+fn ado_fills(field: &FieldInfo) -> bool {
+    let tree_id = ["System.AreaId", "System.IterationId"]
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(&field.reference_name));
+    field.read_only
+        || field.input_type == InputType::TreePath
+        || tree_id
+        || field.reference_name.eq_ignore_ascii_case("System.State")
+}
+
+/// Whether a rule may write the field. ADO's field list marks
+/// System.AreaPath and System.IterationPath read-only, yet Microsoft's
+/// PATCH examples write both and get 200: a tree path is written by naming
+/// a node of the project's tree.
+pub fn writable(field: &FieldInfo) -> bool {
+    !field.read_only || field.input_type == InputType::TreePath
+}
 
 /// A field of the type by reference name, ignoring case as ADO does.
 pub fn field<'a>(schema: &'a TypeSchema, reference: &str) -> Option<&'a FieldInfo> {
@@ -101,7 +101,7 @@ pub fn values(mapped: &[Mapped], schema: &TypeSchema) -> (Map<String, Value>, Ve
             ));
             continue;
         };
-        if field.read_only {
+        if !writable(field) {
             problems.push(Issue::new(
                 field.reference_name.clone(),
                 "read-only",
@@ -232,11 +232,7 @@ pub fn required(schema: &TypeSchema, values: &Map<String, Value>) -> Vec<Issue> 
         .fields
         .iter()
         .filter(|f| f.required && f.default_value.is_none())
-        .filter(|f| {
-            !SERVER_FILLED
-                .iter()
-                .any(|s| s.eq_ignore_ascii_case(&f.reference_name))
-        })
+        .filter(|f| !ado_fills(f))
         .filter(|f| {
             !values
                 .keys()
@@ -272,7 +268,7 @@ pub fn sync_stages(config: &Config, schema: &TypeSchema) -> Vec<Issue> {
                     suggest_field(schema, &rule.target)
                 ),
             )),
-            Some(f) if f.read_only => problems.push(Issue::new(
+            Some(f) if !writable(f) => problems.push(Issue::new(
                 path,
                 "read-only",
                 format!("{} is read-only", f.reference_name),
