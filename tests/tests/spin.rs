@@ -6,6 +6,8 @@
 
 mod common;
 mod spin_support;
+#[path = "spin_support/concurrency.rs"]
+mod spin_concurrency;
 
 use std::time::{Duration, Instant};
 
@@ -89,8 +91,14 @@ fn dispatch_creates_the_work_item_and_keeps_the_link_in_key_value() {
     assert_eq!(link.status, 200);
     assert_eq!(link.body["link"]["work_item_id"].as_i64(), Some(id));
     let keys = app.shared.keys();
-    assert!(keys.contains(&"link:SEC-101".to_string()), "{keys:?}");
-    assert!(keys.contains(&format!("workitem:{id}")), "{keys:?}");
+    assert!(
+        keys.contains(&"ado-connector:link:SEC-101".to_string()),
+        "{keys:?}"
+    );
+    assert!(
+        keys.contains(&format!("ado-connector:workitem:{id}")),
+        "{keys:?}"
+    );
 
     // A second dispatch of the same ticket is refused, and creates nothing.
     let again = call(
@@ -436,6 +444,7 @@ fn ado_host_outside_the_allowed_list_is_refused_before_any_request() {
     let r = call(&app, "POST", "/v1/connection/test", None);
     assert_eq!(r.status, 502, "{}", r.body);
     assert_eq!(r.code(), "egress_denied");
+    assert!(r.remediation().contains("`ado_origin`"), "{}", r.body);
     assert_eq!(emu.request_count(), before, "a request reached ADO");
     let denied = app.shared.denied.lock().unwrap().clone();
     assert!(
@@ -528,7 +537,6 @@ fn ado_throttling_gets_429_with_retry_after() {
 
 #[test]
 fn redelivered_event_is_a_duplicate_and_not_fed_twice() {
-    use base64::Engine as _;
     let emu = spin_support::emulator();
     let app = SpinApp::start(&variables(&emu));
     let id = dispatch(&app, &example_ticket("SEC-101"));
@@ -537,16 +545,8 @@ fn redelivered_event_is_a_duplicate_and_not_fed_twice() {
         .as_array()
         .unwrap()
         .len();
-    assert!(emu.wait_for_hooks(Duration::from_secs(20)));
-    let delivery = emu
-        .deliveries()
-        .into_iter()
-        .find(|d| d.event_type == "workitem.updated")
-        .expect("ADO delivered the update");
-    let auth = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("ado-hook:{WEBHOOK_PASSWORD}"))
-    );
+    let delivery = spin_support::update_delivered(&emu);
+    let auth = spin_support::webhook_auth();
     let body = serde_json::to_vec(&delivery.body).unwrap();
     let r = call_raw(&app, "POST", "/v1/webhooks/ado", Some(&auth), Some(&body));
     assert_eq!(r.status, 200, "{}", r.body);
@@ -556,7 +556,7 @@ fn redelivered_event_is_a_duplicate_and_not_fed_twice() {
     assert!(
         app.shared
             .keys()
-            .contains(&format!("hook:event:{}", delivery.event_id))
+            .contains(&format!("ado-connector:hook:done:{}", delivery.event_id))
     );
 }
 

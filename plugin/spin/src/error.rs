@@ -112,8 +112,14 @@ impl ApiError {
 
 impl From<SettingsError> for ApiError {
     fn from(e: SettingsError) -> ApiError {
-        ApiError::new(500, "misconfigured", e.to_string())
-            .remediation("set the variable in spin.toml or the runtime's variable provider")
+        let name = match &e {
+            SettingsError::Missing(name) | SettingsError::Invalid { name, .. } => *name,
+        };
+        ApiError::new(500, "misconfigured", e.to_string()).remediation(format!(
+            "set the variable `{name}` (spin up --variable, SPIN_VARIABLE_{}, or the \
+             runtime config's variables provider)",
+            name.to_ascii_uppercase()
+        ))
     }
 }
 

@@ -5,20 +5,38 @@ use ado_connector_core::client::Client;
 use ado_connector_core::model::Connection;
 use ado_connector_core::{
     config as core_config, connection as core_connection, dispatch as core_dispatch,
-    schema as core_schema, sync as core_sync, webhook as core_webhook,
+    schema as core_schema, sync as core_sync,
 };
+use std::time::Duration;
+
 use serde_json::json;
 
 use crate::api;
 use crate::error::ApiError;
 use crate::links::{self, Record};
 use crate::platform::{ApiResponse, Platform, ServiceEnv};
-use crate::{convert, feed, settings};
+use crate::{claims, convert, feed, settings};
 
 type Answer = Result<ApiResponse, ApiError>;
 
 fn ok(value: &impl serde::Serialize) -> Answer {
     Ok(ApiResponse::json(200, value))
+}
+
+/// Core's error as the API's; a request Spin refused names the variables
+/// that make `allowed_outbound_hosts`.
+pub(crate) fn ado_error(e: ado_connector_core::ConnectorError) -> ApiError {
+    let mut error = convert::error(e);
+    if error.body.code == "egress_denied" {
+        error.body.remediation = Some(
+            "Spin refused the request: its allowed_outbound_hosts are `ado_origin`, \
+             `entra_authority` and `callback_origin`; `ado_origin` must be the \
+             scheme://host[:port] of `ado_base_url`, and an entry that is not \
+             scheme://host[:port] (a path, no scheme) makes Spin refuse everything"
+                .into(),
+        );
+    }
+    error
 }
 
 fn not_linked(ticket_id: &str) -> ApiError {
@@ -35,17 +53,17 @@ fn with_client<T>(
 ) -> Result<T, ApiError> {
     let connection = settings::connection(p)?;
     let env = ServiceEnv(p);
-    let client = Client::new(&env, &connection).map_err(convert::error)?;
-    f(&client).map_err(convert::error)
+    let client = Client::new(&env, &connection).map_err(ado_error)?;
+    f(&client).map_err(ado_error)
 }
 
-fn connection(p: &dyn Platform) -> Result<Connection, ApiError> {
+pub(crate) fn connection(p: &dyn Platform) -> Result<Connection, ApiError> {
     Ok(settings::connection(p)?)
 }
 
 pub fn test_connection(p: &dyn Platform) -> Answer {
     let c = connection(p)?;
-    let info = core_connection::test_connection(&ServiceEnv(p), &c).map_err(convert::error)?;
+    let info = core_connection::test_connection(&ServiceEnv(p), &c).map_err(ado_error)?;
     ok(&convert::connection_info(info))
 }
 
@@ -79,7 +97,7 @@ pub fn config_schema() -> Answer {
 }
 
 pub fn validate_config(req: api::ValidateConfigRequest) -> Answer {
-    core_config::parse(&req.config.text()).map_err(convert::error)?;
+    core_config::parse(&req.config.text()).map_err(ado_error)?;
     ok(&json!({ "valid": true }))
 }
 
@@ -93,30 +111,62 @@ pub fn preview(p: &dyn Platform, req: api::PreviewRequest) -> Answer {
         &ticket,
         req.validate_remote,
     )
-    .map_err(convert::error)?;
+    .map_err(ado_error)?;
     ok(&convert::preview(preview))
 }
 
+fn already_linked(ticket_id: &str, work_item_id: i32) -> ApiError {
+    ApiError::new(
+        409,
+        "already_linked",
+        format!("ticket `{ticket_id}` is already linked to work item {work_item_id} (use /v1/sync)"),
+    )
+}
+
+/// Longer than one create can take (plan, attachment upload, create, with
+/// core's retries): a claim older than this belonged to a dead request.
+const DISPATCH_LEASE: Duration = Duration::from_secs(600);
+
+/// Creates the work item of a ticket once, whatever the number of
+/// simultaneous dispatches on any number of instances: the ticket is
+/// claimed first (see [`crate::claims`]) and the losers answer 409
+/// `dispatch_in_progress`. The claim is given back whatever the outcome: a
+/// create whose outcome is uncertain (no answer from ADO) leaves core's
+/// in-flight mark in the store, so the next dispatch adopts the work item
+/// that create may have made (found by its `secops:` tag) instead of
+/// creating another.
 pub fn dispatch(p: &dyn Platform, req: api::DispatchRequest) -> Answer {
     let c = connection(p)?;
     let ticket = convert::ticket(&req.ticket)?;
     if let Some(existing) = links::get(p, &ticket.id)? {
+        return Err(already_linked(&ticket.id, existing.link.work_item_id));
+    }
+    let Some(claim) = claims::acquire(p, &format!("dispatch:{}", ticket.id), DISPATCH_LEASE)?
+    else {
         return Err(ApiError::new(
             409,
-            "already_linked",
+            "dispatch_in_progress",
             format!(
-                "ticket `{}` is already linked to work item {} (use /v1/sync)",
-                ticket.id, existing.link.work_item_id
+                "ticket `{}` is being dispatched by another request; read /v1/links/{{ticket_id}} for its work item",
+                ticket.id
             ),
         ));
-    }
-    let config = req.config.text();
-    let link =
-        core_dispatch::create(&ServiceEnv(p), &c, &config, &ticket).map_err(convert::error)?;
-    links::put(p, &Record::new(&link, config, req.ticket))?;
+    };
+    let created = (|| {
+        // Read again under the claim: the holder before us may have linked it.
+        if let Some(existing) = links::get(p, &ticket.id)? {
+            return Err(already_linked(&ticket.id, existing.link.work_item_id));
+        }
+        let config = req.config.text();
+        let link =
+            core_dispatch::create(&ServiceEnv(p), &c, &config, &ticket).map_err(ado_error)?;
+        links::put(p, &Record::new(&link, config, req.ticket))?;
+        Ok(link)
+    })();
+    claims::release(p, claim)?;
     Ok(ApiResponse::json(
         201,
-        &json!({ "link": convert::link(&link) }),
+        &json!({ "link": convert::link(&created?) }),
     ))
 }
 
@@ -133,7 +183,7 @@ pub fn sync(p: &dyn Platform, req: api::SyncRequest) -> Answer {
         &before,
         &after,
     )
-    .map_err(convert::error)?;
+    .map_err(ado_error)?;
     record.set_link(&outcome.link);
     record.snapshot = req.ticket;
     links::put(p, &record)?;
@@ -150,7 +200,7 @@ pub fn close(p: &dyn Platform, req: api::CloseRequest) -> Answer {
         &record.core_link(),
         &req.reason,
     )
-    .map_err(convert::error)?;
+    .map_err(ado_error)?;
     record.set_link(&change.link);
     links::put(p, &record)?;
     ok(&convert::close_result(change))
@@ -204,16 +254,6 @@ pub fn bulk_close(p: &dyn Platform, req: api::BulkCloseRequest) -> Answer {
 pub fn link(p: &dyn Platform, ticket_id: &str) -> Answer {
     let record = links::get(p, ticket_id)?.ok_or_else(|| not_linked(ticket_id))?;
     ok(&json!({ "link": record.link }))
-}
-
-pub fn subscribe(p: &dyn Platform, req: api::SubscribeRequest) -> Answer {
-    let c = connection(p)?;
-    let auth = settings::webhook_auth(p)?;
-    let url = format!("{}/v1/webhooks/ado", req.public_url.trim_end_matches('/'));
-    let subs = core_webhook::subscribe(&ServiceEnv(p), &c, &req.config.text(), &url, &auth)
-        .map_err(convert::error)?;
-    let subs: Vec<_> = subs.into_iter().map(convert::subscription).collect();
-    Ok(ApiResponse::json(201, &json!({ "subscriptions": subs })))
 }
 
 pub fn changes(p: &dyn Platform, cursor: u64, limit: u64) -> Answer {

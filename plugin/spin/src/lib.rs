@@ -2,7 +2,8 @@
 //! component: a standalone connector service with a versioned JSON API
 //! (`/v1/...`) for SecOps platforms that cannot embed a component. It keeps
 //! its links, the webhook dedupe marks, the change feed and the token cache
-//! in Spin key-value storage, and forwards ticket changes coming from ADO
+//! in Spin key-value storage (claims on atomic increments where simultaneous
+//! requests must not both act, see `claims.rs`), and forwards ticket changes coming from ADO
 //! service hooks to a configured callback URL.
 //!
 //! All connector logic is `ado-connector-core`'s. This crate only routes
@@ -12,6 +13,7 @@
 //! rest builds and is unit-tested natively against [`platform::Platform`].
 
 pub mod api;
+pub mod claims;
 pub mod convert;
 pub mod error;
 pub mod feed;
@@ -19,7 +21,9 @@ pub mod handlers;
 pub mod links;
 pub mod platform;
 pub mod routes;
+pub mod seq;
 pub mod settings;
+pub mod subscriptions;
 pub mod webhook;
 
 #[cfg(target_arch = "wasm32")]

@@ -74,8 +74,64 @@ pub trait Platform {
     fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     fn kv_set(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
     fn kv_delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Adds `delta` to the counter at `key` atomically (a missing key counts
+    /// as 0) and returns the new value: `wasi:keyvalue/atomics.increment`,
+    /// which Spin serves on SQLite (in a transaction) and Redis (`INCRBY`).
+    /// A counter is never read with [`Platform::kv_get`]: its bytes differ
+    /// by backend.
+    fn kv_increment(&self, key: &str, delta: i64) -> Result<i64, StoreError>;
     /// Outbound HTTP under the manifest's `allowed_outbound_hosts`.
     fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError>;
+}
+
+/// Every key under the application's prefix (`key_prefix`, then `:`), so
+/// several apps can share one store: Spin's Redis backend ignores the store
+/// label, every label of every app lands in the same Redis keyspace.
+pub struct Prefixed<'a> {
+    inner: &'a dyn Platform,
+    prefix: String,
+}
+
+/// The prefix when `key_prefix` is not set.
+pub const DEFAULT_KEY_PREFIX: &str = "ado-connector";
+
+impl<'a> Prefixed<'a> {
+    pub fn new(inner: &'a dyn Platform) -> Prefixed<'a> {
+        let prefix = inner
+            .variable("key_prefix")
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| DEFAULT_KEY_PREFIX.to_string());
+        Prefixed {
+            inner,
+            prefix: format!("{prefix}:"),
+        }
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+}
+
+impl Platform for Prefixed<'_> {
+    fn variable(&self, name: &str) -> Option<String> {
+        self.inner.variable(name)
+    }
+    fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.kv_get(&self.key(key))
+    }
+    fn kv_set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.inner.kv_set(&self.key(key), value)
+    }
+    fn kv_delete(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.kv_delete(&self.key(key))
+    }
+    fn kv_increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        self.inner.kv_increment(&self.key(key), delta)
+    }
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        self.inner.send(request)
+    }
 }
 
 /// Seconds since the Unix epoch.

@@ -6,15 +6,16 @@ use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
-use crate::platform::{ApiRequest, ApiResponse, Platform};
-use crate::{handlers, settings, webhook};
+use crate::platform::{ApiRequest, ApiResponse, Platform, Prefixed};
+use crate::{handlers, settings, subscriptions, webhook};
 
 /// The most changes one page of the change feed holds.
 pub const MAX_PAGE: u64 = 500;
 
-/// Answers one request; never panics on input.
+/// Answers one request; never panics on input. Every key the request reads
+/// or writes carries the application's prefix.
 pub fn handle(p: &dyn Platform, req: &ApiRequest) -> ApiResponse {
-    route(p, req).unwrap_or_else(|e| e.response())
+    route(&Prefixed::new(p), req).unwrap_or_else(|e| e.response())
 }
 
 fn segments(path: &str) -> Result<Vec<String>, ApiError> {
@@ -43,8 +44,8 @@ fn route(p: &dyn Platform, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
         | ["v1", "sync"]
         | ["v1", "close"]
         | ["v1", "close", "bulk"]
-        | ["v1", "webhooks", "subscriptions"]
         | ["v1", "changes", "flush"] => &["POST"],
+        ["v1", "webhooks", "subscriptions"] => &["GET", "POST", "DELETE"],
         ["v1", "schema", "types"]
         | ["v1", "schema", "types", _, "fields" | "states"]
         | ["v1", "config", "schema"]
@@ -79,7 +80,11 @@ fn route(p: &dyn Platform, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
         ["v1", "close"] => handlers::close(p, body(req)?),
         ["v1", "close", "bulk"] => handlers::bulk_close(p, body(req)?),
         ["v1", "links", ticket] => handlers::link(p, ticket),
-        ["v1", "webhooks", "subscriptions"] => handlers::subscribe(p, body(req)?),
+        ["v1", "webhooks", "subscriptions"] => match m.as_str() {
+            "GET" => subscriptions::list(p),
+            "DELETE" => subscriptions::delete(p, &text(req, "public_url")?),
+            _ => subscriptions::subscribe(p, body(req)?),
+        },
         ["v1", "changes"] => {
             let cursor = number(req, "cursor", 0)?;
             let limit = number(req, "limit", 100)?.clamp(1, MAX_PAGE);
@@ -116,6 +121,23 @@ fn body<T: DeserializeOwned>(req: &ApiRequest) -> Result<T, ApiError> {
         serde_json::from_slice(&req.body).map_err(|e| ApiError::malformed_json(&e))?;
     serde_path_to_error::deserialize(value)
         .map_err(|e| ApiError::invalid_request(&e.path().to_string(), e.inner()))
+}
+
+/// A required query parameter, percent-decoded.
+fn text(req: &ApiRequest, name: &str) -> Result<String, ApiError> {
+    let raw = req.query_param(name).unwrap_or_default().replace('+', " ");
+    let value = percent_encoding::percent_decode_str(&raw)
+        .decode_utf8()
+        .map(|v| v.into_owned())
+        .unwrap_or_default();
+    if value.is_empty() {
+        return Err(ApiError::new(
+            422,
+            "invalid_parameter",
+            format!("query parameter `{name}` is required"),
+        ));
+    }
+    Ok(value)
 }
 
 fn number(req: &ApiRequest, name: &str, default: u64) -> Result<u64, ApiError> {

@@ -87,11 +87,57 @@ pub fn connection(p: &dyn Platform) -> Result<Connection, SettingsError> {
             reason: format!("`{base_url}` is not an http(s) URL"),
         });
     }
+    check_origin(p, "ado_origin", &base_url)?;
     Ok(Connection {
         base_url,
         project: required(p, "ado_project")?,
         credentials,
     })
+}
+
+/// Checks that the variable `name` (an `allowed_outbound_hosts` entry) has
+/// the shape Spin takes there, `scheme://host[:port]`. Spin denies every
+/// outbound request when an entry does not parse, so a wrong shape would
+/// otherwise only show as "denied" on every ADO call. A well-shaped origin
+/// that is not `url`'s is Spin's to refuse (`egress_denied`, whose
+/// remediation names the variable).
+pub fn check_origin(p: &dyn Platform, name: &'static str, url: &str) -> Result<(), SettingsError> {
+    let value = required(p, name)?;
+    let reason = match value.split_once("://") {
+        None => Some(format!(
+            "has no scheme (write the origin of `{url}`: https://host or http://host:port)"
+        )),
+        Some((scheme, _)) if !matches!(scheme, "http" | "https") => {
+            Some(format!("has the scheme `{scheme}`; write http:// or https://"))
+        }
+        Some((_, rest)) if rest.trim_end_matches('/').contains(['/', '?', '#']) => Some(
+            "has a path; Spin's allowed_outbound_hosts takes scheme://host[:port] only"
+                .to_string(),
+        ),
+        Some((_, rest)) if rest.trim_end_matches('/').is_empty() => Some("has no host".into()),
+        Some(_) => None,
+    };
+    match reason {
+        None => Ok(()),
+        Some(reason) => Err(SettingsError::Invalid {
+            name,
+            reason: format!("`{value}` {reason}"),
+        }),
+    }
+}
+
+/// How long handled events and feed entries are kept (`retention_hours`), in seconds.
+pub fn retention(p: &dyn Platform) -> Result<u64, SettingsError> {
+    match optional(p, "retention_hours") {
+        None => Ok(168 * 3600),
+        Some(v) => match v.parse::<u64>() {
+            Ok(h) if h > 0 => Ok(h.saturating_mul(3600)),
+            _ => Err(SettingsError::Invalid {
+                name: "retention_hours",
+                reason: format!("`{v}` is not a positive whole number of hours"),
+            }),
+        },
+    }
 }
 
 /// The callback (`callback_url`, `callback_token`), when one is configured.

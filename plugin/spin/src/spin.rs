@@ -1,26 +1,38 @@
 //! The Spin glue (wasm32 only): the `#[http_component]` entry point, and
 //! [`Platform`] on spin-sdk's variables, key-value store and outbound HTTP.
+//!
+//! Key-value goes through `wasi:keyvalue@0.2.0-draft2` (`store` and
+//! `atomics`), which Spin serves on the same stores as its own key-value
+//! interface: it has the atomic `increment` the claims need. spin-sdk 5.2
+//! wraps only `fermyon:spin/key-value` (no atomics) and reaches
+//! `wasi:keyvalue` through its generated `wit` module, used here.
 
 use ado_connector_core::env::{HttpError, HttpRequest, HttpResponse, Method as CoreMethod};
 use futures::SinkExt as _;
 use spin_sdk::http::conversions::TryIntoOutgoingRequest as _;
 use spin_sdk::http::{ErrorCode, Method, Request, Response, SendError};
-use spin_sdk::key_value::Store;
+use spin_sdk::wit::wasi::keyvalue::{atomics, store};
 
 use crate::platform::{Platform, StoreError};
 
 struct SpinPlatform {
-    store: Result<Store, String>,
+    store: Result<store::Bucket, StoreError>,
 }
 
 impl SpinPlatform {
-    fn store(&self) -> Result<&Store, StoreError> {
-        self.store.as_ref().map_err(|e| StoreError(e.clone()))
+    fn store(&self) -> Result<&store::Bucket, StoreError> {
+        self.store.as_ref().map_err(Clone::clone)
     }
 }
 
-fn store_error(e: spin_sdk::key_value::Error) -> StoreError {
-    StoreError(e.to_string())
+fn store_error(e: store::Error) -> StoreError {
+    StoreError(match e {
+        store::Error::NoSuchStore => "the `default` store is not configured".into(),
+        store::Error::AccessDenied => {
+            "the component may not open the `default` store (key_value_stores)".into()
+        }
+        store::Error::Other(why) => why,
+    })
 }
 
 fn method(m: CoreMethod) -> Method {
@@ -83,6 +95,10 @@ impl Platform for SpinPlatform {
         self.store()?.delete(key).map_err(store_error)
     }
 
+    fn kv_increment(&self, key: &str, delta: i64) -> Result<i64, StoreError> {
+        atomics::increment(self.store()?, key, delta).map_err(store_error)
+    }
+
     fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
         let body = request.body;
         let (outgoing, _empty) = Request::builder()
@@ -126,7 +142,7 @@ impl Platform for SpinPlatform {
 #[allow(unsafe_code)]
 mod entry {
     use spin_sdk::http::{Request, Response};
-    use spin_sdk::key_value::Store;
+    use spin_sdk::wit::wasi::keyvalue::store;
 
     use super::{SpinPlatform, method_name};
     use crate::platform::ApiRequest;
@@ -134,7 +150,7 @@ mod entry {
     #[spin_sdk::http_component]
     fn handle(req: Request) -> Response {
         let platform = SpinPlatform {
-            store: Store::open_default().map_err(|e| e.to_string()),
+            store: store::open("default").map_err(super::store_error),
         };
         let api = ApiRequest {
             method: method_name(req.method()),

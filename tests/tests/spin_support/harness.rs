@@ -1,11 +1,18 @@
 //! A Spin stand-in on wasmtime-wasi-http: the built Spin component serves
-//! HTTP on 127.0.0.1, with Spin's `variables` and `key-value` imports from
-//! the manifest's grants and an in-memory store, and its outbound requests
-//! checked against the manifest's `allowed_outbound_hosts` (refused with
-//! `HttpRequestDenied` otherwise, and never sent beyond loopback).
+//! HTTP on 127.0.0.1, a new instance for every request and requests served
+//! at the same time, as `spin up` does; Spin's `variables` and key-value
+//! (`wasi:keyvalue` store and atomics, what the component imports) from the
+//! manifest's grants on a SQLite file with Spin's schema and semantics
+//! (`kv.rs`); outbound requests checked against the manifest's
+//! `allowed_outbound_hosts` when they are sent (refused with
+//! `HttpRequestDenied`). A request the policy allows to a host other than
+//! loopback is recorded as allowed and fails as unreachable: the harness
+//! never contacts anything but 127.0.0.1.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
@@ -20,6 +27,7 @@ use wasmtime_wasi_http::{
     RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
 };
 
+use super::kv::{Kv, KvResult};
 use super::manifest::{self, Grants};
 
 mod bindings {
@@ -27,49 +35,74 @@ mod bindings {
         path: "harness-wit",
         world: "harness",
         imports: { default: trappable },
-        with: { "fermyon:spin/key-value.store": super::KvHandle },
+        with: {
+            "wasi:keyvalue/store.bucket": super::KvHandle,
+            "wasi:keyvalue/atomics.cas": super::CasHandle,
+        },
     });
 }
 
-use bindings::fermyon::spin::{key_value, variables};
+use bindings::fermyon::spin::variables;
+use bindings::wasi::keyvalue::{atomics, store as wasi_store};
 
-/// An open key-value store of the guest.
+/// An open key-value store (bucket) of the guest.
 pub struct KvHandle {
     label: String,
 }
 
+/// A CAS operation of the guest: its key, and what `current` saw.
+pub struct CasHandle {
+    label: String,
+    key: String,
+    seen: Option<Vec<u8>>,
+}
+
+/// What the egress policy decided for one outbound request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Egress {
+    /// Refused by `allowed_outbound_hosts`, and why.
+    Denied(String),
+    /// Allowed and sent (loopback).
+    Sent,
+    /// Allowed, but not loopback: the harness does not contact it.
+    AllowedNotContacted,
+}
+
 /// What every request of one app shares.
-#[derive(Default)]
 pub struct Shared {
-    grants: Option<Grants>,
-    /// label → key → value.
-    kv: Mutex<HashMap<String, BTreeMap<String, Vec<u8>>>>,
+    grants: Grants,
+    kv: Kv,
+    /// Every outbound request: its URL and the decision.
+    pub egress: Mutex<Vec<(String, Egress)>>,
     /// Outbound URLs refused by the allow-list.
     pub denied: Mutex<Vec<String>>,
     /// Outbound URLs sent.
     pub sent: Mutex<Vec<String>>,
+    /// Requests being served right now, and the most at once.
+    in_flight: AtomicUsize,
+    pub most_in_flight: AtomicUsize,
 }
 
 impl Shared {
-    fn grants(&self) -> &Grants {
-        self.grants.as_ref().expect("grants")
-    }
-
     /// The keys of the default store.
     pub fn keys(&self) -> Vec<String> {
-        let kv = self.kv.lock().unwrap();
-        kv.get("default")
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default()
+        self.kv.keys("default").expect("the store's keys")
     }
 
-    /// Every value of every store, as text: to prove no secret is kept.
+    /// Every value of the default store, as text: to prove no secret is kept.
     pub fn dump(&self) -> String {
-        let kv = self.kv.lock().unwrap();
-        kv.values()
-            .flat_map(|m| m.iter())
-            .map(|(k, v)| format!("{k}={}\n", String::from_utf8_lossy(v)))
+        self.keys()
+            .into_iter()
+            .map(|k| {
+                let v = self.kv.get("default", &k).unwrap().unwrap_or_default();
+                format!("{k}={}\n", String::from_utf8_lossy(&v))
+            })
             .collect()
+    }
+
+    /// The store file.
+    pub fn store_path(&self) -> &Path {
+        self.kv.path()
     }
 }
 
@@ -91,21 +124,38 @@ impl WasiHttpHooks for Hooks {
     > {
         drop(fut);
         let url = request.uri().to_string();
-        let allowed = manifest::origin(&url)
-            .is_some_and(|o| self.shared.grants().allowed_outbound.contains(&o));
-        let loopback = matches!(request.uri().host(), Some("127.0.0.1" | "localhost"));
-        if !allowed || !loopback {
-            self.shared.denied.lock().unwrap().push(url);
-            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+        let decision = match self.shared.grants.allows(&url) {
+            Err(why) => Egress::Denied(why),
+            Ok(()) if matches!(request.uri().host(), Some("127.0.0.1" | "localhost")) => {
+                Egress::Sent
+            }
+            Ok(()) => Egress::AllowedNotContacted,
+        };
+        self.shared
+            .egress
+            .lock()
+            .unwrap()
+            .push((url.clone(), decision.clone()));
+        match decision {
+            Egress::Denied(_) => {
+                self.shared.denied.lock().unwrap().push(url);
+                Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+            }
+            Egress::AllowedNotContacted => {
+                Box::new(async { Err(wasmtime_wasi_http::Error::DestinationUnavailable) })
+            }
+            Egress::Sent => {
+                self.shared.sent.lock().unwrap().push(url);
+                Box::new(async move {
+                    let (response, io) =
+                        wasmtime_wasi_http::default_send_request(request, options).await?;
+                    Ok((
+                        response.map(BodyExt::boxed_unsync),
+                        Box::new(io) as Deferred,
+                    ))
+                })
+            }
         }
-        self.shared.sent.lock().unwrap().push(url);
-        Box::new(async move {
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Deferred,
-            ))
-        })
     }
 }
 
@@ -136,83 +186,143 @@ impl WasiHttpView for State {
     }
 }
 
+impl State {
+    fn label(&self, store: &Resource<KvHandle>) -> wasmtime::Result<String> {
+        Ok(self.table.get(store)?.label.clone())
+    }
+
+    /// Runs `f` on the store file with the label of the guest's handle.
+    fn on<T>(
+        &self,
+        store: &Resource<KvHandle>,
+        f: impl FnOnce(&Kv, &str) -> KvResult<T>,
+    ) -> wasmtime::Result<KvResult<T>> {
+        let label = self.label(store)?;
+        Ok(f(&self.shared.kv, &label))
+    }
+
+    /// A new handle on the store `label`, when the manifest grants it.
+    fn open_store(&mut self, label: String) -> wasmtime::Result<Option<Resource<KvHandle>>> {
+        if !self.shared.grants.key_value_stores.iter().any(|s| *s == label) {
+            return Ok(None);
+        }
+        Ok(Some(self.table.push(KvHandle { label })?))
+    }
+}
+
 impl variables::Host for State {
     fn get(&mut self, name: String) -> wasmtime::Result<Result<String, variables::Error>> {
-        Ok(match self.shared.grants().variables.get(&name) {
+        Ok(match self.shared.grants.variables.get(&name) {
             Some(v) => Ok(v.clone()),
             None => Err(variables::Error::Undefined(name)),
         })
     }
 }
 
-impl key_value::Host for State {}
+type WasiKv<T> = wasmtime::Result<Result<T, wasi_store::Error>>;
 
-impl key_value::HostStore for State {
-    fn open(
+fn wasi_err(e: String) -> wasi_store::Error {
+    wasi_store::Error::Other(e)
+}
+
+impl wasi_store::Host for State {
+    fn open(&mut self, identifier: String) -> WasiKv<Resource<KvHandle>> {
+        Ok(self
+            .open_store(identifier)?
+            .ok_or(wasi_store::Error::AccessDenied))
+    }
+}
+
+/// `wasi:keyvalue/store`'s bucket.
+impl wasi_store::HostBucket for State {
+    fn get(&mut self, b: Resource<KvHandle>, key: String) -> WasiKv<Option<Vec<u8>>> {
+        Ok(self.on(&b, |kv, l| kv.get(l, &key))?.map_err(wasi_err))
+    }
+    fn set(&mut self, b: Resource<KvHandle>, key: String, value: Vec<u8>) -> WasiKv<()> {
+        Ok(self.on(&b, |kv, l| kv.set(l, &key, &value))?.map_err(wasi_err))
+    }
+    fn delete(&mut self, b: Resource<KvHandle>, key: String) -> WasiKv<()> {
+        Ok(self.on(&b, |kv, l| kv.delete(l, &key))?.map_err(wasi_err))
+    }
+    fn exists(&mut self, b: Resource<KvHandle>, key: String) -> WasiKv<bool> {
+        let found = self.on(&b, |kv, l| kv.get(l, &key))?;
+        Ok(found.map(|v| v.is_some()).map_err(wasi_err))
+    }
+    /// Spin answers every key in one page (no cursor).
+    fn list_keys(
         &mut self,
-        label: String,
-    ) -> wasmtime::Result<Result<Resource<KvHandle>, key_value::Error>> {
-        if !self.shared.grants().key_value_stores.contains(&label) {
-            return Ok(Err(key_value::Error::AccessDenied));
-        }
-        Ok(Ok(self.table.push(KvHandle { label })?))
+        b: Resource<KvHandle>,
+        _cursor: Option<String>,
+    ) -> WasiKv<wasi_store::KeyResponse> {
+        let keys = self.on(&b, |kv, l| kv.keys(l))?;
+        Ok(keys
+            .map(|keys| wasi_store::KeyResponse { keys, cursor: None })
+            .map_err(wasi_err))
+    }
+    fn drop(&mut self, b: Resource<KvHandle>) -> wasmtime::Result<()> {
+        self.table.delete(b)?;
+        Ok(())
+    }
+}
+
+impl atomics::Host for State {
+    fn increment(&mut self, b: Resource<KvHandle>, key: String, delta: i64) -> WasiKv<i64> {
+        Ok(self
+            .on(&b, |kv, l| kv.increment(l, &key, delta))?
+            .map_err(wasi_err))
     }
 
-    fn get(
+    fn swap(
         &mut self,
-        store: Resource<KvHandle>,
-        key: String,
-    ) -> wasmtime::Result<Result<Option<Vec<u8>>, key_value::Error>> {
-        let label = self.table.get(&store)?.label.clone();
-        let kv = self.shared.kv.lock().unwrap();
-        Ok(Ok(kv.get(&label).and_then(|m| m.get(&key)).cloned()))
-    }
-
-    fn set(
-        &mut self,
-        store: Resource<KvHandle>,
-        key: String,
+        cas: Resource<CasHandle>,
         value: Vec<u8>,
-    ) -> wasmtime::Result<Result<(), key_value::Error>> {
-        let label = self.table.get(&store)?.label.clone();
-        let mut kv = self.shared.kv.lock().unwrap();
-        kv.entry(label).or_default().insert(key, value);
-        Ok(Ok(()))
+    ) -> wasmtime::Result<Result<(), atomics::CasError>> {
+        let op = self.table.delete(cas)?;
+        match self
+            .shared
+            .kv
+            .swap(&op.label, &op.key, op.seen.as_deref(), &value)
+        {
+            Ok(true) => Ok(Ok(())),
+            Ok(false) => {
+                // Spin hands back a fresh CAS handle to retry with.
+                let retry = self.table.push(CasHandle {
+                    label: op.label,
+                    key: op.key,
+                    seen: None,
+                })?;
+                Ok(Err(atomics::CasError::CasFailed(retry)))
+            }
+            Err(e) => Ok(Err(atomics::CasError::StoreError(wasi_err(e)))),
+        }
+    }
+}
+
+impl atomics::HostCas for State {
+    fn new(&mut self, bucket: Resource<KvHandle>, key: String) -> WasiKv<Resource<CasHandle>> {
+        let label = self.label(&bucket)?;
+        Ok(Ok(self.table.push(CasHandle {
+            label,
+            key,
+            seen: None,
+        })?))
     }
 
-    fn delete(
-        &mut self,
-        store: Resource<KvHandle>,
-        key: String,
-    ) -> wasmtime::Result<Result<(), key_value::Error>> {
-        let label = self.table.get(&store)?.label.clone();
-        let mut kv = self.shared.kv.lock().unwrap();
-        kv.entry(label).or_default().remove(&key);
-        Ok(Ok(()))
+    fn current(&mut self, cas: Resource<CasHandle>) -> WasiKv<Option<Vec<u8>>> {
+        let (label, key) = {
+            let op = self.table.get(&cas)?;
+            (op.label.clone(), op.key.clone())
+        };
+        let value = match self.shared.kv.get(&label, &key) {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(wasi_err(e))),
+        };
+        self.table.get_mut(&cas)?.seen.clone_from(&value);
+        Ok(Ok(value))
     }
 
-    fn exists(
-        &mut self,
-        store: Resource<KvHandle>,
-        key: String,
-    ) -> wasmtime::Result<Result<bool, key_value::Error>> {
-        Ok(self.get(store, key)?.map(|v| v.is_some()))
-    }
-
-    fn get_keys(
-        &mut self,
-        store: Resource<KvHandle>,
-    ) -> wasmtime::Result<Result<Vec<String>, key_value::Error>> {
-        let label = self.table.get(&store)?.label.clone();
-        let kv = self.shared.kv.lock().unwrap();
-        Ok(Ok(kv
-            .get(&label)
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default()))
-    }
-
-    fn drop(&mut self, store: Resource<KvHandle>) -> wasmtime::Result<()> {
-        self.table.delete(store)?;
+    fn drop(&mut self, cas: Resource<CasHandle>) -> wasmtime::Result<()> {
+        self.table.delete(cas)?;
         Ok(())
     }
 }
@@ -247,10 +357,29 @@ fn text_response(status: u16, text: String) -> hyper::Response<HyperOutgoingBody
     r
 }
 
+/// Counts a request in flight while it lives.
+struct InFlight(Arc<Shared>);
+
+impl InFlight {
+    fn new(shared: &Arc<Shared>) -> InFlight {
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(shared.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// One request in a new instance, as Spin serves each request.
 async fn serve_one(
     shared: Arc<Shared>,
     req: hyper::Request<hyper::body::Incoming>,
 ) -> hyper::Response<HyperOutgoingBody> {
+    let _in_flight = InFlight::new(&shared);
     let pre = pre().clone();
     let mut store = Store::new(
         pre.engine(),
@@ -304,16 +433,65 @@ pub struct SpinApp {
     addr: std::net::SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// The store file this app made for itself, deleted with it.
+    own_store: Option<StoreFile>,
+}
+
+/// A key-value file in the temporary directory, deleted when dropped.
+pub struct StoreFile(PathBuf);
+
+impl StoreFile {
+    pub fn new() -> StoreFile {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::SeqCst);
+        StoreFile(std::env::temp_dir().join(format!(
+            "spin-harness-{}-{n}.db",
+            std::process::id()
+        )))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Default for StoreFile {
+    fn default() -> Self {
+        StoreFile::new()
+    }
+}
+
+impl Drop for StoreFile {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
 }
 
 impl SpinApp {
-    /// Starts the app with these application variables.
+    /// Starts the app with these application variables, on a store of its own.
     pub fn start(variables: &BTreeMap<String, String>) -> SpinApp {
+        let file = StoreFile::new();
+        let mut app = SpinApp::start_on(variables, file.path());
+        app.own_store = Some(file);
+        app
+    }
+
+    /// Starts the app on the key-value file `store`: another app on the
+    /// same file is a replica sharing its store; an app started again on it
+    /// is `spin up` restarted.
+    pub fn start_on(variables: &BTreeMap<String, String>, store: &Path) -> SpinApp {
         let grants = manifest::grants(variables);
         assert_eq!(grants.route, "/...", "the component serves every path");
         let shared = Arc::new(Shared {
-            grants: Some(grants),
-            ..Shared::default()
+            grants,
+            kv: Kv::open(store),
+            egress: Mutex::default(),
+            denied: Mutex::default(),
+            sent: Mutex::default(),
+            in_flight: AtomicUsize::new(0),
+            most_in_flight: AtomicUsize::new(0),
         });
         pre();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
@@ -323,7 +501,7 @@ impl SpinApp {
         let served = shared.clone();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
+                .worker_threads(4)
                 .enable_all()
                 .build()
                 .expect("tokio");
@@ -357,7 +535,13 @@ impl SpinApp {
             addr,
             stop: Some(stop),
             thread: Some(thread),
+            own_store: None,
         }
+    }
+
+    /// The most requests this app served at the same moment.
+    pub fn most_in_flight(&self) -> usize {
+        self.shared.most_in_flight.load(Ordering::SeqCst)
     }
 
     pub fn url(&self) -> String {

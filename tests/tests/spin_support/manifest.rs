@@ -12,8 +12,9 @@ const COMPONENT: &str = "ado-connector";
 pub struct Grants {
     /// Component variable name → value.
     pub variables: HashMap<String, String>,
-    /// `scheme://host:port`, default ports made explicit.
-    pub allowed_outbound: Vec<String>,
+    /// The `allowed_outbound_hosts` entries, templates rendered: parsed
+    /// when a request goes out, as Spin does (see [`Grants::allows`]).
+    pub allowed_outbound_hosts: Vec<String>,
     pub key_value_stores: Vec<String>,
     pub route: String,
 }
@@ -63,6 +64,39 @@ pub fn origin(url: &str) -> Option<String> {
     Some(format!("{scheme}://{}:{port}", host.to_ascii_lowercase()))
 }
 
+/// One `allowed_outbound_hosts` entry as an origin; why not, when it is
+/// not `scheme://host[:port]` (no scheme, or a path).
+fn allowed_origin(entry: &str) -> Result<String, String> {
+    if !entry.contains("://") {
+        return Err(format!("`{entry}` has no scheme"));
+    }
+    let rest = entry.split_once("://").map(|(_, r)| r).unwrap_or_default();
+    if rest.trim_end_matches('/').contains('/') {
+        return Err(format!("`{entry}` has a path"));
+    }
+    origin(entry).ok_or_else(|| format!("`{entry}` is not scheme://host[:port]"))
+}
+
+impl Grants {
+    /// Whether a request to `url` may leave: its origin is one the entries
+    /// name. An entry that does not parse makes every request denied, as
+    /// Spin resolves the (templated) list when the component sends and
+    /// refuses when it cannot.
+    pub fn allows(&self, url: &str) -> Result<(), String> {
+        let allowed = self
+            .allowed_outbound_hosts
+            .iter()
+            .map(|h| allowed_origin(h))
+            .collect::<Result<Vec<_>, _>>()?;
+        let wanted = origin(url).ok_or_else(|| format!("`{url}` has no http(s) origin"))?;
+        if allowed.contains(&wanted) {
+            Ok(())
+        } else {
+            Err(format!("{wanted} is not in allowed_outbound_hosts"))
+        }
+    }
+}
+
 /// Reads the manifest and resolves it with `given` application variables,
 /// failing as `spin up` would on a required variable left out.
 pub fn grants(given: &BTreeMap<String, String>) -> Grants {
@@ -102,20 +136,11 @@ pub fn grants(given: &BTreeMap<String, String>) -> Grants {
                 .collect()
         })
         .unwrap_or_default();
-    let allowed_outbound = component["allowed_outbound_hosts"]
+    let allowed_outbound_hosts = component["allowed_outbound_hosts"]
         .as_array()
         .expect("allowed_outbound_hosts")
         .iter()
-        .map(|h| {
-            let host = render(h.as_str().expect("a host"), &app);
-            let o = origin(&host).unwrap_or_else(|| panic!("`{host}` is not scheme://host[:port]"));
-            let path = host.split_once("://").map(|(_, r)| r).unwrap_or_default();
-            assert!(
-                !path.trim_end_matches('/').contains('/'),
-                "allowed host `{host}` has a path"
-            );
-            o
-        })
+        .map(|h| render(h.as_str().expect("a host"), &app))
         .collect();
     let key_value_stores = component["key_value_stores"]
         .as_array()
@@ -132,7 +157,7 @@ pub fn grants(given: &BTreeMap<String, String>) -> Grants {
         .expect("an HTTP trigger for the component");
     Grants {
         variables,
-        allowed_outbound,
+        allowed_outbound_hosts,
         key_value_stores,
         route: trigger["route"].as_str().unwrap().to_string(),
     }

@@ -6,6 +6,7 @@
 
 pub mod callback;
 pub mod harness;
+pub mod kv;
 pub mod manifest;
 pub mod openapi;
 
@@ -17,7 +18,7 @@ use ado_emulator::hooks::HookSettings;
 use ado_emulator::{Emulator, EmulatorConfig, seed};
 use serde_json::Value;
 
-pub use harness::SpinApp;
+pub use harness::{Egress, SpinApp, StoreFile};
 use openapi::OpenApi;
 
 pub const API_TOKEN: &str = "api-token-7b0c2e9d4f1a";
@@ -41,6 +42,11 @@ impl Answer {
 
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    /// The error's remediation text; "" when it has none.
+    pub fn remediation(&self) -> &str {
+        self.body["error"]["remediation"].as_str().unwrap_or("")
     }
 }
 
@@ -78,6 +84,36 @@ pub fn variables(emu: &Emulator) -> BTreeMap<String, String> {
     .collect()
 }
 
+/// The `Authorization` header ADO's service hooks send (Basic, the webhook credentials).
+pub fn webhook_auth() -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("ado-hook:{WEBHOOK_PASSWORD}"))
+    )
+}
+
+/// ADO's first attempt to deliver a `workitem.updated` event, once every
+/// delivery (retries included) is over.
+pub fn update_delivered(emu: &Emulator) -> ado_emulator::hooks::Delivery {
+    assert!(emu.wait_for_hooks(Duration::from_secs(30)), "ADO kept delivering");
+    emu.deliveries()
+        .into_iter()
+        .find(|d| d.event_type == "workitem.updated")
+        .expect("ADO delivered an update")
+}
+
+/// [`variables`] with forwarding to `callback`.
+pub fn variables_with_callback(
+    emu: &Emulator,
+    callback: &callback::Callback,
+) -> BTreeMap<String, String> {
+    let mut vars = variables(emu);
+    vars.insert("callback_url".into(), callback.url.clone());
+    vars.insert("callback_origin".into(), callback.origin.clone());
+    vars
+}
+
 /// A raw call; `auth` is the whole `Authorization` header.
 pub fn call_raw(
     app: &SpinApp,
@@ -102,6 +138,13 @@ pub fn call_raw(
         let mut req = match method {
             "POST" => agent.post(&url),
             "PUT" => agent.put(&url),
+            "DELETE" => {
+                let mut req = agent.delete(&url);
+                if let Some(a) = auth {
+                    req = req.header("authorization", a);
+                }
+                return finish(req.call(), method, path);
+            }
             other => panic!("the tests do not send {other}"),
         };
         if let Some(a) = auth {
