@@ -123,7 +123,7 @@ fn wrong_missing_or_malformed_deliveries_are_refused_and_nothing_is_stored() {
     let oversized = post_raw(
         &endpoint,
         Some(&basic(&creds.username, &creds.password)),
-        &vec![b' '; 2 << 20],
+        &vec![b' '; ticketing_host::server::serve::DEFAULT_BODY_LIMIT + 1],
     );
     assert!(matches!(oversized, Ok(413) | Err(_)), "{oversized:?}");
     assert_eq!(

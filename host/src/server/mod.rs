@@ -3,4 +3,5 @@
 //! worker thread.
 
 mod inbox_writer;
+pub mod intake;
 pub mod serve;

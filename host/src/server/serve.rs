@@ -5,9 +5,11 @@
 //! plugin (`webhook.inspect`, constant time) with the outegration's stored
 //! credentials, then written to the durable inbox in the state database in a
 //! committed transaction (deliveries arriving together share one commit:
-//! `inbox_writer`), and only then acknowledged (200). Oversized bodies
-//! get 413, malformed ones 400, unauthenticated ones 401 with nothing stored.
-//! Nothing logged carries a header value or a secret.
+//! `inbox_writer`), and only then acknowledged (200). A body that is not
+//! JSON gets 415, one past the limit 413 (`intake`: the limit follows ADO's
+//! documented field sizes), malformed ones 400, unauthenticated ones 401,
+//! each with nothing stored and a log line naming the endpoint, the size
+//! and the subscription. Nothing logged carries a header value or a secret.
 //!
 //! One worker thread applies the inbox in order: it finds the link of the
 //! work item, asks the plugin (`webhook.handle`) what the delivery means, and
@@ -28,7 +30,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
@@ -39,8 +41,8 @@ use crate::state::db::NewDelivery;
 use crate::platform::lifecycle::outegration_key;
 use crate::{CallError, ConnectorError, DeliveryAuth, DeliveryRequest, Host, Outcome};
 
-/// Default largest accepted body: 1 MiB.
-pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
+pub use crate::server::intake::DEFAULT_BODY_LIMIT;
+use crate::server::intake;
 
 /// What the server needs.
 #[derive(Debug, Clone)]
@@ -91,6 +93,7 @@ struct App {
     inbox: InboxWriter,
     endpoints: HashMap<String, Endpoint>,
     wake: Mutex<mpsc::Sender<()>>,
+    body_limit: usize,
 }
 
 /// A running server; stops when [`ServeHandle::stop`] is called or it is dropped.
@@ -238,11 +241,13 @@ pub fn spawn(host: &'static Host, options: ServeOptions) -> anyhow::Result<Serve
         },
         endpoints,
         wake: Mutex::new(wake_tx.clone()),
+        body_limit: options.body_limit,
     });
     let router = Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/hooks/{name}", post(receive))
-        .layer(DefaultBodyLimit::max(options.body_limit))
+        // `receive` reads the body itself, to log what it refuses.
+        .layer(DefaultBodyLimit::disable())
         .with_state(app);
     let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let (ready_tx, ready_rx) = mpsc::channel::<anyhow::Result<()>>();
@@ -309,12 +314,34 @@ async fn receive(
     State(app): State<Arc<App>>,
     UrlPath(name): UrlPath<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> (StatusCode, &'static str) {
-    if !app.endpoints.contains_key(&name) {
+    let Some(endpoint) = app.endpoints.get(&name) else {
         tracing::warn!(endpoint = %name, "delivery to an unknown endpoint");
         return (StatusCode::NOT_FOUND, "unknown endpoint");
-    }
+    };
+    let declared = intake::declared_length(&headers);
+    let read = match intake::check_json(&headers) {
+        Ok(()) => intake::read_limited(body, declared, app.body_limit).await,
+        Err(refused) => Err(refused),
+    };
+    let body = match read {
+        Ok(body) => body,
+        Err(refused) => {
+            let (status, answer) = match refused {
+                intake::Refusal::NotJson { .. } => (
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "deliveries are JSON (application/json)",
+                ),
+                intake::Refusal::TooLarge { .. } => {
+                    (StatusCode::PAYLOAD_TOO_LARGE, "delivery too large")
+                }
+                intake::Refusal::Broken(_) => (StatusCode::BAD_REQUEST, "unreadable delivery"),
+            };
+            tracing::warn!(endpoint = %name, outegration = %endpoint.outegration, bytes = declared, "{}", refused.describe());
+            return (status, answer);
+        }
+    };
     let headers: Vec<(String, String)> = headers
         .iter()
         .filter_map(|(k, v)| {
@@ -325,7 +352,7 @@ async fn receive(
         .collect();
     let app2 = app.clone();
     let done =
-        tokio::task::spawn_blocking(move || accept(&app2, &name, headers, body.to_vec())).await;
+        tokio::task::spawn_blocking(move || accept(&app2, &name, headers, body)).await;
     match done {
         Ok(answer) => answer,
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
