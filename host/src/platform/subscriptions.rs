@@ -16,9 +16,18 @@ fn call(e: crate::CallError) -> anyhow::Error {
     anyhow::anyhow!("{e}")
 }
 
+/// The endpoint name of an outegration config (`serve`'s `/hooks/{name}`):
+/// its file stem.
+pub fn endpoint_name(outegration: &str) -> String {
+    Path::new(outegration)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| outegration.to_string())
+}
+
 /// The delivery credentials of an outegration (generated the first time).
 fn auth_of(db: &Db, key: &str) -> anyhow::Result<(String, DeliveryAuth)> {
-    let creds = db.hook_credentials(key, &crate::server::serve::endpoint_name(key))?;
+    let creds = db.hook_credentials(key, &endpoint_name(key))?;
     Ok((
         creds.name.clone(),
         DeliveryAuth::Basic((creds.username.clone(), creds.password.clone())),

@@ -75,13 +75,7 @@ impl ServeOptions {
     }
 }
 
-/// The endpoint name of an outegration config: its file stem.
-pub fn endpoint_name(outegration: &str) -> String {
-    Path::new(outegration)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| outegration.to_string())
-}
+pub use crate::platform::subscriptions::endpoint_name;
 
 struct Endpoint {
     outegration: String,
