@@ -12,6 +12,10 @@ struct Args {
     /// Organization name.
     #[arg(long, default_value = ado_emulator::seed::ORGANIZATION)]
     org: String,
+    /// Accept service-hook receivers on loopback and private addresses,
+    /// which ADO refuses (for receivers on this machine).
+    #[arg(long)]
+    allow_local_hook_urls: bool,
 }
 
 #[tokio::main]
@@ -34,11 +38,14 @@ async fn main() -> anyhow::Result<()> {
     println!("  tenant / authority: {TENANT_ID} / http://{addr}");
     println!("  service principal:  {SP_CLIENT_ID} / {SP_CLIENT_SECRET}");
     println!("  (test credentials of the emulator, not secrets)");
-    let config = ado_emulator::EmulatorConfig {
+    let mut config = ado_emulator::EmulatorConfig {
         port: args.port,
         organization: args.org,
         ..Default::default()
     };
+    if args.allow_local_hook_urls {
+        config = config.with_local_receivers();
+    }
     ado_emulator::serve(listener, config, async {
         let _ = tokio::signal::ctrl_c().await;
     })

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 /// An emulator whose retries wait 20 ms instead of seconds and hours.
 fn fast() -> Client {
     let config = EmulatorConfig {
-        hooks: HookSettings::fast(Duration::from_millis(20)),
+        hooks: HookSettings::fast(Duration::from_millis(20)).with_local_receivers(),
         ..Default::default()
     };
     let agent = ureq::Agent::new_with_config(
@@ -232,14 +232,10 @@ fn invalid_subscriptions_are_refused_with_400() {
 }
 
 #[test]
-fn loopback_receivers_are_refused_when_local_urls_are_off() {
-    let config = EmulatorConfig {
-        hooks: HookSettings {
-            allow_local_urls: false,
-            ..HookSettings::default()
-        },
-        ..Default::default()
-    };
+fn loopback_receivers_are_refused_by_default_as_ado_refuses_them() {
+    // Microsoft Learn, service-hooks/services/webhooks: no loopback or
+    // special-range targets; HTTPS for basic auth.
+    let config = EmulatorConfig::default();
     let agent = ureq::Agent::new_with_config(
         ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -266,6 +262,12 @@ fn loopback_receivers_are_refused_when_local_urls_are_off() {
             .status,
         400,
         "basic auth needs HTTPS"
+    );
+    assert_eq!(
+        c.json("POST", &url, &body("http://hooks.example/h", ""))
+            .status,
+        200,
+        "plain HTTP without credentials is allowed, though discouraged"
     );
     assert_eq!(
         c.json("POST", &url, &body("https://hooks.example/h", "user"))
@@ -541,7 +543,7 @@ fn an_enduring_failure_puts_the_subscription_on_probation_and_a_success_restores
     let config = EmulatorConfig {
         hooks: HookSettings {
             probation_retries: vec![Duration::from_millis(800); 7],
-            ..HookSettings::fast(Duration::from_millis(20))
+            ..HookSettings::fast(Duration::from_millis(20)).with_local_receivers()
         },
         ..Default::default()
     };

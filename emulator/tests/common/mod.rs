@@ -56,13 +56,18 @@ pub fn field(name: &str, value: Value) -> Value {
 
 impl Client {
     pub fn new() -> Client {
-        let config = ureq::Agent::config_builder()
+        Client::with(EmulatorConfig::default())
+    }
+
+    /// A client of an emulator started with `config`.
+    pub fn with(config: EmulatorConfig) -> Client {
+        let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .build();
         Client {
-            agent: ureq::Agent::new_with_config(config),
-            emu: Emulator::start(EmulatorConfig::default()).expect("emulator starts"),
+            agent: ureq::Agent::new_with_config(agent),
+            emu: Emulator::start(config).expect("emulator starts"),
         }
     }
 

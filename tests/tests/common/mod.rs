@@ -26,7 +26,9 @@ pub fn host() -> &'static Host {
 }
 
 pub fn emulator() -> Emulator {
-    Emulator::start(EmulatorConfig::default()).expect("the emulator starts")
+    // Receivers in the tests run on 127.0.0.1, which ADO refuses: opt in.
+    Emulator::start(EmulatorConfig::default().with_local_receivers())
+        .expect("the emulator starts")
 }
 
 pub fn pat_connection(emu: &Emulator) -> Connection {
