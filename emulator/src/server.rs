@@ -10,7 +10,8 @@
 //!   learn.microsoft.com/rest/api/azure/devops). A path outside the virtual
 //!   directory is not the collection's: 404.
 //! - Each release serves the REST API up to a version ("Supported
-//!   versions": Server 2020 up to 6.0, Server 2022 up to 7.0; Microsoft
+//!   versions": Server 2019 up to 5.0, Server 2020 up to 6.0, Server 2022
+//!   up to 7.0; Microsoft
 //!   Learn, learn.microsoft.com/azure/devops/integrate/concepts/rest-api-versioning).
 //!   Server 2022.1 and later serve 7.1 (Microsoft's REST specs publish a
 //!   `azure-devops-server-7.1` folder per area, MicrosoftDocs/vsts-rest-api-specs).
@@ -46,6 +47,8 @@ pub const VIRTUAL_DIRECTORY: &str = "tfs";
 /// An Azure DevOps Server release, by the newest REST API version it serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServerRelease {
+    /// Azure DevOps Server 2019: up to 5.0 (older than the connector supports).
+    Server2019,
     /// Azure DevOps Server 2020: up to 6.0.
     Server2020,
     /// Azure DevOps Server 2022 (RTW): up to 7.0.
@@ -58,6 +61,7 @@ impl ServerRelease {
     /// The newest `major.minor` this release serves.
     pub fn max_api_version(self) -> (u32, u32) {
         match self {
+            ServerRelease::Server2019 => (5, 0),
             ServerRelease::Server2020 => (6, 0),
             ServerRelease::Server2022 => (7, 0),
             ServerRelease::Server2022Update1 => (7, 1),

@@ -76,6 +76,23 @@ fn a_version_newer_than_the_release_is_refused_naming_the_newest() {
     assert_eq!(status, 200);
 }
 
+#[test]
+fn a_server_older_than_2020_is_refused_naming_the_upgrade() {
+    let emu = server(ServerRelease::Server2019);
+    match host().test_connection(&pat_connection(&emu)) {
+        Err(ticketing_runtime::CallError::Connector(
+            ticketing_runtime::ConnectorError::Unsupported(m),
+        )) => {
+            assert!(m.contains("serves the REST API up to 5.0"), "{m}");
+            assert!(
+                m.contains("upgrade the server to Azure DevOps Server 2020 or later"),
+                "{m}"
+            );
+        }
+        other => panic!("expected unsupported, got {other:?}"),
+    }
+}
+
 /// Connection, schema, dispatch, sync of a field and a comment, auto-close
 /// and an explicit close, all against one Server release.
 fn lifecycle(release: ServerRelease, expected_api: &str) {

@@ -90,6 +90,8 @@ pub fn test_connection(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::R
         "process template: {}",
         info.process_template.as_deref().unwrap_or("unknown")
     )?;
+    // The REST version this server serves (an older Azure DevOps Server names a lower one).
+    writeln!(out, "api-version:      {}", info.api_version)?;
     Ok(())
 }
 
