@@ -8,6 +8,8 @@ mod common;
 mod spin_support;
 #[path = "spin_support/concurrency.rs"]
 mod spin_concurrency;
+#[path = "spin_support/deploy_manifest.rs"]
+mod spin_deploy;
 
 use std::time::{Duration, Instant};
 

@@ -388,3 +388,36 @@ fn an_ado_edit_to_an_unmapped_field_feeds_and_forwards_nothing() {
         "the link follows the revision"
     );
 }
+
+#[test]
+fn a_create_whose_answer_is_lost_leaves_one_work_item_linked() {
+    let emu = crate::spin_support::emulator();
+    let app = SpinApp::start(&variables(&emu));
+    // ADO creates the work item, and the answer is lost on the way back.
+    emu.set_faults(ado_emulator::faults::Faults {
+        drop_after_commit_rate: 1.0,
+        only_path: Some("/_apis/wit/workitems/$".into()),
+        ..Default::default()
+    });
+    let body = json!({"config": agile_bug(), "ticket": example_ticket("SEC-101")});
+    let first = call(&app, "POST", "/v1/dispatch", Some(&body));
+    emu.set_faults(ado_emulator::faults::Faults::default());
+    let created = common::ids_with_tag(&emu, seed::PROJECT, "secops:SEC-101");
+    assert_eq!(created.len(), 1, "ADO committed the create: {created:?}");
+    // Core looks for the item by its tag before creating again (in the same
+    // call today); a dispatch that still fails gives its claim back, and
+    // core's in-flight mark makes the next one adopt.
+    let answer = if first.status == 201 {
+        first
+    } else {
+        assert_eq!(first.status, 502, "{}", first.body);
+        call(&app, "POST", "/v1/dispatch", Some(&body))
+    };
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    assert_eq!(answer.body["link"]["work_item_id"].as_i64(), Some(created[0]));
+    assert_eq!(
+        common::ids_with_tag(&emu, seed::PROJECT, "secops:SEC-101"),
+        created,
+        "no second work item"
+    );
+}
