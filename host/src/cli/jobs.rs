@@ -76,7 +76,7 @@ impl JobResult {
             ticket_id: job.as_ref().map(|j| j.ticket_id.clone()),
             state: job.as_ref().map(|j| j.state.as_str()),
             work_item_id,
-            messages: r.as_ref().map(|l| l.clone()).unwrap_or_default(),
+            messages: r.as_ref().ok().cloned().unwrap_or_default(),
             error: r.as_ref().err().map(output::error_text),
         })
     }

@@ -55,7 +55,7 @@ pub fn serve(
         .unwrap_or_else(|| handle.url());
     let endpoints: Vec<String> = handle
         .endpoints()
-        .into_iter()
+        .iter()
         .map(|name| format!("{}/hooks/{name}", base.trim_end_matches('/')))
         .collect();
     if cli.json {

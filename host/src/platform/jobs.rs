@@ -96,6 +96,9 @@ pub struct Drained {
     pub busy: usize,
 }
 
+/// What is done with each job's result (its lines, or why it failed).
+pub type OnResult<'a> = dyn FnMut(i64, &anyhow::Result<Vec<String>>) -> anyhow::Result<()> + 'a;
+
 /// Writes one job's result: its lines, or why it failed.
 fn write_result(out: &mut dyn Write, id: i64, r: &anyhow::Result<Vec<String>>) -> anyhow::Result<()> {
     match r {
@@ -118,7 +121,7 @@ pub fn run_due(lc: &Lifecycle<'_>, out: &mut dyn Write) -> anyhow::Result<(Drain
 /// [`run_due`], handing each job's result (not a busy one's) to `each`.
 pub fn run_due_each(
     lc: &Lifecycle<'_>,
-    each: &mut dyn FnMut(i64, &anyhow::Result<Vec<String>>) -> anyhow::Result<()>,
+    each: &mut OnResult<'_>,
 ) -> anyhow::Result<(Drained, Option<i64>)> {
     let (due, later) = lc.db.due_jobs()?;
     let mut d = Drained::default();
@@ -146,7 +149,7 @@ pub fn drain(lc: &Lifecycle<'_>, out: &mut dyn Write) -> anyhow::Result<Drained>
 /// [`drain`], handing each job's result to `each`.
 pub fn drain_each(
     lc: &Lifecycle<'_>,
-    each: &mut dyn FnMut(i64, &anyhow::Result<Vec<String>>) -> anyhow::Result<()>,
+    each: &mut OnResult<'_>,
 ) -> anyhow::Result<Drained> {
     let mut total = Drained::default();
     loop {
