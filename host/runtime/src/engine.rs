@@ -40,6 +40,11 @@ pub enum CallError {
     /// Any other trap or instantiation failure.
     #[error("plugin trapped: {0}")]
     Trap(String),
+    /// The call never started: every instance slot stayed busy until its
+    /// deadline, or the queue of waiting calls was full. Nothing was sent;
+    /// try again later.
+    #[error("the host is busy: {0}")]
+    Busy(String),
 }
 
 /// How the engine is set up (beyond the per-call [`Limits`]).
@@ -73,8 +78,80 @@ impl HostOptions {
 }
 
 /// Calls that may run at once on one host with the pooling allocator; more
-/// wait for a slot (wasmtime refuses an instance past the pool).
+/// wait for a slot in a bounded queue (wasmtime refuses an instance past
+/// the pool, so a call must not try before it has a slot).
 pub const MAX_CONCURRENT_CALLS: u32 = 64;
+
+/// Calls that may wait for a slot; one more is refused at once as
+/// [`CallError::Busy`] rather than piling up without bound.
+pub const MAX_QUEUED_CALLS: usize = 1024;
+
+/// The instance slots: a counting semaphore whose waiters give up at their
+/// call's deadline.
+struct Slots {
+    state: Mutex<(u32, usize)>, // (running, waiting)
+    freed: std::sync::Condvar,
+}
+
+/// A slot held by a running call; released when dropped.
+struct Slot<'a>(&'a Slots);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut state) = self.0.state.lock() {
+            state.0 -= 1;
+        }
+        self.0.freed.notify_one();
+    }
+}
+
+impl Slots {
+    fn new() -> Self {
+        Slots {
+            state: Mutex::new((0, 0)),
+            freed: std::sync::Condvar::new(),
+        }
+    }
+
+    /// A slot, waiting in the queue until `deadline` at the latest.
+    fn acquire(&self, deadline: Instant) -> Result<Slot<'_>, CallError> {
+        fn poisoned<T>(_: T) -> CallError {
+            CallError::Trap("the slot lock was poisoned".into())
+        }
+        let mut state = self.state.lock().map_err(poisoned)?;
+        if state.0 < MAX_CONCURRENT_CALLS {
+            state.0 += 1;
+            return Ok(Slot(self));
+        }
+        if state.1 >= MAX_QUEUED_CALLS {
+            return Err(CallError::Busy(format!(
+                "{MAX_CONCURRENT_CALLS} calls running and {MAX_QUEUED_CALLS} waiting"
+            )));
+        }
+        state.1 += 1;
+        let started = Instant::now();
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
+                state.1 -= 1;
+                return Err(CallError::Busy(format!(
+                    "no instance slot freed within {:?} ({MAX_CONCURRENT_CALLS} calls running)",
+                    now - started
+                )));
+            }
+            state = self
+                .freed
+                .wait_timeout(state, deadline - now)
+                .map_err(poisoned)?
+                .0;
+            if state.0 < MAX_CONCURRENT_CALLS {
+                state.0 += 1;
+                state.1 -= 1;
+                return Ok(Slot(self));
+            }
+        }
+    }
+}
 
 /// The engine configuration: epoch interruption for deadlines, the pooling
 /// allocator (instances reuse pre-reserved slots instead of mapping memory
@@ -120,6 +197,7 @@ pub struct Host {
     engine: Engine,
     pre: ConnectorPre<CallState>,
     idle: Mutex<Vec<Warm>>,
+    slots: Slots,
     reuse: bool,
     kv: Kv,
     agent: ureq::Agent,
@@ -184,6 +262,7 @@ impl Host {
             engine,
             pre,
             idle: Mutex::new(Vec::new()),
+            slots: Slots::new(),
             reuse: !options.fresh_instances,
             kv: Kv::default(),
             agent: crate::http_import::agent(),
@@ -223,6 +302,11 @@ impl Host {
         egress: Egress,
         f: impl FnOnce(&Connector, &mut Store<CallState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
+        // The slot is released (by drop) only after the instance is idle or
+        // dropped, so the pool never holds more instances than slots.
+        let _slot = self
+            .slots
+            .acquire(Instant::now() + self.limits.queue_wait)?;
         let mut warm = match self.take_idle() {
             Some(warm) => warm,
             None => self.instantiate()?,

@@ -11,6 +11,10 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Largest HTTP response body handed to the plugin.
     pub max_response_bytes: usize,
+    /// Longest a call waits for an instance slot when
+    /// `MAX_CONCURRENT_CALLS` are running, before it is refused as
+    /// `CallError::Busy` (having sent nothing).
+    pub queue_wait: Duration,
 }
 
 impl Default for Limits {
@@ -19,6 +23,7 @@ impl Default for Limits {
             call_deadline: Duration::from_secs(30),
             memory_bytes: 256 << 20,
             max_response_bytes: 16 << 20,
+            queue_wait: Duration::from_secs(30),
         }
     }
 }

@@ -51,7 +51,8 @@ impl Dispatched {
 
 /// Whether a failed `create` certainly created nothing: the request was
 /// refused before or when it reached Azure DevOps. Anything else (transport,
-/// deadline, trap, a 5xx answer) may have created the work item.
+/// deadline, trap, a 5xx answer) may have created the work item. A call
+/// the host was too busy to start sent nothing.
 pub fn definitely_created_nothing(e: &CallError) -> bool {
     match e {
         CallError::Connector(c) => match c {
@@ -68,6 +69,7 @@ pub fn definitely_created_nothing(e: &CallError) -> bool {
             | ConnectorError::Transport(_)
             | ConnectorError::Other(_) => false,
         },
+        CallError::Busy(_) => true,
         CallError::Deadline(_) | CallError::Memory | CallError::Trap(_) => false,
     }
 }

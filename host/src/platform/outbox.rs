@@ -77,7 +77,7 @@ pub fn classify(e: &anyhow::Error) -> Failure {
     for cause in e.chain() {
         if let Some(c) = cause.downcast_ref::<CallError>() {
             return match c {
-                CallError::Deadline(_) => transient,
+                CallError::Deadline(_) | CallError::Busy(_) => transient,
                 CallError::Memory | CallError::Trap(_) => Failure::Permanent,
                 CallError::Connector(c) => match c {
                     ConnectorError::RateLimited(secs) => Failure::Transient {

@@ -298,6 +298,7 @@ fn status_of(e: &CallError) -> StatusCode {
             StatusCode::UNAUTHORIZED
         }
         CallError::Connector(_) => StatusCode::BAD_REQUEST,
+        CallError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
         CallError::Deadline(_) | CallError::Memory | CallError::Trap(_) => {
             StatusCode::INTERNAL_SERVER_ERROR
         }
