@@ -1,9 +1,10 @@
 //! The soak test of the reliability issue: thousands of tickets dispatched,
 //! synced and updated back from Azure DevOps through the real host process
 //! while the emulator injects faults (5% 503, 5% 429, 2% answers lost after
-//! the write committed; webhook deliveries failed, duplicated and
-//! reordered) and the host is killed (SIGKILL) and started again at random
-//! points. Then it checks what a user would: every ticket has exactly one
+//! the write committed, 3% of writes committed then answered 502/503/504
+//! and 3% committed then held past the host's deadline; webhook deliveries
+//! failed, duplicated and reordered) and the host is killed (SIGKILL)
+//! and started again at random points. Then it checks what a user would: every ticket has exactly one
 //! work item, every field and comment arrived exactly once, every ADO edit
 //! reached its ticket exactly once, and the outbox holds nothing but the
 //! dead letters it reports.
@@ -36,13 +37,22 @@ use ticketing_runtime::{FieldValue, Ticket};
 use ticketing_host::state::ticket_edit;
 use ticketing_host::state::ticket_file;
 
-/// The REST faults of the dispatch and sync phases.
+/// The host's per-call deadline in the soak (`--deadline`): short, so a
+/// held answer costs seconds, not the default 30.
+const HOST_DEADLINE_SECS: u64 = 10;
+
+/// The REST faults of the dispatch and sync phases: the front door's
+/// faults (a write committed, then a gateway error or no answer in time)
+/// on top of 503s and 429s before the request runs and lost answers.
 fn rest_faults(seed: u64) -> Faults {
     Faults {
         seed,
         error_rate: 0.05,
         throttle_rate: 0.05,
         drop_after_commit_rate: 0.02,
+        error_after_commit_rate: 0.03,
+        timeout_after_commit_rate: 0.03,
+        timeout_hold_ms: (HOST_DEADLINE_SECS + 1) * 1000,
         ..Faults::default()
     }
 }
@@ -166,6 +176,7 @@ impl Soak {
             .args(["--plugin", path(ticketing_tests::plugin_wasm())])
             .args(["--cache-dir", path(&cache)])
             .args(["--max-attempts", "8"])
+            .args(["--deadline", &HOST_DEADLINE_SECS.to_string()])
             .args(args)
             .stdout(Stdio::null())
             .stderr(log)
@@ -500,10 +511,11 @@ fn main() -> std::process::ExitCode {
         started.elapsed().as_secs_f64()
     );
     println!(
-        "  faults: {} REST requests, {} answered 503, {} answered 429 (plus lost answers); {deliveries} webhook attempts",
+        "  faults: {} REST requests, {} answered 503, {} answered 429, {} answered 502 or 504 (plus lost and held answers); {deliveries} webhook attempts",
         counts.total,
         status("503"),
-        status("429")
+        status("429"),
+        status("502") + status("504")
     );
     println!("  {f:?}");
     let clean = f.duplicates
