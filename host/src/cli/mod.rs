@@ -7,7 +7,8 @@
 //! - [`work_items`]: `dispatch`, `sync`, `close`, `reopen`;
 //! - [`webhooks`]: `serve`, `subscribe`, `subscriptions`, `unsubscribe`;
 //! - [`jobs`]: `jobs [run | retry | discard]`;
-//! - [`findings`]: `ingest`, `rules check | run`.
+//! - [`findings`]: `ingest`, `rules check | run`;
+//! - [`console`]: the web console.
 //!
 //! With `--json` a command prints one JSON document ([`output`]). Exit
 //! codes (set by `main`): 0 success, 1 the command failed (or any ticket or
@@ -15,6 +16,7 @@
 
 pub mod commands;
 pub mod connection;
+pub mod console;
 pub mod findings;
 pub mod jobs;
 pub mod output;
@@ -184,6 +186,9 @@ pub enum Command {
         #[arg(long, default_value_t = crate::server::serve::DEFAULT_BODY_LIMIT)]
         body_limit: usize,
     },
+    /// Serves the web console: the outegration wizard, the tickets and the
+    /// operations pages, behind a login token.
+    Console(crate::cli::console::ConsoleArgs),
     /// Creates the ADO service-hook subscriptions of an outegration, pointing
     /// at PUBLIC_URL/hooks/{name} with generated basic-auth credentials.
     Subscribe {
@@ -303,6 +308,7 @@ fn check_json(cli: &Cli) -> anyhow::Result<()> {
         Command::Rules {
             what: crate::platform::rules::command::RulesCommand::Run,
         } => "rules run",
+        Command::Console(_) => "console",
         _ => return Ok(()),
     };
     if cli.json {
@@ -318,8 +324,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         call_deadline: std::time::Duration::from_secs(cli.deadline.max(1)),
         ..Limits::default()
     };
-    // Not locked for the whole run: `serve` runs until the
-    // process ends, and its threads may print.
+    // Not locked for the whole run: `serve` and `console` run until the
+    // process ends, and their threads may print.
     let mut stdout = std::io::stdout();
     match &cli.command {
         // These need no plugin.
@@ -351,6 +357,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 body_limit: *body_limit,
             };
             webhooks::serve(&cli, host, args, &mut stdout)
+        }
+        Command::Console(args) => {
+            let host: &'static Host = Box::leak(Box::new(load_host(&cli, limits)?));
+            console::run(&cli, args, host, &mut stdout)
         }
         _ => run_with(&cli, &load_host(&cli, limits)?, &mut stdout),
     }
@@ -426,6 +436,9 @@ pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<(
         Command::Rules { what } => findings::rules(cli, Some(host), what, out),
         Command::Serve { .. } => {
             bail!("`serve` runs through `cli::run`, or `serve::spawn` in a library")
+        }
+        Command::Console(_) => {
+            bail!("`console` runs through `cli::run`, or `server::console::spawn` in a library")
         }
     }
 }
