@@ -518,3 +518,77 @@ fn human_output_stays_the_default() {
     assert!(out.starts_with("ticket "), "the table header: {out}");
     assert!(serde_json::from_str::<Value>(&out).is_err());
 }
+
+#[test]
+fn a_parallel_dispatch_reports_every_ticket_in_the_order_given() {
+    let env = Env::new();
+    let doc = ok(
+        &env,
+        &[
+            "dispatch",
+            "--outegration",
+            &agile_bug(),
+            "-j",
+            "2",
+            &example("tickets/SEC-101.json"),
+            &example("tickets/SEC-102.json"),
+        ],
+    );
+    let results = doc["results"].as_array().unwrap();
+    let tickets: Vec<&str> = results
+        .iter()
+        .map(|r| r["ticket_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(tickets, ["SEC-101", "SEC-102"]);
+    for r in results {
+        let id = r["work_item_id"].as_i64().unwrap() as i32;
+        assert_eq!(r["rev"], env.emu.work_item(id).expect("created")["rev"]);
+    }
+    assert_eq!(doc["succeeded"], 2);
+}
+
+#[test]
+fn a_dead_letter_is_listed_with_its_error_and_a_retry_reports_the_work_item() {
+    let env = Env::new();
+    // Nothing listens on port 1: the dispatch fails and, with one attempt
+    // allowed, its job is a dead letter.
+    env.point_at("http://127.0.0.1:1/org");
+    let (result, d) = json(
+        &env,
+        &[
+            "--max-attempts",
+            "1",
+            "dispatch",
+            "--outegration",
+            &agile_bug(),
+            &example("tickets/SEC-102.json"),
+        ],
+    );
+    assert!(result.is_err());
+    assert_eq!(d["results"][0]["ok"], false);
+    let listed = ok(&env, &["jobs"]);
+    let job = &listed["jobs"][0];
+    assert_eq!(job["kind"], "dispatch");
+    assert!(
+        job["state"] == "dead" || job["state"] == "failed",
+        "a dead or failed job: {job}"
+    );
+    assert!(job["last_error"].is_string(), "{job}");
+    let job_id = job["id"].as_i64().unwrap();
+
+    env.point_at(&env.emu.org_url());
+    let retried = ok(&env, &["jobs", "retry", &job_id.to_string()]);
+    let r = &retried["results"][0];
+    assert_eq!(r["job_id"], job_id);
+    assert_eq!(r["ok"], true);
+    assert_eq!(r["state"], "done");
+    assert_eq!(r["ticket_id"], "SEC-102");
+    let link = env
+        .db()
+        .link("SEC-102")
+        .unwrap()
+        .expect("linked by the retry");
+    assert_eq!(r["work_item_id"], link.link.work_item_id);
+    assert!(env.emu.work_item(link.link.work_item_id).is_some());
+    assert!(r["error"].is_null());
+}
