@@ -25,6 +25,7 @@ mod net;
 mod patch;
 pub mod process;
 pub mod ratelimit;
+pub mod recorder;
 mod requests;
 mod routes;
 mod rules;
