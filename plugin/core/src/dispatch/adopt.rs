@@ -53,8 +53,23 @@ fn links_back_to(item: &Value, ticket: &Ticket) -> bool {
         })
 }
 
-/// The oldest work item of the plan's type carrying the ticket's tag, as a
-/// link; else the oldest carrying its legacy tag that links back to it.
+/// Whether the item's hyperlink back names another ticket: a tag written
+/// by an older version may be shared (`SEC,1` and `SEC_1` both wrote
+/// `secops:SEC_1`), and then the link back tells whose item it is.
+fn links_back_to_another(item: &Value, ticket: &Ticket) -> bool {
+    item.pointer("/relations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|r| r["rel"] == "Hyperlink")
+        .filter_map(|r| r.pointer("/attributes/comment").and_then(Value::as_str))
+        .filter_map(|c| c.strip_prefix("SecOps ticket "))
+        .any(|id| id != ticket.id)
+}
+
+/// The oldest work item of the plan's type carrying the ticket's tag (and
+/// not linking back to another ticket), as a link; else the oldest
+/// carrying its legacy tag that links back to it.
 pub(super) fn find(
     client: &Client<'_>,
     plan: &Plan,
@@ -71,7 +86,12 @@ pub(super) fn find(
         for id in tagged(client, plan, &tag)? {
             let url = format!("{}&$expand=relations", workitem::url(client, id));
             let item: Value = client.get(&url)?;
-            if !has_tag(&item, &tag) || (must_link_back && !links_back_to(&item, ticket)) {
+            let owned = if must_link_back {
+                links_back_to(&item, ticket)
+            } else {
+                !links_back_to_another(&item, ticket)
+            };
+            if !has_tag(&item, &tag) || !owned {
                 continue;
             }
             let created: CreatedItem = serde_json::from_value(item).map_err(|e| {
@@ -129,6 +149,24 @@ mod tests {
         assert!(links_back_to(&own, &t));
         t.url = "https://secops.example/tickets/SEC_1".into();
         assert!(links_back_to(&other, &t), "or by the ticket's URL");
+    }
+
+    #[test]
+    fn an_item_linking_back_to_another_ticket_is_not_adopted_by_its_shared_tag() {
+        let sec_1 = crate::model::Ticket {
+            id: "SEC_1".into(),
+            url: String::new(),
+            fields: vec![],
+            findings: vec![],
+            comments: vec![],
+        };
+        let made_for_comma = json!({"relations": [{"rel": "Hyperlink", "url": "https://x.example/",
+            "attributes": {"comment": "SecOps ticket SEC,1"}}]});
+        assert!(links_back_to_another(&made_for_comma, &sec_1));
+        let made_for_underscore = json!({"relations": [{"rel": "Hyperlink", "url": "https://x.example/",
+            "attributes": {"comment": "SecOps ticket SEC_1"}}]});
+        assert!(!links_back_to_another(&made_for_underscore, &sec_1));
+        assert!(!links_back_to_another(&json!({}), &sec_1), "no link back: the tag decides");
     }
 
     #[test]
