@@ -58,7 +58,8 @@ pub fn authenticate(emu: &Emu, headers: &HeaderMap) -> Result<Caller, Response> 
             .filter(|(_, expiry)| *expiry > std::time::Instant::now())
             .map(|(identity, _)| Caller {
                 identity: identity.clone(),
-                scope: Scope::Full,
+                // Delegated tokens carry the scopes their app was granted.
+                scope: emu.setup.token_scope(token.trim()),
             })
     } else {
         None

@@ -19,6 +19,12 @@
 //!   PurpleSoftSrl/azure_devops_app#49). [unverified] the body of that 401;
 //!   the TF400813 envelope ADO gives unauthorized calls is reused.
 //!
+//! - An app registration without the `vso.work_write` API permission: the
+//!   user's delegated token carries only the scopes the app was granted
+//!   (Microsoft Learn, "Manage authorization scopes for Azure DevOps OAuth
+//!   apps"), so projects read and work items are refused, with the 401 of a
+//!   missing scope above.
+//!
 //! The other setup mistakes need no seed: an unknown tenant (AADSTS90002),
 //! a wrong secret (AADSTS7000215) and a service principal never added to
 //! the organization are answered by the token route and `auth`; a PAT
@@ -46,6 +52,11 @@ pub const SP_NO_PROJECT_CLIENT_ID: &str = "7a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 pub const SP_NO_PROJECT_CLIENT_SECRET: &str = "emulator-no-project-secret";
 /// A PAT with Work Items (Read), `vso.work`, and not Read & write.
 pub const PAT_WORK_READ: &str = "emulator-pat-work-items-read-only";
+/// A public client app registration whose delegated API permissions on Azure
+/// DevOps lack `vso.work_write` (it has `vso.project` and `vso.profile`).
+pub const APP_NO_WORK_PERMISSION_CLIENT_ID: &str = "8b3c4d5e-6f70-4a8b-9cad-1e2f3a4b5c6d";
+/// A refresh token the user obtained through that app.
+pub const REFRESH_TOKEN_NO_WORK_PERMISSION: &str = "emulator-refresh-token-no-work-permission";
 
 /// Which seeded identities carry a setup mistake.
 #[derive(Debug, Default)]
@@ -54,6 +65,8 @@ pub struct Setup {
     expired_secrets: Vec<String>,
     /// Identity id → ids of the only projects it was added to.
     project_members: HashMap<String, Vec<String>>,
+    /// Access tokens issued through an app without `vso.work_write`.
+    without_work_permission: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 fn app(client_id: &str, secret: &str, id: &str, name: &str) -> App {
@@ -78,6 +91,12 @@ pub fn with_apps(mut apps: Vec<App>) -> Vec<App> {
         "Connector with an expired secret",
     ));
     apps.push(app(
+        APP_NO_WORK_PERMISSION_CLIENT_ID,
+        "",
+        "8b8b8b8b-1111-2222-3333-777777777777",
+        "Connector app without vso.work_write",
+    ));
+    apps.push(app(
         SP_NO_PROJECT_CLIENT_ID,
         SP_NO_PROJECT_CLIENT_SECRET,
         "7a7a7a7a-1111-2222-3333-666666666666",
@@ -90,6 +109,8 @@ pub fn with_apps(mut apps: Vec<App>) -> Vec<App> {
 pub fn seed_pats(data: &mut Data, person: &Identity) {
     data.pats
         .insert(PAT_WORK_READ.into(), (person.clone(), Scope::WorkRead));
+    data.refresh_tokens
+        .insert(REFRESH_TOKEN_NO_WORK_PERMISSION.into(), person.clone());
 }
 
 impl Setup {
@@ -104,6 +125,32 @@ impl Setup {
         Setup {
             expired_secrets: vec![SP_EXPIRED_CLIENT_ID.into()],
             project_members,
+            without_work_permission: Default::default(),
+        }
+    }
+
+    /// Notes an access token issued to `client_id` on a user's behalf.
+    pub fn issued(&self, client_id: &str, token: &str) {
+        if client_id.eq_ignore_ascii_case(APP_NO_WORK_PERMISSION_CLIENT_ID) {
+            self.without_work_permission
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(token.to_string());
+        }
+    }
+
+    /// The scope an access token carries: projects only when its app lacks
+    /// `vso.work_write`, else everything.
+    pub fn token_scope(&self, token: &str) -> Scope {
+        let limited = self
+            .without_work_permission
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(token);
+        if limited {
+            Scope::ProjectRead
+        } else {
+            Scope::Full
         }
     }
 

@@ -7,7 +7,7 @@ mod common;
 
 use ado_emulator::setup as mistakes;
 use common::*;
-use ticketing_runtime::{CallError, ConnectorError, Credentials, Problem};
+use ticketing_runtime::{CallError, ConnectorError, Credentials, Problem, RefreshTokenGrant};
 
 /// The problem of a failed connection test, whatever its kind.
 fn problem(result: Result<ticketing_runtime::ConnectionInfo, CallError>) -> (String, Problem) {
@@ -42,6 +42,45 @@ fn a_wrong_tenant_names_step_1_and_where_the_tenant_id_is() {
         &p,
         "step 1, register an application in Microsoft Entra ID",
         "Directory (tenant) ID from the app registration's Overview page",
+    );
+}
+
+#[test]
+fn an_app_unknown_to_the_tenant_names_step_1_and_the_client_id() {
+    let emu = emulator();
+    let conn = client_credentials(
+        &emu,
+        "00000000-1111-4222-8333-444444444444",
+        "any-secret-value",
+    );
+    let (kind, p) = problem(host().test_connection(&conn));
+    assert_eq!(kind, "unauthorized");
+    assert!(p.message.contains("AADSTS700016"), "{}", p.message);
+    assert_names(&p, "step 1,", "check the Application (client) ID");
+}
+
+#[test]
+fn an_app_without_the_work_item_api_permission_names_step_2() {
+    let emu = emulator();
+    let mut conn = pat_connection(&emu);
+    conn.credentials = Credentials::RefreshToken(RefreshTokenGrant {
+        tenant_id: seed::TENANT_ID.into(),
+        client_id: mistakes::APP_NO_WORK_PERMISSION_CLIENT_ID.into(),
+        client_secret: None,
+        refresh_token: mistakes::REFRESH_TOKEN_NO_WORK_PERMISSION.into(),
+        authority: Some(emu.base_url()),
+    });
+    let (kind, p) = problem(host().test_connection(&conn));
+    assert_eq!(kind, "forbidden");
+    assert!(
+        p.message.contains("but not its work items"),
+        "{}",
+        p.message
+    );
+    assert_names(
+        &p,
+        "step 2, give the application its Azure DevOps API permissions",
+        "API permissions vso.work_write, vso.project and vso.profile",
     );
 }
 

@@ -107,6 +107,7 @@ pub async fn token(
             );
             data.tokens
                 .insert(token.clone(), (identity.clone(), expiry));
+            emu.setup.issued(&app.client_id, &token);
             data.refresh_tokens.insert(rotated.clone(), identity);
             axum::Json(json!({"token_type": "Bearer", "scope": scope, "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token, "refresh_token": rotated}))
                 .into_response()
