@@ -34,6 +34,7 @@ pub mod server;
 pub mod setup;
 mod state;
 mod store;
+pub mod variants;
 mod views;
 mod wiql;
 
@@ -71,6 +72,8 @@ pub struct EmulatorConfig {
     pub rate_limit: Option<ratelimit::RateLimit>,
     /// Faults in force at start (none by default).
     pub faults: faults::Faults,
+    /// Settings for behaviours no ADO source decides (`variants`).
+    pub variants: variants::Variants,
     /// Azure DevOps Server mode (`EmulatorConfig::server`); `None` is Services.
     pub server: Option<server::ServerMode>,
 }
@@ -108,6 +111,7 @@ impl Default for EmulatorConfig {
             hooks: hooks::HookSettings::default(),
             rate_limit: None,
             faults: faults::Faults::default(),
+            variants: variants::Variants::from_env(),
             server: None,
         }
     }
@@ -223,6 +227,7 @@ fn build_state(config: &EmulatorConfig) -> Emu {
         hooks: hooks::Hooks::new(config.hooks.clone()),
         faults: faults::FaultState::new(config.faults.clone()),
         limiter: ratelimit::Limiter::new(config.rate_limit.clone()),
+        variants: config.variants,
         counts: requests::Counter::default(),
         server: config.server.clone(),
         setup: setup::Setup::seeded(

@@ -93,6 +93,8 @@ pub struct Emu {
     pub faults: crate::faults::FaultState,
     /// Per-identity rate limiting (own lock).
     pub limiter: crate::ratelimit::Limiter,
+    /// Settings for behaviours no ADO source decides.
+    pub variants: crate::variants::Variants,
     /// REST calls by route and status, for `/_emulator/requests`.
     pub counts: crate::requests::Counter,
     /// Azure DevOps Server mode, if on.

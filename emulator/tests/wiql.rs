@@ -249,3 +249,24 @@ fn deleted_items_are_never_returned() {
     let body: Value = answer.json();
     assert_eq!(body["workItems"].as_array().unwrap().len(), 2);
 }
+
+/// `[unverified]` whole tag or part of one: both settings (`variants`).
+#[test]
+fn tag_contains_matches_whole_tags_or_parts_of_tags_as_the_setting_says() {
+    use ado_emulator::variants::{TagMatch, Variants};
+    for (how, want_part) in [(TagMatch::WholeTag, false), (TagMatch::Substring, true)] {
+        let c = Client::with(ado_emulator::EmulatorConfig {
+            variants: Variants { wiql_tags: how },
+            ..Default::default()
+        });
+        let (a, _, _) = seeded(&c);
+        let q = |tag: &str| {
+            let wiql =
+                format!("SELECT [System.Id] FROM WorkItems WHERE [System.Tags] CONTAINS '{tag}'");
+            ids(&query(&c, &c.agile(), &wiql))
+        };
+        assert_eq!(q("secops"), [a], "{how:?}");
+        let part = q("secop");
+        assert_eq!(part == [a], want_part, "{how:?}: {part:?}");
+    }
+}

@@ -104,6 +104,7 @@ pub async fn query(
         me: &caller.identity,
         today: time::OffsetDateTime::now_utc().date(),
         time_precision: flag(&q, "timePrecision"),
+        tags: emu.variants.wiql_tags,
     };
     if let Err(e) = ctx.check(&parsed) {
         return refused(e);

@@ -13,6 +13,7 @@ use super::ast::{Expr, Literal, Op, Operand, Query};
 use crate::identities::display;
 use crate::process::FieldDef;
 use crate::state::{Identity, StoredItem};
+use crate::variants::TagMatch;
 
 /// What a query runs against besides the items.
 #[derive(Debug)]
@@ -25,6 +26,8 @@ pub struct Context<'a> {
     pub me: &'a Identity,
     pub today: Date,
     pub time_precision: bool,
+    /// How CONTAINS matches tags (`variants::TagMatch`).
+    pub tags: crate::variants::TagMatch,
 }
 
 /// A value of a field or a literal, typed for comparison.
@@ -204,10 +207,10 @@ impl<'a> Context<'a> {
                     Op::Le => any(&|r| {
                         matches!(self.order(&left, r), Some(Ordering::Less | Ordering::Equal))
                     }),
-                    Op::Contains => any(&|r| contains(&left, r, tags, false)),
-                    Op::NotContains => !any(&|r| contains(&left, r, tags, false)),
-                    Op::ContainsWords => any(&|r| contains(&left, r, tags, true)),
-                    Op::NotContainsWords => !any(&|r| contains(&left, r, tags, true)),
+                    Op::Contains => any(&|r| contains(&left, r, tags, false, self.tags)),
+                    Op::NotContains => !any(&|r| contains(&left, r, tags, false, self.tags)),
+                    Op::ContainsWords => any(&|r| contains(&left, r, tags, true, self.tags)),
+                    Op::NotContainsWords => !any(&|r| contains(&left, r, tags, true, self.tags)),
                     Op::Under => any(&|r| under(&left, r)),
                     Op::NotUnder => !any(&|r| under(&left, r)),
                 }
@@ -280,14 +283,17 @@ fn names(i: &Identity) -> Vec<String> {
     vec![i.display_name.clone(), i.unique_name.clone(), display(i)]
 }
 
-fn contains(left: &V, right: &V, tags: bool, words: bool) -> bool {
+fn contains(left: &V, right: &V, tags: bool, words: bool, how: TagMatch) -> bool {
     let (V::Text(text), V::Text(needle)) = (left, right) else {
         return matches!((left, right), (V::Null, V::Text(n)) if n.is_empty());
     };
     let (text, needle) = (text.to_lowercase(), needle.to_lowercase());
     if tags {
-        // Tags match whole tag names [unverified].
-        return text.split(';').any(|t| t.trim() == needle.trim());
+        // [unverified] whole tag or part of one: a setting (`variants`).
+        return text.split(';').any(|t| match how {
+            TagMatch::WholeTag => t.trim() == needle.trim(),
+            TagMatch::Substring => t.contains(needle.trim()),
+        });
     }
     if !words {
         return text.contains(&needle);
