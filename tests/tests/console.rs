@@ -346,7 +346,12 @@ async fn the_wizard_goes_from_a_failing_connection_test_to_a_dispatched_work_ite
     // A narrow window still shows the tickets.
     b.client.set_window_size(420, 800).await.unwrap();
     b.client.goto(&s.url("/tickets")).await.unwrap();
-    b.wait_for("#ticket-SEC-666").await;
+    b.wait_for("#ticket-SEC-666 .work-item-link").await;
+    b.wait_until(
+        "the narrow page does not scroll sideways",
+        "return document.documentElement.scrollWidth <= window.innerWidth;",
+    )
+    .await;
     b.screenshot("14-narrow").await;
     b.close().await;
 }
