@@ -84,6 +84,34 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// `db` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Deletes delivered inbox rows and finished jobs older than the
+    /// retention; pending rows and open, dead or failed jobs are kept.
+    Prune {
+        /// Keep what is younger than this many days.
+        #[arg(long, default_value_t = 7)]
+        older_than_days: u64,
+    },
+}
+
+fn days(n: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(n.saturating_mul(24 * 3600))
+}
+
+/// `db prune`: no plugin needed.
+fn db(cli: &Cli, what: &DbCommand, out: &mut dyn Write) -> anyhow::Result<()> {
+    let DbCommand::Prune { older_than_days } = what;
+    let pruned = Db::open(&cli.state)?.prune(days(*older_than_days))?;
+    writeln!(
+        out,
+        "pruned {} delivered inbox row(s) and {} finished job(s) older than {older_than_days} day(s)",
+        pruned.inbox_rows, pruned.jobs
+    )?;
+    Ok(())
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Checks the connection and says how to fix it when it fails.
@@ -170,6 +198,12 @@ pub enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// The state database: `prune` deletes delivered inbox rows and
+    /// finished jobs past the retention (`serve` does it every hour).
+    Db {
+        #[command(subcommand)]
+        what: DbCommand,
+    },
     /// Runs the webhook receiver: `GET /health`, `POST /hooks/{name}` per
     /// outegration (config file stem), with the durable inbox and its worker.
     Serve {
@@ -185,6 +219,9 @@ pub enum Command {
         /// Largest accepted body in bytes.
         #[arg(long, default_value_t = crate::server::serve::DEFAULT_BODY_LIMIT)]
         body_limit: usize,
+        /// Days delivered inbox rows and finished jobs are kept.
+        #[arg(long, default_value_t = 7)]
+        retention_days: u64,
     },
     /// Serves the web console: the outegration wizard, the tickets and the
     /// operations pages, behind a login token.
@@ -309,6 +346,7 @@ fn check_json(cli: &Cli) -> anyhow::Result<()> {
             what: crate::platform::rules::command::RulesCommand::Run,
         } => "rules run",
         Command::Console(_) => "console",
+        Command::Db { .. } => "db",
         _ => return Ok(()),
     };
     if cli.json {
@@ -333,6 +371,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             commands::ticket(&Db::open(&cli.state)?, what, cli.json, &mut stdout)
         }
         Command::Links => commands::links(&Db::open(&cli.state)?, cli.json, &mut stdout),
+        Command::Db { what } => db(&cli, what, &mut stdout),
         Command::Jobs { what: None, all } => {
             jobs::list(&Db::open(&cli.state)?, *all, cli.json, &mut stdout)
         }
@@ -348,6 +387,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             public_url,
             outegration,
             body_limit,
+            retention_days,
         } => {
             let host: &'static Host = Box::leak(Box::new(load_host(&cli, limits)?));
             let args = webhooks::ServeArgs {
@@ -355,6 +395,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 public_url: public_url.as_deref(),
                 outegrations: outegration,
                 body_limit: *body_limit,
+                retention: days(*retention_days),
             };
             webhooks::serve(&cli, host, args, &mut stdout)
         }
@@ -434,6 +475,7 @@ pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<(
         }
         Command::Ingest(args) => findings::ingest(cli, Some(host), args, out),
         Command::Rules { what } => findings::rules(cli, Some(host), what, out),
+        Command::Db { what } => db(cli, what, out),
         Command::Serve { .. } => {
             bail!("`serve` runs through `cli::run`, or `serve::spawn` in a library")
         }

@@ -17,6 +17,7 @@ pub struct ServeArgs<'a> {
     pub public_url: Option<&'a str>,
     pub outegrations: &'a [PathBuf],
     pub body_limit: usize,
+    pub retention: std::time::Duration,
 }
 
 /// `serve`: runs the webhook receiver (and, with a connection, the outbox
@@ -46,6 +47,7 @@ pub fn serve(
         outbox,
         outegrations: args.outegrations.to_vec(),
         body_limit: args.body_limit,
+        retention: args.retention,
         ..crate::server::serve::ServeOptions::new(args.listen, cli.state.clone())
     };
     let handle = crate::server::serve::spawn(host, options)?;

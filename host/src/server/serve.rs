@@ -44,8 +44,9 @@ use crate::{CallError, ConnectorError, DeliveryAuth, DeliveryRequest, Host, Outc
 pub use crate::server::intake::DEFAULT_BODY_LIMIT;
 use crate::server::intake;
 
-/// What the server needs.
-#[derive(Debug, Clone)]
+/// What the server needs. Its `Debug` leaves the connection's credentials
+/// out (the generated `Connection`'s own `Debug` prints them).
+#[derive(Clone)]
 pub struct ServeOptions {
     /// Address to listen on (port 0: any free port).
     pub listen: SocketAddr,
@@ -59,6 +60,34 @@ pub struct ServeOptions {
     pub process: bool,
     /// The connection outbox jobs run with; none: the outbox is left alone.
     pub outbox: Option<(crate::Connection, crate::platform::outbox::RetryPolicy)>,
+    /// How long delivered inbox rows and finished jobs are kept; the inbox
+    /// worker prunes older ones at start and every hour (see `retention`).
+    pub retention: Duration,
+}
+
+impl std::fmt::Debug for ServeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeOptions")
+            .field("listen", &self.listen)
+            .field("state", &self.state)
+            .field("outegrations", &self.outegrations)
+            .field("body_limit", &self.body_limit)
+            .field("process", &self.process)
+            .field("retention", &self.retention)
+            .field(
+                "outbox",
+                &self.outbox.as_ref().map(|(c, retry)| {
+                    let auth = match &c.credentials {
+                        crate::Credentials::Pat(_) => "pat",
+                        crate::Credentials::AccessToken(_) => "access-token",
+                        crate::Credentials::ClientCredentials(_) => "client-credentials",
+                        crate::Credentials::RefreshToken(_) => "refresh-token",
+                    };
+                    (&c.base_url, &c.project, auth, retry)
+                }),
+            )
+            .finish()
+    }
 }
 
 impl ServeOptions {
@@ -71,6 +100,7 @@ impl ServeOptions {
             body_limit: DEFAULT_BODY_LIMIT,
             process: true,
             outbox: None,
+            retention: crate::state::db::retention::DEFAULT_RETENTION,
         }
     }
 }
@@ -88,6 +118,7 @@ struct App {
     endpoints: HashMap<String, Endpoint>,
     wake: Mutex<mpsc::Sender<()>>,
     body_limit: usize,
+    bound: super::saturation::Bound,
 }
 
 /// A running server; stops when [`ServeHandle::stop`] is called or it is dropped.
@@ -204,11 +235,11 @@ pub fn spawn(host: &'static Host, options: ServeOptions) -> anyhow::Result<Serve
     let (wake_tx, wake_rx) = mpsc::channel();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let worker = if options.process {
-        let (state, stop) = (options.state.clone(), stop.clone());
+        let (state, stop, retention) = (options.state.clone(), stop.clone(), options.retention);
         Some(
             std::thread::Builder::new()
                 .name("inbox-worker".into())
-                .spawn(move || run_worker(host, &state, &wake_rx, &stop))?,
+                .spawn(move || run_worker(host, &state, retention, &wake_rx, &stop))?,
         )
     } else {
         None
@@ -236,12 +267,15 @@ pub fn spawn(host: &'static Host, options: ServeOptions) -> anyhow::Result<Serve
         endpoints,
         wake: Mutex::new(wake_tx.clone()),
         body_limit: options.body_limit,
+        bound: super::saturation::Bound::new(super::saturation::MAX_CONCURRENT_DELIVERIES),
     });
     let router = Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/hooks/{name}", post(receive))
         // `receive` reads the body itself, to log what it refuses.
         .layer(DefaultBodyLimit::disable())
+        // Every 503 (saturated, busy) carries Retry-After.
+        .layer(axum::middleware::from_fn(super::saturation::retry_after))
         .with_state(app);
     let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let (ready_tx, ready_rx) = mpsc::channel::<anyhow::Result<()>>();
@@ -298,8 +332,9 @@ fn status_of(e: &CallError) -> StatusCode {
             StatusCode::UNAUTHORIZED
         }
         CallError::Connector(_) => StatusCode::BAD_REQUEST,
-        CallError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
-        CallError::Deadline(_) | CallError::Memory | CallError::Trap(_) => {
+        // Transient: the sender retries (with Retry-After, see `saturation`).
+        CallError::Busy(_) | CallError::Deadline(_) => StatusCode::SERVICE_UNAVAILABLE,
+        CallError::Memory | CallError::Trap(_) => {
             StatusCode::INTERNAL_SERVER_ERROR
         }
     }
@@ -314,6 +349,15 @@ async fn receive(
     let Some(endpoint) = app.endpoints.get(&name) else {
         tracing::warn!(endpoint = %name, "delivery to an unknown endpoint");
         return (StatusCode::NOT_FOUND, "unknown endpoint");
+    };
+    // A flood of wrong credentials costs no plugin call and no slot; past the
+    // bound a delivery is 503, before its body is read (`saturation`).
+    if !super::saturation::presents(&headers, &endpoint.auth) {
+        return (StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    let Some(_permit) = app.bound.try_enter() else {
+        tracing::warn!(endpoint = %name, "saturated: delivery answered 503");
+        return (StatusCode::SERVICE_UNAVAILABLE, "busy: retry later");
     };
     let declared = intake::declared_length(&headers);
     let read = match intake::check_json(&headers) {
@@ -374,6 +418,7 @@ fn accept(
             return match status {
                 StatusCode::UNAUTHORIZED => (status, "unauthorized"),
                 StatusCode::BAD_REQUEST => (status, "malformed delivery"),
+                StatusCode::SERVICE_UNAVAILABLE => (status, "busy: retry later"),
                 _ => (status, "internal error"),
             };
         }
@@ -401,9 +446,13 @@ fn accept(
     }
 }
 
+/// How often the inbox worker prunes past the retention.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
 fn run_worker(
     host: &Host,
     state: &Path,
+    retention: Duration,
     wake: &mpsc::Receiver<()>,
     stop: &std::sync::atomic::AtomicBool,
 ) {
@@ -414,9 +463,17 @@ fn run_worker(
             return;
         }
     };
+    let mut pruned_at: Option<std::time::Instant> = None;
     loop {
         if stop.load(std::sync::atomic::Ordering::SeqCst) {
             return;
+        }
+        if pruned_at.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+            match db.prune(retention) {
+                Ok(p) => tracing::info!(inbox_rows = p.inbox_rows, jobs = p.jobs, "pruned past the retention"),
+                Err(e) => tracing::error!("pruning the state database failed: {e:#}"),
+            }
+            pruned_at = Some(std::time::Instant::now());
         }
         if let Err(e) = process_pending(host, &db, Some(stop)) {
             tracing::error!("inbox processing failed: {e:#}");

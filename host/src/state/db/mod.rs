@@ -18,6 +18,7 @@ mod holder;
 mod jobs;
 mod leases;
 mod links;
+pub mod retention;
 mod schema;
 mod tickets;
 mod webhooks;
@@ -51,6 +52,8 @@ impl Db {
     /// Opens (or creates) the state database at `path` and brings its schema
     /// up to date.
     pub fn open(path: &Path) -> anyhow::Result<Db> {
+        private_file(path)
+            .with_context(|| format!("creating the state database {}", path.display()))?;
         let mut conn = rusqlite::Connection::open(path)
             .with_context(|| format!("opening the state database {}", path.display()))?;
         // The webhook worker, the CLI and `dispatch --jobs` workers write the
@@ -80,6 +83,36 @@ impl Db {
     fn tx(&self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
         rusqlite::Transaction::new_unchecked(&self.conn, rusqlite::TransactionBehavior::Immediate)
     }
+}
+
+/// Creates the database file readable and writable by its owner only
+/// (0600), whatever the umask: it holds webhook passwords and tickets.
+/// SQLite creates the `-wal` and `-shm` files with the database file's
+/// permissions, so they are private too. An existing database (and its
+/// `-wal`/`-shm`) that others may read is made private.
+#[cfg(unix)]
+fn private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        if let Ok(meta) = std::fs::metadata(&file)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn private_file(_: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// How long a writer waits for another one: 0.2 ms a try for the first

@@ -95,6 +95,24 @@ fn random_password() -> String {
     )
 }
 
+/// The headers an inbox row keeps: not `Authorization`, `Cookie` or any
+/// header named like a credential (a shared-secret header's
+/// `X-...-Secret`, a token, a signature). The delivery was authenticated
+/// before it was stored; processing it needs only its body.
+fn without_credentials(headers: &[(String, String)]) -> Vec<(String, String)> {
+    const CREDENTIAL: [&str; 8] = [
+        "auth", "cookie", "token", "secret", "password", "key", "signature", "credential",
+    ];
+    headers
+        .iter()
+        .filter(|(name, _)| {
+            let name = name.to_ascii_lowercase();
+            !CREDENTIAL.iter().any(|c| name.contains(c))
+        })
+        .cloned()
+        .collect()
+}
+
 type RawRow = (
     i64,
     String,
@@ -141,7 +159,7 @@ impl Db {
         tx.execute(
             "INSERT INTO inbox (outegration, event_id, event_type, work_item_id, headers_json, body, received_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![outegration, event_id, event_type, work_item_id, serde_json::to_string(headers)?, body, now()],
+            params![outegration, event_id, event_type, work_item_id, serde_json::to_string(&without_credentials(headers))?, body, now()],
         )
         .context("storing a webhook delivery in the inbox")?;
         let id = tx.last_insert_rowid();
@@ -170,7 +188,7 @@ impl Db {
                         d.event_id,
                         d.event_type,
                         d.work_item_id,
-                        serde_json::to_string(&d.headers)?,
+                        serde_json::to_string(&without_credentials(&d.headers))?,
                         d.body,
                         received
                     ])
