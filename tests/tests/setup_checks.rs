@@ -7,25 +7,39 @@ mod common;
 
 use ado_emulator::setup as mistakes;
 use common::*;
-use ticketing_runtime::{CallError, ConnectorError, Credentials, Problem, RefreshTokenGrant};
+use ticketing_runtime::{
+    CallError, Connection, ConnectorError, Credentials, Problem, RefreshTokenGrant,
+};
 
-/// The problem of a failed connection test, whatever its kind.
-fn problem(result: Result<ticketing_runtime::ConnectionInfo, CallError>) -> (String, Problem) {
-    match result {
-        Err(CallError::Connector(ConnectorError::Unauthorized(p))) => ("unauthorized".into(), p),
-        Err(CallError::Connector(ConnectorError::Forbidden(p))) => ("forbidden".into(), p),
-        Err(CallError::Connector(ConnectorError::NotFound(p))) => ("not found".into(), p),
-        other => panic!("expected a setup problem, got {other:?}"),
-    }
+/// What a failed connection test must say.
+struct Expected<'a> {
+    /// `unauthorized`, `forbidden` or `not found`.
+    kind: &'a str,
+    /// Something the message says of what was observed.
+    observed: &'a str,
+    /// The step the message starts with (after `setup `).
+    step: &'a str,
+    /// Something the remediation says to do.
+    fix: &'a str,
 }
 
-fn assert_names(p: &Problem, step: &str, fix: &str) {
+/// Runs the connection test, which must fail as `expected` says; its problem.
+fn fails_naming(conn: &Connection, expected: Expected<'_>) -> Problem {
+    let (kind, p) = match host().test_connection(conn) {
+        Err(CallError::Connector(ConnectorError::Unauthorized(p))) => ("unauthorized", p),
+        Err(CallError::Connector(ConnectorError::Forbidden(p))) => ("forbidden", p),
+        Err(CallError::Connector(ConnectorError::NotFound(p))) => ("not found", p),
+        other => panic!("expected a setup problem, got {other:?}"),
+    };
+    assert_eq!(kind, expected.kind, "{p:?}");
+    assert!(p.message.contains(expected.observed), "{}", p.message);
     assert!(
-        p.message.starts_with(&format!("setup {step}")),
+        p.message.starts_with(&format!("setup {}", expected.step)),
         "{}",
         p.message
     );
-    assert!(p.remediation.contains(fix), "{}", p.remediation);
+    assert!(p.remediation.contains(expected.fix), "{}", p.remediation);
+    p
 }
 
 #[test]
@@ -35,28 +49,51 @@ fn a_wrong_tenant_names_step_1_and_where_the_tenant_id_is() {
     if let Credentials::ClientCredentials(c) = &mut conn.credentials {
         c.tenant_id = "11111111-2222-3333-4444-555555555555".into();
     }
-    let (kind, p) = problem(host().test_connection(&conn));
-    assert_eq!(kind, "unauthorized");
-    assert!(p.message.contains("AADSTS90002"), "{}", p.message);
-    assert_names(
-        &p,
-        "step 1, register an application in Microsoft Entra ID",
-        "Directory (tenant) ID from the app registration's Overview page",
+    fails_naming(
+        &conn,
+        Expected {
+            kind: "unauthorized",
+            observed: "AADSTS90002",
+            step: "step 1, register an application in Microsoft Entra ID",
+            fix: "Directory (tenant) ID from the app registration's Overview page",
+        },
     );
 }
 
 #[test]
 fn an_app_unknown_to_the_tenant_names_step_1_and_the_client_id() {
     let emu = emulator();
+    let unknown = "00000000-1111-4222-8333-444444444444";
+    let conn = client_credentials(&emu, unknown, "any-secret-value");
+    fails_naming(
+        &conn,
+        Expected {
+            kind: "unauthorized",
+            observed: "AADSTS700016",
+            step: "step 1,",
+            fix: "check the Application (client) ID",
+        },
+    );
+}
+
+#[test]
+fn an_expired_client_secret_names_step_1_and_asks_for_a_new_secret() {
+    let emu = emulator();
     let conn = client_credentials(
         &emu,
-        "00000000-1111-4222-8333-444444444444",
-        "any-secret-value",
+        mistakes::SP_EXPIRED_CLIENT_ID,
+        mistakes::SP_EXPIRED_CLIENT_SECRET,
     );
-    let (kind, p) = problem(host().test_connection(&conn));
-    assert_eq!(kind, "unauthorized");
-    assert!(p.message.contains("AADSTS700016"), "{}", p.message);
-    assert_names(&p, "step 1,", "check the Application (client) ID");
+    let p = fails_naming(
+        &conn,
+        Expected {
+            kind: "unauthorized",
+            observed: "has expired (AADSTS7000222)",
+            step: "step 1,",
+            fix: "create a new client secret (app registration → Certificates & secrets → New client secret)",
+        },
+    );
+    assert!(!format!("{p:?}").contains(mistakes::SP_EXPIRED_CLIENT_SECRET));
 }
 
 #[test]
@@ -70,41 +107,15 @@ fn an_app_without_the_work_item_api_permission_names_step_2() {
         refresh_token: mistakes::REFRESH_TOKEN_NO_WORK_PERMISSION.into(),
         authority: Some(emu.base_url()),
     });
-    let (kind, p) = problem(host().test_connection(&conn));
-    assert_eq!(kind, "forbidden");
-    assert!(
-        p.message.contains("but not its work items"),
-        "{}",
-        p.message
+    fails_naming(
+        &conn,
+        Expected {
+            kind: "forbidden",
+            observed: "but not its work items",
+            step: "step 2, give the application its Azure DevOps API permissions",
+            fix: "API permissions vso.work_write, vso.project and vso.profile",
+        },
     );
-    assert_names(
-        &p,
-        "step 2, give the application its Azure DevOps API permissions",
-        "API permissions vso.work_write, vso.project and vso.profile",
-    );
-}
-
-#[test]
-fn an_expired_client_secret_names_step_1_and_asks_for_a_new_secret() {
-    let emu = emulator();
-    let conn = client_credentials(
-        &emu,
-        mistakes::SP_EXPIRED_CLIENT_ID,
-        mistakes::SP_EXPIRED_CLIENT_SECRET,
-    );
-    let (kind, p) = problem(host().test_connection(&conn));
-    assert_eq!(kind, "unauthorized");
-    assert!(
-        p.message.contains("AADSTS7000222") && p.message.contains("has expired"),
-        "{}",
-        p.message
-    );
-    assert_names(
-        &p,
-        "step 1,",
-        "create a new client secret (app registration → Certificates & secrets → New client secret)",
-    );
-    assert!(!format!("{p:?}").contains(mistakes::SP_EXPIRED_CLIENT_SECRET));
 }
 
 #[test]
@@ -115,17 +126,14 @@ fn a_service_principal_outside_the_organization_names_step_3() {
         seed::SP_OUTSIDER_CLIENT_ID,
         seed::SP_OUTSIDER_CLIENT_SECRET,
     );
-    let (kind, p) = problem(host().test_connection(&conn));
-    assert_eq!(kind, "unauthorized");
-    assert!(
-        p.message.contains("organization `contoso` refused it"),
-        "{}",
-        p.message
-    );
-    assert_names(
-        &p,
-        "step 3, add the service principal to the organization",
-        "add the service principal to the organization (Organization settings → Users → Add users",
+    fails_naming(
+        &conn,
+        Expected {
+            kind: "unauthorized",
+            observed: "organization `contoso` refused it",
+            step: "step 3, add the service principal to the organization",
+            fix: "add the service principal to the organization (Organization settings → Users → Add users",
+        },
     );
 }
 
@@ -137,21 +145,18 @@ fn a_service_principal_outside_the_project_names_step_4() {
         mistakes::SP_NO_PROJECT_CLIENT_ID,
         mistakes::SP_NO_PROJECT_CLIENT_SECRET,
     );
-    let (kind, p) = problem(host().test_connection(&conn));
-    assert_eq!(kind, "not found");
-    assert!(
-        p.message
-            .contains(&format!("projects it can see: `{}`", seed::PROJECT_BASIC)),
-        "{}",
-        p.message
+    let fix = format!(
+        "add the service principal to project `{}` (Project settings → Permissions → Contributors → Add)",
+        seed::PROJECT
     );
-    assert_names(
-        &p,
-        "step 4, add the identity to the project",
-        &format!(
-            "add the service principal to project `{}` (Project settings → Permissions → Contributors → Add)",
-            seed::PROJECT
-        ),
+    fails_naming(
+        &conn,
+        Expected {
+            kind: "not found",
+            observed: &format!("projects it can see: `{}`", seed::PROJECT_BASIC),
+            step: "step 4, add the identity to the project",
+            fix: &fix,
+        },
     );
 }
 
@@ -160,17 +165,14 @@ fn a_pat_without_the_work_items_scope_names_the_missing_scope() {
     let emu = emulator();
     let mut conn = pat_connection(&emu);
     conn.credentials = Credentials::Pat(seed::PAT_NO_WORK_SCOPE.into());
-    let (kind, p) = problem(host().test_connection(&conn));
-    assert_eq!(kind, "forbidden");
-    assert!(
-        p.message.contains("but not its work items"),
-        "{}",
-        p.message
-    );
-    assert_names(
-        &p,
-        "the personal access token",
-        "Work Items (Read & write) scope, vso.work_write",
+    fails_naming(
+        &conn,
+        Expected {
+            kind: "forbidden",
+            observed: "but not its work items",
+            step: "the personal access token",
+            fix: "Work Items (Read & write) scope, vso.work_write",
+        },
     );
 }
 
@@ -179,20 +181,15 @@ fn a_pat_that_can_only_read_work_items_is_told_to_choose_read_and_write() {
     let emu = emulator();
     let mut conn = pat_connection(&emu);
     conn.credentials = Credentials::Pat(mistakes::PAT_WORK_READ.into());
-    let requests = emu.request_count();
-    let (kind, p) = problem(host().test_connection(&conn));
-    assert_eq!(kind, "forbidden");
-    assert!(
-        p.message.contains("but not create or change them"),
-        "{}",
-        p.message
+    fails_naming(
+        &conn,
+        Expected {
+            kind: "forbidden",
+            observed: "but not create or change them",
+            step: "the personal access token",
+            fix: "choose Work Items → Read & write (vso.work_write)",
+        },
     );
-    assert_names(
-        &p,
-        "the personal access token",
-        "choose Work Items → Read & write (vso.work_write)",
-    );
-    assert!(emu.request_count() > requests);
     assert!(emu.work_item(1).is_none(), "the write check saves nothing");
 }
 
