@@ -5,6 +5,7 @@
 //! against `plugin/spin/openapi.json`.
 
 mod common;
+#[allow(dead_code)]
 mod spin_support;
 #[path = "spin_support/concurrency.rs"]
 mod spin_concurrency;

@@ -116,11 +116,21 @@ fn authorize(p: &dyn Platform, req: &ApiRequest) -> Result<(), ApiError> {
 }
 
 /// The JSON body as `T`: 400 when it is not JSON, 422 naming the member at fault.
+///
+/// Read straight from the bytes, not through a `serde_json::Value` (which
+/// keeps one of two members of the same name), so a ticket field named
+/// twice reaches the ticket model, which refuses it.
 fn body<T: DeserializeOwned>(req: &ApiRequest) -> Result<T, ApiError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(&req.body).map_err(|e| ApiError::malformed_json(&e))?;
-    serde_path_to_error::deserialize(value)
-        .map_err(|e| ApiError::invalid_request(&e.path().to_string(), e.inner()))
+    let mut json = serde_json::Deserializer::from_slice(&req.body);
+    let value = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        if e.inner().is_data() {
+            ApiError::invalid_request(&e.path().to_string(), e.inner())
+        } else {
+            ApiError::malformed_json(e.inner())
+        }
+    })?;
+    json.end().map_err(|e| ApiError::malformed_json(&e))?;
+    Ok(value)
 }
 
 /// A required query parameter, percent-decoded.

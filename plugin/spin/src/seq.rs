@@ -15,6 +15,9 @@ use crate::platform::{Platform, StoreError, now_unix};
 /// How long a number without an entry is waited for.
 pub const HOLE_GRACE: u64 = 60;
 
+/// Entries (number, bytes) and the number to read on from.
+pub type Page = (Vec<(u64, Vec<u8>)>, u64);
+
 /// One sequence.
 #[derive(Debug, Clone, Copy)]
 pub struct Seq(pub &'static str);
@@ -87,7 +90,7 @@ impl Seq {
         p: &dyn Platform,
         after: u64,
         limit: u64,
-    ) -> Result<(Vec<(u64, Vec<u8>)>, u64), StoreError> {
+    ) -> Result<Page, StoreError> {
         let head = self.head(p)?;
         let floor = self.floor(p)?;
         let mut out = Vec::new();

@@ -11,8 +11,9 @@ use ado_emulator::seed;
 use serde_json::json;
 
 use crate::spin_support::callback::Callback;
+use crate::spin_support::harness::{Egress, StoreFile};
 use crate::spin_support::{
-    Answer, Egress, SpinApp, StoreFile, agile_bug, call, call_raw, example_ticket,
+    Answer, SpinApp, agile_bug, call, call_raw, example_ticket,
     update_delivered, variables, variables_with_callback, webhook_auth,
 };
 use crate::common;

@@ -203,7 +203,7 @@ impl State {
 
     /// A new handle on the store `label`, when the manifest grants it.
     fn open_store(&mut self, label: String) -> wasmtime::Result<Option<Resource<KvHandle>>> {
-        if !self.shared.grants.key_value_stores.iter().any(|s| *s == label) {
+        if !self.shared.grants.key_value_stores.contains(&label) {
             return Ok(None);
         }
         Ok(Some(self.table.push(KvHandle { label })?))

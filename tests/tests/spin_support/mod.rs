@@ -1,8 +1,7 @@
 //! The Spin service under test: the emulator, the built Spin component in
 //! the harness with variables pointing at it, and a client whose every call
-//! is checked against `openapi.json`.
-
-#![allow(dead_code)]
+//! is checked against `openapi.json`. Each test binary that includes it
+//! uses a part: they declare it `#[allow(dead_code)] mod spin_support;`.
 
 pub mod callback;
 pub mod harness;
@@ -18,7 +17,7 @@ use ado_emulator::hooks::HookSettings;
 use ado_emulator::{Emulator, EmulatorConfig, seed};
 use serde_json::Value;
 
-pub use harness::{Egress, SpinApp, StoreFile};
+pub use harness::SpinApp;
 use openapi::OpenApi;
 
 pub const API_TOKEN: &str = "api-token-7b0c2e9d4f1a";
