@@ -429,3 +429,58 @@ async fn the_console_needs_its_token_and_refuses_a_form_without_the_csrf_token()
     assert!(s.db().link("SEC-300").unwrap().is_some());
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_dispatch_shows_on_the_operations_page_and_is_discarded_there() {
+    let s = Setup::new("console-operations");
+    put_ticket(&s.options.state, plain_ticket("SEC-400", "HIGH"));
+    std::fs::write(
+        &s.options.config,
+        format!(
+            "[connection]\nbase_url = \"{}\"\nproject = \"{}\"\nauth = \"pat\"\n",
+            s.emu.org_url(),
+            seed::PROJECT
+        ),
+    )
+    .unwrap();
+    std::fs::write(&s.options.secrets, format!("pat = \"{}\"\n", seed::PAT)).unwrap();
+    // A config naming a work item type the project does not have: ADO's answer is permanent.
+    let mut config: Value = serde_json::from_str(&common::agile_bug_config()).unwrap();
+    config["work_item_type"] = json!("Epic Saga");
+    std::fs::write(
+        s.options.outegrations.join("sagas.json"),
+        config.to_string(),
+    )
+    .unwrap();
+    let b = Browser::start().await;
+    s.login(&b).await;
+
+    b.client.goto(&s.url("/tickets")).await.unwrap();
+    b.click("#ticket-SEC-400 .create-ticket").await;
+    let error = b.text("#error-message").await;
+    assert!(
+        error.contains("Epic Saga"),
+        "the failure names the type: {error}"
+    );
+    let failed = s
+        .db()
+        .jobs(&[ticketing_host::state::db::JobState::Failed])
+        .unwrap();
+    assert_eq!(failed.len(), 1, "the dispatch is a failed outbox job");
+
+    b.client.goto(&s.url("/operations")).await.unwrap();
+    let row = format!("#job-{}", failed[0].id);
+    assert_eq!(b.text(&format!("{row} .state")).await, "failed");
+    b.screenshot("15-operations-failed-job").await;
+    b.click(&format!("{row} .discard")).await;
+    let out = b.text("#action-output").await;
+    assert!(out.contains("discarded"), "{out}");
+    assert!(!b.has(&row).await);
+    assert!(
+        s.db()
+            .jobs(&[ticketing_host::state::db::JobState::Failed])
+            .unwrap()
+            .is_empty()
+    );
+    b.close().await;
+}
