@@ -7,8 +7,8 @@
 //!   Azure/azure-rest-api-specs, `Microsoft.Security/preview/2019-01-01-preview/examples/SubAssessments`);
 //! - Azure Resource Graph results of a `securityresources | where type ==
 //!   "microsoft.security/assessments/subassessments"` query: an array of
-//!   rows, `az graph query`'s `{"data": [...]}` or the REST API's
-//!   `objectArray` answer (Microsoft Learn, "Container vulnerability
+//!   rows, `az graph query`'s `{"data": [...]}`, or the REST API's answer
+//!   as `objectArray` or `table` (Microsoft Learn, "Container vulnerability
 //!   assessments REST API", whose sample row is one of our fixtures);
 //! - continuous export, one sub-assessment per line (JSON Lines), as the
 //!   Event Hub events carry them.
@@ -74,8 +74,8 @@ fn rows(file: &str, text: &str) -> Result<Vec<(String, Value)>, IngestError> {
         Value::Object(mut o) => {
             if let Some(Value::Array(list)) = o.remove("value") {
                 ("$.value".to_string(), list)
-            } else if let Some(Value::Array(list)) = o.remove("data") {
-                ("$.data".to_string(), list)
+            } else if let Some(data) = o.remove("data") {
+                ("$.data".to_string(), resource_graph_rows(file, data)?)
             } else if o.contains_key("properties") {
                 return Ok(vec![("$".into(), Value::Object(o))]);
             } else {
@@ -99,6 +99,48 @@ fn rows(file: &str, text: &str) -> Result<Vec<(String, Value)>, IngestError> {
         .enumerate()
         .map(|(i, v)| (format!("{prefix}[{i}]"), v))
         .collect())
+}
+
+/// Resource Graph's `data`: rows as objects (`objectArray`, what `az graph
+/// query` prints) or as a table (`{"columns": [{"name": ...}], "rows":
+/// [[...]]}`, the REST API's `resultFormat: table`).
+fn resource_graph_rows(file: &str, data: Value) -> Result<Vec<Value>, IngestError> {
+    let bad = |at: &str, message: &str| IngestError::Invalid {
+        file: file.into(),
+        at: format!("$.data{at}"),
+        message: message.into(),
+    };
+    match data {
+        Value::Array(list) => Ok(list),
+        Value::Object(mut table) => {
+            let Some(Value::Array(columns)) = table.remove("columns") else {
+                return Err(bad(".columns", "a Resource Graph table has `columns`"));
+            };
+            let names = columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    c.get("name")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .ok_or_else(|| bad(&format!(".columns[{i}].name"), "a column has a `name`"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let Some(Value::Array(rows)) = table.remove("rows") else {
+                return Err(bad(".rows", "a Resource Graph table has `rows`"));
+            };
+            Ok(rows
+                .into_iter()
+                .map(|row| match row {
+                    Value::Array(cells) => {
+                        Value::Object(names.iter().cloned().zip(cells).collect())
+                    }
+                    other => other,
+                })
+                .collect())
+        }
+        _ => Err(bad("", "expected the rows of a Resource Graph query")),
+    }
 }
 
 fn text<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
@@ -419,6 +461,25 @@ mod tests {
         let arg = parse_str(&serde_json::json!({"data": [row], "count": 1}).to_string()).unwrap();
         assert_eq!(rest.findings[0].fingerprint, arg.findings[0].fingerprint);
         assert_eq!(arg.findings[0].status.as_deref(), Some("fixed"));
+    }
+
+    #[test]
+    fn a_resource_graph_table_reads_like_its_object_rows() {
+        let rows: Value = serde_json::from_str(&fixture("resource-graph-export.json")).unwrap();
+        let names = ["id", "type", "properties"];
+        let table = serde_json::json!({
+            "totalRecords": 4, "count": 4, "resultTruncated": "false",
+            "data": {
+                "columns": names.iter().map(|n| serde_json::json!({"name": n, "type": "string"})).collect::<Vec<_>>(),
+                "rows": rows["data"].as_array().unwrap().iter()
+                    .map(|r| names.iter().map(|n| r[*n].clone()).collect::<Vec<_>>())
+                    .collect::<Vec<_>>(),
+            }
+        });
+        let from_table = parse_str(&table.to_string()).unwrap();
+        let from_objects = parse_str(&rows.to_string()).unwrap();
+        assert_eq!(from_table.findings, from_objects.findings);
+        assert_eq!(from_table.findings.len(), 4);
     }
 
     #[test]
