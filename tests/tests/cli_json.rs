@@ -494,6 +494,16 @@ fn json_on_a_command_without_a_json_shape_is_a_usage_error() {
     );
     assert!(out.is_empty(), "nothing on standard output");
     assert_eq!(ticketing_host::cli::exit_code(&Err(e)), 2);
+
+    // `serve` is refused before anything loads or listens.
+    let mut argv = env.argv();
+    argv.extend(["--json", "serve", "--listen", "127.0.0.1:0"].map(String::from));
+    let e = ticketing_host::cli::run(ticketing_host::cli::Cli::parse_from(argv))
+        .expect_err("serve has no --json output");
+    assert!(
+        e.downcast_ref::<ticketing_host::cli::UsageError>().is_some(),
+        "{e:#}"
+    );
 }
 
 #[test]

@@ -345,6 +345,7 @@ fn check_json(cli: &Cli) -> anyhow::Result<()> {
         Command::Rules {
             what: crate::platform::rules::command::RulesCommand::Run,
         } => "rules run",
+        Command::Serve { .. } => "serve",
         Command::Console(_) => "console",
         Command::Db { .. } => "db",
         _ => return Ok(()),

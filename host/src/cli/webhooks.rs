@@ -60,30 +60,13 @@ pub fn serve(
         .iter()
         .map(|name| format!("{}/hooks/{name}", base.trim_end_matches('/')))
         .collect();
-    if cli.json {
-        output::print(
-            out,
-            &Listening {
-                listening: handle.url(),
-                endpoints,
-            },
-        )?;
-    } else {
-        writeln!(out, "listening on {}", handle.url())?;
-        for e in endpoints {
-            writeln!(out, "endpoint {e}")?;
-        }
+    writeln!(out, "listening on {}", handle.url())?;
+    for e in endpoints {
+        writeln!(out, "endpoint {e}")?;
     }
     out.flush()?;
     handle.wait();
     Ok(())
-}
-
-/// `serve --json`'s first (and only) document.
-#[derive(Serialize)]
-struct Listening {
-    listening: String,
-    endpoints: Vec<String>,
 }
 
 /// A subscription in `subscribe --json` and `subscriptions --json`.
