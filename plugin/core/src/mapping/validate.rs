@@ -296,3 +296,53 @@ pub fn sync_stages(config: &Config, schema: &TypeSchema) -> Vec<Issue> {
     }
     problems
 }
+
+#[cfg(test)]
+mod ado_fills_tests {
+    use super::*;
+
+    fn info(reference: &str, input_type: InputType, read_only: bool) -> FieldInfo {
+        FieldInfo {
+            reference_name: reference.into(),
+            name: reference.into(),
+            input_type,
+            required: true,
+            read_only,
+            allowed_values: vec![],
+            default_value: None,
+            help_text: None,
+            identities: vec![],
+        }
+    }
+
+    #[test]
+    fn tree_paths_are_writable_though_ados_field_list_marks_them_read_only() {
+        assert!(writable(&info(
+            "System.AreaPath",
+            InputType::TreePath,
+            true
+        )));
+        assert!(!writable(&info("System.Rev", InputType::Integer, true)));
+        assert!(writable(&info("System.Title", InputType::Text, false)));
+    }
+
+    #[test]
+    fn only_what_ado_fills_on_create_is_exempt_from_required() {
+        for (f, filled) in [
+            (info("System.AreaId", InputType::Integer, false), true),
+            (
+                info("System.IterationPath", InputType::TreePath, true),
+                true,
+            ),
+            (info("System.State", InputType::Text, false), true),
+            (info("System.Watermark", InputType::Integer, true), true),
+            (info("System.Title", InputType::Text, false), false),
+            (
+                info("Microsoft.VSTS.Common.Priority", InputType::Integer, false),
+                false,
+            ),
+        ] {
+            assert_eq!(ado_fills(&f), filled, "{}", f.reference_name);
+        }
+    }
+}
