@@ -306,3 +306,14 @@ fn ado_origin_with_a_path_or_no_scheme_is_named() {
     }
     assert!(crate::settings::connection(&p).is_ok());
 }
+
+#[test]
+fn handled_event_marks_are_forgotten_after_the_retention() {
+    let p = fake();
+    crate::webhook::mark_done(&p, "e-1").unwrap();
+    crate::webhook::prune(&p, 3600).unwrap();
+    assert!(p.kv_get("hook:done:e-1").unwrap().is_some(), "kept within the retention");
+    crate::webhook::prune(&p, 0).unwrap();
+    assert!(p.kv_get("hook:done:e-1").unwrap().is_none(), "forgotten after it");
+    assert!(p.kv_get(&crate::seq::Seq("hook:log").entry_key(1)).unwrap().is_none());
+}

@@ -120,7 +120,7 @@ fn once(
     result
 }
 
-fn mark_done(p: &dyn Platform, event_id: &str) -> Result<(), StoreError> {
+pub(crate) fn mark_done(p: &dyn Platform, event_id: &str) -> Result<(), StoreError> {
     let at = now_unix();
     p.kv_set(&done_key(event_id), at.to_string().as_bytes())?;
     let n = HANDLED.allocate(p)?;
@@ -133,7 +133,7 @@ fn mark_done(p: &dyn Platform, event_id: &str) -> Result<(), StoreError> {
 }
 
 /// Forgets events and feed entries older than the retention.
-fn prune(p: &dyn Platform, retention: u64) -> Result<(), StoreError> {
+pub(crate) fn prune(p: &dyn Platform, retention: u64) -> Result<(), StoreError> {
     let cutoff = now_unix().saturating_sub(retention);
     HANDLED.prune(
         p,
