@@ -54,6 +54,12 @@ fn agile_bug() -> String {
     example("outegrations/agile-bug.json")
 }
 
+/// `dispatch --json` of an example ticket file, which must succeed.
+fn dispatch(env: &Env, ticket: &str) -> Value {
+    let file = example(&format!("tickets/{ticket}.json"));
+    ok(env, &["dispatch", "--outegration", &agile_bug(), &file])
+}
+
 #[test]
 fn dispatch_links_and_ticket_list_name_the_work_item_the_emulator_created() {
     let env = Env::new();
@@ -178,15 +184,7 @@ fn a_ticket_list_of_an_empty_store_is_an_empty_array() {
 #[test]
 fn sync_close_and_reopen_report_each_ticket_with_its_new_rev_and_transition() {
     let env = Env::new();
-    let d = ok(
-        &env,
-        &[
-            "dispatch",
-            "--outegration",
-            &agile_bug(),
-            &example("tickets/SEC-101.json"),
-        ],
-    );
+    let d = dispatch(&env, "SEC-101");
     let id = d["results"][0]["work_item_id"].as_i64().unwrap() as i32;
     let rev = d["results"][0]["rev"].as_i64().unwrap();
 
@@ -343,15 +341,7 @@ fn preview_prints_the_patch_document_and_fails_on_a_problem() {
 #[test]
 fn jobs_list_the_finished_dispatch_and_jobs_run_reports_an_empty_outbox() {
     let env = Env::new();
-    let d = ok(
-        &env,
-        &[
-            "dispatch",
-            "--outegration",
-            &agile_bug(),
-            &example("tickets/SEC-102.json"),
-        ],
-    );
+    let d = dispatch(&env, "SEC-102");
     let all = ok(&env, &["jobs", "--all"]);
     let job = &all["jobs"][0];
     assert_eq!(
@@ -501,7 +491,8 @@ fn json_on_a_command_without_a_json_shape_is_a_usage_error() {
     let e = ticketing_host::cli::run(ticketing_host::cli::Cli::parse_from(argv))
         .expect_err("serve has no --json output");
     assert!(
-        e.downcast_ref::<ticketing_host::cli::UsageError>().is_some(),
+        e.downcast_ref::<ticketing_host::cli::UsageError>()
+            .is_some(),
         "{e:#}"
     );
 }
