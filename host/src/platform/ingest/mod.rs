@@ -13,6 +13,7 @@ pub mod csv;
 pub mod defender;
 pub mod fingerprint;
 pub mod json;
+pub mod limit;
 pub mod merge;
 pub mod sarif;
 
@@ -144,6 +145,9 @@ pub enum IngestError {
         file: String,
         source: std::io::Error,
     },
+    /// Past [`limit::MAX_INPUT_BYTES`]: refused before it is read whole.
+    #[error("{file} is {bytes} bytes, larger than the {limit} an input file may have")]
+    TooLarge { file: String, bytes: u64, limit: u64 },
     #[error("{file}: line {line}, column {column}{}: {message}", at_suffix(.at))]
     Syntax {
         file: String,
@@ -191,10 +195,7 @@ fn at_suffix(at: &str) -> String {
 /// Reads and parses one input file.
 pub fn parse_file(path: &Path, options: &Options) -> Result<(Format, Parsed), IngestError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| IngestError::Read {
-        file: file.clone(),
-        source,
-    })?;
+    let text = limit::read(path, &file, limit::MAX_INPUT_BYTES)?;
     let format = options
         .format
         .unwrap_or_else(|| Format::detect(path, &text));
