@@ -1,6 +1,7 @@
 //! The web console in a real browser (headless Chromium over WebDriver),
 //! against the real plugin and the emulator: the whole wizard, the tickets
-//! page's dispatch, login and CSRF. Screenshots go to `docs/console/`.
+//! page's dispatch, login and CSRF. Screenshots go to `target/console-screenshots/`
+//! (`docs/console/` with `TICKETING_UPDATE_SCREENSHOTS=1`).
 
 mod common;
 mod console_support;

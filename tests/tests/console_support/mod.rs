@@ -14,9 +14,17 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-/// Where the screenshots the README shows are written.
+/// Where the screenshots go: `docs/console/` (what the README shows) with
+/// `TICKETING_UPDATE_SCREENSHOTS=1`, else `target/console-screenshots/`, so
+/// an ordinary test run leaves the committed ones alone (each run's ports
+/// and temp paths differ).
 pub fn screenshot_dir() -> PathBuf {
-    ticketing_tests::workspace_root().join("docs/console")
+    let root = ticketing_tests::workspace_root();
+    if std::env::var_os("TICKETING_UPDATE_SCREENSHOTS").is_some_and(|v| v == "1") {
+        root.join("docs/console")
+    } else {
+        root.join("target/console-screenshots")
+    }
 }
 
 fn free_port() -> u16 {
