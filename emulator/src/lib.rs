@@ -12,6 +12,7 @@
 #![allow(clippy::result_large_err)]
 
 mod auth;
+mod background;
 mod casefold;
 mod classification;
 mod commit;
@@ -117,7 +118,6 @@ impl Default for EmulatorConfig {
     }
 }
 
-/// A running emulator; dropping it stops the server.
 impl EmulatorConfig {
     /// These settings with service-hook receivers on loopback and private
     /// addresses accepted, which ADO refuses: for tests and the demo, whose
@@ -128,11 +128,11 @@ impl EmulatorConfig {
     }
 }
 
+/// A running emulator; dropping it stops the server.
 pub struct Emulator {
     emu: Arc<Emu>,
     addr: SocketAddr,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: background::Background,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -288,36 +288,22 @@ impl Emulator {
     pub fn start(config: EmulatorConfig) -> anyhow::Result<Emulator> {
         let std_listener =
             std::net::TcpListener::bind(("127.0.0.1", config.port)).context("binding 127.0.0.1")?;
-        std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
         let emu = Arc::new(build_state(&config));
         *emu.base_url.lock().unwrap_or_else(|e| e.into_inner()) =
             format!("http://{addr}{}", server::path_prefix(&config));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let router = app(emu.clone());
         let served = emu.clone();
-        let thread = std::thread::Builder::new()
-            .name("ado-emulator".into())
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .expect("tokio runtime");
-                runtime.block_on(async move {
-                    let listener =
-                        tokio::net::TcpListener::from_std(std_listener).expect("listener");
-                    let _ = net::serve(served, listener, router, async {
-                        let _ = rx.await;
-                    })
-                    .await;
-                });
-            })?;
+        let server = background::Background::spawn("ado-emulator", std_listener, move |listener, stop| async move {
+            let _ = net::serve(served, listener, router, async {
+                let _ = stop.await;
+            })
+            .await;
+        })?;
         Ok(Emulator {
             emu,
             addr,
-            shutdown: Some(tx),
-            thread: Some(thread),
+            _server: server,
         })
     }
 
@@ -361,13 +347,3 @@ impl Emulator {
     }
 }
 
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}

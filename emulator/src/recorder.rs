@@ -45,8 +45,7 @@ struct Shared {
 pub struct Recorder {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: crate::background::Background,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -150,7 +149,6 @@ impl Recorder {
         let upstream = origin(upstream)?;
         let listener =
             std::net::TcpListener::bind(("127.0.0.1", 0)).context("binding 127.0.0.1")?;
-        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             upstream,
@@ -163,29 +161,21 @@ impl Recorder {
         let app = axum::Router::new()
             .fallback(forward)
             .with_state(shared.clone());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("ado-recorder".into())
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .expect("tokio runtime");
-                runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = rx.await;
-                        })
-                        .await;
-                });
-            })?;
+        let server = crate::background::Background::spawn(
+            "ado-recorder",
+            listener,
+            |listener, stop| async move {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stop.await;
+                    })
+                    .await;
+            },
+        )?;
         Ok(Recorder {
             shared,
             addr,
-            shutdown: Some(tx),
-            thread: Some(thread),
+            _server: server,
         })
     }
 
@@ -202,16 +192,5 @@ impl Recorder {
     /// The exchanges so far, oldest first; the log is emptied.
     pub fn take(&self) -> Vec<Exchange> {
         std::mem::take(&mut *self.shared.log.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-}
-
-impl Drop for Recorder {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
