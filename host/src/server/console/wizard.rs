@@ -409,14 +409,15 @@ pub async fn sync_page(State(app): State<Arc<App>>, Extension(sess): Extension<S
         Ok(x) => x,
         Err(resp) => return *resp,
     };
-    let host = app.host;
+    let (host, state) = (app.host, app.options.state.clone());
     let schema = blocking(move || {
         let states = host.states(&conn, &ty).map_err(anyhow::Error::new)?;
         let fields = host.fields(&conn, &ty).map_err(anyhow::Error::new)?;
-        Ok((states, fields))
+        let names = super::tickets::ticket_field_names(&host::state::db::Db::open(&state)?)?;
+        Ok((states, fields, names))
     })
     .await;
-    let (states, fields) = match schema {
+    let (states, fields, names) = match schema {
         Ok(s) => s,
         Err(e) => {
             return app
@@ -463,6 +464,7 @@ pub async fn sync_page(State(app): State<Arc<App>>, Extension(sess): Extension<S
         "from_ado": rows("from_ado"),
         "to_fixed": fixed("to_ado"),
         "from_fixed": fixed("from_ado"),
+        "ticket_fields": names,
         "states": states.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
         "fields": fields.iter().filter(|f| !f.read_only).map(|f| json!({"reference_name": f.reference_name, "name": f.name})).collect::<Vec<_>>(),
         "all_fields": fields.iter().map(|f| json!({"reference_name": f.reference_name, "name": f.name})).collect::<Vec<_>>(),
