@@ -107,7 +107,7 @@ pub fn declared_length(headers: &HeaderMap) -> Option<usize> {
 
 /// Reads the body into one buffer, refusing it once it passes `limit`.
 pub async fn read_limited(
-    body: Body,
+    mut body: Body,
     declared: Option<usize>,
     limit: usize,
 ) -> Result<Vec<u8>, Refusal> {
@@ -117,7 +117,6 @@ pub async fn read_limited(
         limit,
         subscription: subscription_of(head),
     };
-    let mut body = body;
     let mut buf: Vec<u8> = Vec::with_capacity(declared.unwrap_or(64 << 10).min(limit));
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| Refusal::Broken(e.to_string()))?;
