@@ -2,5 +2,6 @@
 //! jobs, the webhook inbox) and the ticket file format it stores tickets in.
 
 pub mod db;
+pub mod finding;
 pub mod ticket_edit;
 pub mod ticket_file;

@@ -2,7 +2,6 @@
 //! derive the same way: the fingerprint hash, CVE ids found in free text,
 //! and severities from words or CVSS-like scores.
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 /// SHA-256 of the parts, each followed by a NUL byte so that `("ab", "c")`
@@ -63,67 +62,7 @@ pub fn cve_in(text: &str) -> Option<String> {
     None
 }
 
-/// Finding severity, ordered from least to most severe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Severity {
-    /// The word the ticket model and the example configs use (`HIGH`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "INFO",
-            Severity::Low => "LOW",
-            Severity::Medium => "MEDIUM",
-            Severity::High => "HIGH",
-            Severity::Critical => "CRITICAL",
-        }
-    }
-
-    /// A severity word (any case; scanners' synonyms too) or a CVSS-like
-    /// score from 0 to 10.
-    pub fn parse(text: &str) -> Option<Severity> {
-        let t = text.trim();
-        match t.to_ascii_lowercase().as_str() {
-            "critical" => Some(Severity::Critical),
-            "high" | "error" => Some(Severity::High),
-            "medium" | "moderate" | "warning" => Some(Severity::Medium),
-            "low" | "note" => Some(Severity::Low),
-            "info" | "informational" | "none" | "unknown" => Some(Severity::Info),
-            _ => t.parse::<f64>().ok().and_then(Severity::from_score),
-        }
-    }
-
-    /// CVSS v3 qualitative rating of a score (GitHub's `security-severity`).
-    pub fn from_score(score: f64) -> Option<Severity> {
-        if !(0.0..=10.0).contains(&score) {
-            return None;
-        }
-        Some(if score >= 9.0 {
-            Severity::Critical
-        } else if score >= 7.0 {
-            Severity::High
-        } else if score >= 4.0 {
-            Severity::Medium
-        } else if score > 0.0 {
-            Severity::Low
-        } else {
-            Severity::Info
-        })
-    }
-}
-
-impl std::fmt::Display for Severity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::state::finding::Severity;
 
 #[cfg(test)]
 mod tests {

@@ -19,56 +19,14 @@ pub mod sarif;
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-pub use fingerprint::Severity;
+pub use crate::state::finding::{ScanFinding, Severity};
 pub use merge::{IngestSummary, Statuses};
 
 /// The status a SARIF result with an accepted suppression gets: a temporary
 /// status (a person accepted the risk), not a remediation.
 pub const RISK_ACCEPTED: &str = "risk_accepted";
-
-/// One finding as a scanner reported it, whatever the input format.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ScanFinding {
-    /// Stable identity across scans (see [`fingerprint`]).
-    pub fingerprint: String,
-    /// The tool (`CodeQL`, `Trivy`...).
-    pub scanner: String,
-    /// The tool's rule or check id (`js/sql-injection`, `CVE-2023-0286`, `CKV_AWS_20`).
-    pub rule_id: String,
-    pub title: String,
-    #[serde(default)]
-    pub description: String,
-    pub severity: Severity,
-    #[serde(default)]
-    pub cve: Option<String>,
-    /// What is affected: a repository, a container image, a host.
-    pub asset: String,
-    /// The package or component, when the scanner names one.
-    #[serde(default)]
-    pub component: Option<String>,
-    #[serde(default)]
-    pub file: Option<String>,
-    #[serde(default)]
-    pub line: Option<i64>,
-    /// The rule's tags (`security`, `external/cwe/cwe-089`).
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// Tags of the asset (`prod`, `pci`), from the input or `--asset-tag`.
-    #[serde(default)]
-    pub asset_tags: Vec<String>,
-    /// A status the scanner states (`fixed`, `risk_accepted`); none: open.
-    #[serde(default)]
-    pub status: Option<String>,
-    /// What the scan that reported it covers: its findings of this scope
-    /// that a rescan misses are fixed. SARIF: the tool, and the image or
-    /// repository of the run when the log names one (`Trivy@web:1.4`), so
-    /// that scanning one image does not fix another's findings; JSON and
-    /// CSV: the scanner.
-    #[serde(default)]
-    pub scope: String,
-}
 
 /// What a parser returns.
 #[derive(Debug, Default)]

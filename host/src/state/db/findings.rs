@@ -10,7 +10,7 @@ use rusqlite::{OptionalExtension as _, params};
 
 use super::{Db, now};
 use crate::Ticket;
-use crate::platform::ingest::ScanFinding;
+use crate::state::finding::ScanFinding;
 use crate::state::ticket_file::parse as from_json;
 
 /// A stored finding.
@@ -57,7 +57,7 @@ fn placeholder() -> ScanFinding {
         rule_id: String::new(),
         title: String::new(),
         description: String::new(),
-        severity: crate::platform::ingest::Severity::Info,
+        severity: crate::state::finding::Severity::Info,
         cve: None,
         asset: String::new(),
         component: None,
