@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 seconds="${FUZZ_SECONDS:-20}"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(webhook template config response)
+    targets=(webhook template config response ticket_json)
 fi
 
 if ! rustup toolchain list | grep -q '^nightly'; then
