@@ -23,7 +23,12 @@ fn create(c: &Client, name: &str) -> common::Answer {
 fn titles(emu: &Emulator) -> Vec<String> {
     (1..50)
         .filter_map(|id| emu.work_item(id))
-        .map(|w| w["fields"]["System.Title"].as_str().unwrap_or_default().to_string())
+        .map(|w| {
+            w["fields"]["System.Title"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
         .collect()
 }
 

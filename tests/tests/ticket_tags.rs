@@ -10,7 +10,10 @@ use serde_json::json;
 use ticketing_runtime::Ticket;
 
 fn bug(id: &str) -> Ticket {
-    ticket(id, vec![text("title", "Open redirect"), text("severity", "HIGH")])
+    ticket(
+        id,
+        vec![text("title", "Open redirect"), text("severity", "HIGH")],
+    )
 }
 
 #[test]
@@ -84,7 +87,10 @@ fn a_work_item_tagged_by_an_older_version_is_adopted_only_by_the_ticket_it_links
         .expect("its own item, by the legacy tag and the link back");
     assert_eq!(i64::from(adopted.work_item_id), id);
     assert!(
-        host().adopt(&conn, &config, &bug("SEC_1")).unwrap().is_none(),
+        host()
+            .adopt(&conn, &config, &bug("SEC_1"))
+            .unwrap()
+            .is_none(),
         "the same tag, but the item links back to SEC,1"
     );
 }

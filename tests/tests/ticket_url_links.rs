@@ -52,10 +52,16 @@ fn a_ticket_patched_to_a_javascript_url_is_never_a_link_in_its_comment_or_close_
     let (comments, hrefs) = hrefs(&env, id);
     assert!(comments >= 2, "the ticket comment and the close note");
     assert!(
-        hrefs.iter().all(|h| h.starts_with("https://") || h.starts_with("http://")),
+        hrefs
+            .iter()
+            .all(|h| h.starts_with("https://") || h.starts_with("http://")),
         "{hrefs:?}"
     );
-    assert!(!hrefs.iter().any(|h| h.to_ascii_lowercase().contains("javascript")));
+    assert!(
+        !hrefs
+            .iter()
+            .any(|h| h.to_ascii_lowercase().contains("javascript"))
+    );
 }
 
 #[test]

@@ -123,7 +123,11 @@ fn a_findings_file_linked_by_a_patch_answered_with_a_gateway_error_is_linked_onc
     let first = host().push(&pat_connection(&emu), &config, &link, &before, &after);
     emu.set_faults(Faults::default());
     let files = relations(&emu, link.work_item_id, "AttachedFile");
-    assert_eq!(files.len(), 1, "the new version replaced the old: {files:#?}");
+    assert_eq!(
+        files.len(),
+        1,
+        "the new version replaced the old: {files:#?}"
+    );
 
     // Whatever the first push answered, its retry (the outbox's) with the
     // same link adopts the version by its digest.

@@ -109,11 +109,19 @@ fn a_delivery_that_is_not_json_gets_415_and_nothing_is_stored() {
             "{content_type:?}"
         );
     }
-    assert!(env.db().inbox().unwrap().is_empty(), "nothing refused is stored");
+    assert!(
+        env.db().inbox().unwrap().is_empty(),
+        "nothing refused is stored"
+    );
     // The same body as JSON is taken (and refused by the plugin only for
     // naming no subscription of ours, which is not the intake's business).
     assert_ne!(
-        post_as(&endpoint, &auth, Some("application/json; charset=utf-8"), body),
+        post_as(
+            &endpoint,
+            &auth,
+            Some("application/json; charset=utf-8"),
+            body
+        ),
         Ok(415)
     );
     server.stop();
@@ -129,10 +137,16 @@ fn a_delivery_past_the_limit_gets_413_and_nothing_is_stored() {
     };
     let server = spawn(common::host(), options).unwrap();
     let endpoint = format!("{}/hooks/agile-bug", server.url());
-    let mut body = br#"{"subscriptionId":"1a2b3c4d-0000-4000-8000-00000000abcd","resource":""#.to_vec();
+    let mut body =
+        br#"{"subscriptionId":"1a2b3c4d-0000-4000-8000-00000000abcd","resource":""#.to_vec();
     body.resize(100 << 10, b'a');
     body.extend_from_slice(b"\"}");
-    let answer = post_as(&endpoint, &credentials(&env), Some("application/json"), &body);
+    let answer = post_as(
+        &endpoint,
+        &credentials(&env),
+        Some("application/json"),
+        &body,
+    );
     // The server may answer 413 and close while the client still sends.
     assert!(matches!(answer, Ok(413) | Err(_)), "{answer:?}");
     assert!(env.db().inbox().unwrap().is_empty());

@@ -61,7 +61,9 @@ impl Refusal {
         match self {
             Refusal::NotJson { content_type } => format!(
                 "delivery refused (415): Content-Type is {}, not application/json",
-                content_type.as_deref().map_or("missing".to_string(), |c| format!("`{c}`"))
+                content_type
+                    .as_deref()
+                    .map_or("missing".to_string(), |c| format!("`{c}`"))
             ),
             Refusal::TooLarge {
                 bytes,
@@ -73,7 +75,9 @@ impl Refusal {
                 if *declared { "" } else { "more than " },
                 subscription.as_deref().unwrap_or("unknown")
             ),
-            Refusal::Broken(e) => format!("delivery refused (400): the body could not be read: {e}"),
+            Refusal::Broken(e) => {
+                format!("delivery refused (400): the body could not be read: {e}")
+            }
         }
     }
 }
@@ -251,6 +255,9 @@ mod tests {
         );
         // Without a declared length the refusal says "more than".
         let undeclared = run(read_limited(body_of(bytes), None, 40_000)).unwrap_err();
-        assert!(undeclared.describe().contains("more than"), "{undeclared:?}");
+        assert!(
+            undeclared.describe().contains("more than"),
+            "{undeclared:?}"
+        );
     }
 }

@@ -256,8 +256,7 @@ impl<'a> Client<'a> {
                     let wait = retry_after(&response);
                     // A 429 ran nothing; a gateway error may have run a write.
                     let gateway = matches!(response.status, 502..=504);
-                    let retryable =
-                        response.status == 429 || (gateway && kind == Kind::Idempotent);
+                    let retryable = response.status == 429 || (gateway && kind == Kind::Idempotent);
                     let wait = wait.or(gateway.then_some(DEFAULT_503_WAIT_SECS));
                     match (retryable, wait) {
                         (true, Some(secs))

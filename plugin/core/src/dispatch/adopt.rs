@@ -166,7 +166,10 @@ mod tests {
         let made_for_underscore = json!({"relations": [{"rel": "Hyperlink", "url": "https://x.example/",
             "attributes": {"comment": "SecOps ticket SEC_1"}}]});
         assert!(!links_back_to_another(&made_for_underscore, &sec_1));
-        assert!(!links_back_to_another(&json!({}), &sec_1), "no link back: the tag decides");
+        assert!(
+            !links_back_to_another(&json!({}), &sec_1),
+            "no link back: the tag decides"
+        );
     }
 
     #[test]

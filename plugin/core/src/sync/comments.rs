@@ -201,7 +201,12 @@ fn post_once(
     let mut sent = 0;
     loop {
         sent += 1;
-        let err = match client.send(Method::Post, url, "application/json", &json!({"text": html})) {
+        let err = match client.send(
+            Method::Post,
+            url,
+            "application/json",
+            &json!({"text": html}),
+        ) {
             Ok(created) => return Ok(created),
             Err(e) if !uncertain(&e) || sent >= MAX_SENDS => return Err(e),
             Err(e) => e,
@@ -300,7 +305,12 @@ mod tests {
             text: "hi".into(),
             created: "2026-12-01T00:00:00Z".into(),
         };
-        for url in ["javascript:alert(1)", " JavaScript:alert(1)", "data:text/html,x", "vbscript:x"] {
+        for url in [
+            "javascript:alert(1)",
+            " JavaScript:alert(1)",
+            "data:text/html,x",
+            "vbscript:x",
+        ] {
             let p = ticket_comment(&ticket_with_url(url), &c);
             assert!(hrefs(&p.html).is_empty(), "{url}: {}", p.html);
             assert!(p.html.contains("SEC-1"), "the id is still shown");

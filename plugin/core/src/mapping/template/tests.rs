@@ -272,7 +272,11 @@ fn a_markdown_value_alone_on_its_line_in_a_markdown_template_is_not_wrapped_in_a
     assert_eq!(names, ["p", "ul", "h2", "p", "p"], "{html}");
     let strong = scraper::Selector::parse("p > strong").unwrap();
     assert_eq!(
-        doc.select(&strong).next().unwrap().text().collect::<String>(),
+        doc.select(&strong)
+            .next()
+            .unwrap()
+            .text()
+            .collect::<String>(),
         "edge-1"
     );
 }
@@ -330,5 +334,8 @@ fn the_example_agile_bug_repro_steps_render_well_formed_html() {
     );
     let doc = assert_well_formed(&html);
     let cells = scraper::Selector::parse("table td").unwrap();
-    assert!(doc.select(&cells).any(|c| c.text().any(|t| t == "SQLi")), "{html}");
+    assert!(
+        doc.select(&cells).any(|c| c.text().any(|t| t == "SQLi")),
+        "{html}"
+    );
 }
