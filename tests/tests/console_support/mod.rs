@@ -1,8 +1,10 @@
 //! The console's browser tests' set-up: a temp host directory pointed at an
 //! emulator, the console serving it, and headless Chromium driven over
-//! WebDriver (Debian's `chromium` and `chromium-driver`, which `.ci/run`
-//! installs). A machine without chromedriver fails these tests, saying what
-//! to install: they never pass without a browser.
+//! WebDriver (Debian's `chromium` and `chromium-driver`). When they are
+//! missing and the tests run as root where `apt-get` is, they install them
+//! once (as `tests/build.rs` installs the wasm target), so `cargo test
+//! --workspace` needs nothing done by hand; elsewhere the tests fail saying
+//! what to install: they never pass without a browser.
 
 #![allow(dead_code)]
 
@@ -44,6 +46,50 @@ fn find_program(env: &str, names: &[&str]) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+fn browser_installed() -> bool {
+    find_program("CHROMEDRIVER", &["chromedriver"]).is_some()
+        && find_program("CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]).is_some()
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Installs Debian's `chromium` and `chromium-driver` when they are missing,
+/// `apt-get` is there and this is root: once, under a file lock that the
+/// test processes share (the second one finds them installed).
+fn ensure_browser() {
+    if browser_installed() || find_program("APT_GET", &["apt-get"]).is_none() || !is_root() {
+        return;
+    }
+    let dir = ticketing_tests::workspace_root().join("target/tmp");
+    std::fs::create_dir_all(&dir).expect("target/tmp is writable");
+    let lock = std::fs::File::create(dir.join("chromium-install.lock")).expect("the lock file");
+    lock.lock().expect("the install lock");
+    if browser_installed() {
+        return;
+    }
+    eprintln!("installing Debian's chromium and chromium-driver for the browser tests");
+    for args in [
+        &["update", "-qq"][..],
+        &["install", "-y", "-qq", "chromium", "chromium-driver"][..],
+    ] {
+        let status = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(Stdio::null())
+            .status();
+        assert!(
+            matches!(status, Ok(s) if s.success()),
+            "`apt-get {}` failed: install chromium and chromium-driver by hand",
+            args.join(" ")
+        );
+    }
+}
+
 /// chromedriver and a headless Chromium session, ended on drop.
 pub struct Browser {
     pub client: Client,
@@ -54,10 +100,11 @@ impl Browser {
     /// Starts chromedriver on a free loopback port and a headless Chromium
     /// session at 1280×800. Panics, naming the packages, when either is missing.
     pub async fn start() -> Browser {
+        ensure_browser();
         let driver_path = find_program("CHROMEDRIVER", &["chromedriver"]).unwrap_or_else(|| {
             panic!(
                 "chromedriver is not installed: the console's browser tests need headless Chromium \
-                 and its WebDriver (`apt-get install -y chromium chromium-driver`, as .ci/run does), \
+                 and its WebDriver (`apt-get install -y chromium chromium-driver`), \
                  or CHROMEDRIVER=/path/to/chromedriver"
             )
         });
