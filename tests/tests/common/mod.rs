@@ -6,7 +6,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use ado_emulator::{Emulator, EmulatorConfig};
-use ticketing_runtime::{ClientCredentials, Connection, Credentials, Field, FieldValue, Host, Limits, Ticket};
+use ticketing_runtime::{
+    ClientCredentials, Connection, Credentials, Field, FieldValue, Host, Limits, Ticket,
+};
 
 pub use ado_emulator::seed;
 
@@ -27,8 +29,7 @@ pub fn host() -> &'static Host {
 
 pub fn emulator() -> Emulator {
     // Receivers in the tests run on 127.0.0.1, which ADO refuses: opt in.
-    Emulator::start(EmulatorConfig::default().with_local_receivers())
-        .expect("the emulator starts")
+    Emulator::start(EmulatorConfig::default().with_local_receivers()).expect("the emulator starts")
 }
 
 pub fn pat_connection(emu: &Emulator) -> Connection {
