@@ -6,8 +6,8 @@
 //! Input: the document's bytes (UTF-8, lossy).
 //!
 //! Invariants: no panic (a multi-byte character where a date's digits would
-//! be, a date such as `2024-13-45T99:99:99Z`); `parse` and `from_value`
-//! agree; a refusal names at least one member; an accepted ticket written
+//! be, a date such as `2024-13-45T99:99:99Z`); a ticket `parse` accepts,
+//! `from_value` accepts alike; a refusal names at least one member; an accepted ticket written
 //! back (`to_json`) parses to the same ticket, and a date-time field value
 //! is one `time` reads as RFC 3339.
 
@@ -22,10 +22,24 @@ fuzz_target!(|data: &[u8]| {
     let _ = is_date_time(&text);
     let parsed = parse(&text);
     if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
-        let from_api = from_value(value);
-        assert_eq!(parsed.is_ok(), from_api.is_ok(), "parse and from_value disagree");
-        if let (Ok(a), Ok(b)) = (&parsed, &from_api) {
-            assert_eq!(a, b);
+        // A ticket the text reader accepts, the API reader accepts alike.
+        // Not the converse: a JSON value has already merged a member named
+        // twice (the last wins), so `from_value` cannot refuse a field named
+        // twice as `parse` does (seed duplicate-field.json, found here).
+        // Fields compared by name: without serde_json's `preserve_order` a
+        // value's members come sorted, so the API reader does not keep the
+        // document's field order (seed field-order.json, found here).
+        if let Ok(a) = &parsed {
+            let sorted = |t: &ticketing_model::Ticket| {
+                let mut t = t.clone();
+                t.fields.sort_by(|x, y| x.name.cmp(&y.name));
+                for f in &mut t.findings {
+                    f.fields.sort_by(|x, y| x.name.cmp(&y.name));
+                }
+                t
+            };
+            let b = from_value(value).expect("a ticket parse accepts, from_value accepts");
+            assert_eq!(sorted(&b), sorted(a), "parse and from_value disagree");
         }
     }
     match parsed {
