@@ -116,8 +116,9 @@ impl From<SettingsError> for ApiError {
             SettingsError::Missing(name) | SettingsError::Invalid { name, .. } => *name,
         };
         ApiError::new(500, "misconfigured", e.to_string()).remediation(format!(
-            "set the variable `{name}` (spin up --variable, SPIN_VARIABLE_{}, or the \
-             runtime config's variables provider)",
+            "set the variable `{name}` (SPIN_VARIABLE_{} in spin up's environment, or the \
+             runtime config's variables provider; not --variable for a secret: a command \
+             line is readable by every user of the machine)",
             name.to_ascii_uppercase()
         ))
     }

@@ -215,12 +215,35 @@ impl TokenEndpoint {
             _ => registration.problem(
                 format!(
                     "Entra ID refused the token request with HTTP {status}{}{}",
-                    if err.error.is_empty() { String::new() } else { format!(": {}", err.error) },
+                    oauth_error_code(&err.error).map(|e| format!(": {e}")).unwrap_or_default(),
                     if code.is_empty() { String::new() } else { format!(" ({code})") }
                 ),
                 "check the tenant id, client id and secret of the app registration",
             ),
         };
         ConnectorError::Unauthorized(problem)
+    }
+}
+
+/// The answer's `error` member when it is an OAuth error code (RFC 6749
+/// §5.2: `invalid_client`, `invalid_grant`...), else nothing: an answer that
+/// echoes what it was sent must not put a secret into the message.
+fn oauth_error_code(error: &str) -> Option<&str> {
+    let is_code = !error.is_empty()
+        && error.len() <= 40
+        && error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    is_code.then_some(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::oauth_error_code;
+
+    #[test]
+    fn only_an_oauth_error_code_is_quoted_from_a_refusal() {
+        assert_eq!(oauth_error_code("invalid_client"), Some("invalid_client"));
+        assert_eq!(oauth_error_code(""), None);
+        assert_eq!(oauth_error_code("client_secret=Xy7~secret.Value"), None);
+        assert_eq!(oauth_error_code(&"a".repeat(41)), None);
     }
 }
