@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 use spin_support::{SpinApp, agile_bug, variables};
 
 fn corpus(kind: &str) -> Vec<(PathBuf, String)> {
-    let dir = ticketing_tests::workspace_root().join("tests/fixtures/tickets").join(kind);
+    let dir = ticketing_tests::workspace_root()
+        .join("tests/fixtures/tickets")
+        .join(kind);
     let mut docs: Vec<(PathBuf, String)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| {
@@ -55,7 +57,11 @@ fn host_and_spin_accept_the_same_valid_tickets_with_the_same_values() {
         let preview = spin_verdict(&app, &text)
             .unwrap_or_else(|e| panic!("{}: the Spin service refused it: {e}", path.display()));
         // The title the host read is the one the Spin service maps to System.Title.
-        let title = host.fields.iter().find(|f| f.name == "title").map(|f| &f.value);
+        let title = host
+            .fields
+            .iter()
+            .find(|f| f.name == "title")
+            .map(|f| &f.value);
         let Some(ticketing_runtime::FieldValue::Text(title)) = title else {
             panic!("{}: no text title", path.display())
         };
@@ -90,7 +96,7 @@ fn host_and_spin_refuse_the_same_invalid_tickets() {
 }
 
 #[test]
-fn date_times_are_recognised_alike_by_host_and_model() {
+fn the_host_reads_every_valid_ticket_as_the_model_does() {
     // The host reads through the model; a multi-byte character where a
     // date-time's seconds would be is text, not a panic.
     for (path, text) in corpus("valid") {

@@ -8,7 +8,8 @@ use crate::bindings::secops::ticketing::types::{
     Comment, ConnectorError, Field, FieldValue, Finding, Issue, Problem, RemoteError, Ticket,
 };
 
-fn value_in(v: model::FieldValue) -> FieldValue {
+/// A model field value as the WIT value.
+pub fn value_from_model(v: model::FieldValue) -> FieldValue {
     match v {
         model::FieldValue::Null => FieldValue::Null,
         model::FieldValue::Text(s) => FieldValue::Text(s),
@@ -20,7 +21,8 @@ fn value_in(v: model::FieldValue) -> FieldValue {
     }
 }
 
-fn value_out(v: &FieldValue) -> model::FieldValue {
+/// A WIT field value as the model's.
+pub fn value_to_model(v: &FieldValue) -> model::FieldValue {
     match v {
         FieldValue::Null => model::FieldValue::Null,
         FieldValue::Text(s) => model::FieldValue::Text(s.clone()),
@@ -36,7 +38,7 @@ fn value_out(v: &FieldValue) -> model::FieldValue {
 pub fn field_from_model(f: model::Field) -> Field {
     Field {
         name: f.name,
-        value: value_in(f.value),
+        value: value_from_model(f.value),
     }
 }
 
@@ -44,7 +46,7 @@ pub fn field_from_model(f: model::Field) -> Field {
 pub fn field_to_model(f: &Field) -> model::Field {
     model::Field {
         name: f.name.clone(),
-        value: value_out(&f.value),
+        value: value_to_model(&f.value),
     }
 }
 

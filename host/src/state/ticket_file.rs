@@ -5,7 +5,9 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use ticketing_runtime::convert::{ticket_from_model, ticket_to_model};
+use ticketing_runtime::convert::{
+    ticket_from_model, ticket_to_model, value_from_model, value_to_model,
+};
 use ticketing_runtime::model::ticket_json;
 
 use crate::{FieldValue, Ticket};
@@ -24,20 +26,12 @@ pub fn to_json(t: &Ticket) -> String {
 pub fn field_value(name: &str, v: &serde_json::Value) -> anyhow::Result<FieldValue> {
     let value = ticket_json::field_value(name, v)
         .map_err(|i| anyhow::anyhow!("field `{}`: {}", i.path, i.message))?;
-    Ok(ticketing_runtime::convert::field_from_model(ticketing_runtime::model::Field {
-        name: name.to_string(),
-        value,
-    })
-    .value)
+    Ok(value_from_model(value))
 }
 
 /// A field value as JSON.
 pub fn value_json(v: &FieldValue) -> serde_json::Value {
-    let field = crate::Field {
-        name: String::new(),
-        value: v.clone(),
-    };
-    ticket_json::value_json(&ticketing_runtime::convert::field_to_model(&field).value)
+    ticket_json::value_json(&value_to_model(v))
 }
 
 /// Reads a ticket file.
@@ -61,8 +55,8 @@ mod tests {
 
     #[test]
     fn to_json_round_trips() {
-        let t = parse(r#"{"id":"S-1","url":"u","fields":{"z":1,"a":"2026-01-01T00:00:00Z"}}"#)
-            .unwrap();
+        let t =
+            parse(r#"{"id":"S-1","url":"u","fields":{"z":1,"a":"2026-01-01T00:00:00Z"}}"#).unwrap();
         assert_eq!(parse(&to_json(&t)).unwrap(), t);
     }
 }
