@@ -294,12 +294,16 @@ impl Emulator {
             format!("http://{addr}{}", server::path_prefix(&config));
         let router = app(emu.clone());
         let served = emu.clone();
-        let server = background::Background::spawn("ado-emulator", std_listener, move |listener, stop| async move {
-            let _ = net::serve(served, listener, router, async {
-                let _ = stop.await;
-            })
-            .await;
-        })?;
+        let server = background::Background::spawn(
+            "ado-emulator",
+            std_listener,
+            move |listener, stop| async move {
+                let _ = net::serve(served, listener, router, async {
+                    let _ = stop.await;
+                })
+                .await;
+            },
+        )?;
         Ok(Emulator {
             emu,
             addr,
@@ -346,4 +350,3 @@ impl Emulator {
         self.emu.project(name).map(|p| p.id.clone())
     }
 }
-

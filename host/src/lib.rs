@@ -26,7 +26,7 @@ pub mod state;
 /// The runtime's types, named as the host's modules use them.
 pub(crate) use ticketing_runtime::{
     CallError, ClientCredentials, CloseItem, CloseOutcome, Comment, Connection, ConnectorError,
-    Credentials, DeliveryAuth, DeliveryRequest, Field, FieldValue,
-    Finding, Host, HostOptions, Limits, Link, Outcome, PushOutcome, RefreshTokenGrant,
-    StateChange, Subscription, Ticket, TicketUpdate, Transition, MAX_CONCURRENT_CALLS, describe,
+    Credentials, DeliveryAuth, DeliveryRequest, Field, FieldValue, Finding, Host, HostOptions,
+    Limits, Link, MAX_CONCURRENT_CALLS, Outcome, PushOutcome, RefreshTokenGrant, StateChange,
+    Subscription, Ticket, TicketUpdate, Transition, describe,
 };

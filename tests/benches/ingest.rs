@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use ticketing_host::state::db::Db;
 use ticketing_host::server::serve::{ServeOptions, spawn};
+use ticketing_host::state::db::Db;
 use ticketing_runtime::{Host, Limits};
 
 fn sample() -> Value {

@@ -33,9 +33,9 @@ use rand::rngs::StdRng;
 use rand::{RngExt as _, SeedableRng as _};
 use serde_json::json;
 use ticketing_host::state::db::{Db, JobState};
-use ticketing_runtime::{FieldValue, Ticket};
 use ticketing_host::state::ticket_edit;
 use ticketing_host::state::ticket_file;
+use ticketing_runtime::{FieldValue, Ticket};
 
 /// The host's per-call deadline in the soak (`--deadline`): short, so a
 /// held answer costs seconds, not the default 30.

@@ -13,7 +13,9 @@ use base64::Engine as _;
 use calamine::{Data, Reader, Xlsx};
 use common::*;
 use serde_json::{Value, json};
-use ticketing_runtime::{CallError, ConnectorError, Field, FieldValue, Finding, Issue, Link, Ticket};
+use ticketing_runtime::{
+    CallError, ConnectorError, Field, FieldValue, Finding, Issue, Link, Ticket,
+};
 
 const FORMULA: &str = r#"=HYPERLINK("http://x","y")"#;
 const CJK: &str = "漏洞修复建议";

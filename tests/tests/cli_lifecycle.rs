@@ -6,8 +6,8 @@ mod common;
 
 use common::cli_env::{Env, example};
 use common::seed;
-use ticketing_runtime::{FieldValue};
 use ticketing_host::state::ticket_file;
+use ticketing_runtime::FieldValue;
 
 fn field<'a>(t: &'a ticketing_runtime::Ticket, name: &str) -> Option<&'a FieldValue> {
     t.fields.iter().find(|f| f.name == name).map(|f| &f.value)

@@ -62,7 +62,9 @@ fn shell_blocks(markdown: &str) -> Vec<String> {
         match event {
             Event::Start(Tag::CodeBlock(kind)) => {
                 let lang = match kind {
-                    CodeBlockKind::Fenced(info) => info.split_whitespace().next().map(str::to_string),
+                    CodeBlockKind::Fenced(info) => {
+                        info.split_whitespace().next().map(str::to_string)
+                    }
                     CodeBlockKind::Indented => None,
                 };
                 let shell = matches!(
@@ -143,7 +145,9 @@ fn secret_argument(command: &[String], spin_secrets: &[String]) -> Option<String
                 let value = value()?;
                 let name = value.split('=').next().unwrap_or_default();
                 if spin_secrets.iter().any(|s| s == name) {
-                    return Some(format!("the secret variable `{name}` in `--variable {value}`"));
+                    return Some(format!(
+                        "the secret variable `{name}` in `--variable {value}`"
+                    ));
                 }
             }
             "-H" | "--header" => {
@@ -153,7 +157,9 @@ fn secret_argument(command: &[String], spin_secrets: &[String]) -> Option<String
                 }
             }
             f if f.starts_with("--")
-                && SECRET_FLAGS.iter().any(|s| f.trim_start_matches("--") == *s) =>
+                && SECRET_FLAGS
+                    .iter()
+                    .any(|s| f.trim_start_matches("--") == *s) =>
             {
                 return Some(format!("the flag `{f}`"));
             }

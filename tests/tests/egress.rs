@@ -79,7 +79,10 @@ fn an_ordinary_header_reaches_the_allowed_server() {
             .map(|(_, v)| v.trim().to_string())
             .collect()
     };
-    let authority = server.base.trim_start_matches("http://").trim_end_matches("/org");
+    let authority = server
+        .base
+        .trim_start_matches("http://")
+        .trim_end_matches("/org");
     assert_eq!(header("host"), vec![authority.to_string()]);
     assert_eq!(header("x-trace"), vec!["1".to_string()]);
 }

@@ -6,7 +6,9 @@ mod common;
 
 use common::*;
 use serde_json::Value;
-use ticketing_runtime::{CallError, Connection, ConnectorError, Field, FieldValue, Finding, Ticket};
+use ticketing_runtime::{
+    CallError, Connection, ConnectorError, Field, FieldValue, Finding, Ticket,
+};
 
 use seed::{PROJECT_BASIC, PROJECT_CMMI, PROJECT_SCRUM};
 

@@ -86,7 +86,12 @@ fn calls_past_the_instance_slots_wait_for_one_instead_of_failing() {
     let n = MAX_CONCURRENT_CALLS as usize * 2;
     let results = at_once(host, &base, n);
     let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
-    assert!(failed.is_empty(), "{} of {n} failed: {:?}", failed.len(), failed.first());
+    assert!(
+        failed.is_empty(),
+        "{} of {n} failed: {:?}",
+        failed.len(),
+        failed.first()
+    );
     assert_eq!(served.load(Ordering::SeqCst), n);
 }
 
@@ -117,9 +122,17 @@ fn a_call_that_waits_past_its_queue_deadline_is_busy_and_never_runs() {
         .iter()
         .filter(|(r, _)| matches!(r, Err(CallError::Busy(_))))
         .collect();
-    assert_eq!(busy.len(), extra, "{:?}", results.iter().map(|r| &r.0).collect::<Vec<_>>());
+    assert_eq!(
+        busy.len(),
+        extra,
+        "{:?}",
+        results.iter().map(|r| &r.0).collect::<Vec<_>>()
+    );
     for (result, waited) in busy {
-        assert!(*waited < Duration::from_millis(900), "gave up at its queue deadline: {waited:?}");
+        assert!(
+            *waited < Duration::from_millis(900),
+            "gave up at its queue deadline: {waited:?}"
+        );
         let message = result.as_ref().unwrap_err().to_string();
         assert!(message.starts_with("the host is busy"), "{message}");
     }

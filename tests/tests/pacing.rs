@@ -10,8 +10,8 @@ use std::time::Duration;
 use ado_emulator::ratelimit::RateLimit;
 use ado_emulator::{Emulator, EmulatorConfig};
 use common::cli_env::{Env, example};
-use ticketing_runtime::{Host, HostOptions, Limits};
 use ticketing_host::state::ticket_file;
+use ticketing_runtime::{Host, HostOptions, Limits};
 
 const TICKETS: usize = 40;
 

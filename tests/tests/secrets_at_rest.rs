@@ -91,7 +91,10 @@ fn finished_job(db: &Db, key: &str) -> i64 {
     use ticketing_host::state::db::JobState;
     let id = db.enqueue_job("sync", "SEC-1", key, "{}").unwrap();
     db.claim_job(id, "test-holder", 60_000).unwrap().unwrap();
-    assert!(db.settle_job(id, "test-holder", JobState::Done, None, None).unwrap());
+    assert!(
+        db.settle_job(id, "test-holder", JobState::Done, None, None)
+            .unwrap()
+    );
     id
 }
 
@@ -116,9 +119,17 @@ fn prune_deletes_delivered_rows_and_finished_jobs_past_the_retention_only() {
     // the pending row and the open job stay.
     assert_eq!(
         db.prune(Duration::ZERO).unwrap(),
-        Pruned { inbox_rows: 1, jobs: 1 }
+        Pruned {
+            inbox_rows: 1,
+            jobs: 1
+        }
     );
-    let left: Vec<String> = db.inbox().unwrap().into_iter().map(|r| r.event_id).collect();
+    let left: Vec<String> = db
+        .inbox()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.event_id)
+        .collect();
     assert_eq!(left, ["e-2"]);
     assert!(db.claim_job(open, "test-holder", 60_000).unwrap().is_some());
 }
@@ -145,7 +156,14 @@ fn with_pruning_the_database_size_stays_bounded_under_a_steady_load() {
         for round in 0..6 {
             for i in 0..300 {
                 let id = db
-                    .inbox_insert("o.json", &format!("e-{round}-{i}"), "workitem.updated", 1, &[], &body)
+                    .inbox_insert(
+                        "o.json",
+                        &format!("e-{round}-{i}"),
+                        "workitem.updated",
+                        1,
+                        &[],
+                        &body,
+                    )
                     .unwrap();
                 db.inbox_finish(id, "applied").unwrap();
             }

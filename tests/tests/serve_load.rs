@@ -114,12 +114,15 @@ fn a_flood_of_unauthenticated_posts_never_costs_a_real_delivery() {
     // A flooding client may also see its connection reset (the listen
     // backlog overflows at ~5,000 connections a second): no answer, not a 500.
     assert!(
-        statuses.keys().all(|k| k == "401"
-            || k == "503 with Retry-After"
-            || k.contains("Connection reset")),
+        statuses
+            .keys()
+            .all(|k| k == "401" || k == "503 with Retry-After" || k.contains("Connection reset")),
         "{statuses:?}"
     );
-    assert!(statuses.get("401").copied().unwrap_or(0) > flood_total / 2, "{statuses:?}");
+    assert!(
+        statuses.get("401").copied().unwrap_or(0) > flood_total / 2,
+        "{statuses:?}"
+    );
     let mut real: BTreeMap<String, usize> = BTreeMap::new();
     for d in env.emu.deliveries() {
         let key = match d.outcome {
@@ -132,7 +135,8 @@ fn a_flood_of_unauthenticated_posts_never_costs_a_real_delivery() {
     // No 500: the emulator retried what was refused or reset, and every
     // real event was applied once (above).
     assert!(
-        real.keys().all(|k| k == "200" || k == "503" || k.starts_with("transport")),
+        real.keys()
+            .all(|k| k == "200" || k == "503" || k.starts_with("transport")),
         "the emulator's deliveries: {real:?}"
     );
     eprintln!(

@@ -5,12 +5,12 @@
 //! against `plugin/spin/openapi.json`.
 
 mod common;
-#[allow(dead_code)]
-mod spin_support;
 #[path = "spin_support/concurrency.rs"]
 mod spin_concurrency;
 #[path = "spin_support/deploy_manifest.rs"]
 mod spin_deploy;
+#[allow(dead_code)]
+mod spin_support;
 
 use std::time::{Duration, Instant};
 

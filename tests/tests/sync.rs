@@ -109,7 +109,10 @@ fn a_concurrent_ado_edit_is_reported_as_a_conflict_not_overwritten() {
         .find(|c| c.field == "Microsoft.VSTS.Common.Priority")
         .expect("priority conflict reported");
     assert_eq!(conflict.resolution, "reported");
-    assert_eq!(conflict.ado_value, ticketing_runtime::FieldValue::Integer(1));
+    assert_eq!(
+        conflict.ado_value,
+        ticketing_runtime::FieldValue::Integer(1)
+    );
     assert_eq!(
         conflict.ticket_value,
         ticketing_runtime::FieldValue::Integer(4)

@@ -24,21 +24,34 @@ pub fn run(plugin: &Path, conn: &Connection, config: &str, ticket: &str) -> anyh
 
     // A failed test says what is wrong and how to fix it.
     let info = host.test_connection(conn).map_err(explain)?;
-    println!("connected as {} to {}", info.user.display_name, info.project_name);
+    println!(
+        "connected as {} to {}",
+        info.user.display_name, info.project_name
+    );
 
     // Your platform's ticket, in the one ticket JSON format.
     let ticket = ticketing_runtime::convert::ticket_from_model(ticket_json::parse(ticket)?);
 
     // The exact request a dispatch would send, and every problem with it.
-    let preview = host.preview(conn, config, &ticket, false).map_err(explain)?;
+    let preview = host
+        .preview(conn, config, &ticket, false)
+        .map_err(explain)?;
     println!("{} {}", preview.method, preview.url);
     if let Some(p) = preview.problems.first() {
-        anyhow::bail!("{} problem(s), first: {} {}", preview.problems.len(), p.path, p.message);
+        anyhow::bail!(
+            "{} problem(s), first: {} {}",
+            preview.problems.len(),
+            p.path,
+            p.message
+        );
     }
 
     // Create the work item; store the link (and its sync state) in your database.
     let link = host.create(conn, config, &ticket).map_err(explain)?;
-    println!("created work item {} at {}", link.work_item_id, link.web_url);
+    println!(
+        "created work item {} at {}",
+        link.work_item_id, link.web_url
+    );
     Ok(link)
 }
 

@@ -52,9 +52,7 @@ fn load_as(
     me: Option<u32>,
 ) -> wasmtime::Result<(Component, Origin)> {
     let Some(me) = me else {
-        tracing::warn!(
-            "the compile cache is off: this platform has no owner checks for it"
-        );
+        tracing::warn!("the compile cache is off: this platform has no owner checks for it");
         return Ok((Component::new(engine, bytes)?, Origin::Compiled));
     };
     let path = artifact_path(engine, bytes, dir);
@@ -128,7 +126,9 @@ mod trust {
     /// Why a file or directory that exists may not be trusted by `me`.
     fn refuse(meta: &std::fs::Metadata, me: u32, what: &str) -> Result<(), String> {
         if meta.file_type().is_symlink() {
-            return Err(format!("the {what} is a symbolic link, which is not followed"));
+            return Err(format!(
+                "the {what} is a symbolic link, which is not followed"
+            ));
         }
         if meta.uid() != me {
             return Err(format!(
@@ -373,7 +373,14 @@ mod tests {
             .unwrap();
         let (_, origin) = load(&engine, COMPONENT, &dir).unwrap();
         assert_eq!(origin, Origin::Compiled, "the link is not mapped");
-        assert!(artifact.symlink_metadata().unwrap().file_type().is_symlink(), "nor replaced");
+        assert!(
+            artifact
+                .symlink_metadata()
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "nor replaced"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
         std::fs::remove_dir_all(&elsewhere).unwrap();
     }
@@ -425,7 +432,10 @@ mod tests {
         std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
         let dir = shared.join("cache");
         load(&engine, COMPONENT, &dir).unwrap();
-        assert!(!artifact_path(&engine, COMPONENT, &dir).exists(), "nothing stored");
+        assert!(
+            !artifact_path(&engine, COMPONENT, &dir).exists(),
+            "nothing stored"
+        );
         // Sticky, as /tmp: others cannot rename what is not theirs.
         std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
         load(&engine, COMPONENT, &dir).unwrap();

@@ -16,11 +16,11 @@ use wasmtime::{
 
 use crate::bindings::secops::ticketing::types::ConnectorError;
 use crate::bindings::{Connector, ConnectorPre};
+use crate::call_state::CallState;
 use crate::egress::Egress;
 use crate::kv::Kv;
 use crate::limits::Limits;
 use crate::pacing::Pacer;
-use crate::call_state::CallState;
 
 /// How often the epoch advances; the deadline's resolution.
 const TICK: Duration = Duration::from_millis(5);

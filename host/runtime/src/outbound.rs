@@ -90,7 +90,8 @@ pub fn target(raw: &str) -> Result<url::Url, String> {
         .parse()
         .map_err(|e| format!("the URL cannot be sent: {e}"))?;
     let same = uri.scheme_str() == Some(url.scheme())
-        && uri.host().map(|h| h.trim_matches(['[', ']'])) == url.host_str().map(|h| h.trim_matches(['[', ']']))
+        && uri.host().map(|h| h.trim_matches(['[', ']']))
+            == url.host_str().map(|h| h.trim_matches(['[', ']']))
         && uri.port_u16().or(url.port_or_known_default()) == url.port_or_known_default();
     if !same {
         return Err("the URL's authority is read differently by the HTTP client".to_string());
@@ -121,7 +122,16 @@ mod tests {
 
     #[test]
     fn host_and_hop_by_hop_headers_are_refused_whatever_their_case() {
-        for name in ["Host", "HOST", "Connection", "transfer-encoding", "Content-Length", "Upgrade", "TE", "Proxy-Authorization"] {
+        for name in [
+            "Host",
+            "HOST",
+            "Connection",
+            "transfer-encoding",
+            "Content-Length",
+            "Upgrade",
+            "TE",
+            "Proxy-Authorization",
+        ] {
             let reason = one(name, "x").unwrap_err();
             assert!(
                 reason.contains(&format!("`{}`", name.to_ascii_lowercase())),
@@ -134,17 +144,26 @@ mod tests {
     fn control_characters_are_refused_without_quoting_the_value() {
         for value in ["a\r\nHost: evil.example", "a\nb", "a\0b", "a\x7fb"] {
             let reason = one("X-Note", value).unwrap_err();
-            assert!(reason.contains("`x-note`") && !reason.contains("evil"), "{reason}");
+            assert!(
+                reason.contains("`x-note`") && !reason.contains("evil"),
+                "{reason}"
+            );
         }
         let reason = one("X-Note\r\nHost", "evil.example").unwrap_err();
-        assert!(reason.contains("x-note\\r\\nhost") && !reason.contains('\n'), "{reason}");
+        assert!(
+            reason.contains("x-note\\r\\nhost") && !reason.contains('\n'),
+            "{reason}"
+        );
         assert!(one("X Note", "v").is_err());
     }
 
     #[test]
     fn oversized_and_too_many_headers_are_refused() {
         let reason = one("X-Padding", &"a".repeat(MAX_HEADER_BYTES)).unwrap_err();
-        assert!(reason.contains("`x-padding`") && reason.contains("bytes"), "{reason}");
+        assert!(
+            reason.contains("`x-padding`") && reason.contains("bytes"),
+            "{reason}"
+        );
         assert!(one("X-Padding", &"a".repeat(MAX_HEADER_BYTES - 20)).is_ok());
         let many: Vec<(String, String)> = (0..=MAX_HEADERS)
             .map(|i| (format!("X-{i}"), "v".to_string()))
@@ -157,7 +176,10 @@ mod tests {
         // The WHATWG reading: a backslash ends the authority, tabs and
         // newlines are dropped, hosts are lower-cased.
         for (raw, sent) in [
-            ("http://127.0.0.1:8080\\@evil.example/x", "http://127.0.0.1:8080/@evil.example/x"),
+            (
+                "http://127.0.0.1:8080\\@evil.example/x",
+                "http://127.0.0.1:8080/@evil.example/x",
+            ),
             ("http://127.0.0.1:80\t80/x", "http://127.0.0.1:8080/x"),
             ("HTTPS://Dev.Azure.COM/org", "https://dev.azure.com/org"),
         ] {

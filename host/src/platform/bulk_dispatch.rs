@@ -16,8 +16,8 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::state::db::Db;
 use crate::platform::lifecycle::{Dispatched, Lifecycle};
+use crate::state::db::Db;
 use crate::{Connection, Host, MAX_CONCURRENT_CALLS, platform::report};
 
 /// Who dispatches: the plugin, the state database's file (each worker opens

@@ -10,10 +10,10 @@ use std::time::Duration;
 use anyhow::bail;
 use clap::Subcommand;
 
-use crate::state::db::{Db, Job, JobState, epoch_ms};
 use crate::platform::lifecycle::{Lifecycle, read_config};
 use crate::platform::outbox::{self, JobBusy, JobSpec};
 use crate::platform::report;
+use crate::state::db::{Db, Job, JobState, epoch_ms};
 
 /// `jobs ...`.
 #[derive(Debug, Clone, Subcommand)]
@@ -100,14 +100,22 @@ pub struct Drained {
 pub type OnResult<'a> = dyn FnMut(i64, &anyhow::Result<Vec<String>>) -> anyhow::Result<()> + 'a;
 
 /// Writes one job's result: its lines, or why it failed.
-fn write_result(out: &mut dyn Write, id: i64, r: &anyhow::Result<Vec<String>>) -> anyhow::Result<()> {
+fn write_result(
+    out: &mut dyn Write,
+    id: i64,
+    r: &anyhow::Result<Vec<String>>,
+) -> anyhow::Result<()> {
     match r {
         Ok(lines) => {
             for l in lines {
                 writeln!(out, "job {id}: {l}")?;
             }
         }
-        Err(e) => writeln!(out, "job {id}: {}", format!("{e:#}").replace('\n', "\n    "))?,
+        Err(e) => writeln!(
+            out,
+            "job {id}: {}",
+            format!("{e:#}").replace('\n', "\n    ")
+        )?,
     }
     Ok(())
 }
@@ -147,10 +155,7 @@ pub fn drain(lc: &Lifecycle<'_>, out: &mut dyn Write) -> anyhow::Result<Drained>
 }
 
 /// [`drain`], handing each job's result to `each`.
-pub fn drain_each(
-    lc: &Lifecycle<'_>,
-    each: &mut OnResult<'_>,
-) -> anyhow::Result<Drained> {
+pub fn drain_each(lc: &Lifecycle<'_>, each: &mut OnResult<'_>) -> anyhow::Result<Drained> {
     let mut total = Drained::default();
     loop {
         let (d, later) = run_due_each(lc, each)?;

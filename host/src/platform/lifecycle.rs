@@ -10,8 +10,8 @@ use std::path::Path;
 
 use anyhow::{Context as _, bail};
 
-use crate::state::db::{Db, StoredLink};
 use crate::platform::outbox::{self, JobSpec, RetryPolicy};
+use crate::state::db::{Db, StoredLink};
 use crate::{
     CallError, CloseItem, CloseOutcome, Connection, ConnectorError, Host, Link, PushOutcome,
     StateChange,

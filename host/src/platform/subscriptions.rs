@@ -102,7 +102,11 @@ pub fn subscribe(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     for s in subscribe_rows(host, db, conn, outegration, public_url)? {
-        writeln!(out, "{} {:<20} {:<10} {}", s.id, s.event_type, s.status, s.url)?;
+        writeln!(
+            out,
+            "{} {:<20} {:<10} {}",
+            s.id, s.event_type, s.status, s.url
+        )?;
     }
     Ok(())
 }
@@ -165,7 +169,11 @@ pub fn subscriptions(
             )?;
         }
         for s in &o.subscriptions {
-            writeln!(out, "{} {:<20} {:<16} {}", s.id, s.event_type, s.status, s.url)?;
+            writeln!(
+                out,
+                "{} {:<20} {:<16} {}",
+                s.id, s.event_type, s.status, s.url
+            )?;
         }
     }
     not_enabled(&checked, repair)

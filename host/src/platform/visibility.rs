@@ -6,8 +6,8 @@
 use time::OffsetDateTime;
 
 use crate::Ticket;
-pub use crate::platform::rules::Visibility;
 use crate::platform::rules::Rules;
+pub use crate::platform::rules::Visibility;
 
 /// Why a dispatch is not offered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -53,7 +53,12 @@ impl Bound {
 /// plugin reads them (Basic scheme in any case, base64, compared in
 /// constant time; a secret header trimmed).
 pub fn presents(headers: &HeaderMap, auth: &DeliveryAuth) -> bool {
-    let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let value = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     match auth {
         DeliveryAuth::Basic((user, password)) => {
             let Some(presented) = value("authorization") else {

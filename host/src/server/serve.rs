@@ -35,14 +35,14 @@ use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 
-use crate::state::db::{Db, InboxRow};
+use crate::platform::lifecycle::outegration_key;
 use crate::server::inbox_writer::InboxWriter;
 use crate::state::db::NewDelivery;
-use crate::platform::lifecycle::outegration_key;
+use crate::state::db::{Db, InboxRow};
 use crate::{CallError, ConnectorError, DeliveryAuth, DeliveryRequest, Host, Outcome};
 
-pub use crate::server::intake::DEFAULT_BODY_LIMIT;
 use crate::server::intake;
+pub use crate::server::intake::DEFAULT_BODY_LIMIT;
 
 /// What the server needs. Its `Debug` leaves the connection's credentials
 /// out (the generated `Connection`'s own `Debug` prints them).
@@ -250,7 +250,9 @@ pub fn spawn(host: &'static Host, options: ServeOptions) -> anyhow::Result<Serve
             Some(
                 std::thread::Builder::new()
                     .name("outbox-worker".into())
-                    .spawn(move || crate::platform::jobs::worker(host, &state, &conn, retry, &stop))?,
+                    .spawn(move || {
+                        crate::platform::jobs::worker(host, &state, &conn, retry, &stop)
+                    })?,
             )
         }
         None => None,
@@ -334,9 +336,7 @@ fn status_of(e: &CallError) -> StatusCode {
         CallError::Connector(_) => StatusCode::BAD_REQUEST,
         // Transient: the sender retries (with Retry-After, see `saturation`).
         CallError::Busy(_) | CallError::Deadline(_) => StatusCode::SERVICE_UNAVAILABLE,
-        CallError::Memory | CallError::Trap(_) => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
+        CallError::Memory | CallError::Trap(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -390,8 +390,7 @@ async fn receive(
         })
         .collect();
     let app2 = app.clone();
-    let done =
-        tokio::task::spawn_blocking(move || accept(&app2, &name, headers, body)).await;
+    let done = tokio::task::spawn_blocking(move || accept(&app2, &name, headers, body)).await;
     match done {
         Ok(answer) => answer,
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
@@ -470,7 +469,11 @@ fn run_worker(
         }
         if pruned_at.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
             match db.prune(retention) {
-                Ok(p) => tracing::info!(inbox_rows = p.inbox_rows, jobs = p.jobs, "pruned past the retention"),
+                Ok(p) => tracing::info!(
+                    inbox_rows = p.inbox_rows,
+                    jobs = p.jobs,
+                    "pruned past the retention"
+                ),
                 Err(e) => tracing::error!("pruning the state database failed: {e:#}"),
             }
             pruned_at = Some(std::time::Instant::now());

@@ -92,7 +92,9 @@ fn plan(client: &Client<'_>, config: &Config, ticket: &Ticket) -> Result<Plan, C
     let (mut values, issues) = validate::values(&mapped, &schema);
     problems.extend(issues);
     problems.extend(validate::placement(config, &schema, &mut values));
-    problems.extend(mapping::tree_paths::check(client, config, &schema, &values)?);
+    problems.extend(mapping::tree_paths::check(
+        client, config, &schema, &values,
+    )?);
     problems.extend(merge_tags(config, &ticket.id, &mut values));
     problems.extend(validate::required(&schema, &values));
     problems.extend(validate::sync_stages(config, &schema));

@@ -163,6 +163,9 @@ mod tests {
             code: Some("TF401320".into()),
             message: "rule error".into(),
         };
-        assert_eq!(e.describe(), "Azure DevOps answered HTTP 400 (TF401320): rule error");
+        assert_eq!(
+            e.describe(),
+            "Azure DevOps answered HTTP 400 (TF401320): rule error"
+        );
     }
 }

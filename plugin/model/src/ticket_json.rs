@@ -398,7 +398,9 @@ mod tests {
         // A JSON value's members come back in `serde_json::Map`'s order.
         let sorted = |mut t: Ticket| {
             t.fields.sort_by(|a, b| a.name.cmp(&b.name));
-            t.findings.iter_mut().for_each(|f| f.fields.sort_by(|a, b| a.name.cmp(&b.name)));
+            t.findings
+                .iter_mut()
+                .for_each(|f| f.fields.sort_by(|a, b| a.name.cmp(&b.name)));
             t
         };
         assert_eq!(sorted(from_value(to_value(&t)).unwrap()), sorted(t));

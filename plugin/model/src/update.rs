@@ -36,7 +36,11 @@ mod tests {
             value: FieldValue::Integer(v),
         };
         apply_update(&mut t, &[set("a", 9), set("c", 3)], &[]);
-        let names: Vec<_> = t.fields.iter().map(|f| (f.name.as_str(), &f.value)).collect();
+        let names: Vec<_> = t
+            .fields
+            .iter()
+            .map(|f| (f.name.as_str(), &f.value))
+            .collect();
         assert_eq!(
             names,
             [

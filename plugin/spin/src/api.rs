@@ -11,7 +11,10 @@ pub struct Ticket {
     pub id: String,
     pub url: String,
     /// A field named twice is refused, as the host's ticket files refuse it.
-    #[serde(default, deserialize_with = "ticketing_model::ticket_json::unique_members")]
+    #[serde(
+        default,
+        deserialize_with = "ticketing_model::ticket_json::unique_members"
+    )]
     pub fields: Map<String, Value>,
     #[serde(default)]
     pub findings: Vec<Finding>,
@@ -25,7 +28,10 @@ pub struct Finding {
     pub id: String,
     #[serde(default = "open")]
     pub status: String,
-    #[serde(default, deserialize_with = "ticketing_model::ticket_json::unique_members")]
+    #[serde(
+        default,
+        deserialize_with = "ticketing_model::ticket_json::unique_members"
+    )]
     pub fields: Map<String, Value>,
 }
 

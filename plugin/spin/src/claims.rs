@@ -101,11 +101,7 @@ fn hold(
 
 /// Claims `name` for `lease` (longer than the work can take). `None`: another
 /// request holds it.
-pub fn acquire(
-    p: &dyn Platform,
-    name: &str,
-    lease: Duration,
-) -> Result<Option<Claim>, StoreError> {
+pub fn acquire(p: &dyn Platform, name: &str, lease: Duration) -> Result<Option<Claim>, StoreError> {
     let n = p.kv_increment(&counter_key(name), 1)?;
     let expires = now_unix().saturating_add(lease.as_secs().max(1));
     if n == 1 {

@@ -80,9 +80,7 @@ pub fn prune(p: &dyn Platform, retention: u64) -> Result<(), StoreError> {
     FEED.prune(
         p,
         PRUNE_BATCH,
-        |bytes| {
-            serde_json::from_slice::<Change>(bytes).map_or(true, |c| c.received_at <= cutoff)
-        },
+        |bytes| serde_json::from_slice::<Change>(bytes).map_or(true, |c| c.received_at <= cutoff),
         |_| Ok(()),
     )
 }

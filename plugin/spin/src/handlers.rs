@@ -119,7 +119,9 @@ fn already_linked(ticket_id: &str, work_item_id: i32) -> ApiError {
     ApiError::new(
         409,
         "already_linked",
-        format!("ticket `{ticket_id}` is already linked to work item {work_item_id} (use /v1/sync)"),
+        format!(
+            "ticket `{ticket_id}` is already linked to work item {work_item_id} (use /v1/sync)"
+        ),
     )
 }
 

@@ -85,12 +85,7 @@ impl Seq {
 
     /// Up to `limit` entries after `after`, oldest first, and the number to
     /// read on from: it stops at a hole still within its grace.
-    pub fn read(
-        self,
-        p: &dyn Platform,
-        after: u64,
-        limit: u64,
-    ) -> Result<Page, StoreError> {
+    pub fn read(self, p: &dyn Platform, after: u64, limit: u64) -> Result<Page, StoreError> {
         let head = self.head(p)?;
         let floor = self.floor(p)?;
         let mut out = Vec::new();

@@ -107,12 +107,11 @@ pub fn check_origin(p: &dyn Platform, name: &'static str, url: &str) -> Result<(
         None => Some(format!(
             "has no scheme (write the origin of `{url}`: https://host or http://host:port)"
         )),
-        Some((scheme, _)) if !matches!(scheme, "http" | "https") => {
-            Some(format!("has the scheme `{scheme}`; write http:// or https://"))
-        }
+        Some((scheme, _)) if !matches!(scheme, "http" | "https") => Some(format!(
+            "has the scheme `{scheme}`; write http:// or https://"
+        )),
         Some((_, rest)) if rest.trim_end_matches('/').contains(['/', '?', '#']) => Some(
-            "has a path; Spin's allowed_outbound_hosts takes scheme://host[:port] only"
-                .to_string(),
+            "has a path; Spin's allowed_outbound_hosts takes scheme://host[:port] only".to_string(),
         ),
         Some((_, rest)) if rest.trim_end_matches('/').is_empty() => Some("has no host".into()),
         Some(_) => None,

@@ -108,9 +108,8 @@ pub fn subscribe(p: &dyn Platform, req: SubscribeRequest) -> Result<ApiResponse,
     let auth = settings::webhook_auth(p)?;
     let url = delivery_url(&req.public_url);
     locked(p, |book| {
-        let created =
-            core_webhook::subscribe(&ServiceEnv(p), &c, &req.config.text(), &url, &auth)
-                .map_err(ado_error)?;
+        let created = core_webhook::subscribe(&ServiceEnv(p), &c, &req.config.text(), &url, &auth)
+            .map_err(ado_error)?;
         let old: Vec<String> = book
             .sets
             .iter()

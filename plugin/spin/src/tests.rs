@@ -164,16 +164,28 @@ fn ticket_with_an_object_field_is_refused_naming_it() {
 fn a_claim_is_held_once_until_released() {
     let p = fake();
     let lease = Duration::from_secs(60);
-    let held = claims::acquire(&p, "dispatch:T-1", lease).unwrap().expect("the first claims");
+    let held = claims::acquire(&p, "dispatch:T-1", lease)
+        .unwrap()
+        .expect("the first claims");
     for _ in 0..3 {
-        assert!(claims::acquire(&p, "dispatch:T-1", lease).unwrap().is_none());
+        assert!(
+            claims::acquire(&p, "dispatch:T-1", lease)
+                .unwrap()
+                .is_none()
+        );
     }
     assert!(
-        claims::acquire(&p, "dispatch:T-2", lease).unwrap().is_some(),
+        claims::acquire(&p, "dispatch:T-2", lease)
+            .unwrap()
+            .is_some(),
         "another name is another claim"
     );
     claims::release(&p, held).unwrap();
-    assert!(claims::acquire(&p, "dispatch:T-1", lease).unwrap().is_some());
+    assert!(
+        claims::acquire(&p, "dispatch:T-1", lease)
+            .unwrap()
+            .is_some()
+    );
 }
 
 /// Makes the lease of claim `name` expired, as if its holder had died.
@@ -182,7 +194,8 @@ fn expire(p: &Fake, name: &str) {
     let mut lease: serde_json::Value =
         serde_json::from_slice(&p.kv_get(&key).unwrap().unwrap()).unwrap();
     lease["expires"] = serde_json::json!(1);
-    p.kv_set(&key, &serde_json::to_vec(&lease).unwrap()).unwrap();
+    p.kv_set(&key, &serde_json::to_vec(&lease).unwrap())
+        .unwrap();
 }
 
 #[test]
@@ -191,7 +204,9 @@ fn an_expired_claim_is_taken_over_by_one_request_only() {
     let lease = Duration::from_secs(60);
     let dead = claims::acquire(&p, "x", lease).unwrap().unwrap();
     expire(&p, "x");
-    let taker = claims::acquire(&p, "x", lease).unwrap().expect("taken over");
+    let taker = claims::acquire(&p, "x", lease)
+        .unwrap()
+        .expect("taken over");
     assert!(claims::acquire(&p, "x", lease).unwrap().is_none());
     // The dead holder coming back does not release the new holder's claim.
     claims::release(&p, dead).unwrap();
@@ -287,10 +302,18 @@ fn ado_origin_with_a_path_or_no_scheme_is_named() {
         }
         let e = crate::settings::connection(&p).unwrap_err();
         let text = e.to_string();
-        assert!(text.contains("`ado_origin`") && text.contains(why), "{text}");
+        assert!(
+            text.contains("`ado_origin`") && text.contains(why),
+            "{text}"
+        );
         let answer = crate::error::ApiError::from(e);
         assert!(
-            answer.body.remediation.as_deref().unwrap().contains("`ado_origin`"),
+            answer
+                .body
+                .remediation
+                .as_deref()
+                .unwrap()
+                .contains("`ado_origin`"),
             "{:?}",
             answer.body.remediation
         );
@@ -312,8 +335,18 @@ fn handled_event_marks_are_forgotten_after_the_retention() {
     let p = fake();
     crate::webhook::mark_done(&p, "e-1").unwrap();
     crate::webhook::prune(&p, 3600).unwrap();
-    assert!(p.kv_get("hook:done:e-1").unwrap().is_some(), "kept within the retention");
+    assert!(
+        p.kv_get("hook:done:e-1").unwrap().is_some(),
+        "kept within the retention"
+    );
     crate::webhook::prune(&p, 0).unwrap();
-    assert!(p.kv_get("hook:done:e-1").unwrap().is_none(), "forgotten after it");
-    assert!(p.kv_get(&crate::seq::Seq("hook:log").entry_key(1)).unwrap().is_none());
+    assert!(
+        p.kv_get("hook:done:e-1").unwrap().is_none(),
+        "forgotten after it"
+    );
+    assert!(
+        p.kv_get(&crate::seq::Seq("hook:log").entry_key(1))
+            .unwrap()
+            .is_none()
+    );
 }

@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use ado_emulator::{Emulator, EmulatorConfig, seed};
 use anyhow::Context as _;
 
-use ticketing_host::state::db::Db;
 use ticketing_host::platform::lifecycle::Lifecycle;
 use ticketing_host::platform::report;
+use ticketing_host::state::db::Db;
 use ticketing_host::state::{ticket_edit, ticket_file};
 use ticketing_runtime::{Connection, Credentials, Host, Ticket};
 
@@ -175,7 +175,10 @@ pub fn run(host: &'static Host, root: &Path) -> anyhow::Result<()> {
                 "  {id}: simulating a dispatch whose answer was lost (the work item exists, the link was never stored)"
             );
             let text = std::fs::read_to_string(outegration(config))?;
-            db.record_attempt(id, &ticketing_host::platform::lifecycle::outegration_key(&outegration(config)))?;
+            db.record_attempt(
+                id,
+                &ticketing_host::platform::lifecycle::outegration_key(&outegration(config)),
+            )?;
             host.create(&conn, &text, &t)
                 .map_err(|e| anyhow::anyhow!("the simulated dispatch of {id} failed: {e}"))?;
         }
@@ -246,7 +249,14 @@ fn webhook_step(
         ticketing_host::server::serve::ServeOptions::new(([127, 0, 0, 1], 0).into(), state),
     )?;
     let mut out = Vec::new();
-    ticketing_host::platform::subscriptions::subscribe(host, db, conn, outegration, &server.url(), &mut out)?;
+    ticketing_host::platform::subscriptions::subscribe(
+        host,
+        db,
+        conn,
+        outegration,
+        &server.url(),
+        &mut out,
+    )?;
     println!("  serving {} ; subscribed:", server.url());
     print_lines(
         String::from_utf8_lossy(&out)
@@ -290,7 +300,13 @@ fn webhook_step(
     }
     println!("  ticket status after: {}", status(db)?);
     let mut out = Vec::new();
-    ticketing_host::platform::subscriptions::unsubscribe(host, db, conn, Some(outegration), &mut out)?;
+    ticketing_host::platform::subscriptions::unsubscribe(
+        host,
+        db,
+        conn,
+        Some(outegration),
+        &mut out,
+    )?;
     print!("  {}", String::from_utf8_lossy(&out));
     server.stop();
     if status(db)? != "RESOLVED" {

@@ -48,7 +48,11 @@ fn find_program(env: &str, names: &[&str]) -> Option<PathBuf> {
 
 fn browser_installed() -> bool {
     find_program("CHROMEDRIVER", &["chromedriver"]).is_some()
-        && find_program("CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]).is_some()
+        && find_program(
+            "CHROMIUM",
+            &["chromium", "chromium-browser", "google-chrome"],
+        )
+        .is_some()
 }
 
 fn is_root() -> bool {

@@ -10,19 +10,22 @@ use ado_emulator::hooks::Outcome;
 use ado_emulator::seed;
 use serde_json::json;
 
+use crate::common;
 use crate::spin_support::callback::Callback;
 use crate::spin_support::harness::{Egress, StoreFile};
 use crate::spin_support::{
-    Answer, SpinApp, agile_bug, call, call_raw, example_ticket,
-    update_delivered, variables, variables_with_callback, webhook_auth,
+    Answer, SpinApp, agile_bug, call, call_raw, example_ticket, update_delivered, variables,
+    variables_with_callback, webhook_auth,
 };
-use crate::common;
 
 /// How many requests each case sends at once.
 const N: usize = 6;
 
 /// The apps of a case: one, or two replicas on one store file.
-fn apps(vars: &std::collections::BTreeMap<String, String>, replicas: usize) -> (Vec<SpinApp>, StoreFile) {
+fn apps(
+    vars: &std::collections::BTreeMap<String, String>,
+    replicas: usize,
+) -> (Vec<SpinApp>, StoreFile) {
     let file = StoreFile::new();
     let apps = (0..replicas)
         .map(|_| SpinApp::start_on(vars, file.path()))
@@ -139,17 +142,29 @@ fn simultaneous_deliveries(replicas: usize) {
         .count();
     assert_eq!(applied, 1, "{answers:#?}");
     for a in &answers {
-        let ok = (a.status == 200 && ["applied", "duplicate"].contains(&a.body["status"].as_str().unwrap_or("")))
+        let ok = (a.status == 200
+            && ["applied", "duplicate"].contains(&a.body["status"].as_str().unwrap_or("")))
             || (a.status == 409 && a.code() == "delivery_in_progress");
         assert!(ok, "{} {}", a.status, a.body);
     }
     assert!(most_at_once(&apps) >= 2, "the deliveries did not overlap");
     for app in &apps {
         let feed = call(app, "GET", "/v1/changes", None);
-        assert_eq!(feed.body["changes"].as_array().unwrap().len(), 1, "{}", feed.body);
+        assert_eq!(
+            feed.body["changes"].as_array().unwrap().len(),
+            1,
+            "{}",
+            feed.body
+        );
     }
     // ADO's next try of a 409 is a duplicate.
-    let again = call_raw(&apps[0], "POST", "/v1/webhooks/ado", Some(&auth), Some(&body));
+    let again = call_raw(
+        &apps[0],
+        "POST",
+        "/v1/webhooks/ado",
+        Some(&auth),
+        Some(&body),
+    );
     assert_eq!(again.body["status"], "duplicate", "{}", again.body);
     assert_eq!(callback.received().len(), 1, "{:?}", callback.received());
 }
@@ -172,10 +187,21 @@ fn simultaneous_flushes(replicas: usize) {
     // The platform is down while changes come: they wait.
     callback.answer(503);
     let body = one_delivered_event(&apps, &emu);
-    let r = call_raw(&apps[0], "POST", "/v1/webhooks/ado", Some(&webhook_auth()), Some(&body));
+    let r = call_raw(
+        &apps[0],
+        "POST",
+        "/v1/webhooks/ado",
+        Some(&webhook_auth()),
+        Some(&body),
+    );
     assert_eq!(r.body["status"], "applied", "{}", r.body);
     let pending = call(&apps[0], "POST", "/v1/changes/flush", None);
-    assert_eq!(pending.body["pending"].as_array().unwrap().len(), 1, "{}", pending.body);
+    assert_eq!(
+        pending.body["pending"].as_array().unwrap().len(),
+        1,
+        "{}",
+        pending.body
+    );
     callback.answer(200);
     let answers = at_once(&apps, |app| call(app, "POST", "/v1/changes/flush", None));
     for a in &answers {
@@ -208,7 +234,13 @@ fn links_and_the_feed_survive_a_restart() {
     let file = StoreFile::new();
     let app = SpinApp::start_on(&vars, file.path());
     let body = one_delivered_event(std::slice::from_ref(&app), &emu);
-    let r = call_raw(&app, "POST", "/v1/webhooks/ado", Some(&webhook_auth()), Some(&body));
+    let r = call_raw(
+        &app,
+        "POST",
+        "/v1/webhooks/ado",
+        Some(&webhook_auth()),
+        Some(&body),
+    );
     assert_eq!(r.body["status"], "applied", "{}", r.body);
     let link = call(&app, "GET", "/v1/links/SEC-102", None).body;
     let feed = call(&app, "GET", "/v1/changes", None).body;
@@ -217,7 +249,13 @@ fn links_and_the_feed_survive_a_restart() {
     let app = SpinApp::start_on(&vars, file.path());
     assert_eq!(call(&app, "GET", "/v1/links/SEC-102", None).body, link);
     assert_eq!(call(&app, "GET", "/v1/changes", None).body, feed);
-    let again = call_raw(&app, "POST", "/v1/webhooks/ado", Some(&webhook_auth()), Some(&body));
+    let again = call_raw(
+        &app,
+        "POST",
+        "/v1/webhooks/ado",
+        Some(&webhook_auth()),
+        Some(&body),
+    );
     assert_eq!(again.body["status"], "duplicate", "{}", again.body);
     let twice = call(
         &app,
@@ -230,7 +268,13 @@ fn links_and_the_feed_survive_a_restart() {
 
 /// The ADO subscriptions that deliver to `url`.
 fn ado_subscriptions_to(emu: &ado_emulator::Emulator, url: &str) -> Vec<String> {
-    let list = common::ado(emu, "GET", "_apis/hooks/subscriptions?api-version=7.1", "", None);
+    let list = common::ado(
+        emu,
+        "GET",
+        "_apis/hooks/subscriptions?api-version=7.1",
+        "",
+        None,
+    );
     list["value"]
         .as_array()
         .unwrap()
@@ -254,7 +298,11 @@ fn setting_up_webhooks_again_replaces_the_set_and_delete_removes_it() {
     let second = call(&app, "POST", "/v1/webhooks/subscriptions", Some(&body));
     assert_eq!(second.status, 201, "{}", second.body);
     let live = ado_subscriptions_to(&emu, &url);
-    assert_eq!(live.len(), per_set, "a second setup multiplied the subscriptions");
+    assert_eq!(
+        live.len(),
+        per_set,
+        "a second setup multiplied the subscriptions"
+    );
     let second_ids: Vec<String> = second.body["subscriptions"]
         .as_array()
         .unwrap()
@@ -298,7 +346,11 @@ fn an_unparsable_allowed_host_denies_requests_when_they_are_sent() {
     // No scheme: Spin cannot parse the entry once the template is rendered.
     vars.insert("callback_origin".into(), "callback.example".into());
     let app = SpinApp::start(&vars);
-    assert_eq!(call(&app, "GET", "/health", None).status, 200, "the app starts");
+    assert_eq!(
+        call(&app, "GET", "/health", None).status,
+        200,
+        "the app starts"
+    );
     let r = call(&app, "POST", "/v1/connection/test", None);
     assert_eq!(r.status, 502, "{}", r.body);
     assert_eq!(r.code(), "egress_denied");
@@ -323,19 +375,34 @@ fn ado_origin_with_a_path_is_named_before_any_request() {
     assert_eq!(r.status, 500, "{}", r.body);
     assert_eq!(r.code(), "misconfigured");
     let message = r.body["error"]["message"].as_str().unwrap();
-    assert!(message.contains("`ado_origin`") && message.contains("has a path"), "{message}");
-    assert!(app.shared.egress.lock().unwrap().is_empty(), "a request left");
+    assert!(
+        message.contains("`ado_origin`") && message.contains("has a path"),
+        "{message}"
+    );
+    assert!(
+        app.shared.egress.lock().unwrap().is_empty(),
+        "a request left"
+    );
 }
 
 #[test]
 fn an_allowed_host_beyond_loopback_is_allowed_by_the_policy() {
     let emu = crate::spin_support::emulator();
     let mut vars = variables(&emu);
-    vars.insert("callback_url".into(), "https://hooks.example.com/secops".into());
+    vars.insert(
+        "callback_url".into(),
+        "https://hooks.example.com/secops".into(),
+    );
     vars.insert("callback_origin".into(), "https://hooks.example.com".into());
     let (apps, _file) = apps(&vars, 1);
     let body = one_delivered_event(&apps, &emu);
-    let r = call_raw(&apps[0], "POST", "/v1/webhooks/ado", Some(&webhook_auth()), Some(&body));
+    let r = call_raw(
+        &apps[0],
+        "POST",
+        "/v1/webhooks/ado",
+        Some(&webhook_auth()),
+        Some(&body),
+    );
     assert_eq!(r.body["status"], "applied", "{}", r.body);
     let egress = apps[0].shared.egress.lock().unwrap().clone();
     let to_callback: Vec<_> = egress
@@ -348,7 +415,10 @@ fn an_allowed_host_beyond_loopback_is_allowed_by_the_policy() {
     }
     let pending = call(&apps[0], "POST", "/v1/changes/flush", None);
     let why = pending.body["pending"][0]["last_error"].as_str().unwrap();
-    assert!(why.contains("unreachable") && !why.contains("denied"), "{why}");
+    assert!(
+        why.contains("unreachable") && !why.contains("denied"),
+        "{why}"
+    );
 }
 
 #[test]
@@ -415,7 +485,10 @@ fn a_create_whose_answer_is_lost_leaves_one_work_item_linked() {
         call(&app, "POST", "/v1/dispatch", Some(&body))
     };
     assert_eq!(answer.status, 201, "{}", answer.body);
-    assert_eq!(answer.body["link"]["work_item_id"].as_i64(), Some(created[0]));
+    assert_eq!(
+        answer.body["link"]["work_item_id"].as_i64(),
+        Some(created[0])
+    );
     assert_eq!(
         common::ids_with_tag(&emu, seed::PROJECT, "secops:SEC-101"),
         created,

@@ -31,7 +31,10 @@ fn declared() -> Vec<(String, bool, bool)> {
 /// The `secretKeyRef` of a `valueFrom`, as (secret name, key).
 fn secret_ref(item: &Yaml) -> Option<(String, String)> {
     let r = &item["valueFrom"]["secretKeyRef"];
-    Some((r["name"].as_str()?.to_string(), r["key"].as_str()?.to_string()))
+    Some((
+        r["name"].as_str()?.to_string(),
+        r["key"].as_str()?.to_string(),
+    ))
 }
 
 #[test]
@@ -40,7 +43,11 @@ fn the_spinkube_manifest_gives_every_variable_and_takes_secrets_from_a_secret() 
     assert_eq!(app["kind"].as_str(), Some("SpinApp"));
     let spec = &app["spec"];
     assert!(spec["replicas"].as_i64().unwrap() >= 2, "replicas");
-    let given: Vec<&Yaml> = spec["variables"].as_vec().expect("spec.variables").iter().collect();
+    let given: Vec<&Yaml> = spec["variables"]
+        .as_vec()
+        .expect("spec.variables")
+        .iter()
+        .collect();
     let declared = declared();
     let mut refs = Vec::new();
     for item in &given {
@@ -60,7 +67,9 @@ fn the_spinkube_manifest_gives_every_variable_and_takes_secrets_from_a_secret() 
             "the required variable `{name}` is not given"
         );
     }
-    let stores = spec["runtimeConfig"]["keyValueStores"].as_vec().expect("keyValueStores");
+    let stores = spec["runtimeConfig"]["keyValueStores"]
+        .as_vec()
+        .expect("keyValueStores");
     let default = stores
         .iter()
         .find(|s| s["name"].as_str() == Some("default"))

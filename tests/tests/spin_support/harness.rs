@@ -239,7 +239,9 @@ impl wasi_store::HostBucket for State {
         Ok(self.on(&b, |kv, l| kv.get(l, &key))?.map_err(wasi_err))
     }
     fn set(&mut self, b: Resource<KvHandle>, key: String, value: Vec<u8>) -> WasiKv<()> {
-        Ok(self.on(&b, |kv, l| kv.set(l, &key, &value))?.map_err(wasi_err))
+        Ok(self
+            .on(&b, |kv, l| kv.set(l, &key, &value))?
+            .map_err(wasi_err))
     }
     fn delete(&mut self, b: Resource<KvHandle>, key: String) -> WasiKv<()> {
         Ok(self.on(&b, |kv, l| kv.delete(l, &key))?.map_err(wasi_err))
@@ -444,10 +446,7 @@ impl StoreFile {
     pub fn new() -> StoreFile {
         static N: AtomicUsize = AtomicUsize::new(0);
         let n = N.fetch_add(1, Ordering::SeqCst);
-        StoreFile(std::env::temp_dir().join(format!(
-            "spin-harness-{}-{n}.db",
-            std::process::id()
-        )))
+        StoreFile(std::env::temp_dir().join(format!("spin-harness-{}-{n}.db", std::process::id())))
     }
 
     pub fn path(&self) -> &Path {

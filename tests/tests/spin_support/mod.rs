@@ -95,7 +95,10 @@ pub fn webhook_auth() -> String {
 /// ADO's first attempt to deliver a `workitem.updated` event, once every
 /// delivery (retries included) is over.
 pub fn update_delivered(emu: &Emulator) -> ado_emulator::hooks::Delivery {
-    assert!(emu.wait_for_hooks(Duration::from_secs(30)), "ADO kept delivering");
+    assert!(
+        emu.wait_for_hooks(Duration::from_secs(30)),
+        "ADO kept delivering"
+    );
     emu.deliveries()
         .into_iter()
         .find(|d| d.event_type == "workitem.updated")

@@ -6,10 +6,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use crate::state::db::{Db, FindingRow, IngestTx};
 use crate::platform::grouping::{self, Grouping, Member, finding_id};
 use crate::platform::ingest::merge::{self, Change};
 use crate::platform::ingest::{IngestSummary, Options, Parsed, Statuses, parse_file, scope_of};
+use crate::state::db::{Db, FindingRow, IngestTx};
 use crate::{FieldValue, Ticket};
 
 /// What an ingest needs besides the file.
@@ -316,7 +316,8 @@ mod tests {
             "bad.csv",
             &format!("{HEADER}{B}Nessus,3,x,severe,web-03,\n"),
         );
-        let e = ingest_file(&db, &path, &Settings::default(), &crate::state::db::now()).unwrap_err();
+        let e =
+            ingest_file(&db, &path, &Settings::default(), &crate::state::db::now()).unwrap_err();
         assert!(
             format!("{e:#}").contains("line 3, column `severity`"),
             "{e:#}"

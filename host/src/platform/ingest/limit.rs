@@ -37,7 +37,10 @@ pub fn read(path: &Path, file: &str, limit: u64) -> Result<String, IngestError> 
         return Err(too_large(bytes.len() as u64));
     }
     String::from_utf8(bytes).map_err(|e| {
-        read_error(std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()))
+        read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            e.utf8_error(),
+        ))
     })
 }
 

@@ -105,7 +105,11 @@ pub enum IngestError {
     },
     /// Past [`limit::MAX_INPUT_BYTES`]: refused before it is read whole.
     #[error("{file} is {bytes} bytes, larger than the {limit} an input file may have")]
-    TooLarge { file: String, bytes: u64, limit: u64 },
+    TooLarge {
+        file: String,
+        bytes: u64,
+        limit: u64,
+    },
     #[error("{file}: line {line}, column {column}{}: {message}", at_suffix(.at))]
     Syntax {
         file: String,

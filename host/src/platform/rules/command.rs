@@ -8,10 +8,10 @@ use clap::{Args, Subcommand};
 use time::OffsetDateTime;
 
 use super::Rules;
-use crate::state::db::Db;
 use crate::platform::ingest::apply::{Settings, ingest_file};
 use crate::platform::ingest::{Format, IngestSummary, Options};
 use crate::platform::lifecycle::Lifecycle;
+use crate::state::db::Db;
 
 /// `ingest FILE...`
 #[derive(Debug, Args)]

@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 
 use super::{Rule, Rules};
 use crate::Ticket;
-use crate::state::db::{Db, RuleDispatch};
 use crate::platform::lifecycle::{Dispatched, Lifecycle};
+use crate::state::db::{Db, RuleDispatch};
 
 /// What a run does to one ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -231,9 +231,10 @@ mod tests {
     fn a_version_2_database_is_migrated_to_the_current_version_keeping_its_tickets_and_inbox() {
         let path = std::env::temp_dir().join(format!("findings-migrate-{}.db", std::process::id()));
         let _ = std::fs::remove_file(&path);
-        let ticket =
-            crate::state::ticket_file::parse(r#"{"id":"S-1","url":"u","fields":{"severity":"LOW"}}"#)
-                .unwrap();
+        let ticket = crate::state::ticket_file::parse(
+            r#"{"id":"S-1","url":"u","fields":{"severity":"LOW"}}"#,
+        )
+        .unwrap();
         {
             let db = Db::open(&path).unwrap();
             db.put_ticket(&ticket).unwrap();

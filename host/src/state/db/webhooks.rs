@@ -101,7 +101,14 @@ fn random_password() -> String {
 /// before it was stored; processing it needs only its body.
 fn without_credentials(headers: &[(String, String)]) -> Vec<(String, String)> {
     const CREDENTIAL: [&str; 8] = [
-        "auth", "cookie", "token", "secret", "password", "key", "signature", "credential",
+        "auth",
+        "cookie",
+        "token",
+        "secret",
+        "password",
+        "key",
+        "signature",
+        "credential",
     ];
     headers
         .iter()
@@ -169,10 +176,7 @@ impl Db {
 
     /// Inserts accepted deliveries in one transaction (see
     /// `inbox_writer`); their row ids, in order, once committed.
-    pub fn inbox_insert_many(
-        &self,
-        rows: &[&NewDelivery],
-    ) -> anyhow::Result<Vec<i64>> {
+    pub fn inbox_insert_many(&self, rows: &[&NewDelivery]) -> anyhow::Result<Vec<i64>> {
         let tx = self.tx()?;
         let mut ids = Vec::with_capacity(rows.len());
         {

@@ -61,14 +61,21 @@ impl Redactor {
                 forms.push(base64::engine::general_purpose::STANDARD.encode(format!(":{secret}")));
             }
         }
-        let (scheme, sent) = authorization.trim().split_once(' ').unwrap_or(("", authorization));
+        let (scheme, sent) = authorization
+            .trim()
+            .split_once(' ')
+            .unwrap_or(("", authorization));
         forms.push(sent.trim().to_string());
         if scheme.eq_ignore_ascii_case("basic")
             && let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(sent.trim())
             && let Ok(decoded) = String::from_utf8(decoded)
         {
             // `user:password`: the password is the secret (ADO ignores the user).
-            forms.push(decoded.split_once(':').map_or(decoded.clone(), |(_, p)| p.to_string()));
+            forms.push(
+                decoded
+                    .split_once(':')
+                    .map_or(decoded.clone(), |(_, p)| p.to_string()),
+            );
         }
         forms.retain(|f| f.trim().len() >= MIN_REDACTED);
         // Longest first, so a form containing another is replaced whole.

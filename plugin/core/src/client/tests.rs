@@ -404,7 +404,10 @@ fn an_answer_echoing_the_entra_access_token_sent_does_not_put_it_in_the_error() 
         );
         for shown in [err.to_string(), format!("{err:?}")] {
             assert!(!shown.contains(token), "{shown}");
-            assert!(shown.contains("VS30063") && shown.contains("***"), "{shown}");
+            assert!(
+                shown.contains("VS30063") && shown.contains("***"),
+                "{shown}"
+            );
         }
     }
 }

@@ -245,13 +245,22 @@ fn close_and_reopen_notes_link_the_ticket_only_through_a_safe_scheme() {
     for (url, wanted) in [
         ("javascript:alert(document.cookie)", vec![]),
         ("data:text/html,<b>x</b>", vec![]),
-        ("https://secops.example/t/1", vec!["https://secops.example/t/1".to_string()]),
+        (
+            "https://secops.example/t/1",
+            vec!["https://secops.example/t/1".to_string()],
+        ),
     ] {
         let mut closing = ticket(&["fixed"]);
         closing.url = url.into();
-        let close = plan(&config(false), &agile(), &SyncState::default(), &closing, Some("New"))
-            .unwrap()
-            .expect("every finding is fixed");
+        let close = plan(
+            &config(false),
+            &agile(),
+            &SyncState::default(),
+            &closing,
+            Some("New"),
+        )
+        .unwrap()
+        .expect("every finding is fixed");
         assert_eq!(hrefs(&close.comment), wanted, "{}", close.comment);
         let mut reopening = ticket(&["open"]);
         reopening.url = url.into();
@@ -259,9 +268,15 @@ fn close_and_reopen_notes_link_the_ticket_only_through_a_safe_scheme() {
             closed: true,
             ..SyncState::default()
         };
-        let reopen = plan(&config(false), &agile(), &closed, &reopening, Some("Closed"))
-            .unwrap()
-            .expect("a finding is open again");
+        let reopen = plan(
+            &config(false),
+            &agile(),
+            &closed,
+            &reopening,
+            Some("Closed"),
+        )
+        .unwrap()
+        .expect("a finding is open again");
         assert_eq!(hrefs(&reopen.comment), wanted, "{}", reopen.comment);
     }
 }
