@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use ticketing_runtime::model::ticket_json;
-use ticketing_runtime::{CallError, Connection, Credentials, Host, HostOptions, Limits, Link};
+use ticketing_runtime::{Connection, Credentials, Host, HostOptions, Limits, Link};
 
 /// Everything a platform does to dispatch one ticket.
 pub fn run(plugin: &Path, conn: &Connection, config: &str, ticket: &str) -> anyhow::Result<Link> {
@@ -22,8 +22,8 @@ pub fn run(plugin: &Path, conn: &Connection, config: &str, ticket: &str) -> anyh
     };
     let host = Host::load_with(plugin, Limits::default(), &options)?;
 
-    // A failed test says what is wrong and how to fix it.
-    let info = host.test_connection(conn).map_err(explain)?;
+    // A failed call is a typed `CallError`; its text says what is wrong and how to fix it.
+    let info = host.test_connection(conn)?;
     println!(
         "connected as {} to {}",
         info.user.display_name, info.project_name
@@ -33,9 +33,7 @@ pub fn run(plugin: &Path, conn: &Connection, config: &str, ticket: &str) -> anyh
     let ticket = ticketing_runtime::convert::ticket_from_model(ticket_json::parse(ticket)?);
 
     // The exact request a dispatch would send, and every problem with it.
-    let preview = host
-        .preview(conn, config, &ticket, false)
-        .map_err(explain)?;
+    let preview = host.preview(conn, config, &ticket, false)?;
     println!("{} {}", preview.method, preview.url);
     if let Some(p) = preview.problems.first() {
         anyhow::bail!(
@@ -47,17 +45,12 @@ pub fn run(plugin: &Path, conn: &Connection, config: &str, ticket: &str) -> anyh
     }
 
     // Create the work item; store the link (and its sync state) in your database.
-    let link = host.create(conn, config, &ticket).map_err(explain)?;
+    let link = host.create(conn, config, &ticket)?;
     println!(
         "created work item {} at {}",
         link.work_item_id, link.web_url
     );
     Ok(link)
-}
-
-/// A typed error, described for a person (problem and how to fix it).
-fn explain(e: CallError) -> anyhow::Error {
-    anyhow::anyhow!("{e}")
 }
 
 fn main() -> anyhow::Result<()> {
