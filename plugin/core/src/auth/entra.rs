@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::env::{Env, HttpRequest, Method};
 use crate::error::{ConnectorError, Problem};
 use crate::model::Credentials;
-use crate::setup::Step;
+use crate::setup::step::Step;
 
 /// The Azure DevOps resource id; tokens must be issued for it.
 pub const ADO_SCOPE: &str = "499b84ac-1321-427f-aa17-267ca6975798/.default";
@@ -136,7 +136,7 @@ impl TokenEndpoint {
                 ],
                 body: body.into_bytes(),
             })
-            .map_err(|e| crate::client::transport_error(e, &self.url()))?;
+            .map_err(|e| crate::client::transport::transport_error(e, &self.url()))?;
         if !(200..300).contains(&response.status) {
             let err: TokenError = serde_json::from_slice(&response.body).unwrap_or_default();
             return Err(self.explain(response.status, &err));

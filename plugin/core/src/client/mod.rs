@@ -16,14 +16,17 @@
 //! the states) and sends again only what is not there.
 
 mod classify;
+pub mod transport;
 pub mod version;
+
+pub use transport::transport_error;
 
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
 use crate::auth::Authenticator;
-use crate::env::{Env, HttpError, HttpRequest, HttpResponse, Method};
+use crate::env::{Env, HttpRequest, HttpResponse, Method};
 use crate::error::ConnectorError;
 use crate::model::Connection;
 use crate::target::Target;
@@ -86,24 +89,6 @@ pub struct Client<'a> {
     connection: &'a Connection,
     /// The newest api-version the server serves, once it named one (`version`).
     ceiling: std::cell::Cell<Option<version::ApiVersion>>,
-}
-
-/// Maps a host transport failure to the connector's error.
-pub fn transport_error(err: HttpError, url: &str) -> ConnectorError {
-    let without_query = url.split('?').next().unwrap_or(url);
-    match err {
-        HttpError::Denied(reason) => ConnectorError::Denied(reason),
-        HttpError::Timeout => ConnectorError::Transport(format!(
-            "no answer from {without_query} before the deadline"
-        )),
-        HttpError::Transport(reason) => {
-            ConnectorError::Transport(format!("{without_query}: {reason}"))
-        }
-        HttpError::TooLarge => ConnectorError::Transport(format!(
-            "the response of {without_query} was larger than the host allows"
-        )),
-        HttpError::Other(reason) => ConnectorError::Other(reason),
-    }
 }
 
 impl<'a> Client<'a> {

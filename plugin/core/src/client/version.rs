@@ -73,7 +73,7 @@ pub fn supported(ceiling: ApiVersion, base: &str) -> Result<(), ConnectorError> 
     }
     Err(ConnectorError::Unsupported(format!(
         "setup, {}: {base} serves the REST API up to {ceiling}, and the connector needs {MIN_API_VERSION} or later; upgrade the server to Azure DevOps Server 2020 or later",
-        crate::setup::Step::ServerVersion.title()
+        crate::setup::step::Step::ServerVersion.title()
     )))
 }
 

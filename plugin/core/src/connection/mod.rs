@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::auth::Authenticator;
 use crate::client::Client;
@@ -12,6 +12,9 @@ use crate::error::{ConnectorError, Problem};
 use crate::model::Connection;
 use crate::setup;
 use crate::target::{API_VERSION, Deployment, segment};
+
+pub mod project;
+pub use project::ProjectRef;
 
 /// connectionData is not in any OpenAPI spec; Microsoft's own clients call it
 /// with this preview version.
@@ -55,15 +58,6 @@ struct RawIdentity {
     provider_display_name: Option<String>,
     #[serde(default)]
     custom_display_name: Option<String>,
-}
-
-/// A project as the connector keeps it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProjectRef {
-    pub id: String,
-    pub name: String,
-    #[serde(default)]
-    pub process_template: Option<String>,
 }
 
 #[derive(Deserialize)]
