@@ -175,7 +175,16 @@ fn publish(
     previous: Option<StoredItem>,
     comment: Option<Comment>,
 ) {
-    let comment = if change.kind == EventKind::Commented {
+    // Whether a `System.History` write through PATCH is also a
+    // `workitem.commented` event is a setting (`variants`); by default only
+    // the comments API raises it.
+    let kind = match change.kind {
+        EventKind::Updated if comment.is_some() && emu.variants.history_commented => {
+            EventKind::Commented
+        }
+        kind => kind,
+    };
+    let comment = if kind == EventKind::Commented {
         comment.map(|c| crate::views::comment_json(emu, &item.project_id, &c, true))
     } else {
         None
@@ -183,7 +192,7 @@ fn publish(
     events::publish(
         emu,
         WorkItemEvent {
-            kind: change.kind,
+            kind,
             item,
             previous,
             comment,
@@ -193,8 +202,27 @@ fn publish(
     );
 }
 
-/// Publishes a delete or restore (no new revision). [unverified] whether
-/// ADO adds a revision when an item goes to or leaves the recycle bin.
+/// The revision a delete or restore adds when `delete-revision=yes`
+/// (`variants`): no source says whether ADO adds one when an item goes to
+/// or leaves the recycle bin, so by default nothing changes.
+pub fn bin_revision(emu: &Emu, data: &mut Data, item: &mut StoredItem, actor: &Identity) {
+    if !emu.variants.delete_revision {
+        return;
+    }
+    item.rev += 1;
+    item.fields.insert("System.Rev".into(), json!(item.rev));
+    item.fields
+        .insert("System.ChangedDate".into(), json!(now()));
+    let by = identity_ref(emu, actor);
+    item.fields.insert("System.ChangedBy".into(), by.clone());
+    data.store
+        .history
+        .entry(item.id)
+        .or_default()
+        .push(snapshot(item, by));
+}
+
+/// Publishes a delete or restore (a revision only as `bin_revision` adds it).
 pub fn lifecycle(emu: &Emu, kind: EventKind, item: StoredItem, actor: &Identity, suppress: bool) {
     events::publish(
         emu,

@@ -19,7 +19,7 @@ pub fn envelope_with(
         "$id": "1",
         "innerException": null,
         "message": message,
-        "typeName": format!("Microsoft.TeamFoundation.{type_key}, Microsoft.TeamFoundation.Server.Core"),
+        "typeName": type_name(type_key),
         "typeKey": type_key,
         "errorCode": 0,
         "eventId": 3000,
@@ -28,6 +28,17 @@ pub fn envelope_with(
         body["customProperties"] = c;
     }
     (status, axum::Json(body)).into_response()
+}
+
+/// The assembly-qualified type of an error. The 401's is the one ADO's
+/// answers quoted in Azure/azure-devops-cli-extension#807 and
+/// Azure/azure-cli#29250 show [ms-code]; the others follow no source.
+fn type_name(type_key: &str) -> String {
+    if type_key == "UnauthorizedRequestException" {
+        "Microsoft.TeamFoundation.Framework.Server.UnauthorizedRequestException, Microsoft.TeamFoundation.Framework.Server".into()
+    } else {
+        format!("Microsoft.TeamFoundation.{type_key}, Microsoft.TeamFoundation.Server.Core")
+    }
 }
 
 /// 401 for bad credentials, as ADO answers when `X-TFS-FedAuthRedirect: Suppress` is sent.

@@ -23,6 +23,7 @@ pub mod faults;
 pub mod hooks;
 mod identities;
 mod net;
+pub mod opaque;
 mod patch;
 pub mod process;
 pub mod ratelimit;
@@ -224,7 +225,7 @@ fn build_state(config: &EmulatorConfig) -> Emu {
         sign_in_page_mode: AtomicBool::new(false),
         base_url: Mutex::new(String::new()),
         events: Mutex::new(Vec::new()),
-        hooks: hooks::Hooks::new(config.hooks.clone()),
+        hooks: hooks::Hooks::new(config.hooks.clone(), config.variants.hook_redirects),
         faults: faults::FaultState::new(config.faults.clone()),
         limiter: ratelimit::Limiter::new(config.rate_limit.clone()),
         variants: config.variants,
@@ -263,8 +264,10 @@ fn app(emu: Arc<Emu>) -> axum::Router {
     axum::Router::new()
         .fallback_service(inner)
         .layer(axum::middleware::map_request(casefold::layer))
-        // Outside all: a Server's virtual directory comes off the path.
-        .layer(with(emu, server::layer))
+        // A Server's virtual directory comes off the path.
+        .layer(with(emu.clone(), server::layer))
+        // Outside all: `errors=opaque` (`variants`) sees every answer.
+        .layer(with(emu, opaque::layer))
 }
 
 /// Serves an emulator on `listener` until `shutdown` resolves.

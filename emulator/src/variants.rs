@@ -17,25 +17,139 @@ pub enum TagMatch {
     Substring,
 }
 
-/// Every unsettled behaviour with a setting.
+/// The order of a WIQL answer without `ORDER BY`: Microsoft's WIQL
+/// reference says only that the data tier's sorting preferences decide it
+/// ("Sorting Results", Work Item Query Reference) [doc].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Variants {
-    pub wiql_tags: TagMatch,
+pub enum UnorderedWiql {
+    /// Ascending id (the emulator's reading).
+    #[default]
+    IdAscending,
+    /// Descending id: any other order a client must not depend on.
+    IdDescending,
 }
 
+/// The status and text of the errors whose exact code, message or type
+/// key Microsoft does not publish (FIDELITY.md, category E).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErrorTexts {
+    /// The emulator's best reading of ADO's texts and type keys.
+    #[default]
+    Exact,
+    /// Same status; the message keeps only a documented TF code (the
+    /// text after it and every type key replaced): a client that passes
+    /// under it depends on no unestablished error text.
+    Opaque,
+}
+
+/// The verbs `$batch` accepts: the Learn page of 6.1+ documents PATCH, the
+/// 1.0 page (previous-versions) POST; whether today's service still takes
+/// both is not documented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BatchVerbs {
+    #[default]
+    Both,
+    PatchOnly,
+    PostOnly,
+}
+
+/// Every unsettled behaviour with a setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variants {
+    /// `wiql-tags=whole|substring`.
+    pub wiql_tags: TagMatch,
+    /// `wiql-unordered=id|id-desc`.
+    pub wiql_unordered: UnorderedWiql,
+    /// `history-commented=no|yes`: whether a `System.History` write
+    /// through a work item PATCH also raises `workitem.commented` (the
+    /// comments API always does).
+    pub history_commented: bool,
+    /// `delete-revision=no|yes`: whether moving an item to the recycle
+    /// bin or restoring it adds a revision.
+    pub delete_revision: bool,
+    /// `comment-format=html|markdown`: a comment created without `format`.
+    pub comment_markdown: bool,
+    /// `batch-limit=N`: entries one `$batch` accepts.
+    pub batch_limit: usize,
+    /// `batch-verbs=both|patch|post`.
+    pub batch_verbs: BatchVerbs,
+    /// `notifications=newest|oldest`: the order of a subscription's
+    /// notification list.
+    pub notifications_oldest_first: bool,
+    /// `suppress-hooks=yes|no`: whether `suppressNotifications=true`
+    /// silences service hooks as well as e-mail alerts.
+    pub suppress_hooks: bool,
+    /// `hook-redirects=refuse|follow`: whether a delivery follows a
+    /// receiver's 3xx.
+    pub hook_redirects: bool,
+    /// `errors=exact|opaque`.
+    pub errors: ErrorTexts,
+}
+
+impl Default for Variants {
+    fn default() -> Self {
+        Variants {
+            wiql_tags: TagMatch::WholeTag,
+            wiql_unordered: UnorderedWiql::IdAscending,
+            history_commented: false,
+            delete_revision: false,
+            comment_markdown: false,
+            batch_limit: 200,
+            batch_verbs: BatchVerbs::Both,
+            notifications_oldest_first: false,
+            suppress_hooks: true,
+            hook_redirects: false,
+            errors: ErrorTexts::Exact,
+        }
+    }
+}
+
+/// Every setting and its values, for the error naming what is known.
+const KNOWN: &str = "wiql-tags=whole|substring, wiql-unordered=id|id-desc, \
+history-commented=no|yes, delete-revision=no|yes, comment-format=html|markdown, \
+batch-limit=N, batch-verbs=both|patch|post, notifications=newest|oldest, \
+suppress-hooks=yes|no, hook-redirects=refuse|follow, errors=exact|opaque";
+
 impl Variants {
-    /// Parses `wiql-tags=whole|substring`; `Err` names what is wrong.
+    /// Parses `name=value,...`; `Err` names what is wrong and what is known.
     pub fn parse(text: &str) -> Result<Variants, String> {
         let mut v = Variants::default();
         for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            match item.split_once('=') {
-                Some(("wiql-tags", "whole")) => v.wiql_tags = TagMatch::WholeTag,
-                Some(("wiql-tags", "substring")) => v.wiql_tags = TagMatch::Substring,
-                _ => {
-                    return Err(format!(
-                        "ADO_EMULATOR_VARIANTS: `{item}` is not one of wiql-tags=whole, wiql-tags=substring"
-                    ));
+            let ok = match item.split_once('=') {
+                Some(("wiql-tags", "whole")) => set(&mut v.wiql_tags, TagMatch::WholeTag),
+                Some(("wiql-tags", "substring")) => set(&mut v.wiql_tags, TagMatch::Substring),
+                Some(("wiql-unordered", "id")) => {
+                    set(&mut v.wiql_unordered, UnorderedWiql::IdAscending)
                 }
+                Some(("wiql-unordered", "id-desc")) => {
+                    set(&mut v.wiql_unordered, UnorderedWiql::IdDescending)
+                }
+                Some(("history-commented", b)) => yes_no(&mut v.history_commented, b),
+                Some(("delete-revision", b)) => yes_no(&mut v.delete_revision, b),
+                Some(("comment-format", "html")) => set(&mut v.comment_markdown, false),
+                Some(("comment-format", "markdown")) => set(&mut v.comment_markdown, true),
+                Some(("batch-limit", n)) => n
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .map(|n| v.batch_limit = n)
+                    .is_some(),
+                Some(("batch-verbs", "both")) => set(&mut v.batch_verbs, BatchVerbs::Both),
+                Some(("batch-verbs", "patch")) => set(&mut v.batch_verbs, BatchVerbs::PatchOnly),
+                Some(("batch-verbs", "post")) => set(&mut v.batch_verbs, BatchVerbs::PostOnly),
+                Some(("notifications", "newest")) => set(&mut v.notifications_oldest_first, false),
+                Some(("notifications", "oldest")) => set(&mut v.notifications_oldest_first, true),
+                Some(("suppress-hooks", b)) => yes_no(&mut v.suppress_hooks, b),
+                Some(("hook-redirects", "refuse")) => set(&mut v.hook_redirects, false),
+                Some(("hook-redirects", "follow")) => set(&mut v.hook_redirects, true),
+                Some(("errors", "exact")) => set(&mut v.errors, ErrorTexts::Exact),
+                Some(("errors", "opaque")) => set(&mut v.errors, ErrorTexts::Opaque),
+                _ => false,
+            };
+            if !ok {
+                return Err(format!(
+                    "ADO_EMULATOR_VARIANTS: `{item}` is not one of {KNOWN}"
+                ));
             }
         }
         Ok(v)
@@ -54,6 +168,19 @@ impl Variants {
     }
 }
 
+fn set<T>(slot: &mut T, value: T) -> bool {
+    *slot = value;
+    true
+}
+
+fn yes_no(slot: &mut bool, text: &str) -> bool {
+    match text {
+        "yes" => set(slot, true),
+        "no" => set(slot, false),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,10 +192,27 @@ mod tests {
             TagMatch::Substring
         );
         assert_eq!(Variants::parse("").unwrap(), Variants::default());
-        assert!(
-            Variants::parse("wiql-tags=maybe")
-                .unwrap_err()
-                .contains("wiql-tags=maybe")
+        let all = Variants::parse(
+            "wiql-unordered=id-desc, history-commented=yes, delete-revision=yes, \
+             comment-format=markdown, batch-limit=2, batch-verbs=post, notifications=oldest, \
+             suppress-hooks=no, hook-redirects=follow, errors=opaque",
+        )
+        .unwrap();
+        assert_eq!(all.wiql_unordered, UnorderedWiql::IdDescending);
+        assert!(all.history_commented && all.delete_revision && all.comment_markdown);
+        assert_eq!(
+            (all.batch_limit, all.batch_verbs),
+            (2, BatchVerbs::PostOnly)
         );
+        assert!(all.notifications_oldest_first && !all.suppress_hooks && all.hook_redirects);
+        assert_eq!(all.errors, ErrorTexts::Opaque);
+        for bad in [
+            "wiql-tags=maybe",
+            "batch-limit=0",
+            "errors",
+            "history-commented=true",
+        ] {
+            assert!(Variants::parse(bad).unwrap_err().contains(bad), "{bad}");
+        }
     }
 }

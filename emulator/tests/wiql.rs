@@ -256,7 +256,10 @@ fn tag_contains_matches_whole_tags_or_parts_of_tags_as_the_setting_says() {
     use ado_emulator::variants::{TagMatch, Variants};
     for (how, want_part) in [(TagMatch::WholeTag, false), (TagMatch::Substring, true)] {
         let c = Client::with(ado_emulator::EmulatorConfig {
-            variants: Variants { wiql_tags: how },
+            variants: Variants {
+                wiql_tags: how,
+                ..Default::default()
+            },
             ..Default::default()
         });
         let (a, _, _) = seeded(&c);

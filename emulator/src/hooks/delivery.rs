@@ -80,7 +80,9 @@ fn start_worker(emu: Arc<Emu>) -> mpsc::UnboundedSender<Job> {
 fn wants(s: &Subscription, e: &WorkItemEvent) -> bool {
     let ty = s.event_type.as_str();
     // A discussion comment is also an update of the item (a new revision
-    // with System.History) [unverified that ADO sends both events].
+    // with System.History): both subscriptions hear it. Whether a
+    // System.History write through PATCH is a comment event too is the
+    // `history-commented` setting (`commit::publish`).
     let kind_ok = match e.kind {
         EventKind::Created => ty == "workitem.created",
         EventKind::Updated => ty == "workitem.updated",
@@ -165,9 +167,10 @@ fn wants(s: &Subscription, e: &WorkItemEvent) -> bool {
 
 /// The notifications one change makes, recorded as queued.
 fn plan(emu: &Emu, q: &Queued) -> Vec<Job> {
-    // [unverified] whether `suppressNotifications=true` also silences
-    // service hooks; the emulator does not deliver such changes.
-    if q.event.suppress_notifications {
+    // Whether `suppressNotifications=true` also silences service hooks no
+    // source says: by default such changes are not delivered; with
+    // `suppress-hooks=no` (`variants`) they are.
+    if q.event.suppress_notifications && emu.variants.suppress_hooks {
         return Vec::new();
     }
     // One event per change and event type: a comment is both a

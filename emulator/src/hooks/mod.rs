@@ -155,12 +155,18 @@ pub struct Hooks {
 }
 
 impl Hooks {
-    pub fn new(settings: HookSettings) -> Hooks {
+    /// `follow_redirects`: whether a delivery follows a receiver's 3xx, which
+    /// no source says (`variants`, `hook-redirects`; refused by default).
+    pub fn new(settings: HookSettings, follow_redirects: bool) -> Hooks {
         let (sender, receiver) = mpsc::unbounded_channel();
+        let redirects = if follow_redirects {
+            reqwest::redirect::Policy::limited(10)
+        } else {
+            reqwest::redirect::Policy::none()
+        };
         let client = reqwest::Client::builder()
             .timeout(settings.request_timeout)
-            // [unverified] whether ADO follows a receiver's redirects.
-            .redirect(reqwest::redirect::Policy::none())
+            .redirect(redirects)
             .build()
             .unwrap_or_default();
         Hooks {

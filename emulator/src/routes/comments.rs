@@ -58,9 +58,12 @@ fn check_preview(q: &HashMap<String, String>) -> Result<(), Response> {
     }
 }
 
-/// `format`: `markdown` or `html` (the default when omitted [unverified]).
-fn format_of(q: &HashMap<String, String>) -> Result<String, Response> {
+/// `format`: `markdown` or `html` ([spec] `CommentFormat`). Which one a
+/// comment gets without it no source says: `html`, or `markdown` with
+/// `comment-format=markdown` (`variants`).
+fn format_of(emu: &Emu, q: &HashMap<String, String>) -> Result<String, Response> {
     match param(q, "format").map(str::to_ascii_lowercase).as_deref() {
+        None if emu.variants.comment_markdown => Ok("markdown".into()),
         None | Some("html") => Ok("html".into()),
         Some("markdown") => Ok("markdown".into()),
         Some(other) => Err(bad_argument(&format!(
@@ -133,7 +136,7 @@ pub async fn add(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let (text, format) = match (text_of(&body), format_of(&q)) {
+    let (text, format) = match (text_of(&body), format_of(&emu, &q)) {
         (Ok(t), Ok(f)) => (t, f),
         (Err(r), _) | (_, Err(r)) => return r,
     };
@@ -314,7 +317,7 @@ pub async fn update(
     };
     // Without `format` the comment keeps its own.
     if param(&q, "format").is_some() {
-        match format_of(&q) {
+        match format_of(&emu, &q) {
             Ok(f) => c.format = f,
             Err(r) => return r,
         }

@@ -262,7 +262,9 @@ async fn set_diagnostics(
     axum::Json(Value::Object(stored)).into_response()
 }
 
-/// `GET .../notifications?maxResults=&status=&result=`, newest first [unverified order].
+/// `GET .../notifications?maxResults=&status=&result=`. The order no source
+/// gives: newest first, or oldest first with `notifications=oldest`
+/// (`variants`).
 async fn notifications(
     State(emu): S,
     Path((org, id)): Path<(String, String)>,
@@ -279,13 +281,17 @@ async fn notifications(
     let max: usize = param(&q, "maxResults")
         .and_then(|m| m.parse().ok())
         .unwrap_or(usize::MAX);
-    let list: Vec<Value> = emu
-        .hooks
-        .data()
+    let data = emu.hooks.data();
+    let mut mine: Vec<_> = data
         .notifications
         .iter()
-        .rev()
         .filter(|n| n.subscription_id == sub.id)
+        .collect();
+    if !emu.variants.notifications_oldest_first {
+        mine.reverse();
+    }
+    let list: Vec<Value> = mine
+        .into_iter()
         .map(|n| notification_json(&emu, &sub, n, false))
         .filter(|n| {
             ["status", "result"].iter().all(|k| {

@@ -70,13 +70,14 @@ pub async fn delete(
     };
     let id = p.id.clone().unwrap_or_default();
     let mut data = emu.data();
-    let Some(item) = id
+    let Some(mut item) = id
         .parse::<i32>()
         .ok()
         .and_then(|n| data.work_items.remove(&n))
     else {
         return not_found(&id);
     };
+    commit::bin_revision(&emu, &mut data, &mut item, &caller.identity);
     let entry = Deleted {
         item: item.clone(),
         by: caller.identity.clone(),
@@ -181,13 +182,14 @@ pub async fn restore(
         return bad_argument("Restoring a work item needs {\"isDeleted\": false}.");
     }
     let mut data = emu.data();
-    let Some(entry) = id
+    let Some(mut entry) = id
         .parse::<i32>()
         .ok()
         .and_then(|n| data.store.recycle_bin.remove(&n))
     else {
         return not_in_bin(&id);
     };
+    commit::bin_revision(&emu, &mut data, &mut entry.item, &caller.identity);
     data.work_items.insert(entry.item.id, entry.item.clone());
     let mut body = views::deleted(&emu, &entry, true);
     // The restore sample points `url` back at the work item.

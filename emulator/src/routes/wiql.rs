@@ -4,7 +4,9 @@
 //! only). Deleted items are never returned (they are not in `work_items`).
 //! The project segment only gives `@project` its value: without a
 //! `[System.TeamProject]` clause the query spans the organization
-//! [unverified]. Without `ORDER BY` items come by id [unverified].
+//! [unverified]. Without `ORDER BY` the order is the data tier's [doc]
+//! (Work Item Query Reference, "Sorting Results"): ascending id, or
+//! descending with `wiql-unordered=id-desc` (`variants`).
 
 use std::sync::Arc;
 
@@ -21,6 +23,7 @@ use crate::process::FieldDef;
 use crate::routes::meta::wit_project;
 use crate::routes::params::{Q, bad_argument, flag, org_wit_caller, param};
 use crate::state::{Emu, StoredItem};
+use crate::variants::UnorderedWiql;
 use crate::wiql::{self, WiqlError, eval::Context};
 
 /// The path: organization, optional project and team.
@@ -110,7 +113,12 @@ pub async fn query(
         return refused(e);
     }
     let mut items: Vec<StoredItem> = emu.data().work_items.values().cloned().collect();
-    items.sort_by_key(|i| i.id);
+    // Without ORDER BY (and between equal keys) the order is the data
+    // tier's: a setting (`variants::UnorderedWiql`).
+    match emu.variants.wiql_unordered {
+        UnorderedWiql::IdAscending => items.sort_by_key(|i| i.id),
+        UnorderedWiql::IdDescending => items.sort_by_key(|i| std::cmp::Reverse(i.id)),
+    }
     let mut hits = Vec::new();
     for item in items {
         match parsed

@@ -11,6 +11,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::Value;
 
@@ -25,6 +26,8 @@ pub struct Received {
 struct Inner {
     got: Vec<Received>,
     answers: VecDeque<u16>,
+    /// Where every request is sent on with a 307, once set.
+    redirect: Option<String>,
 }
 
 pub struct Receiver {
@@ -33,17 +36,22 @@ pub struct Receiver {
     _thread: std::thread::JoinHandle<()>,
 }
 
-async fn hook(
-    State(inner): State<Arc<Mutex<Inner>>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
+async fn hook(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body: Bytes) -> Response {
     let mut i = inner.lock().unwrap();
     i.got.push(Received {
         headers,
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
     });
-    StatusCode::from_u16(i.answers.pop_front().unwrap_or(200)).unwrap()
+    if let Some(to) = &i.redirect {
+        return (
+            StatusCode::TEMPORARY_REDIRECT,
+            [(axum::http::header::LOCATION, to.clone())],
+        )
+            .into_response();
+    }
+    StatusCode::from_u16(i.answers.pop_front().unwrap_or(200))
+        .unwrap()
+        .into_response()
 }
 
 impl Receiver {
@@ -79,6 +87,11 @@ impl Receiver {
             .unwrap()
             .answers
             .extend(statuses.iter().copied());
+    }
+
+    /// Answers every request from now on with a 307 to `url`.
+    pub fn redirect_to(&self, url: &str) {
+        self.inner.lock().unwrap().redirect = Some(url.to_string());
     }
 
     /// Everything received so far.

@@ -8,6 +8,17 @@
 
 use serde_json::Value;
 
+/// Dictionaries whose keys depend on the data.
+pub const MAPS: &[&str] = &[
+    "fields",
+    "_links",
+    "publisherInputs",
+    "consumerInputs",
+    "attributes",
+    "transitions",
+    "supportedResourceVersions",
+];
+
 fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",

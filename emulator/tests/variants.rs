@@ -1,0 +1,346 @@
+//! The settings for behaviours no Azure DevOps source decides
+//! (`ado_emulator::variants`, FIDELITY.md "Switches"): each test runs an
+//! emulator under every value of one setting and pins what each does.
+
+mod common;
+mod receiver;
+
+use std::time::Duration;
+
+use ado_emulator::EmulatorConfig;
+use ado_emulator::hooks::HookSettings;
+use ado_emulator::variants::{BatchVerbs, ErrorTexts, UnorderedWiql, Variants};
+use common::{Client, field, title};
+use receiver::Receiver;
+use serde_json::{Value, json};
+
+/// An emulator under `variants`, its hooks fast and allowed on loopback.
+fn under(variants: Variants) -> Client {
+    Client::with(EmulatorConfig {
+        hooks: HookSettings::fast(Duration::from_millis(20)).with_local_receivers(),
+        variants,
+        ..Default::default()
+    })
+}
+
+fn subscribe(c: &Client, event_type: &str, url: &str) -> String {
+    let answer = c.json(
+        "POST",
+        &format!("{}/_apis/hooks/subscriptions?api-version=7.1", c.org()),
+        &json!({
+            "publisherId": "tfs", "eventType": event_type, "resourceVersion": "1.0",
+            "consumerId": "webHooks", "consumerActionId": "httpRequest",
+            "publisherInputs": {}, "consumerInputs": {"url": url},
+        }),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    answer.json()["id"].as_str().unwrap().to_string()
+}
+
+fn idle(c: &Client) {
+    assert!(c.emu.wait_for_hooks(Duration::from_secs(10)));
+}
+
+#[test]
+fn wiql_without_order_by_answers_by_ascending_or_descending_id_as_the_setting_says() {
+    for (how, descending) in [
+        (UnorderedWiql::IdAscending, false),
+        (UnorderedWiql::IdDescending, true),
+    ] {
+        let c = under(Variants {
+            wiql_unordered: how,
+            ..Variants::default()
+        });
+        let mut made: Vec<i64> = (0..3)
+            .map(|i| c.new_item("Bug", &json!([title(&format!("b{i}"))])))
+            .collect();
+        let answer = c.json(
+            "POST",
+            &format!("{}/_apis/wit/wiql?api-version=7.1", c.agile()),
+            &json!({"query": "SELECT [System.Id] FROM WorkItems WHERE [System.WorkItemType] = 'Bug'"}),
+        );
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        let got: Vec<i64> = answer.json()["workItems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["id"].as_i64().unwrap())
+            .collect();
+        if descending {
+            made.reverse();
+        }
+        assert_eq!(got, made, "{how:?}");
+    }
+}
+
+#[test]
+fn a_history_write_raises_workitem_commented_only_when_the_setting_says_so() {
+    for yes in [false, true] {
+        let c = under(Variants {
+            history_commented: yes,
+            ..Variants::default()
+        });
+        let commented = Receiver::start();
+        let updated = Receiver::start();
+        subscribe(&c, "workitem.commented", &commented.url);
+        subscribe(&c, "workitem.updated", &updated.url);
+        let id = c.new_item("Bug", &json!([title("talked about")]));
+        let answer = c.update(id, "", &json!([field("System.History", json!("a note"))]));
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        idle(&c);
+        assert_eq!(updated.got().len(), 1, "history-commented={yes}");
+        let got = commented.got();
+        assert_eq!(got.len(), usize::from(yes), "history-commented={yes}");
+        if yes {
+            assert_eq!(got[0].body["eventType"], "workitem.commented");
+        }
+    }
+}
+
+#[test]
+fn a_delete_and_a_restore_add_revisions_only_when_the_setting_says_so() {
+    for yes in [false, true] {
+        let c = under(Variants {
+            delete_revision: yes,
+            ..Variants::default()
+        });
+        let id = c.new_item("Bug", &json!([title("binned")]));
+        let deleted = c.delete(&format!(
+            "{}/_apis/wit/workitems/{id}?api-version=7.1",
+            c.agile()
+        ));
+        assert_eq!(deleted.status, 200, "{}", deleted.text());
+        let restored = c.json(
+            "PATCH",
+            &format!("{}/_apis/wit/recyclebin/{id}?api-version=7.1", c.agile()),
+            &json!({"isDeleted": false}),
+        );
+        assert_eq!(restored.status, 200, "{}", restored.text());
+        let want = if yes { 3 } else { 1 };
+        assert_eq!(c.item(id).json()["rev"], want, "delete-revision={yes}");
+        let revisions = c.get(&format!(
+            "{}/_apis/wit/workItems/{id}/revisions?api-version=7.1",
+            c.org()
+        ));
+        assert_eq!(revisions.json()["count"], want, "delete-revision={yes}");
+    }
+}
+
+#[test]
+fn a_comment_without_format_is_html_or_markdown_as_the_setting_says() {
+    for markdown in [false, true] {
+        let c = under(Variants {
+            comment_markdown: markdown,
+            ..Variants::default()
+        });
+        let id = c.new_item("Bug", &json!([title("discussed")]));
+        let url = format!(
+            "{}/_apis/wit/workItems/{id}/comments?api-version=7.1-preview.4",
+            c.agile()
+        );
+        let plain = c.json("POST", &url, &json!({"text": "**bold**"}));
+        assert_eq!(plain.status, 200, "{}", plain.text());
+        let rendered = plain.json()["renderedText"].as_str().unwrap().to_string();
+        assert_eq!(
+            rendered.contains("<strong>bold</strong>"),
+            markdown,
+            "{rendered}"
+        );
+        // An explicit format is honoured under both settings.
+        let html = c.json(
+            "POST",
+            &format!("{url}&format=html"),
+            &json!({"text": "**b**"}),
+        );
+        assert_eq!(html.json()["renderedText"], "**b**");
+    }
+}
+
+fn batch_of(n: usize, id: i64) -> Value {
+    Value::Array(
+        (0..n)
+            .map(|i| {
+                json!({"method": "PATCH", "uri": format!("/_apis/wit/workitems/{id}?api-version=7.1"),
+                       "headers": {"Content-Type": "application/json-patch+json"},
+                       "body": [title(&format!("n{i}"))]})
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn batch_takes_the_verbs_and_the_number_of_entries_the_settings_say() {
+    for (verbs, patch_ok, post_ok) in [
+        (BatchVerbs::Both, true, true),
+        (BatchVerbs::PatchOnly, true, false),
+        (BatchVerbs::PostOnly, false, true),
+    ] {
+        let c = under(Variants {
+            batch_verbs: verbs,
+            batch_limit: 2,
+            ..Variants::default()
+        });
+        let id = c.new_item("Bug", &json!([title("batched")]));
+        let url = format!("{}/_apis/wit/$batch?api-version=7.1", c.org());
+        for (verb, ok) in [("PATCH", patch_ok), ("POST", post_ok)] {
+            let status = c.json(verb, &url, &batch_of(2, id)).status;
+            assert_eq!(status == 200, ok, "{verbs:?} {verb}: {status}");
+            if !ok {
+                assert_eq!(status, 405, "{verbs:?} {verb}");
+            }
+        }
+        let verb = if patch_ok { "PATCH" } else { "POST" };
+        assert_eq!(c.json(verb, &url, &batch_of(3, id)).status, 400, "limit 2");
+    }
+}
+
+#[test]
+fn notifications_are_listed_newest_or_oldest_first_as_the_setting_says() {
+    for oldest in [false, true] {
+        let c = under(Variants {
+            notifications_oldest_first: oldest,
+            ..Variants::default()
+        });
+        let r = Receiver::start();
+        let sub = subscribe(&c, "workitem.created", &r.url);
+        for i in 0..3 {
+            c.new_item("Bug", &json!([title(&format!("n{i}"))]));
+            idle(&c);
+        }
+        let list = c.get(&format!(
+            "{}/_apis/hooks/subscriptions/{sub}/notifications?api-version=7.1",
+            c.org()
+        ));
+        assert_eq!(list.status, 200, "{}", list.text());
+        let ids: Vec<i64> = list.json()["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["id"].as_i64().unwrap())
+            .collect();
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        if !oldest {
+            sorted.reverse();
+        }
+        assert_eq!(ids.len(), 3);
+        assert_eq!(ids, sorted, "notifications oldest first: {oldest}");
+    }
+}
+
+#[test]
+fn suppress_notifications_silences_service_hooks_only_when_the_setting_says_so() {
+    for silences in [true, false] {
+        let c = under(Variants {
+            suppress_hooks: silences,
+            ..Variants::default()
+        });
+        let r = Receiver::start();
+        subscribe(&c, "workitem.updated", &r.url);
+        let id = c.new_item("Bug", &json!([title("quiet")]));
+        let answer = c.update(id, "&suppressNotifications=true", &json!([title("hushed")]));
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        idle(&c);
+        assert_eq!(
+            r.got().len(),
+            usize::from(!silences),
+            "suppress-hooks={silences}"
+        );
+    }
+}
+
+#[test]
+fn a_receivers_redirect_is_followed_only_when_the_setting_says_so() {
+    for follow in [false, true] {
+        let c = under(Variants {
+            hook_redirects: follow,
+            ..Variants::default()
+        });
+        let moved = Receiver::start();
+        let target = Receiver::start();
+        moved.redirect_to(&target.url);
+        subscribe(&c, "workitem.created", &moved.url);
+        c.new_item("Bug", &json!([title("redirected")]));
+        if follow {
+            let got = target.wait_for(1);
+            assert_eq!(got.len(), 1, "the redirect was followed");
+            assert_eq!(got[0].body["eventType"], "workitem.created");
+        } else {
+            moved.wait_for(1);
+            std::thread::sleep(Duration::from_millis(200));
+            assert!(target.got().is_empty(), "a redirect is not followed");
+        }
+    }
+}
+
+#[test]
+fn opaque_errors_keep_status_and_documented_codes_and_change_every_other_text() {
+    let exact = under(Variants::default());
+    let opaque = under(Variants {
+        errors: ErrorTexts::Opaque,
+        ..Variants::default()
+    });
+    for c in [&exact, &opaque] {
+        let is_opaque = std::ptr::eq(c, &opaque);
+        let id = c.new_item("Bug", &json!([title("erring")]));
+        // An unestablished code and text: both replaced.
+        let unknown = c.update(id, "", &json!([field("Custom.Nope", json!(1))]));
+        assert_eq!(unknown.status, 400);
+        let body = unknown.json();
+        assert_eq!(
+            body["message"].as_str().unwrap().starts_with("TF51535"),
+            !is_opaque,
+            "{body}"
+        );
+        assert_eq!(body["typeKey"] == "EmulatorOpaqueException", is_opaque);
+        // A documented code stays; its text does not.
+        let stale = c.update(
+            id,
+            "",
+            &json!([{"op": "test", "path": "/rev", "value": 9}, title("lost")]),
+        );
+        assert_eq!(stale.status, 412);
+        let message = stale.json()["message"].as_str().unwrap().to_string();
+        assert!(message.starts_with("TF26071: "), "{message}");
+        assert_eq!(message.contains("changed by someone else"), !is_opaque);
+        // Inside a batch too.
+        let entries = json!([{"method": "PATCH",
+            "uri": format!("/_apis/wit/workitems/{id}?api-version=7.1"),
+            "headers": {"Content-Type": "application/json-patch+json"},
+            "body": [field("Custom.Nope", json!(1))]}]);
+        let batch = c.json(
+            "PATCH",
+            &format!("{}/_apis/wit/$batch?api-version=7.1", c.org()),
+            &entries,
+        );
+        let entry: Value =
+            serde_json::from_str(batch.json()["value"][0]["body"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            entry["typeKey"] == "EmulatorOpaqueException",
+            is_opaque,
+            "{entry}"
+        );
+    }
+    // The 401 text and type key are established: unchanged.
+    let agent = ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build(),
+    );
+    let mut no_pat = agent
+        .get(format!("{}/_apis/projects?api-version=7.1", opaque.org()))
+        .header("Authorization", common::basic("not-the-pat"))
+        .header("X-TFS-FedAuthRedirect", "Suppress")
+        .call()
+        .unwrap();
+    assert_eq!(no_pat.status().as_u16(), 401);
+    let body: Value = serde_json::from_slice(&no_pat.body_mut().read_to_vec().unwrap()).unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("TF400813: The user"),
+        "{body}"
+    );
+    assert_eq!(body["typeKey"], "UnauthorizedRequestException");
+}
