@@ -130,12 +130,12 @@ async fn entry_answer(emu: &Emu, response: Response) -> Value {
         .unwrap_or_default();
     let mut text = String::from_utf8_lossy(&body).into_owned();
     // An entry's error is an answer of ADO's too (`errors=opaque`).
-    if code >= 400 && emu.variants.errors == crate::variants::ErrorTexts::Opaque {
-        if let Ok(mut v) = serde_json::from_str::<Value>(&text) {
-            if crate::opaque::rewrite(&mut v) {
-                text = v.to_string();
-            }
-        }
+    if code >= 400
+        && emu.variants.errors == crate::variants::ErrorTexts::Opaque
+        && let Ok(mut v) = serde_json::from_str::<Value>(&text)
+        && crate::opaque::rewrite(&mut v)
+    {
+        text = v.to_string();
     }
     json!({"code": code, "headers": headers, "body": text})
 }
