@@ -1,11 +1,22 @@
 //! Builds the guest components the end-to-end tests load: the real plugin,
 //! the Spin component and the misbehaving fixture, for wasm32-wasip2, in their own target directory
-//! (the outer cargo holds the lock on the usual one).
+//! (the outer cargo holds the lock on the usual one). The plugin is then
+//! pre-initialised: its start-up runs once here and the snapshot is what
+//! the tests load.
 
 use std::path::PathBuf;
 use std::process::Command;
 
+#[path = "build/preinit.rs"]
+mod preinit;
+
 const TARGET: &str = "wasm32-wasip2";
+/// The root Cargo.toml's `[profile.guest]`: release with LTO, one codegen
+/// unit and symbols stripped.
+const PROFILE: &str = "guest";
+/// The guest shipped pre-initialised (its start-up snapshotted, see
+/// `build/preinit.rs`); the tests and benches load only the snapshot.
+const PREINITIALISED: &str = "ado_connector_plugin";
 const GUESTS: &[(&str, &str, &str)] = &[
     (
         "ado-connector-plugin",
@@ -42,7 +53,7 @@ fn main() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
-        .args(["build", "--release", "--target", TARGET])
+        .args(["build", "--profile", PROFILE, "--target", TARGET])
         .env("CARGO_TARGET_DIR", &target_dir)
         // Flags meant for the host build must not leak into the guest build.
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
@@ -63,11 +74,14 @@ fn main() {
         "building the guest components for {TARGET} failed (see the output above)"
     );
     for (_, file, var) in GUESTS {
-        let path = target_dir
+        let mut path = target_dir
             .join(TARGET)
-            .join("release")
+            .join(PROFILE)
             .join(format!("{file}.wasm"));
         assert!(path.exists(), "{} was not built", path.display());
+        if *file == PREINITIALISED {
+            path = preinit::snapshot(&path);
+        }
         println!("cargo:rustc-env={var}={}", path.display());
     }
 }

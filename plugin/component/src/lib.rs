@@ -9,15 +9,28 @@
 // The generated glue is the only unsafe code, and it is wit-bindgen's.
 #[allow(unsafe_code)]
 mod bindings {
+    // The connector world plus `wizer-initialize`, which the build runs once
+    // and snapshots (tests/build.rs); the snapshot no longer exports it.
     wit_bindgen::generate!({
         path: "../../wit",
-        world: "connector",
+        inline: "
+            package local:plugin;
+            world plugin {
+                include secops:ticketing/connector@0.1.0;
+                /// Start-up work done once at build time (see `preinit.rs`).
+                export wizer-initialize: func();
+            }
+        ",
+        world: "local:plugin/plugin",
+        // The connector world's interfaces live in the `path` package.
+        generate_all,
     });
 }
 
 mod convert;
 mod env;
 mod exports;
+mod preinit;
 
 struct Component;
 
