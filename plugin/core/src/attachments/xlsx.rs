@@ -91,6 +91,10 @@ fn write_cell(
 
 fn build(table: &Table<'_>, ticket: &Ticket) -> Result<Vec<u8>, XlsxError> {
     let mut workbook = Workbook::new();
+    // Deflate level 1 instead of 6: the sheet's XML is repetitive enough that
+    // it compresses well either way, and every preview builds the file to
+    // show its size (BENCHMARKS.md, "Boundary").
+    workbook.set_zip_compression_level(1);
     let title = format!("Findings of ticket {}", ticket.id);
     workbook.set_properties(
         &DocProperties::new()
