@@ -83,7 +83,12 @@ fn start(args: &Args) {
         none = cold.clone();
     }
     let (cold, warm, none) = (median(cold), median(warm), median(none));
-    println!("start: load + first call (median of {runs})");
+    let bytes = std::fs::metadata(plugin).map_or(0, |m| m.len());
+    println!(
+        "start: load + first call (median of {runs}); the component is {:.2} MB ({})",
+        bytes as f64 / 1e6,
+        plugin.display()
+    );
     println!("  no cache            {:>10.1} ms", ms(none));
     println!(
         "  empty cache         {:>10.1} ms  ({:.2}x no cache: compile and store)",
@@ -326,18 +331,21 @@ fn boundary(args: &Args) {
         black_box(p);
     };
 
-    let host = Host::load_with(
-        ticketing_tests::plugin_wasm(),
-        Limits::default(),
-        &ticketing_tests::host_options(),
-    )
-    .expect("loads");
+    // Under valgrind the pooling allocator's reservation (64 slots of
+    // guarded memory) does not fit: `TICKETING_BENCH_ON_DEMAND=1` allocates
+    // instances on demand instead.
+    let options = HostOptions {
+        on_demand: std::env::var_os("TICKETING_BENCH_ON_DEMAND").is_some(),
+        ..ticketing_tests::host_options()
+    };
+    let host = Host::load_with(ticketing_tests::plugin_wasm(), Limits::default(), &options)
+        .expect("loads");
     let fresh_host = Host::load_with(
         ticketing_tests::plugin_wasm(),
         Limits::default(),
         &HostOptions {
             fresh_instances: true,
-            ..ticketing_tests::host_options()
+            ..options.clone()
         },
     )
     .expect("loads");
@@ -364,8 +372,8 @@ fn boundary(args: &Args) {
     let mut rounds_component = Vec::new();
     let mut rounds_fresh = Vec::new();
     for _ in 0..5 {
-        rounds_native.push(time(|| (0..n).for_each(|_| native())).0 / n);
-        rounds_component.push(time(|| (0..n).for_each(|_| component(&host))).0 / n);
+        rounds_native.push(counted_native(n, native) / n);
+        rounds_component.push(counted_component(n, || component(&host)) / n);
         rounds_fresh.push(time(|| (0..n).for_each(|_| component(&fresh_host))).0 / n);
     }
     let requests = emu.request_count() - before;
@@ -389,6 +397,19 @@ fn boundary(args: &Args) {
         ratio(fresh_t, native_t)
     );
     assert_eq!(requests, 0, "the measured previews made no HTTP request");
+}
+
+/// `n` native previews. Its own function so that callgrind can count its
+/// instructions alone: `--toggle-collect='*counted_native*'` (BENCHMARKS.md).
+#[inline(never)]
+fn counted_native(n: u32, preview: impl Fn()) -> Duration {
+    time(|| (0..n).for_each(|_| preview())).0
+}
+
+/// `n` previews by the component on a reused instance; see [`counted_native`].
+#[inline(never)]
+fn counted_component(n: u32, preview: impl Fn()) -> Duration {
+    time(|| (0..n).for_each(|_| preview())).0
 }
 
 fn ms(d: Duration) -> f64 {
