@@ -11,11 +11,11 @@
 //! each with nothing stored and a log line naming the endpoint, the size
 //! and the subscription. Nothing logged carries a header value or a secret.
 //!
-//! One worker thread applies the inbox in order: it finds the link of the
-//! work item, asks the plugin (`webhook.handle`) what the delivery means, and
-//! applies the ticket update, the updated link and the row's `done` mark in
-//! one transaction. At start the pending rows are processed first, so a host
-//! stopped between acknowledgement and processing finishes the work.
+//! Inbox workers, one per core, apply the inbox (`inbox_worker`): each the
+//! deliveries of its share of the work items, in order, through the
+//! plugin's `webhook.handle`. At start the pending rows are processed
+//! first, so a host stopped between acknowledgement and processing
+//! finishes the work.
 //!
 //! With a connection, a second thread drains the outbox (`jobs`): jobs a
 //! killed command left and retries that fall due run here, one attempt at a
@@ -23,9 +23,9 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -36,11 +36,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 
 use crate::platform::lifecycle::outegration_key;
+use crate::server::inbox_worker::{self, Wake};
 use crate::server::inbox_writer::InboxWriter;
 use crate::state::db::NewDelivery;
-use crate::state::db::{Db, InboxRow};
-use crate::{CallError, ConnectorError, DeliveryAuth, DeliveryRequest, Host, Outcome};
+use crate::state::db::Db;
+use crate::{CallError, ConnectorError, DeliveryAuth, DeliveryRequest, Host};
 
+pub use crate::server::inbox_worker::{process_pending, process_row};
 use crate::server::intake;
 pub use crate::server::intake::DEFAULT_BODY_LIMIT;
 
@@ -116,7 +118,7 @@ struct App {
     host: &'static Host,
     inbox: InboxWriter,
     endpoints: HashMap<String, Endpoint>,
-    wake: Mutex<mpsc::Sender<()>>,
+    wake: Arc<Wake>,
     body_limit: usize,
     bound: super::saturation::Bound,
 }
@@ -127,8 +129,8 @@ pub struct ServeHandle {
     endpoints: Vec<String>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<std::thread::JoinHandle<()>>,
-    wake: mpsc::Sender<()>,
-    worker: Option<std::thread::JoinHandle<()>>,
+    wake: Arc<Wake>,
+    workers: Vec<std::thread::JoinHandle<()>>,
     outbox_worker: Option<std::thread::JoinHandle<()>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -179,8 +181,8 @@ impl ServeHandle {
         if let Some(s) = self.server.take() {
             let _ = s.join();
         }
-        let _ = self.wake.send(());
-        if let Some(w) = self.worker.take() {
+        self.wake.notify();
+        for w in self.workers.drain(..) {
             let _ = w.join();
         }
         if let Some(w) = self.outbox_worker.take() {
@@ -232,17 +234,12 @@ pub fn spawn(host: &'static Host, options: ServeOptions) -> anyhow::Result<Serve
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
 
-    let (wake_tx, wake_rx) = mpsc::channel();
+    let wake = Arc::new(Wake::default());
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let worker = if options.process {
-        let (state, stop, retention) = (options.state.clone(), stop.clone(), options.retention);
-        Some(
-            std::thread::Builder::new()
-                .name("inbox-worker".into())
-                .spawn(move || run_worker(host, &state, retention, &wake_rx, &stop))?,
-        )
+    let workers = if options.process {
+        inbox_worker::spawn(host, &options.state, options.retention, &wake, &stop)?
     } else {
-        None
+        Vec::new()
     };
     let outbox_worker = match options.outbox.clone() {
         Some((conn, retry)) => {
@@ -267,7 +264,7 @@ pub fn spawn(host: &'static Host, options: ServeOptions) -> anyhow::Result<Serve
             InboxWriter::spawn(db)?
         },
         endpoints,
-        wake: Mutex::new(wake_tx.clone()),
+        wake: wake.clone(),
         body_limit: options.body_limit,
         bound: super::saturation::Bound::new(super::saturation::MAX_CONCURRENT_DELIVERIES),
     });
@@ -321,8 +318,8 @@ pub fn spawn(host: &'static Host, options: ServeOptions) -> anyhow::Result<Serve
         endpoints: names,
         shutdown: Some(shutdown_tx),
         server: Some(server),
-        wake: wake_tx,
-        worker,
+        wake,
+        workers,
         outbox_worker,
         stop,
     })
@@ -433,9 +430,7 @@ fn accept(
     match stored {
         Ok(id) => {
             tracing::info!(endpoint = %name, row = id, event = %delivery.event_id, event_type = %delivery.event_type, work_item = delivery.work_item_id, "delivery accepted");
-            if let Ok(w) = app.wake.lock() {
-                let _ = w.send(());
-            }
+            app.wake.notify();
             (StatusCode::OK, "accepted")
         }
         Err(e) => {
@@ -443,152 +438,4 @@ fn accept(
             (StatusCode::SERVICE_UNAVAILABLE, "not stored")
         }
     }
-}
-
-/// How often the inbox worker prunes past the retention.
-const PRUNE_EVERY: Duration = Duration::from_secs(3600);
-
-fn run_worker(
-    host: &Host,
-    state: &Path,
-    retention: Duration,
-    wake: &mpsc::Receiver<()>,
-    stop: &std::sync::atomic::AtomicBool,
-) {
-    let db = match Db::open(state) {
-        Ok(db) => db,
-        Err(e) => {
-            tracing::error!("the inbox worker cannot open the state: {e:#}");
-            return;
-        }
-    };
-    let mut pruned_at: Option<std::time::Instant> = None;
-    loop {
-        if stop.load(std::sync::atomic::Ordering::SeqCst) {
-            return;
-        }
-        if pruned_at.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
-            match db.prune(retention) {
-                Ok(p) => tracing::info!(
-                    inbox_rows = p.inbox_rows,
-                    jobs = p.jobs,
-                    "pruned past the retention"
-                ),
-                Err(e) => tracing::error!("pruning the state database failed: {e:#}"),
-            }
-            pruned_at = Some(std::time::Instant::now());
-        }
-        if let Err(e) = process_pending(host, &db, Some(stop)) {
-            tracing::error!("inbox processing failed: {e:#}");
-        }
-        match wake.recv_timeout(Duration::from_millis(500)) {
-            Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => return,
-        }
-    }
-}
-
-/// Processes every pending inbox row, in order; how many were processed.
-pub fn process_pending(
-    host: &Host,
-    db: &Db,
-    stop: Option<&std::sync::atomic::AtomicBool>,
-) -> anyhow::Result<usize> {
-    let mut n = 0;
-    // A work item whose ticket a command holds waits, and so do its later
-    // rows (deliveries of one work item are applied in arrival order); the
-    // worker's next pass picks them up.
-    let mut waiting: std::collections::HashSet<(String, i32)> = Default::default();
-    for row in db.inbox_pending()? {
-        if stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst)) {
-            break;
-        }
-        let key = (row.outegration.clone(), row.work_item_id);
-        if waiting.contains(&key) {
-            continue;
-        }
-        let Some(result) = process_row(host, db, &row)? else {
-            tracing::debug!(
-                row = row.id,
-                work_item = row.work_item_id,
-                "ticket busy; the delivery waits"
-            );
-            waiting.insert(key);
-            continue;
-        };
-        tracing::info!(row = row.id, event = %row.event_id, work_item = row.work_item_id, "{result}");
-        n += 1;
-    }
-    Ok(n)
-}
-
-/// Processes one inbox row; what it did, or `None` when a command holds
-/// the linked ticket's lease (the row stays pending). A row already done is
-/// left alone.
-pub fn process_row(host: &Host, db: &Db, row: &InboxRow) -> anyhow::Result<Option<String>> {
-    // The lease keeps commands off the ticket while the plugin handles the
-    // delivery; should it have expired, the compare in `inbox_apply` still
-    // refuses to overwrite a newer link, and the delivery is handled again.
-    for _ in 0..5 {
-        let Some(peek) = db.link_by_work_item(&row.outegration, row.work_item_id)? else {
-            let result = format!("no ticket is linked to work item {}", row.work_item_id);
-            db.inbox_finish(row.id, &result)?;
-            return Ok(Some(result));
-        };
-        let Some(_lease) = db.try_lease(&[&peek.ticket_id])? else {
-            return Ok(None);
-        };
-        // Read again under the lease: a command may have stored it meanwhile.
-        let Some(link) = db.link_by_work_item(&row.outegration, row.work_item_id)? else {
-            continue;
-        };
-        let config = match std::fs::read_to_string(&row.outegration) {
-            Ok(c) => c,
-            Err(e) => {
-                let result = format!(
-                    "failed: reading the outegration config {}: {e}",
-                    row.outegration
-                );
-                db.inbox_finish(row.id, &result)?;
-                return Ok(Some(result));
-            }
-        };
-        let request = DeliveryRequest {
-            headers: row.headers.clone(),
-            body: row.body.clone(),
-        };
-        match host.handle(&config, &link, &request) {
-            Ok(Outcome::Ignore(reason)) => {
-                let result = format!("ignored: {reason}");
-                db.inbox_finish(row.id, &result)?;
-                return Ok(Some(result));
-            }
-            Ok(Outcome::Apply(update)) => {
-                let result = format!(
-                    "applied to {}: {} field(s), {} comment(s){}",
-                    update.link.ticket_id,
-                    update.fields.len(),
-                    update.comments.len(),
-                    match update.deleted {
-                        Some(true) => ", work item deleted",
-                        Some(false) => ", work item restored",
-                        None => "",
-                    }
-                );
-                if db.inbox_apply(row.id, &link, &update, &result)? {
-                    return Ok(Some(result));
-                }
-            }
-            Err(e) => {
-                let result = format!("failed: {e}");
-                db.inbox_finish(row.id, &result)?;
-                return Ok(Some(result));
-            }
-        }
-    }
-    anyhow::bail!(
-        "inbox row {}: the link of work item {} kept changing; left pending",
-        row.id,
-        row.work_item_id
-    )
 }

@@ -32,10 +32,8 @@ impl Db {
 
     fn record_attempt_tx(&self, ticket_id: &str, outegration: &str) -> anyhow::Result<()> {
         let tx = self.tx()?;
-        tx.execute(
-            "INSERT INTO dispatch_attempts (ticket_id, outegration, started_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT(ticket_id) DO UPDATE SET outegration = excluded.outegration, started_at = excluded.started_at",
-            params![ticket_id, outegration, now()],
+        tx.prepare_cached("INSERT INTO dispatch_attempts (ticket_id, outegration, started_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(ticket_id) DO UPDATE SET outegration = excluded.outegration, started_at = excluded.started_at")?.execute(params![ticket_id, outegration, now()],
         )
         .with_context(|| format!("recording the dispatch attempt of ticket {ticket_id}"))?;
         tx.commit()?;
@@ -44,10 +42,7 @@ impl Db {
 
     /// The unfinished dispatch of `ticket_id`, if any.
     pub fn attempt(&self, ticket_id: &str) -> anyhow::Result<Option<Attempt>> {
-        self.conn
-            .query_row(
-                "SELECT ticket_id, outegration, started_at FROM dispatch_attempts WHERE ticket_id = ?1",
-                [ticket_id],
+        self.conn.prepare_cached("SELECT ticket_id, outegration, started_at FROM dispatch_attempts WHERE ticket_id = ?1")?.query_row([ticket_id],
                 |r| {
                     Ok(Attempt {
                         ticket_id: r.get(0)?,
@@ -63,10 +58,8 @@ impl Db {
     /// Forgets the dispatch attempt of `ticket_id` (its failure was definite).
     pub fn clear_attempt(&self, ticket_id: &str) -> anyhow::Result<()> {
         let tx = self.tx()?;
-        tx.execute(
-            "DELETE FROM dispatch_attempts WHERE ticket_id = ?1",
-            [ticket_id],
-        )?;
+        tx.prepare_cached("DELETE FROM dispatch_attempts WHERE ticket_id = ?1")?
+            .execute([ticket_id])?;
         tx.commit()?;
         Ok(())
     }

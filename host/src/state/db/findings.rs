@@ -119,14 +119,11 @@ impl IngestTx<'_> {
     /// Inserts or replaces a finding.
     pub fn put(&self, row: &FindingRow) -> anyhow::Result<()> {
         let json = serde_json::to_string(&row.data)?;
-        self.tx
-            .execute(
-                "INSERT INTO findings (fingerprint, scope, ticket_id, status, first_seen, last_seen, json)
+        self.tx.prepare_cached("INSERT INTO findings (fingerprint, scope, ticket_id, status, first_seen, last_seen, json)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT(fingerprint) DO UPDATE SET scope = excluded.scope, ticket_id = excluded.ticket_id,
                      status = excluded.status, first_seen = excluded.first_seen,
-                     last_seen = excluded.last_seen, json = excluded.json",
-                params![row.fingerprint, row.scope, row.ticket_id, row.status, row.first_seen, row.last_seen, json],
+                     last_seen = excluded.last_seen, json = excluded.json")?.execute(params![row.fingerprint, row.scope, row.ticket_id, row.status, row.first_seen, row.last_seen, json],
             )
             .with_context(|| format!("storing finding {}", row.fingerprint))?;
         Ok(())
@@ -136,7 +133,8 @@ impl IngestTx<'_> {
     pub fn ticket(&self, id: &str) -> anyhow::Result<Option<Ticket>> {
         let json: Option<String> = self
             .tx
-            .query_row("SELECT json FROM tickets WHERE id = ?1", [id], |r| r.get(0))
+            .prepare_cached("SELECT json FROM tickets WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
             .optional()?;
         json.map(|j| from_json(&j).with_context(|| format!("the stored ticket {id} is malformed")))
             .transpose()
@@ -155,9 +153,7 @@ impl IngestTx<'_> {
         scopes: &[String],
         summary: &str,
     ) -> anyhow::Result<()> {
-        self.tx.execute(
-            "INSERT INTO scans (file, format, scopes, summary, ingested_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![file, format, scopes.join(", "), summary, now()],
+        self.tx.prepare_cached("INSERT INTO scans (file, format, scopes, summary, ingested_at) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![file, format, scopes.join(", "), summary, now()],
         )?;
         Ok(())
     }
@@ -197,26 +193,21 @@ impl Db {
     pub fn rule_dispatch(&self, ticket_id: &str) -> anyhow::Result<Option<RuleDispatch>> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT rule, outegration FROM rule_dispatches WHERE ticket_id = ?1",
-                [ticket_id],
-                |r| {
-                    Ok(RuleDispatch {
-                        rule: r.get(0)?,
-                        outegration: r.get(1)?,
-                    })
-                },
-            )
+            .prepare_cached("SELECT rule, outegration FROM rule_dispatches WHERE ticket_id = ?1")?
+            .query_row([ticket_id], |r| {
+                Ok(RuleDispatch {
+                    rule: r.get(0)?,
+                    outegration: r.get(1)?,
+                })
+            })
             .optional()?)
     }
 
     /// Remembers that a rule dispatched `ticket_id`.
     pub fn record_rule_dispatch(&self, ticket_id: &str, d: &RuleDispatch) -> anyhow::Result<()> {
         let tx = self.tx()?;
-        tx.execute(
-            "INSERT INTO rule_dispatches (ticket_id, rule, outegration, dispatched_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(ticket_id) DO UPDATE SET rule = excluded.rule, outegration = excluded.outegration",
-            params![ticket_id, d.rule, d.outegration, now()],
+        tx.prepare_cached("INSERT INTO rule_dispatches (ticket_id, rule, outegration, dispatched_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(ticket_id) DO UPDATE SET rule = excluded.rule, outegration = excluded.outegration")?.execute(params![ticket_id, d.rule, d.outegration, now()],
         )?;
         tx.commit()?;
         Ok(())

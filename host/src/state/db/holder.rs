@@ -4,11 +4,15 @@
 
 use std::path::Path;
 
-/// This machine's name as the kernel knows it; empty where unknown.
-fn machine() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default()
+/// This machine's name as the kernel knows it; empty where unknown. Read
+/// once per process: every lease and job claim names its holder.
+fn machine() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default()
+    })
 }
 
 /// A fresh holder name for this process.

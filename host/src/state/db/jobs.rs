@@ -104,12 +104,9 @@ fn job_row(r: &Row<'_>) -> rusqlite::Result<Job> {
 
 /// Job `id`, read on `conn` (or a transaction on it).
 fn find_job(conn: &rusqlite::Connection, id: i64) -> rusqlite::Result<Option<Job>> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
-        [id],
-        job_row,
-    )
-    .optional()
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"))?
+        .query_row([id], job_row)
+        .optional()
 }
 
 impl Job {
@@ -138,29 +135,22 @@ impl Db {
         args: &str,
     ) -> anyhow::Result<i64> {
         let tx = self.tx()?;
-        let open: Option<(i64, String)> = tx
-            .query_row(
-                "SELECT id, state FROM jobs WHERE idempotency_key = ?1 AND state IN ('pending', 'running')",
-                [key],
+        let open: Option<(i64, String)> = tx.prepare_cached("SELECT id, state FROM jobs WHERE idempotency_key = ?1 AND state IN ('pending', 'running')")?.query_row([key],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
         let id = match open {
             Some((id, state)) => {
                 if state == "pending" {
-                    tx.execute(
-                        "UPDATE jobs SET args = ?2, updated_at = ?3 WHERE id = ?1",
-                        params![id, args, now()],
-                    )?;
+                    tx.prepare_cached("UPDATE jobs SET args = ?2, updated_at = ?3 WHERE id = ?1")?
+                        .execute(params![id, args, now()])?;
                 }
                 id
             }
             None => {
                 let at = now();
-                tx.execute(
-                    "INSERT INTO jobs (kind, ticket_id, idempotency_key, args, state, attempts, next_at, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?6, ?6)",
-                    params![kind, ticket_id, key, args, epoch_ms(), at],
+                tx.prepare_cached("INSERT INTO jobs (kind, ticket_id, idempotency_key, args, state, attempts, next_at, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?6, ?6)")?.execute(params![kind, ticket_id, key, args, epoch_ms(), at],
                 )
                 .with_context(|| format!("queueing the {kind} job of ticket {ticket_id}"))?;
                 tx.last_insert_rowid()
@@ -185,23 +175,20 @@ impl Db {
         let tx = self.tx()?;
         let now_ms = epoch_ms();
         let at = now();
-        let open = tx
-            .query_row(
-                &format!(
+        let open = tx.prepare_cached(&format!(
                     "SELECT {COLUMNS} FROM jobs WHERE idempotency_key = ?1 AND state IN ('pending', 'running')"
-                ),
-                [key],
+                ))?.query_row([key],
                 job_row,
             )
             .optional()?;
         let job = match open {
             Some(job) if !job.claimable(now_ms) => return Ok(Err(job.id)),
             Some(job) => {
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE jobs SET state = 'running', holder = ?2, claimed_until = ?3,
                          attempts = attempts + 1, args = ?4, updated_at = ?5 WHERE id = ?1",
-                    params![job.id, holder, now_ms + claim_ms, args, at],
-                )?;
+                )?
+                .execute(params![job.id, holder, now_ms + claim_ms, args, at])?;
                 Job {
                     args: args.to_string(),
                     attempts: job.attempts + 1,
@@ -209,11 +196,9 @@ impl Db {
                 }
             }
             None => {
-                tx.execute(
-                    "INSERT INTO jobs (kind, ticket_id, idempotency_key, args, state, attempts, next_at,
+                tx.prepare_cached("INSERT INTO jobs (kind, ticket_id, idempotency_key, args, state, attempts, next_at,
                          holder, claimed_until, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, 'running', 1, ?5, ?6, ?7, ?8, ?8)",
-                    params![kind, ticket_id, key, args, now_ms, holder, now_ms + claim_ms, at],
+                     VALUES (?1, ?2, ?3, ?4, 'running', 1, ?5, ?6, ?7, ?8, ?8)")?.execute(params![kind, ticket_id, key, args, now_ms, holder, now_ms + claim_ms, at],
                 )
                 .with_context(|| format!("queueing the {kind} job of ticket {ticket_id}"))?;
                 Job {
@@ -254,11 +239,11 @@ impl Db {
         if !job.claimable(now_ms) {
             return Ok(None);
         }
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE jobs SET state = 'running', holder = ?2, claimed_until = ?3,
                  attempts = attempts + 1, updated_at = ?4 WHERE id = ?1",
-            params![id, holder, now_ms + claim_ms, now()],
-        )?;
+        )?
+        .execute(params![id, holder, now_ms + claim_ms, now()])?;
         tx.commit()?;
         Ok(Some(Job {
             state: JobState::Running,
@@ -282,21 +267,19 @@ impl Db {
         error: Option<&str>,
     ) -> anyhow::Result<bool> {
         let tx = self.tx()?;
-        let n = tx.execute(
-            "UPDATE jobs SET state = ?3, next_at = COALESCE(?4, next_at), last_error = COALESCE(?5, last_error),
+        let n = tx.prepare_cached("UPDATE jobs SET state = ?3, next_at = COALESCE(?4, next_at), last_error = COALESCE(?5, last_error),
                  holder = NULL, claimed_until = NULL, updated_at = ?6
-             WHERE id = ?1 AND holder = ?2 AND state = 'running'",
-            params![id, holder, state.as_str(), next_at, error, now()],
+             WHERE id = ?1 AND holder = ?2 AND state = 'running'")?.execute(params![id, holder, state.as_str(), next_at, error, now()],
         )?;
         if n == 1 && state == JobState::Done {
             // The same operation succeeded: its older dead letters are moot.
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE jobs SET state = 'done', updated_at = ?2,
                      last_error = COALESCE(last_error, '') || ' (superseded by job ' || ?1 || ')'
                  WHERE id < ?1 AND state IN ('dead', 'failed')
                    AND idempotency_key = (SELECT idempotency_key FROM jobs WHERE id = ?1)",
-                params![id, now()],
-            )?;
+            )?
+            .execute(params![id, now()])?;
         }
         tx.commit()?;
         Ok(n == 1)
@@ -351,9 +334,7 @@ impl Db {
                 job.state.as_str()
             );
         }
-        tx.execute(
-            "UPDATE jobs SET state = 'pending', attempts = 0, next_at = ?2, updated_at = ?3 WHERE id = ?1",
-            params![id, epoch_ms(), now()],
+        tx.prepare_cached("UPDATE jobs SET state = 'pending', attempts = 0, next_at = ?2, updated_at = ?3 WHERE id = ?1")?.execute(params![id, epoch_ms(), now()],
         )
         .map_err(|e| match e {
             rusqlite::Error::SqliteFailure(f, _)
@@ -373,10 +354,10 @@ impl Db {
 
     /// Deletes a dead or failed job (the operation is given up).
     pub fn discard_job(&self, id: i64) -> anyhow::Result<()> {
-        let n = self.conn.execute(
-            "DELETE FROM jobs WHERE id = ?1 AND state IN ('dead', 'failed')",
-            [id],
-        )?;
+        let n = self
+            .conn
+            .prepare_cached("DELETE FROM jobs WHERE id = ?1 AND state IN ('dead', 'failed')")?
+            .execute([id])?;
         if n == 0 {
             bail!("job {id} is not a dead or failed job");
         }

@@ -47,10 +47,12 @@ impl std::fmt::Debug for Lease<'_> {
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
         for t in &self.tickets {
-            if let Err(e) = self.db.conn.execute(
-                "DELETE FROM leases WHERE ticket_id = ?1 AND holder = ?2",
-                params![t, self.holder],
-            ) {
+            let released = self
+                .db
+                .conn
+                .prepare_cached("DELETE FROM leases WHERE ticket_id = ?1 AND holder = ?2")
+                .and_then(|mut s| s.execute(params![t, self.holder]));
+            if let Err(e) = released {
                 tracing::warn!(ticket = %t, "releasing a lease failed (it expires on its own): {e}");
             }
         }
@@ -67,11 +69,9 @@ impl Db {
         let expires = now + LEASE_TTL.as_millis() as i64;
         let tx = self.tx()?;
         for t in tickets {
-            let taken = tx.execute(
-                "INSERT INTO leases (ticket_id, holder, expires_at) VALUES (?1, ?2, ?3)
+            let taken = tx.prepare_cached("INSERT INTO leases (ticket_id, holder, expires_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT(ticket_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-                 WHERE leases.expires_at < ?4",
-                params![t, holder, expires, now],
+                 WHERE leases.expires_at < ?4")?.execute(params![t, holder, expires, now],
             )?;
             if taken == 0 {
                 return Ok(None); // the transaction rolls back the others
@@ -105,16 +105,14 @@ impl Db {
         for t in tickets {
             let holder: Option<String> = self
                 .conn
-                .query_row("SELECT holder FROM leases WHERE ticket_id = ?1", [t], |r| {
-                    r.get(0)
-                })
+                .prepare_cached("SELECT holder FROM leases WHERE ticket_id = ?1")?
+                .query_row([t], |r| r.get(0))
                 .optional()?;
             if let Some(h) = holder.filter(|h| holder_gone(h)) {
                 tracing::info!(ticket = %t, "taking over the lease of a process that is gone");
-                self.conn.execute(
-                    "DELETE FROM leases WHERE ticket_id = ?1 AND holder = ?2",
-                    params![t, h],
-                )?;
+                self.conn
+                    .prepare_cached("DELETE FROM leases WHERE ticket_id = ?1 AND holder = ?2")?
+                    .execute(params![t, h])?;
             }
         }
         Ok(())
@@ -125,11 +123,8 @@ impl Db {
     pub fn leased(&self, ticket: &str) -> anyhow::Result<bool> {
         let row: Option<String> = self
             .conn
-            .query_row(
-                "SELECT holder FROM leases WHERE ticket_id = ?1 AND expires_at >= ?2",
-                params![ticket, epoch_ms()],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT holder FROM leases WHERE ticket_id = ?1 AND expires_at >= ?2")?
+            .query_row(params![ticket, epoch_ms()], |r| r.get(0))
             .optional()?;
         Ok(row.is_some_and(|h| !holder_gone(&h)))
     }

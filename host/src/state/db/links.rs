@@ -71,13 +71,11 @@ pub(super) fn write(
     link: &Link,
     synced: &Ticket,
 ) -> anyhow::Result<()> {
-    tx.execute(
-        "INSERT INTO links (ticket_id, outegration, work_item_id, project, link_json, synced_ticket_json, updated_at)
+    tx.prepare_cached("INSERT INTO links (ticket_id, outegration, work_item_id, project, link_json, synced_ticket_json, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT(ticket_id) DO UPDATE SET outegration = excluded.outegration, work_item_id = excluded.work_item_id,
              project = excluded.project, link_json = excluded.link_json,
-             synced_ticket_json = excluded.synced_ticket_json, updated_at = excluded.updated_at",
-        params![link.ticket_id, outegration, link.work_item_id, link.project, link_to_json(link), to_json(synced), now()],
+             synced_ticket_json = excluded.synced_ticket_json, updated_at = excluded.updated_at")?.execute(params![link.ticket_id, outegration, link.work_item_id, link.project, link_to_json(link), to_json(synced), now()],
     )
     .with_context(|| format!("storing the link of ticket {}", link.ticket_id))?;
     Ok(())
@@ -111,10 +109,8 @@ impl Db {
     ) -> anyhow::Result<()> {
         let tx = self.tx()?;
         write(&tx, outegration, link, synced)?;
-        tx.execute(
-            "DELETE FROM dispatch_attempts WHERE ticket_id = ?1",
-            [&link.ticket_id],
-        )?;
+        tx.prepare_cached("DELETE FROM dispatch_attempts WHERE ticket_id = ?1")?
+            .execute([&link.ticket_id])?;
         tx.commit()?;
         Ok(())
     }
@@ -132,11 +128,10 @@ impl Db {
     ) -> anyhow::Result<()> {
         let tx = self.tx()?;
         let (outegration, stored, snapshot): (String, String, String) = tx
-            .query_row(
+            .prepare_cached(
                 "SELECT outegration, link_json, synced_ticket_json FROM links WHERE ticket_id = ?1",
-                [&link.ticket_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
+            )?
+            .query_row([&link.ticket_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?
             .with_context(|| format!("ticket {} has no link to update", link.ticket_id))?;
         if stored != link_to_json(before) {
@@ -165,11 +160,10 @@ impl Db {
     pub fn link(&self, ticket_id: &str) -> anyhow::Result<Option<StoredLink>> {
         let found: Option<(String, String, String)> = self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT outegration, link_json, synced_ticket_json FROM links WHERE ticket_id = ?1",
-                [ticket_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
+            )?
+            .query_row([ticket_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()
             .with_context(|| format!("reading the link of ticket {ticket_id}"))?;
         found.map(|(o, l, s)| row(ticket_id, o, &l, &s)).transpose()

@@ -37,16 +37,14 @@ impl Db {
         let before = cutoff(keep);
         let tx = self.tx()?;
         let inbox_rows = tx
-            .execute(
+            .prepare_cached(
                 "DELETE FROM inbox WHERE done = 1 AND COALESCE(processed_at, received_at) < ?1",
-                params![before],
-            )
+            )?
+            .execute(params![before])
             .context("pruning delivered inbox rows")?;
         let jobs = tx
-            .execute(
-                "DELETE FROM jobs WHERE state = 'done' AND updated_at < ?1",
-                params![before],
-            )
+            .prepare_cached("DELETE FROM jobs WHERE state = 'done' AND updated_at < ?1")?
+            .execute(params![before])
             .context("pruning finished jobs")?;
         tx.commit()?;
         Ok(Pruned { inbox_rows, jobs })

@@ -25,7 +25,8 @@ impl Db {
     pub fn find_ticket(&self, id: &str) -> anyhow::Result<Option<Ticket>> {
         let json: Option<String> = self
             .conn
-            .query_row("SELECT json FROM tickets WHERE id = ?1", [id], |r| r.get(0))
+            .prepare_cached("SELECT json FROM tickets WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
             .optional()
             .with_context(|| format!("reading ticket {id}"))?;
         json.map(|j| from_json(&j).with_context(|| format!("the stored ticket {id} is malformed")))
@@ -58,7 +59,8 @@ impl Db {
     ) -> anyhow::Result<Ticket> {
         let tx = self.tx()?;
         let json: String = tx
-            .query_row("SELECT json FROM tickets WHERE id = ?1", [id], |r| r.get(0))
+            .prepare_cached("SELECT json FROM tickets WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
             .optional()?
             .with_context(|| {
                 format!("unknown ticket `{id}`: import it first (`ticket import <file>`)")
@@ -79,11 +81,11 @@ impl Db {
 }
 
 pub(super) fn upsert(tx: &rusqlite::Transaction<'_>, t: &Ticket) -> anyhow::Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO tickets (id, json, updated_at) VALUES (?1, ?2, ?3)
          ON CONFLICT(id) DO UPDATE SET json = excluded.json, updated_at = excluded.updated_at",
-        params![t.id, to_json(t), now()],
-    )
+    )?
+    .execute(params![t.id, to_json(t), now()])
     .with_context(|| format!("storing ticket {}", t.id))?;
     Ok(())
 }

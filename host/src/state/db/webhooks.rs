@@ -163,10 +163,8 @@ impl Db {
         body: &[u8],
     ) -> anyhow::Result<i64> {
         let tx = self.tx()?;
-        tx.execute(
-            "INSERT INTO inbox (outegration, event_id, event_type, work_item_id, headers_json, body, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![outegration, event_id, event_type, work_item_id, serde_json::to_string(&without_credentials(headers))?, body, now()],
+        tx.prepare_cached("INSERT INTO inbox (outegration, event_id, event_type, work_item_id, headers_json, body, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![outegration, event_id, event_type, work_item_id, serde_json::to_string(&without_credentials(headers))?, body, now()],
         )
         .context("storing a webhook delivery in the inbox")?;
         let id = tx.last_insert_rowid();
@@ -211,6 +209,17 @@ impl Db {
         ))
     }
 
+    /// The pending inbox rows of work items whose id is `index` modulo
+    /// `of` (one inbox worker's share), oldest first.
+    pub fn inbox_pending_part(&self, index: u32, of: u32) -> anyhow::Result<Vec<InboxRow>> {
+        if of <= 1 {
+            return self.inbox_pending();
+        }
+        self.inbox_query(&format!(
+            "SELECT {INBOX_COLUMNS} FROM inbox WHERE done = 0 AND abs(work_item_id) % {of} = {index} ORDER BY id"
+        ))
+    }
+
     /// Every inbox row, oldest first.
     pub fn inbox(&self) -> anyhow::Result<Vec<InboxRow>> {
         self.inbox_query(&format!("SELECT {INBOX_COLUMNS} FROM inbox ORDER BY id"))
@@ -238,10 +247,11 @@ impl Db {
 
     /// Marks an inbox row done without changing anything else.
     pub fn inbox_finish(&self, id: i64, result: &str) -> anyhow::Result<()> {
-        self.conn.execute(
-            "UPDATE inbox SET done = 1, result = ?2, processed_at = ?3 WHERE id = ?1",
-            params![id, result, now()],
-        )?;
+        self.conn
+            .prepare_cached(
+                "UPDATE inbox SET done = 1, result = ?2, processed_at = ?3 WHERE id = ?1",
+            )?
+            .execute(params![id, result, now()])?;
         Ok(())
     }
 
@@ -262,27 +272,26 @@ impl Db {
     ) -> anyhow::Result<bool> {
         let tx = self.tx()?;
         let done: bool = tx
-            .query_row("SELECT done FROM inbox WHERE id = ?1", [id], |r| r.get(0))
+            .prepare_cached("SELECT done FROM inbox WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
             .with_context(|| format!("inbox row {id}"))?;
         if done {
             return Ok(true);
         }
         let ticket_id = &update.link.ticket_id;
         let (outegration, link_json, snapshot): (String, String, String) = tx
-            .query_row(
+            .prepare_cached(
                 "SELECT outegration, link_json, synced_ticket_json FROM links WHERE ticket_id = ?1",
-                [ticket_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
+            )?
+            .query_row([ticket_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?
             .with_context(|| format!("ticket {ticket_id} has no link"))?;
         if link_json != super::link_to_json(before) {
             return Ok(false);
         }
         let json: String = tx
-            .query_row("SELECT json FROM tickets WHERE id = ?1", [ticket_id], |r| {
-                r.get(0)
-            })
+            .prepare_cached("SELECT json FROM tickets WHERE id = ?1")?
+            .query_row([ticket_id], |r| r.get(0))
             .optional()?
             .with_context(|| format!("unknown ticket `{ticket_id}`"))?;
         let ticket = from_json(&json)
@@ -292,22 +301,18 @@ impl Db {
         let ticket = apply_update(ticket, &update.fields, &update.comments);
         let snapshot = apply_update(snapshot, &update.fields, &update.comments);
         if !update.fields.is_empty() || !update.comments.is_empty() {
-            tx.execute(
-                "UPDATE tickets SET json = ?2, updated_at = ?3 WHERE id = ?1",
-                params![ticket_id, to_json(&ticket), now()],
-            )?;
+            tx.prepare_cached("UPDATE tickets SET json = ?2, updated_at = ?3 WHERE id = ?1")?
+                .execute(params![ticket_id, to_json(&ticket), now()])?;
         }
         write(&tx, &outegration, &update.link, &snapshot)?;
         if let Some(deleted) = update.deleted {
-            tx.execute(
-                "UPDATE links SET deleted = ?2 WHERE ticket_id = ?1",
-                params![ticket_id, deleted],
-            )?;
+            tx.prepare_cached("UPDATE links SET deleted = ?2 WHERE ticket_id = ?1")?
+                .execute(params![ticket_id, deleted])?;
         }
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE inbox SET done = 1, result = ?2, processed_at = ?3 WHERE id = ?1",
-            params![id, result, now()],
-        )?;
+        )?
+        .execute(params![id, result, now()])?;
         tx.commit()?;
         Ok(true)
     }
@@ -320,11 +325,10 @@ impl Db {
     ) -> anyhow::Result<Option<Link>> {
         let json: Option<String> = self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT link_json FROM links WHERE outegration = ?1 AND work_item_id = ?2",
-                params![outegration, work_item_id],
-                |r| r.get(0),
-            )
+            )?
+            .query_row(params![outegration, work_item_id], |r| r.get(0))
             .optional()?;
         json.map(|j| {
             super::link_from_json(&j).with_context(|| {
@@ -338,11 +342,8 @@ impl Db {
     pub fn link_deleted(&self, ticket_id: &str) -> anyhow::Result<bool> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT deleted FROM links WHERE ticket_id = ?1",
-                [ticket_id],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT deleted FROM links WHERE ticket_id = ?1")?
+            .query_row([ticket_id], |r| r.get(0))
             .optional()?
             .unwrap_or(false))
     }
@@ -356,11 +357,10 @@ impl Db {
     ) -> anyhow::Result<HookCredentials> {
         let tx = self.tx()?;
         let found: Option<(String, String, String)> = tx
-            .query_row(
+            .prepare_cached(
                 "SELECT name, username, password FROM webhook_credentials WHERE outegration = ?1",
-                [outegration],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
+            )?
+            .query_row([outegration], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
         let creds = match found {
             Some((name, username, password)) => HookCredentials {
@@ -376,9 +376,7 @@ impl Db {
                     username: "ado-hooks".into(),
                     password: random_password(),
                 };
-                tx.execute(
-                    "INSERT INTO webhook_credentials (outegration, name, username, password, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![creds.outegration, creds.name, creds.username, creds.password, now()],
+                tx.prepare_cached("INSERT INTO webhook_credentials (outegration, name, username, password, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![creds.outegration, creds.name, creds.username, creds.password, now()],
                 )
                 .with_context(|| format!("storing the webhook credentials of {outegration} (endpoint name `{name}` taken?)"))?;
                 creds
@@ -401,9 +399,7 @@ impl Db {
     pub fn store_subscriptions(&self, subs: &[StoredSubscription]) -> anyhow::Result<()> {
         let tx = self.tx()?;
         for s in subs {
-            tx.execute(
-                "INSERT OR REPLACE INTO subscriptions (id, outegration, event_type, url, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![s.id, s.outegration, s.event_type, s.url, now()],
+            tx.prepare_cached("INSERT OR REPLACE INTO subscriptions (id, outegration, event_type, url, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![s.id, s.outegration, s.event_type, s.url, now()],
             )?;
         }
         tx.commit()?;
@@ -435,7 +431,8 @@ impl Db {
     pub fn remove_subscriptions(&self, ids: &[String]) -> anyhow::Result<()> {
         let tx = self.tx()?;
         for id in ids {
-            tx.execute("DELETE FROM subscriptions WHERE id = ?1", [id])?;
+            tx.prepare_cached("DELETE FROM subscriptions WHERE id = ?1")?
+                .execute([id])?;
         }
         tx.commit()?;
         Ok(())
