@@ -112,3 +112,65 @@ fn a_tag_removed_from_the_ticket_is_removed_from_the_work_item() {
         "the config's tag stays: {now:?}"
     );
 }
+
+#[test]
+fn validate_config_with_the_host_connection_refuses_an_area_that_names_no_node() {
+    let env = cli_env::Env::new();
+    let project = ado_emulator::seed::PROJECT;
+    let with_paths = |area: &str, iteration: &str| {
+        let mut config: Value = serde_json::from_str(&agile_bug_config()).unwrap();
+        config["area_path"] = json!(area);
+        config["iteration_path"] = json!(iteration);
+        config.to_string()
+    };
+    let bad = env.write(
+        "bad.json",
+        &with_paths(&format!("{project}\\Payments"), project),
+    );
+    let (ok, out) = env.run(&["validate-config", &bad]);
+    assert!(
+        !ok,
+        "a path that names no node fails validate-config:\n{out}"
+    );
+    let line = out
+        .lines()
+        .find(|l| l.contains("$.area_path"))
+        .unwrap_or_else(|| panic!("the issue names the member:\n{out}"));
+    assert!(
+        line.contains("tree-path") && line.contains(&format!("{project}\\Payments")),
+        "the issue's rule and the path: {line}"
+    );
+    assert!(
+        !out.contains("$.iteration_path"),
+        "the project's root is a node: {out}"
+    );
+
+    // `--offline` checks the file alone: the shape is right, so it passes.
+    env.ok(&["validate-config", "--offline", &bad]);
+
+    // The plugin answers the same through its export: a typed issue.
+    let conn = pat_connection(&env.emu);
+    let config = with_paths(&format!("{project}\\Payments"), project);
+    match host().validate_config_with(&conn, &config) {
+        Err(ticketing_runtime::CallError::Connector(
+            ticketing_runtime::ConnectorError::InvalidConfig(issues),
+        )) => {
+            assert_eq!(issues.len(), 1, "{issues:?}");
+            assert_eq!(
+                (issues[0].path.as_str(), issues[0].rule.as_str()),
+                ("$.area_path", "tree-path")
+            );
+            assert!(
+                issues[0]
+                    .message
+                    .contains(&format!("`{project}\\Payments`"))
+            );
+        }
+        other => panic!("expected an invalid-config issue: {other:?}"),
+    }
+
+    // Once the area exists, the same file passes.
+    create_node(&env.emu, "Areas", "Payments");
+    let out = env.ok(&["validate-config", &bad]);
+    assert!(out.trim_end().ends_with(": valid"), "{out}");
+}

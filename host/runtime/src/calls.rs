@@ -65,11 +65,20 @@ impl Host {
         })
     }
 
-    /// `dispatch.validate-config`. No network.
+    /// `dispatch.validate-config` without a connection. No network.
     pub fn validate_config(&self, config: &str) -> Result<(), CallError> {
         flatten(self.call(Egress::none(), |i, s| {
             i.secops_ticketing_dispatch()
-                .call_validate_config(s, config)
+                .call_validate_config(s, None, config)
+        }))
+    }
+
+    /// `dispatch.validate-config` with a connection: the area and iteration
+    /// paths are also looked up in the project's trees.
+    pub fn validate_config_with(&self, c: &Connection, config: &str) -> Result<(), CallError> {
+        flatten(self.call(Egress::for_connection(c), |i, s| {
+            i.secops_ticketing_dispatch()
+                .call_validate_config(s, Some(c), config)
         }))
     }
 

@@ -30,7 +30,7 @@ mod outbound;
 mod pacing;
 
 pub use bindings::exports::secops::ticketing::auth::{ConnectionInfo, Deployment, Identity};
-pub use bindings::exports::secops::ticketing::dispatch::DispatchPreview;
+pub use bindings::exports::secops::ticketing::dispatch::{AttachmentPreview, DispatchPreview};
 pub use bindings::exports::secops::ticketing::schema::{
     FieldInfo, InputType, StateCategory, StateInfo, WorkItemType,
 };

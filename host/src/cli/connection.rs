@@ -245,16 +245,24 @@ struct Valid {
 }
 
 /// `validate-config FILE`: a refused config is an error (exit 1) naming
-/// each problem.
+/// each problem. With a host config (`--config` exists) and no `--offline`,
+/// the connection is given too, so a tree path that names no node of the
+/// project is one of the problems.
 pub fn validate_config(
     cli: &Cli,
     host: &Host,
     file: &Path,
+    offline: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    host.validate_config(&text).map_err(fail)?;
+    if offline || !cli.config.exists() {
+        host.validate_config(&text).map_err(fail)?;
+    } else {
+        host.validate_config_with(&load_connection(cli)?, &text)
+            .map_err(fail)?;
+    }
     if cli.json {
         return output::print(
             out,
@@ -306,6 +314,16 @@ struct PreviewJson {
     /// The request body: JSON (a JSON Patch document) when it parses, else text.
     body: serde_json::Value,
     problems: Vec<ProblemJson>,
+    /// The findings file the dispatch would upload; absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attachment: Option<AttachmentJson>,
+}
+
+#[derive(Serialize)]
+struct AttachmentJson {
+    file_name: String,
+    /// Bytes.
+    size: u64,
 }
 
 #[derive(Serialize)]
@@ -348,10 +366,17 @@ pub fn preview(
                         message: i.message.clone(),
                     })
                     .collect(),
+                attachment: p.attachment.as_ref().map(|a| AttachmentJson {
+                    file_name: a.file_name.clone(),
+                    size: a.size,
+                }),
             },
         )?;
     } else {
         writeln!(out, "{} {}\n{}", p.method, p.url, p.body)?;
+        if let Some(a) = &p.attachment {
+            writeln!(out, "attachment: {} ({} bytes)", a.file_name, a.size)?;
+        }
         for i in &p.problems {
             writeln!(out, "problem: {} [{}]: {}", i.path, i.rule, i.message)?;
         }

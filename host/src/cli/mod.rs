@@ -121,8 +121,15 @@ pub enum Command {
         #[command(subcommand)]
         what: SchemaCommand,
     },
-    /// Checks an outegration config file.
-    ValidateConfig { file: PathBuf },
+    /// Checks an outegration config file; with the host config's connection
+    /// (when `--config` exists), its area and iteration paths are also
+    /// looked up in the project's trees.
+    ValidateConfig {
+        file: PathBuf,
+        /// Checks the file alone: no connection, no network.
+        #[arg(long)]
+        offline: bool,
+    },
     /// Prints the JSON Schema of the outegration config.
     ConfigSchema,
     /// Prints the default outegration config of a work item type, for the
@@ -416,7 +423,9 @@ pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<(
     match &cli.command {
         Command::TestConnection => connection::test_connection(cli, host, out),
         Command::Schema { what } => connection::schema(cli, host, what, out),
-        Command::ValidateConfig { file } => connection::validate_config(cli, host, file, out),
+        Command::ValidateConfig { file, offline } => {
+            connection::validate_config(cli, host, file, *offline, out)
+        }
         Command::ConfigSchema => connection::config_schema(host, out),
         Command::DefaultConfig {
             work_item_type,

@@ -290,6 +290,10 @@ pub fn preview(p: core_dispatch::Preview) -> dispatch::DispatchPreview {
         url: p.url,
         body: p.body,
         problems: p.problems.into_iter().map(issue).collect(),
+        attachment: p.attachment.map(|a| dispatch::AttachmentPreview {
+            file_name: a.file_name,
+            size: a.size,
+        }),
     }
 }
 

@@ -81,9 +81,9 @@ impl schema::Guest for Component {
 }
 
 impl dispatch::Guest for Component {
-    fn validate_config(config: String) -> Result<()> {
-        ado_connector_core::config::parse(&config)
-            .map(|_| ())
+    fn validate_config(connection: Option<types::Connection>, config: String) -> Result<()> {
+        let connection = connection.map(convert::connection);
+        core_dispatch::validate_config(&HostEnv, connection.as_ref(), &config)
             .map_err(convert::error)
     }
 

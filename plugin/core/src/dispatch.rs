@@ -28,6 +28,8 @@ pub struct Preview {
     pub url: String,
     pub body: String,
     pub problems: Vec<Issue>,
+    /// The findings file the dispatch would upload (name and size).
+    pub attachment: Option<attachments::PreviewFile>,
 }
 
 /// Adds the config's tags and the ticket's own tag to the mapped
@@ -93,7 +95,10 @@ fn plan(client: &Client<'_>, config: &Config, ticket: &Ticket) -> Result<Plan, C
     problems.extend(issues);
     problems.extend(validate::placement(config, &schema, &mut values));
     problems.extend(mapping::tree_paths::check(
-        client, config, &schema, &values,
+        client,
+        config,
+        &schema.project,
+        &values,
     )?);
     problems.extend(merge_tags(config, &ticket.id, &mut values));
     problems.extend(validate::required(&schema, &values));
@@ -158,13 +163,40 @@ pub fn preview(
         }
     }
     // The findings file: its relation op with a placeholder URL, no upload.
-    let body = attachments::preview(&client, &config, ticket, body, &mut plan.problems);
+    let (body, attachment) =
+        attachments::preview(&client, &config, ticket, body, &mut plan.problems);
     Ok(Preview {
         method: "POST".into(),
         url: plan.url,
         body: serde_json::to_string_pretty(&body).unwrap_or_default(),
         problems: plan.problems,
+        attachment,
     })
+}
+
+/// `validate-config`: the config's own checks (no network); with a
+/// connection, its area and iteration paths are also looked up in the
+/// project's trees, so a path ADO would refuse (TF401347) is reported
+/// before any ticket is dispatched.
+pub fn validate_config(
+    env: &dyn Env,
+    connection: Option<&Connection>,
+    config_text: &str,
+) -> Result<(), ConnectorError> {
+    let config = config::parse(config_text)?;
+    let Some(connection) = connection else {
+        return Ok(());
+    };
+    if config.area_path.is_none() && config.iteration_path.is_none() {
+        return Ok(());
+    }
+    let client = Client::new(env, connection)?;
+    let problems = mapping::tree_paths::check_config(&client, &config)?;
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ConnectorError::InvalidConfig(problems))
+    }
 }
 
 #[derive(Deserialize)]

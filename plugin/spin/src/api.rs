@@ -179,6 +179,17 @@ pub struct Preview {
     /// The JSON Patch document that would be sent.
     pub body: Value,
     pub problems: Vec<ado_connector_core::Issue>,
+    /// The findings file the dispatch would upload; absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<AttachmentPreview>,
+}
+
+/// A preview's findings file: generated, not uploaded.
+#[derive(Debug, Serialize)]
+pub struct AttachmentPreview {
+    pub file_name: String,
+    /// Size in bytes.
+    pub size: u64,
 }
 
 #[derive(Debug, Serialize)]

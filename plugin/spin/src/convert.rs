@@ -171,6 +171,10 @@ pub fn preview(p: Preview) -> api::Preview {
         url: p.url,
         body: serde_json::from_str(&p.body).unwrap_or(Value::String(p.body)),
         problems: p.problems,
+        attachment: p.attachment.map(|a| api::AttachmentPreview {
+            file_name: a.file_name,
+            size: a.size,
+        }),
     }
 }
 

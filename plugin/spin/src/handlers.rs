@@ -96,8 +96,13 @@ pub fn config_schema() -> Answer {
     ok(&schema)
 }
 
-pub fn validate_config(req: api::ValidateConfigRequest) -> Answer {
-    core_config::parse(&req.config.text()).map_err(ado_error)?;
+/// The config's own checks; with the service's connection configured, its
+/// area and iteration paths are looked up in the project's trees too (a
+/// service without one still checks the rest).
+pub fn validate_config(p: &dyn Platform, req: api::ValidateConfigRequest) -> Answer {
+    let c = connection(p).ok();
+    core_dispatch::validate_config(&ServiceEnv(p), c.as_ref(), &req.config.text())
+        .map_err(ado_error)?;
     ok(&json!({ "valid": true }))
 }
 

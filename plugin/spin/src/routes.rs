@@ -73,7 +73,7 @@ fn route(p: &dyn Platform, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
         ["v1", "schema", "types", ty, "fields"] => handlers::fields(p, ty),
         ["v1", "schema", "types", ty, "states"] => handlers::states(p, ty),
         ["v1", "config", "schema"] => handlers::config_schema(),
-        ["v1", "config", "validate"] => handlers::validate_config(body(req)?),
+        ["v1", "config", "validate"] => handlers::validate_config(p, body(req)?),
         ["v1", "preview"] => handlers::preview(p, body(req)?),
         ["v1", "dispatch"] => handlers::dispatch(p, body(req)?),
         ["v1", "sync"] => handlers::sync(p, body(req)?),

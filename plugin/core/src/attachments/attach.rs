@@ -66,23 +66,36 @@ pub fn for_dispatch(
     }
 }
 
+/// The findings file a preview shows: generated, not uploaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewFile {
+    pub file_name: String,
+    /// The generated file's size in bytes.
+    pub size: u64,
+}
+
 /// A preview's body with the findings file's relation op appended (with a
-/// placeholder URL: nothing is uploaded), or its problem added to `problems`.
+/// placeholder URL: nothing is uploaded) and the file's name and size, or
+/// its problem added to `problems`.
 pub fn preview(
     client: &Client<'_>,
     config: &Config,
     ticket: &Ticket,
     mut body: Value,
     problems: &mut Vec<Issue>,
-) -> Value {
+) -> (Value, Option<PreviewFile>) {
+    let mut shown = None;
     if let (Some(options), Some(ops)) = (&config.attachment, body.as_array_mut()) {
         match preview_op(client, options, &config.labels, ticket) {
-            Some(Ok(op)) => ops.push(op),
+            Some(Ok((op, file))) => {
+                ops.push(op);
+                shown = Some(file);
+            }
             Some(Err(issue)) => problems.push(issue),
             None => {}
         }
     }
-    body
+    (body, shown)
 }
 
 /// Generates, checks and uploads the ticket's findings file. `None` when the
@@ -124,14 +137,14 @@ pub(super) fn upload(
 }
 
 /// What a preview shows: the relation op with a placeholder URL (nothing is
-/// uploaded), or the problem that would stop the dispatch. `None` when the
-/// ticket has no findings.
+/// uploaded) and the generated file's name and size, or the problem that
+/// would stop the dispatch. `None` when the ticket has no findings.
 pub fn preview_op(
     client: &Client<'_>,
     options: &AttachmentOptions,
     labels: &BTreeMap<String, String>,
     ticket: &Ticket,
-) -> Option<Result<Value, Issue>> {
+) -> Option<Result<(Value, PreviewFile), Issue>> {
     if ticket.findings.is_empty() {
         return None;
     }
@@ -155,8 +168,12 @@ pub fn preview_op(
         query_value(&file.file_name)
     );
     let digest = digest(ticket, options, labels);
-    Some(Ok(relation_op(
-        &placeholder,
-        &comment(ticket, options, &digest),
+    let op = relation_op(&placeholder, &comment(ticket, options, &digest));
+    Some(Ok((
+        op,
+        PreviewFile {
+            size: file.bytes.len() as u64,
+            file_name: file.file_name,
+        },
     )))
 }

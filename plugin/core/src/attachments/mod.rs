@@ -33,7 +33,8 @@ use crate::error::{ConnectorError, Issue};
 use crate::model::Ticket;
 
 pub use attach::{
-    AttachedFile, attach, comment, digest_marker, for_dispatch, preview, preview_op, relation_op,
+    AttachedFile, PreviewFile, attach, comment, digest_marker, for_dispatch, preview, preview_op,
+    relation_op,
 };
 pub use columns::{Cell, Table, severity_rank};
 pub use options::{

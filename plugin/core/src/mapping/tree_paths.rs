@@ -8,17 +8,29 @@
 
 use serde_json::{Map, Value};
 
+use super::validate;
 use crate::client::Client;
 use crate::config::Config;
+use crate::connection::{ProjectRef, resolve_project};
 use crate::error::{ConnectorError, Issue};
-use crate::schema::TypeSchema;
 use crate::target::{API_VERSION, segment};
+
+/// `validate-config` with a connection: the config's `area_path` and
+/// `iteration_path` checked as a dispatch would place them (a valid path,
+/// under the project) and then against the project's trees.
+pub fn check_config(client: &Client<'_>, config: &Config) -> Result<Vec<Issue>, ConnectorError> {
+    let project = resolve_project(client, false)?;
+    let mut values = Map::new();
+    let mut problems = validate::tree_paths(config, &project.name, &mut values);
+    problems.extend(check(client, config, &project, &values)?);
+    Ok(problems)
+}
 
 /// A problem for each tree path in `values` that names no node.
 pub fn check(
     client: &Client<'_>,
     config: &Config,
-    schema: &TypeSchema,
+    project: &ProjectRef,
     values: &Map<String, Value>,
 ) -> Result<Vec<Issue>, ConnectorError> {
     let mut problems = Vec::new();
@@ -47,7 +59,7 @@ pub fn check(
         };
         let relative: Vec<String> = below.split('\\').map(segment).collect();
         let url = client.target().project_api(
-            &schema.project.id,
+            &project.id,
             &format!("wit/classificationnodes/{group}/{}", relative.join("/")),
             API_VERSION,
         );
@@ -64,7 +76,7 @@ pub fn check(
                     "tree-path",
                     format!(
                         "`{path}` names no {word} of project `{}` (ADO refuses it with TF401347); create the {word} or choose one that exists",
-                        schema.project.name
+                        project.name
                     ),
                 ));
             }

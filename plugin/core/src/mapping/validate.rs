@@ -197,6 +197,14 @@ pub fn placement(
             )),
         }
     }
+    problems.extend(tree_paths(config, &schema.project.name, values));
+    problems
+}
+
+/// The config's area and iteration path into `values`, each a valid path
+/// under `project`; a problem at its config member otherwise.
+pub fn tree_paths(config: &Config, project: &str, values: &mut Map<String, Value>) -> Vec<Issue> {
+    let mut problems = Vec::new();
     for (member, reference, value) in [
         ("area_path", "System.AreaPath", &config.area_path),
         (
@@ -207,7 +215,7 @@ pub fn placement(
     ] {
         let Some(value) = value else { continue };
         match coerce::tree_path(value) {
-            Ok(path) => match under_project(&path, &schema.project.name) {
+            Ok(path) => match under_project(&path, project) {
                 Ok(()) => {
                     values.insert(reference.into(), json!(path));
                 }

@@ -184,6 +184,16 @@ fn preview_shows_the_relation_with_a_placeholder_url_and_uploads_nothing() {
         comment.starts_with("SecOps ticket SEC-101: 3 findings (JSONL) ["),
         "{comment}"
     );
+    // The name and size of the file the dispatch would generate.
+    let options: AttachmentOptions =
+        serde_json::from_str(r#"{"format":"jsonl","file_name":"{ticket_id}.{ext}"}"#).unwrap();
+    let now = crate::env::Env::now_unix(&env);
+    let generated = generate(&hostile_ticket(), &options, &Default::default(), now).unwrap();
+    let file = p.attachment.as_ref().expect("the file's name and size");
+    assert_eq!(
+        (file.file_name.as_str(), file.size),
+        ("SEC-101.jsonl", generated.bytes.len() as u64)
+    );
     assert_eq!(env.sent.borrow().len(), 4, "only the schema was read");
 }
 
