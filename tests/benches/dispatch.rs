@@ -1,14 +1,21 @@
 //! End to end against the emulator with 30 ms of added latency per request
-//! (rate limiting off): `ticketing-host dispatch --jobs 16` of N tickets,
-//! against the baseline a team would write instead — Microsoft's Python
-//! client creating the same work items one after the other, as its samples
-//! do (`python/baseline_dispatch.py`). Also the requests each operation
-//! costs, counted by the emulator: dispatch, dispatch with a findings
-//! attachment, sync of one field, close, and bulk close of all N.
+//! (rate limiting off), like for like: `ticketing-host dispatch --jobs 16`
+//! of N tickets, run as its own process (start, compile-cache load and all),
+//! against Microsoft's Python client creating the same work items from a
+//! pool of 16 threads (`python/threaded_dispatch.py`). For each: the wall
+//! time against the latency floor (N × 30 ms ÷ 16) and the CPU time (user +
+//! sys of the process, from the kernel's account of waited-for children)
+//! per dispatch. The sequential client of issue 10
+//! (`python/baseline_dispatch.py`, one create after the other as
+//! Microsoft's samples do) runs too, labelled as what it is. Also the
+//! requests each operation costs, counted by the emulator: dispatch,
+//! dispatch with a findings attachment, sync of one field, close, and bulk
+//! close of all N.
 //!
-//! `cargo bench -p ticketing-tests --bench dispatch` runs N = 1,000;
+//! `cargo bench --workspace --bench dispatch` runs N = 1,000;
 //! `cargo test --workspace` runs N = 10 as a smoke run. The Python client
-//! comes from `ADO_PYTHON` or `target-py/venv` (`.ci/run` creates it).
+//! comes from `ADO_PYTHON`, `target-py/venv`, or the virtualenv the
+//! emulator's tests make (`target/tmp/ado-python-7.1.0b4`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -98,13 +105,21 @@ impl Bench {
         Bench { dir, emu, host }
     }
 
+    /// The global options: config, secrets file, state.
+    fn argv(&self) -> Vec<String> {
+        vec![
+            "--config".into(),
+            path(&self.dir.join("host.toml")).into(),
+            "--secrets".into(),
+            path(&self.dir.join("secrets.toml")).into(),
+            "--state".into(),
+            path(&self.dir.join("state.db")).into(),
+        ]
+    }
+
     fn run(&self, args: &[&str]) -> String {
-        let mut argv: Vec<String> = ["ticketing-host", "--config"].map(String::from).to_vec();
-        argv.push(path(&self.dir.join("host.toml")).into());
-        argv.push("--secrets".into());
-        argv.push(path(&self.dir.join("secrets.toml")).into());
-        argv.push("--state".into());
-        argv.push(path(&self.dir.join("state.db")).into());
+        let mut argv = vec!["ticketing-host".to_string()];
+        argv.extend(self.argv());
         argv.extend(args.iter().map(|a| a.to_string()));
         let mut out = Vec::new();
         let result = run_with(&Cli::parse_from(&argv), &self.host, &mut out);
@@ -145,40 +160,114 @@ fn python() -> Option<PathBuf> {
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
         .or_else(|| {
-            let venv = ticketing_tests::workspace_root().join("target-py/venv/bin/python");
-            venv.exists().then_some(venv)
+            let root = ticketing_tests::workspace_root();
+            [
+                root.join("target-py/venv/bin/python"),
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join("ado-python-7.1.0b4/venv/bin/python"),
+            ]
+            .into_iter()
+            .find(|p| p.exists())
         })
 }
 
-/// The baseline's wall time for `n` creates.
-fn baseline(emu: &Emulator, n: usize) -> Option<Duration> {
-    let python = python()?;
-    let script =
-        ticketing_tests::workspace_root().join("tests/benches/python/baseline_dispatch.py");
-    let cache =
-        std::env::temp_dir().join(format!("ticketing-bench-pycache-{}", std::process::id()));
-    let output = Command::new(python)
-        .arg(script)
-        .arg(emu.org_url())
-        .arg(seed::PAT)
-        .arg(seed::PROJECT)
-        .arg(n.to_string())
-        .env("AZURE_DEVOPS_CACHE_DIR", &cache)
-        .output()
-        .expect("python runs");
-    let _ = std::fs::remove_dir_all(&cache);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "the baseline failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains(&format!("created {n}")), "{stdout}");
-    let secs: f64 = stdout.lines().last()?.trim().parse().ok()?;
-    Some(Duration::from_secs_f64(secs))
+/// CPU time (user + sys) of this process's waited-for children so far:
+/// `cutime` and `cstime` of `/proc/self/stat`, in clock ticks of 10 ms
+/// (`USER_HZ` is 100 in Linux's ABI). The kernel adds a child's time when
+/// it is reaped, all its threads included.
+fn children_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    // Fields after the command name, which is in parentheses: field 3 first.
+    let rest = &stat[stat.rfind(')').expect("a command name") + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = [13, 14]
+        .iter()
+        .map(|&i| fields[i].parse::<u64>().unwrap())
+        .sum();
+    Duration::from_millis(ticks * 10)
 }
 
-fn main() {
+/// What one process did: its wall time from spawn to exit, its CPU time,
+/// and what it printed.
+struct Run {
+    wall: Duration,
+    cpu: Duration,
+    stdout: String,
+}
+
+fn measure(cmd: &mut Command) -> Run {
+    let cpu = children_cpu();
+    let started = Instant::now();
+    let output = cmd.output().expect("the process runs");
+    let wall = started.elapsed();
+    let cpu = children_cpu() - cpu;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{cmd:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Run { wall, cpu, stdout }
+}
+
+/// A Python client's run of `script` with `args` after the org URL, the
+/// PAT, the project and `n`; `None` without an interpreter.
+fn python_run(emu: &Emulator, script: &str, n: usize, args: &[&str]) -> Option<Run> {
+    let python = python()?;
+    let script = ticketing_tests::workspace_root()
+        .join("tests/benches/python")
+        .join(script);
+    let cache =
+        std::env::temp_dir().join(format!("ticketing-bench-pycache-{}", std::process::id()));
+    let run = measure(
+        Command::new(python)
+            .arg(script)
+            .arg(emu.org_url())
+            .arg(seed::PAT)
+            .arg(seed::PROJECT)
+            .arg(n.to_string())
+            .args(args)
+            .env("AZURE_DEVOPS_CACHE_DIR", &cache),
+    );
+    let _ = std::fs::remove_dir_all(&cache);
+    assert!(
+        run.stdout.contains(&format!("created {n}")),
+        "{}",
+        run.stdout
+    );
+    Some(run)
+}
+
+/// The seconds a Python script timed its creates (its last line).
+fn timed(run: &Run) -> f64 {
+    run.stdout
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// `--as-host ARGS`: this binary is `ticketing-host ARGS` (the bench runs
+/// the host as a process of its own, as an operator would).
+fn as_host(args: impl Iterator<Item = String>) -> std::process::ExitCode {
+    let argv = std::iter::once("ticketing-host".to_string()).chain(args);
+    match ticketing_host::cli::run(Cli::parse_from(argv)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn per_dispatch(cpu: Duration, n: usize) -> f64 {
+    cpu.as_secs_f64() * 1e3 / n as f64
+}
+
+fn main() -> std::process::ExitCode {
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("--as-host") {
+        return as_host(args);
+    }
     let full = std::env::args().any(|a| a == "--bench");
     let n = if full { 1_000 } else { 10 };
     let b = Bench::new();
@@ -202,7 +291,8 @@ fn main() {
         b.run(&["close", "ONE"]);
     });
 
-    // N tickets with 30 ms per request: the host with JOBS workers...
+    // N tickets with 30 ms per request: the host with JOBS workers, a
+    // process of its own...
     let ids: Vec<String> = (0..n).map(|i| format!("BENCH-{i:04}")).collect();
     for id in &ids {
         b.put(&ticket(id, 0));
@@ -211,18 +301,30 @@ fn main() {
         latency_ms: LATENCY_MS,
         ..Faults::default()
     });
-    let mut args = vec!["dispatch", "--jobs", "16", "--outegration"];
-    let plain = b.config("plain.json");
-    args.push(&plain);
-    args.extend(ids.iter().map(String::as_str));
     let before = b.emu.request_count();
-    let started = Instant::now();
-    let out = b.run(&args);
-    let host_time = started.elapsed();
+    let host = measure(
+        Command::new(std::env::current_exe().expect("the bench binary"))
+            .arg("--as-host")
+            .args(b.argv())
+            .args(["--plugin", path(ticketing_tests::plugin_wasm())])
+            .args([
+                "--cache-dir",
+                path(&ticketing_tests::host_options().cache_dir.unwrap()),
+            ])
+            .args(["dispatch", "--jobs", &JOBS.to_string(), "--outegration"])
+            .arg(b.config("plain.json"))
+            .args(&ids),
+    );
     let host_requests = b.emu.request_count() - before;
-    assert!(out.contains(&format!("{n} dispatched, 0 failed")), "{out}");
-    // ...and the baseline, sequential.
-    let python_time = baseline(&b.emu, n);
+    assert!(
+        host.stdout.contains(&format!("{n} dispatched, 0 failed")),
+        "{}",
+        host.stdout
+    );
+    // ...Microsoft's client with as many threads, and one after the other.
+    let threads = JOBS.to_string();
+    let threaded = python_run(&b.emu, "threaded_dispatch.py", n, &[&threads]);
+    let sequential = python_run(&b.emu, "baseline_dispatch.py", n, &[]);
     b.emu.set_faults(Faults::default());
 
     let mut close_args = vec!["close", "--bulk"];
@@ -231,18 +333,45 @@ fn main() {
         b.run(&close_args);
     });
 
-    println!("dispatch of {n} tickets, {LATENCY_MS} ms added to every request");
+    let floor = Duration::from_millis(LATENCY_MS) * n as u32 / JOBS as u32;
     println!(
-        "  ticketing-host --jobs {JOBS}   {:>8.2} s  ({host_requests} requests)",
-        host_time.as_secs_f64()
+        "dispatch of {n} tickets, {LATENCY_MS} ms added to every request; latency floor \
+         {n} x {LATENCY_MS} ms / {JOBS} = {:.3} s",
+        floor.as_secs_f64()
     );
-    match python_time {
-        Some(p) => println!(
-            "  Python client, sequential {:>8.2} s  (host = {:.1}x faster)",
-            p.as_secs_f64(),
-            p.as_secs_f64() / host_time.as_secs_f64()
-        ),
-        None => println!("  Python client: not found (set ADO_PYTHON), baseline not run"),
+    println!(
+        "  ticketing-host --jobs {JOBS} (process)  {:>7.3} s = {:>3.0}% of the floor  CPU {:.3} s = {:.3} ms/dispatch  ({host_requests} requests)",
+        host.wall.as_secs_f64(),
+        100.0 * floor.as_secs_f64() / host.wall.as_secs_f64(),
+        host.cpu.as_secs_f64(),
+        per_dispatch(host.cpu, n),
+    );
+    match &threaded {
+        Some(p) => {
+            println!(
+                "  Python client, {JOBS} threads        {:>7.3} s = {:>3.0}% of the floor  CPU {:.3} s = {:.3} ms/dispatch  (creates alone {:.3} s)",
+                p.wall.as_secs_f64(),
+                100.0 * floor.as_secs_f64() / p.wall.as_secs_f64(),
+                p.cpu.as_secs_f64(),
+                per_dispatch(p.cpu, n),
+                timed(p),
+            );
+            println!(
+                "  like for like: wall {:.2}x, CPU per dispatch {:.2}x (Python / host)",
+                p.wall.as_secs_f64() / host.wall.as_secs_f64(),
+                p.cpu.as_secs_f64() / host.cpu.as_secs_f64().max(1e-3),
+            );
+        }
+        None => println!("  Python client: not found (set ADO_PYTHON), baselines not run"),
+    }
+    if let Some(p) = &sequential {
+        println!(
+            "  Python client, sequential (not like for like)  {:>7.3} s  creates alone {:.3} s  CPU {:.3} ms/dispatch  (host {:.1}x faster)",
+            p.wall.as_secs_f64(),
+            timed(p),
+            per_dispatch(p.cpu, n),
+            p.wall.as_secs_f64() / host.wall.as_secs_f64()
+        );
     }
     println!("requests per operation (warm schema)");
     println!("  dispatch                  {dispatch}");
@@ -250,4 +379,5 @@ fn main() {
     println!("  sync of one field         {sync}");
     println!("  close                     {close}");
     println!("  bulk close of {n:<5}       {bulk_close}");
+    std::process::ExitCode::SUCCESS
 }
