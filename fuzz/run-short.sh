@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 seconds="${FUZZ_SECONDS:-20}"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(webhook template config response ticket_json)
+    targets=(webhook template config response ticket_json findings)
 fi
 
 if ! rustup toolchain list | grep -q '^nightly'; then

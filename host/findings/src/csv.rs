@@ -108,7 +108,7 @@ pub fn parse(file: &str, text: &str, options: &Options) -> Result<Parsed, Ingest
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::ingest::Severity;
+    use crate::Severity;
 
     #[test]
     fn csv_rows_become_findings_with_lists_split_on_semicolons() {

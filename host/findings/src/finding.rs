@@ -1,5 +1,5 @@
 //! A finding as the state database stores it, whatever scanner format it
-//! came from (the ingest's parsers in `platform::ingest` produce it), and
+//! came from (the parsers of this crate produce it), and
 //! its severity scale.
 
 use serde::{Deserialize, Serialize};
@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// One finding as a scanner reported it, whatever the input format.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScanFinding {
-    /// Stable identity across scans (`platform::ingest::fingerprint`).
+    /// Stable identity across scans ([`crate::fingerprint`]).
     pub fingerprint: String,
     /// The tool (`CodeQL`, `Trivy`...).
     pub scanner: String,

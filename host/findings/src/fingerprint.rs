@@ -62,7 +62,7 @@ pub fn cve_in(text: &str) -> Option<String> {
     None
 }
 
-pub use crate::state::finding::Severity;
+pub use crate::finding::Severity;
 
 #[cfg(test)]
 mod tests {

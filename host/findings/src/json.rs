@@ -65,7 +65,7 @@ pub fn parse(file: &str, text: &str, options: &Options) -> Result<Parsed, Ingest
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::ingest::Severity;
+    use crate::Severity;
 
     #[test]
     fn a_json_list_of_findings_is_read_with_a_fingerprint_per_finding() {

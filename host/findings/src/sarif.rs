@@ -423,7 +423,7 @@ mod tests {
 
     fn fixture(name: &str) -> Parsed {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../tests/fixtures/sarif")
+            .join("../../tests/fixtures/sarif")
             .join(name);
         let text = std::fs::read_to_string(&path).unwrap();
         parse(name, &text, &Options::default()).unwrap()
