@@ -249,6 +249,11 @@ pub enum Command {
         /// subscribe again an outegration with one ADO no longer has.
         #[arg(long)]
         repair: bool,
+        /// Replace each outegration's webhook password by a new random one:
+        /// ADO's subscriptions are replaced by ones sending it, the old one
+        /// stops working at `serve`. The password is never printed.
+        #[arg(long, conflicts_with = "repair")]
+        rotate: bool,
     },
     /// Deletes the subscriptions of an outegration (or all) in ADO and forgets them.
     Unsubscribe {
@@ -479,7 +484,9 @@ pub fn run_with(cli: &Cli, host: &Host, out: &mut dyn Write) -> anyhow::Result<(
             outegration,
             public_url,
         } => webhooks::subscribe(cli, host, outegration, public_url, out),
-        Command::Subscriptions { repair } => webhooks::subscriptions(cli, host, *repair, out),
+        Command::Subscriptions { repair, rotate } => {
+            webhooks::subscriptions(cli, host, *repair, *rotate, out)
+        }
         Command::Unsubscribe { outegration } => {
             webhooks::unsubscribe(cli, host, outegration.as_deref(), out)
         }

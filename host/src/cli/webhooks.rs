@@ -1,4 +1,4 @@
-//! `serve`, `subscribe`, `subscriptions [--repair]` and `unsubscribe`: the
+//! `serve`, `subscribe`, `subscriptions [--repair | --rotate]` and `unsubscribe`: the
 //! webhook receiver and the ADO service-hook subscriptions pointing at it.
 
 use std::io::Write;
@@ -131,14 +131,18 @@ pub fn subscribe(
 }
 
 /// `subscriptions [--repair]`: fails when one is not enabled (after
-/// printing them all).
+/// printing them all). With `rotate`: `subscriptions --rotate`.
 pub fn subscriptions(
     cli: &Cli,
     host: &Host,
     repair: bool,
+    rotate: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let (db, conn) = (Db::open(&cli.state)?, load_connection(cli)?);
+    if rotate {
+        return rotated(cli, &subs::rotate(host, &db, &conn)?, out);
+    }
     if !cli.json {
         return subs::subscriptions(host, &db, &conn, repair, out);
     }
@@ -157,6 +161,40 @@ pub fn subscriptions(
         },
     )?;
     subs::not_enabled(&checked, repair)
+}
+
+/// What `subscriptions --rotate` did: per outegration, its new
+/// subscriptions (the password itself is never printed).
+fn rotated(
+    cli: &Cli,
+    rotated: &[subs::OutegrationStatus],
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let rows: Vec<&SubscriptionRow> = rotated.iter().flat_map(|o| &o.subscriptions).collect();
+    if cli.json {
+        return output::print(
+            out,
+            &Subscriptions {
+                subscriptions: rows.iter().map(|s| SubscriptionJson::from(*s)).collect(),
+                resubscribed: rotated.iter().map(|o| o.outegration.clone()).collect(),
+                not_enabled: rows.iter().filter(|s| !s.enabled()).count(),
+            },
+        );
+    }
+    if rotated.is_empty() {
+        writeln!(out, "no subscriptions")?;
+    }
+    for o in rotated {
+        writeln!(
+            out,
+            "{}: webhook password rotated; its subscriptions were replaced",
+            o.outegration
+        )?;
+        for s in &o.subscriptions {
+            s.write_line(out)?;
+        }
+    }
+    Ok(())
 }
 
 /// `unsubscribe`.

@@ -1,4 +1,4 @@
-//! The `subscribe`, `subscriptions [--repair]` and `unsubscribe` commands:
+//! The `subscribe`, `subscriptions [--repair | --rotate]` and `unsubscribe` commands:
 //! an outegration's ADO service-hook subscriptions, pointing at `serve`'s
 //! `/hooks/{name}` with the outegration's generated credentials, stored in
 //! the state database so they can be checked, repaired and removed.
@@ -45,15 +45,45 @@ fn replace(
     key: &str,
     url: &str,
 ) -> anyhow::Result<Vec<Subscription>> {
+    replace_with(host, db, conn, key, url, None)
+}
+
+/// [`replace`], the new subscriptions sending `new_password` (stored once
+/// ADO has them) instead of the stored one.
+///
+/// The order keeps every event delivered: until the new password is
+/// stored, the old subscriptions still deliver with the old one, which
+/// `serve` accepts; from then on the new ones deliver with the new one.
+/// A delivery of a new subscription that reaches `serve` before it has
+/// read the new password is refused once and retried by ADO (transient
+/// retries, then probation), never lost; its duplicate from an old
+/// subscription is dropped by the inbox.
+fn replace_with(
+    host: &Host,
+    db: &Db,
+    conn: &Connection,
+    key: &str,
+    url: &str,
+    new_password: Option<&str>,
+) -> anyhow::Result<Vec<Subscription>> {
     let config = std::fs::read_to_string(key)
         .with_context(|| format!("reading the outegration config {key}"))?;
     let (_, auth) = auth_of(db, key)?;
+    let auth = match (new_password, auth) {
+        (Some(password), DeliveryAuth::Basic((user, _))) => {
+            DeliveryAuth::Basic((user, password.to_string()))
+        }
+        (_, auth) => auth,
+    };
     let previous: Vec<String> = db
         .subscriptions(Some(key))?
         .into_iter()
         .map(|s| s.id)
         .collect();
     let subs = host.subscribe(conn, &config, url, &auth).map_err(call)?;
+    if let Some(password) = new_password {
+        db.set_hook_password(key, password)?;
+    }
     let stored: Vec<_> = subs
         .iter()
         .map(|s| StoredSubscription {
@@ -71,6 +101,40 @@ fn replace(
     Ok(subs)
 }
 
+/// `subscriptions --rotate`: a new random webhook password for each
+/// outegration with subscriptions; ADO's subscriptions are replaced by ones
+/// sending it (see [`replace_with`]) and the stored credentials changed, so
+/// the old password stops working at `serve`. The password is generated,
+/// never read from a command line, and never printed.
+pub fn rotate(host: &Host, db: &Db, conn: &Connection) -> anyhow::Result<Vec<OutegrationStatus>> {
+    let stored = db.subscriptions(None)?;
+    let mut urls: BTreeMap<&str, &str> = BTreeMap::new();
+    for s in &stored {
+        urls.entry(&s.outegration).or_insert(&s.url);
+    }
+    let mut rotated = Vec::new();
+    for (key, url) in urls {
+        let password = Db::new_hook_password();
+        let subs = replace_with(host, db, conn, key, url, Some(&password))
+            .with_context(|| format!("rotating the webhook password of {key}"))?;
+        rotated.push(OutegrationStatus {
+            outegration: key.to_string(),
+            resubscribed: true,
+            subscriptions: subs
+                .into_iter()
+                .map(|s| SubscriptionRow {
+                    id: s.id,
+                    outegration: key.to_string(),
+                    event_type: s.event_type,
+                    status: s.status,
+                    url: url.to_string(),
+                })
+                .collect(),
+        });
+    }
+    Ok(rotated)
+}
+
 /// A subscription as the commands report it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscriptionRow {
@@ -85,6 +149,15 @@ pub struct SubscriptionRow {
 }
 
 impl SubscriptionRow {
+    /// Its line in the output of `subscriptions`: id, event type, status, URL.
+    pub fn write_line(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(
+            out,
+            "{} {:<20} {:<16} {}",
+            self.id, self.event_type, self.status, self.url
+        )
+    }
+
     /// Whether ADO delivers to it.
     pub fn enabled(&self) -> bool {
         self.status.eq_ignore_ascii_case("enabled")
@@ -169,11 +242,7 @@ pub fn subscriptions(
             )?;
         }
         for s in &o.subscriptions {
-            writeln!(
-                out,
-                "{} {:<20} {:<16} {}",
-                s.id, s.event_type, s.status, s.url
-            )?;
+            s.write_line(out)?;
         }
     }
     not_enabled(&checked, repair)

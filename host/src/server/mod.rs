@@ -3,6 +3,7 @@
 //! worker thread; and the web console (`console`).
 
 pub mod console;
+mod endpoints;
 pub mod inbox_worker;
 mod inbox_writer;
 pub mod intake;

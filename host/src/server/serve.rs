@@ -21,7 +21,6 @@
 //! killed command left and retries that fall due run here, one attempt at a
 //! time, so a retry waiting for its backoff never holds up a delivery.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -46,8 +45,8 @@ pub use crate::server::inbox_worker::{process_pending, process_row};
 use crate::server::intake;
 pub use crate::server::intake::DEFAULT_BODY_LIMIT;
 
-/// What the server needs. Its `Debug` leaves the connection's credentials
-/// out (the generated `Connection`'s own `Debug` prints them).
+/// What the server needs. Its `Debug` names the connection's kind of
+/// credentials only (`Connection`'s own `Debug` redacts the secrets).
 #[derive(Clone)]
 pub struct ServeOptions {
     /// Address to listen on (port 0: any free port).
@@ -65,6 +64,8 @@ pub struct ServeOptions {
     /// How long delivered inbox rows and finished jobs are kept; the inbox
     /// worker prunes older ones at start and every hour (see `retention`).
     pub retention: Duration,
+    /// Deliveries handled at once; one more is answered 503 (`saturation`).
+    pub max_deliveries: usize,
 }
 
 impl std::fmt::Debug for ServeOptions {
@@ -76,6 +77,7 @@ impl std::fmt::Debug for ServeOptions {
             .field("body_limit", &self.body_limit)
             .field("process", &self.process)
             .field("retention", &self.retention)
+            .field("max_deliveries", &self.max_deliveries)
             .field(
                 "outbox",
                 &self.outbox.as_ref().map(|(c, retry)| {
@@ -103,21 +105,17 @@ impl ServeOptions {
             process: true,
             outbox: None,
             retention: crate::state::db::retention::DEFAULT_RETENTION,
+            max_deliveries: super::saturation::MAX_CONCURRENT_DELIVERIES,
         }
     }
 }
 
 pub use crate::platform::subscriptions::endpoint_name;
 
-struct Endpoint {
-    outegration: String,
-    auth: DeliveryAuth,
-}
-
 struct App {
     host: &'static Host,
     inbox: InboxWriter,
-    endpoints: HashMap<String, Endpoint>,
+    endpoints: super::endpoints::Endpoints,
     wake: Arc<Wake>,
     body_limit: usize,
     bound: super::saturation::Bound,
@@ -209,25 +207,10 @@ pub fn spawn(host: &'static Host, options: ServeOptions) -> anyhow::Result<Serve
     keys.extend(db.outegrations()?);
     keys.sort();
     keys.dedup();
-    let mut endpoints = HashMap::new();
-    for key in keys {
-        let creds = db.hook_credentials(&key, &endpoint_name(&key))?;
-        if endpoints.contains_key(&creds.name) {
-            anyhow::bail!(
-                "two outegrations would be served at /hooks/{}: rename one config file",
-                creds.name
-            );
-        }
-        endpoints.insert(
-            creds.name.clone(),
-            Endpoint {
-                outegration: key,
-                auth: DeliveryAuth::Basic((creds.username, creds.password)),
-            },
-        );
-    }
-    let mut names: Vec<String> = endpoints.keys().cloned().collect();
-    names.sort();
+    // The endpoints read the credentials again while serving (a rotated
+    // password takes over): a connection of their own.
+    let endpoints = super::endpoints::Endpoints::load(Db::open(&options.state)?, &keys)?;
+    let names = endpoints.names();
 
     let listener = std::net::TcpListener::bind(options.listen)
         .with_context(|| format!("listening on {}", options.listen))?;
@@ -266,7 +249,7 @@ pub fn spawn(host: &'static Host, options: ServeOptions) -> anyhow::Result<Serve
         endpoints,
         wake: wake.clone(),
         body_limit: options.body_limit,
-        bound: super::saturation::Bound::new(super::saturation::MAX_CONCURRENT_DELIVERIES),
+        bound: super::saturation::Bound::new(options.max_deliveries),
     });
     let router = Router::new()
         .route("/health", get(|| async { "ok" }))
@@ -343,13 +326,14 @@ async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> (StatusCode, &'static str) {
-    let Some(endpoint) = app.endpoints.get(&name) else {
+    let presents = |auth: &DeliveryAuth| super::saturation::presents(&headers, auth);
+    let Some(endpoint) = app.endpoints.get(&name, presents) else {
         tracing::warn!(endpoint = %name, "delivery to an unknown endpoint");
         return (StatusCode::NOT_FOUND, "unknown endpoint");
     };
     // A flood of wrong credentials costs no plugin call and no slot; past the
     // bound a delivery is 503, before its body is read (`saturation`).
-    if !super::saturation::presents(&headers, &endpoint.auth) {
+    if !presents(&endpoint.auth) {
         return (StatusCode::UNAUTHORIZED, "unauthorized");
     }
     let Some(_permit) = app.bound.try_enter() else {
@@ -387,7 +371,8 @@ async fn receive(
         })
         .collect();
     let app2 = app.clone();
-    let done = tokio::task::spawn_blocking(move || accept(&app2, &name, headers, body)).await;
+    let done =
+        tokio::task::spawn_blocking(move || accept(&app2, &name, &endpoint, headers, body)).await;
     match done {
         Ok(answer) => answer,
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
@@ -398,12 +383,10 @@ async fn receive(
 fn accept(
     app: &App,
     name: &str,
+    endpoint: &super::endpoints::Endpoint,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
 ) -> (StatusCode, &'static str) {
-    let Some(endpoint) = app.endpoints.get(name) else {
-        return (StatusCode::NOT_FOUND, "unknown endpoint");
-    };
     let request = DeliveryRequest { headers, body };
     let delivery = match app.host.inspect(&endpoint.auth, &request) {
         Ok(d) => d,

@@ -34,10 +34,16 @@ pub use crate::common::cli_env::path;
 
 impl Env {
     pub fn new() -> Env {
+        Env::with_hooks(HookSettings::fast(Duration::from_millis(10)))
+    }
+
+    /// [`Env::new`] with the emulator's delivery settings (its retry
+    /// schedule); local URLs allowed.
+    pub fn with_hooks(hooks: HookSettings) -> Env {
         let config = EmulatorConfig {
             hooks: HookSettings {
                 allow_local_urls: true,
-                ..HookSettings::fast(Duration::from_millis(10))
+                ..hooks
             },
             ..Default::default()
         };
@@ -123,6 +129,19 @@ impl Env {
             "application/json",
             Some(json!({ "text": text })),
         );
+    }
+
+    /// Asserts the ticket has each comment text exactly once.
+    pub fn assert_each_comment_once(&self, texts: impl IntoIterator<Item = String>) {
+        let ticket = self.ticket();
+        for text in texts {
+            let copies = ticket
+                .comments
+                .iter()
+                .filter(|c| c.text.contains(&text))
+                .count();
+            assert_eq!(copies, 1, "{text}: {copies} copies");
+        }
     }
 
     pub fn rev(&self, id: i32) -> i64 {

@@ -386,6 +386,40 @@ impl Db {
         Ok(creds)
     }
 
+    /// A new random webhook password (`subscriptions --rotate`), as the
+    /// first one is generated; stored only by [`Db::set_hook_password`].
+    pub fn new_hook_password() -> String {
+        random_password()
+    }
+
+    /// Stores a rotated webhook password; `serve` reads it within a second
+    /// (its endpoints are read again), and the old one stops working.
+    pub fn set_hook_password(&self, outegration: &str, password: &str) -> anyhow::Result<()> {
+        let changed = self.conn.prepare_cached("UPDATE webhook_credentials SET password = ?2, created_at = ?3 WHERE outegration = ?1")?.execute(params![outegration, password, now()],
+        )?;
+        anyhow::ensure!(changed == 1, "no webhook credentials for {outegration}");
+        Ok(())
+    }
+
+    /// The webhook credentials of every outegration that has some, as
+    /// stored (none generated).
+    pub fn all_hook_credentials(&self) -> anyhow::Result<Vec<HookCredentials>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT outegration, name, username, password FROM webhook_credentials ORDER BY outegration",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(HookCredentials {
+                    outegration: r.get(0)?,
+                    name: r.get(1)?,
+                    username: r.get(2)?,
+                    password: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
     /// Every outegration known to the state: with credentials, or with links.
     pub fn outegrations(&self) -> anyhow::Result<Vec<String>> {
         let mut stmt = self.conn.prepare("SELECT outegration FROM webhook_credentials UNION SELECT outegration FROM links ORDER BY 1")?;
