@@ -9,7 +9,7 @@ mod console_support;
 use std::path::PathBuf;
 
 use common::seed;
-use console_support::{Browser, put_ticket};
+use console_support::{Browser, one, put_ticket, texts};
 use serde_json::{Value, json};
 use ticketing_host::server::console;
 use ticketing_host::state::db::Db;
@@ -228,11 +228,34 @@ async fn the_wizard_goes_from_a_failing_connection_test_to_a_dispatched_work_ite
         .await
         .unwrap();
     assert_eq!(pwned, json!("undefined"), "no script of the ticket ran");
-    let file = b.text("#relations .file-name").await;
+    b.wait_for("#relations .file-name").await;
+    let doc = b.document().await;
+    let file = texts(&doc, "#relations .file-name").join("");
     assert!(
         file.starts_with("findings-SEC-666-") && file.ends_with(".csv"),
         "{file}"
     );
+    let size_el = one(&doc, "#relations data.file-size");
+    let previewed_size: u64 = size_el
+        .value()
+        .attr("value")
+        .and_then(|v| v.parse().ok())
+        .expect("the size in bytes");
+    let size_text: String = size_el.text().collect();
+    assert!(
+        size_text
+            .replace(',', "")
+            .starts_with(&format!("{previewed_size} bytes")),
+        "the size shown in bytes: {size_text}"
+    );
+    // The screenshot shows the findings file with its size.
+    b.client
+        .execute(
+            "document.querySelector('#relations').scrollIntoView({block: 'center'}); return true;",
+            vec![],
+        )
+        .await
+        .unwrap();
     b.screenshot("07-preview").await;
     b.click("#validate-remote").await;
     b.wait_for("#remote-ok").await;
@@ -321,6 +344,25 @@ async fn the_wizard_goes_from_a_failing_connection_test_to_a_dispatched_work_ite
             "[CRITICAL] {}",
             hostile_ticket()["fields"]["title"].as_str().unwrap()
         ))
+    );
+    // The preview showed the file the dispatch uploaded: its name and size.
+    let uploaded: Vec<(String, u64)> = item["relations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["rel"] == "AttachedFile")
+        .map(|r| {
+            let a = &r["attributes"];
+            (
+                a["name"].as_str().unwrap_or_default().to_string(),
+                a["resourceSize"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        uploaded,
+        vec![(file.clone(), previewed_size)],
+        "the previewed file is the one attached"
     );
     let jobs = s
         .db()
@@ -483,5 +525,67 @@ async fn a_failed_dispatch_shows_on_the_operations_page_and_is_discarded_there()
             .unwrap()
             .is_empty()
     );
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn save_refuses_an_area_path_that_names_no_node_of_the_project_naming_the_field() {
+    let s = Setup::new("console-area");
+    std::fs::write(
+        &s.options.config,
+        format!(
+            "[connection]\nbase_url = \"{}\"\nproject = \"{}\"\nauth = \"pat\"\n",
+            s.emu.org_url(),
+            seed::PROJECT
+        ),
+    )
+    .unwrap();
+    std::fs::write(&s.options.secrets, format!("pat = \"{}\"\n", seed::PAT)).unwrap();
+    let b = Browser::start().await;
+    s.login(&b).await;
+    b.click("#new-outegration").await;
+    b.wait_path("/wizard/auth").await;
+    b.client.goto(&s.url("/wizard/settings")).await.unwrap();
+    b.fill("#name", "payments").await;
+    b.select("#work_item_type", "Bug").await;
+    let area = format!("{}\\Payments", seed::PROJECT);
+    b.fill("#area_path", &area).await;
+    b.click("#settings-next").await;
+    b.wait_path("/wizard/mapping").await;
+
+    // The project has no area `Payments`: Save names the member and the path.
+    b.client.goto(&s.url("/wizard/sync")).await.unwrap();
+    b.click("#save").await;
+    b.wait_for("#save-result").await;
+    let doc = b.document().await;
+    assert_eq!(texts(&doc, "main h1"), vec!["Not saved"]);
+    let issues = texts(&doc, "#save-result li");
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert!(
+        issues[0].starts_with("$.area_path [tree-path]") && issues[0].contains(&area),
+        "{issues:?}"
+    );
+    assert!(!s.options.outegrations.join("payments.json").exists());
+
+    // Once the area exists in ADO, the same draft saves.
+    common::ado(
+        &s.emu,
+        "POST",
+        &format!(
+            "{}/_apis/wit/classificationnodes/Areas?api-version=7.1",
+            seed::PROJECT.replace(' ', "%20")
+        ),
+        "application/json",
+        Some(json!({"name": "Payments"})),
+    );
+    b.client.goto(&s.url("/wizard/sync")).await.unwrap();
+    b.click("#save").await;
+    let saved = b.text("#save-result").await;
+    assert!(saved.contains("payments.json"), "{saved}");
+    let file: Value = serde_json::from_str(
+        &std::fs::read_to_string(s.options.outegrations.join("payments.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(file["area_path"], json!(area));
     b.close().await;
 }

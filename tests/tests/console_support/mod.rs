@@ -272,6 +272,22 @@ impl Browser {
         }
     }
 
+    /// The current page's DOM as the browser has it, parsed (scraper's
+    /// html5ever), for assertions over what is shown.
+    pub async fn document(&self) -> scraper::Html {
+        scraper::Html::parse_document(&self.client.source().await.expect("the page source"))
+    }
+
+    /// Logs in to the console at `base` with `token`: the login form,
+    /// then the home page.
+    pub async fn login(&self, base: &str, token: &str) {
+        self.client.goto(&format!("{base}/")).await.unwrap();
+        self.wait_path("/login").await;
+        self.fill("#token", token).await;
+        self.click("#login").await;
+        self.wait_path("/").await;
+    }
+
     /// Whether the page has an element `css`.
     pub async fn has(&self, css: &str) -> bool {
         !self
@@ -301,4 +317,32 @@ pub fn put_ticket(state: &Path, json: serde_json::Value) {
         .expect("the state database")
         .put_ticket(&t)
         .expect("the ticket is stored");
+}
+
+/// The text of every element `css` matches in `doc`, trimmed, with runs of
+/// white space made one space.
+pub fn texts(doc: &scraper::Html, css: &str) -> Vec<String> {
+    let sel = scraper::Selector::parse(css).unwrap_or_else(|e| panic!("`{css}`: {e:?}"));
+    doc.select(&sel)
+        .map(|e| {
+            e.text()
+                .collect::<String>()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+/// The one element `css` matches in `doc`.
+pub fn one<'a>(doc: &'a scraper::Html, css: &str) -> scraper::ElementRef<'a> {
+    let sel = scraper::Selector::parse(css).unwrap_or_else(|e| panic!("`{css}`: {e:?}"));
+    let found: Vec<_> = doc.select(&sel).collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "`{css}` matches one element, not {}",
+        found.len()
+    );
+    found[0]
 }

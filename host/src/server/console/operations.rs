@@ -1,5 +1,5 @@
 //! The operations page: open jobs, dead letters and failed jobs (retry,
-//! discard), the service-hook subscriptions with their status in ADO
+//! discard), each service-hook subscription with its status in ADO
 //! (repair), and the latest webhook deliveries with what they changed. Each
 //! action runs the CLI's own code (`jobs retry|discard`, `subscriptions
 //! [--repair]`) and shows what it printed.
@@ -15,7 +15,9 @@ use minijinja::context;
 use serde_json::{Value, json};
 
 use host::platform::jobs::JobsCommand;
-use host::state::db::{Db, JobState};
+use host::platform::subscriptions::check;
+use host::server::serve::endpoint_name;
+use host::state::db::{Db, JobState, StoredSubscription};
 
 use super::App;
 use super::session::Sess;
@@ -46,23 +48,34 @@ async fn render(
                 "stuck": matches!(j.state, JobState::Dead | JobState::Failed),
             }))
             .collect();
-        let subs: Vec<Value> = db
-            .subscriptions(None)?
-            .iter()
-            .map(|s| json!({"id": s.id, "outegration": s.outegration, "event_type": s.event_type, "url": s.url}))
-            .collect();
-        // The status in ADO, as `ticketing-host subscriptions` prints it.
-        let status = if check_subscriptions && !subs.is_empty() {
-            let conn = store::connection(o)?;
-            let mut out = Vec::new();
-            let r = host::platform::subscriptions::subscriptions(app2.host, &db, &conn, false, &mut out);
-            let mut text = String::from_utf8_lossy(&out).into_owned();
-            if let Err(e) = r {
-                text.push_str(&format!("{e:#}\n"));
+        // Each subscription with its status in ADO, as `ticketing-host
+        // subscriptions` checks it; a check that fails is shown, not fatal.
+        let stored = db.subscriptions(None)?;
+        let row = |s: &StoredSubscription, status: Option<&str>| {
+            json!({
+                "id": s.id, "outegration": endpoint_name(&s.outegration),
+                "event_type": s.event_type, "url": s.url, "status": status,
+                "enabled": status.is_some_and(|s| s.eq_ignore_ascii_case("enabled")),
+            })
+        };
+        let checked = (check_subscriptions && !stored.is_empty()).then(|| {
+            store::connection(o).and_then(|conn| check(app2.host, &db, &conn, false))
+        });
+        let (subs, status_error): (Vec<Value>, Option<String>) = match checked {
+            Some(Ok(checked)) => {
+                let rows = checked.iter().flat_map(|o| &o.subscriptions);
+                let status = |s: &StoredSubscription| {
+                    rows.clone()
+                        .find(|r| r.id == s.id)
+                        .map_or("missing in ADO", |r| r.status.as_str())
+                        .to_string()
+                };
+                (stored.iter().map(|s| row(s, Some(&status(s)))).collect(), None)
             }
-            Some(text)
-        } else {
-            None
+            other => (
+                stored.iter().map(|s| row(s, None)).collect(),
+                other.and_then(Result::err).map(|e| format!("{e:#}")),
+            ),
         };
         let inbox = db.inbox()?;
         let deliveries: Vec<Value> = inbox
@@ -70,21 +83,21 @@ async fn render(
             .rev()
             .take(DELIVERIES)
             .map(|r| json!({
-                "id": r.id, "outegration": host::server::serve::endpoint_name(&r.outegration), "event_type": r.event_type,
+                "id": r.id, "outegration": endpoint_name(&r.outegration), "event_type": r.event_type,
                 "work_item": r.work_item_id, "done": r.done, "result": r.result,
             }))
             .collect();
-        Ok((jobs, subs, status, deliveries))
+        Ok((jobs, subs, status_error, deliveries))
     })
     .await;
     match loaded {
-        Ok((jobs, subs, status, deliveries)) => app.views.page(
+        Ok((jobs, subs, status_error, deliveries)) => app.views.page(
             "operations.html",
             &sess,
             context! {
                 jobs => ser(&jobs),
                 subscriptions => ser(&subs),
-                status => status,
+                status_error => status_error,
                 deliveries => ser(&deliveries),
                 output => output.as_ref().map(|(t, _)| t.clone()),
                 output_failed => output.as_ref().is_some_and(|(_, f)| *f),

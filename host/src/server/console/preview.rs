@@ -1,8 +1,8 @@
 //! The preview step: stored tickets on the left (search and filter); for the
 //! selected one, the work item the draft would create, from the plugin's
 //! `dispatch.preview` (fields, HTML rendered in a sandboxed frame, the
-//! findings file, the exact request and every problem), and ADO's own
-//! check of it (`validateOnly`).
+//! findings file's name and size, the exact request and every problem),
+//! and ADO's own check of it (`validateOnly`).
 
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ use minijinja::context;
 use serde_json::{Value, json};
 
 use host::state::db::Db;
-use ticketing_runtime::InputType;
+use ticketing_runtime::{AttachmentPreview, InputType};
 
 use super::App;
 use super::draft::FormData;
@@ -25,8 +25,9 @@ use super::view::ser;
 use super::wizard::{blocking, failure, step_bar, typed_draft};
 
 /// The preview's JSON Patch as rows: each field with its value (HTML ones
-/// marked, to be shown in a sandboxed frame), and each relation.
-fn shown(body: &str, html_fields: &[String]) -> Value {
+/// marked, to be shown in a sandboxed frame), and each relation; the
+/// findings file's relation with the file's name and size from the plugin.
+fn shown(body: &str, html_fields: &[String], file: Option<&AttachmentPreview>) -> Value {
     let ops: Vec<Value> = serde_json::from_str(body).unwrap_or_default();
     let mut fields = Vec::new();
     let mut relations = Vec::new();
@@ -40,21 +41,35 @@ fn shown(body: &str, html_fields: &[String]) -> Value {
             fields.push(json!({"name": name, "value": value, "html": html_fields.iter().any(|h| h == name)}));
         } else if path.starts_with("/relations") {
             let v = &op["value"];
-            let url = v["url"].as_str().unwrap_or_default();
-            let file = url::Url::parse(&url.replace("{upload-id}", "upload-id"))
-                .ok()
-                .and_then(|u| {
-                    u.query_pairs()
-                        .find(|(k, _)| k == "fileName")
-                        .map(|(_, v)| v.into_owned())
-                });
+            let file = file.filter(|_| v["rel"] == "AttachedFile");
             relations.push(json!({
-                "rel": v["rel"], "url": url, "file_name": file,
+                "rel": v["rel"], "url": v["url"],
+                "file_name": file.map(|f| f.file_name.clone()),
+                "size": file.map(|f| f.size),
+                "size_text": file.map(|f| size_text(f.size)),
                 "comment": v["attributes"]["comment"],
             }));
         }
     }
     json!({"fields": fields, "relations": relations})
+}
+
+/// A size for people: `2,150 bytes (2.1 KiB)`.
+fn size_text(bytes: u64) -> String {
+    let digits = bytes.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let unit = if bytes == 1 { "byte" } else { "bytes" };
+    match bytes {
+        0..1024 => format!("{grouped} {unit}"),
+        1024..1_048_576 => format!("{grouped} {unit} ({:.1} KiB)", bytes as f64 / 1024.0),
+        _ => format!("{grouped} {unit} ({:.1} MiB)", bytes as f64 / 1_048_576.0),
+    }
 }
 
 async fn render(app: Arc<App>, sess: Sess, q: TicketQuery, validate_remote: bool) -> Response {
@@ -107,7 +122,7 @@ async fn render(app: Arc<App>, sess: Sess, q: TicketQuery, validate_remote: bool
         Some(Ok((p, html))) => json!({
             "method": p.method, "url": p.url, "body": p.body,
             "problems": p.problems.iter().map(|i| json!({"path": i.path, "rule": i.rule, "message": i.message})).collect::<Vec<_>>(),
-            "shown": shown(&p.body, &html),
+            "shown": shown(&p.body, &html, p.attachment.as_ref()),
             "validated": validate_remote,
         }),
         Some(Err(e)) => json!({"failure": failure(&e)}),
@@ -144,4 +159,17 @@ pub async fn validate(
         ..TicketQuery::default()
     };
     render(app, sess, q, true).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_text;
+
+    #[test]
+    fn sizes_are_shown_in_bytes_grouped_and_in_binary_units() {
+        assert_eq!(size_text(1), "1 byte");
+        assert_eq!(size_text(999), "999 bytes");
+        assert_eq!(size_text(2150), "2,150 bytes (2.1 KiB)");
+        assert_eq!(size_text(3_250_000), "3,250,000 bytes (3.1 MiB)");
+    }
 }

@@ -292,18 +292,21 @@ pub async fn settings_page(
                 .filter(|t| !t.is_disabled)
                 .map(|t| json!({"name": t.name, "reference_name": t.reference_name}))
                 .collect();
-            let chosen_state = d
-                .config
-                .get("initial_state")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
+            let member = |k: &str| {
+                d.config
+                    .get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let chosen_state = member("initial_state");
             app.views.page(
                 "settings.html",
                 &sess,
                 context! {
                     steps => step_bar("settings"), types => ser(types), work_item_type => ty,
                     states => initial, initial_state => chosen_state, name => d.name.clone(),
+                    area_path => member("area_path"), iteration_path => member("iteration_path"),
                     visibility => ser(&d.visibility),
                     has_rules => app.options.rules.is_some(),
                 },
@@ -390,6 +393,13 @@ pub async fn settings_post(
     let state = f.get("initial_state").trim();
     if !state.is_empty() {
         d.object().insert("initial_state".into(), json!(state));
+    }
+    // Empty: the project's root (the member is left out, as the CLI's default).
+    for key in ["area_path", "iteration_path"] {
+        match f.get(key).trim() {
+            "" => d.object().remove(key),
+            path => d.object().insert(key.into(), json!(path)),
+        };
     }
     d.visibility = VisibilityForm {
         visibility: f.get("visibility").to_string(),
@@ -492,14 +502,21 @@ pub async fn sync_post(
 }
 
 /// `POST /wizard/save`: checks the config with the plugin's `validate-config`
-/// (what `ticketing-host validate-config` runs) and writes `<name>.json`,
-/// and its visibility into the rules file.
+/// (what `ticketing-host validate-config` runs: with the stored connection,
+/// so an area or iteration path that names no node is refused) and writes
+/// `<name>.json`, and its visibility into the rules file.
 pub async fn save(State(app): State<Arc<App>>, Extension(sess): Extension<Sess>) -> Response {
     let d = draft(&app, &sess);
     let (host, app2, d2) = (app.host, app.clone(), d.clone());
     let saved = blocking(move || {
         let text = d2.text();
-        host.validate_config(&text).map_err(anyhow::Error::new)?;
+        // With the stored connection the area and iteration paths are
+        // looked up in the project's trees; without one, the file alone.
+        let checked = match store::connection(&app2.options) {
+            Ok(conn) => host.validate_config_with(&conn, &text),
+            Err(_) => host.validate_config(&text),
+        };
+        checked.map_err(anyhow::Error::new)?;
         let path = store::save_outegration(&app2.options, &d2.name, &text)?;
         store::save_visibility(&app2.options, &d2.name, &path, &d2.visibility)?;
         Ok(path)
