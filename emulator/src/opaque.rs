@@ -41,11 +41,14 @@ const ESTABLISHED: &[Known] = &[
         type_key: false,
     },
     // Text: cribeiro84/azure-devops-pull-request-hub#113,
-    // microsoft/azure-devops-extension-sample#161 (no code, no type key shown).
+    // microsoft/azure-devops-extension-sample#161; type key: the exception
+    // class Microsoft's .NET client has for this answer,
+    // `Microsoft.VisualStudio.Services.WebApi.VssVersionOutOfRangeException`
+    // [ms-code].
     Known {
         prefix: "The requested REST API version of",
         text: true,
-        type_key: false,
+        type_key: true,
     },
     // Codes only: the stale-revision 412 and the rule error 400 (samples
     // and public reports, FIDELITY.md), a missing work item
