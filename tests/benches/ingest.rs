@@ -175,7 +175,7 @@ const ITEMS_PER_CLIENT: usize = 4;
 /// ADO's state after revision `rev` of a work item, and the ticket status
 /// the example's `from_ado` dictionary makes of it.
 fn state_at(rev: usize) -> (&'static str, &'static str) {
-    if rev % 2 == 0 {
+    if rev.is_multiple_of(2) {
         ("Active", "IN_PROGRESS")
     } else {
         ("Resolved", "RESOLVED")
