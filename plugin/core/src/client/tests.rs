@@ -3,6 +3,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::*;
+use crate::env::HttpError;
 use crate::error::ConnectorError;
 use crate::model::{Connection, Credentials, Secret};
 use crate::testing::{FakeEnv, envelope, json as answer, with_header};
