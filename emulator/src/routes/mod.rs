@@ -10,6 +10,7 @@ pub mod hooks;
 pub mod location;
 pub mod meta;
 pub mod params;
+pub mod read_params;
 pub mod reads;
 pub mod recyclebin;
 pub mod token;

@@ -13,12 +13,11 @@ use serde_json::{Value, json};
 
 use crate::routes::meta::wit_project;
 use crate::routes::params::{Q, bad_argument, check_count, ids, not_found, org_wit_caller, param};
-use crate::routes::workitems::read_view;
-use crate::state::{Data, Emu, StoredItem};
+use crate::routes::read_params::{as_of, parse_as_of, read_view};
+use crate::state::{Emu, StoredItem};
 use crate::store::Revision;
 use crate::views::{self, Expand, View};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// Authenticates a route that may or may not carry a project segment.
 fn caller(
@@ -31,37 +30,6 @@ fn caller(
         Some(p) => wit_project(emu, org, p, headers).map(|_| ()),
         None => org_wit_caller(emu, org, headers).map(|_| ()),
     }
-}
-
-/// An `asOf` parameter: a date-time (ISO 8601 as the samples write it).
-pub fn parse_as_of(value: Option<&str>) -> Result<Option<OffsetDateTime>, Response> {
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => OffsetDateTime::parse(v, &Rfc3339)
-            .map(Some)
-            .map_err(|_| bad_argument(&format!("The value '{v}' of asOf is not a date and time."))),
-    }
-}
-
-/// The item as it was at `at`: its last revision made at or before then
-/// (Microsoft's example `GET workItems/{id}?asOf=` answers revision 4's
-/// fields with `rev` 4). `None` when the item did not exist yet.
-pub fn as_of(data: &Data, item: &StoredItem, at: Option<OffsetDateTime>) -> Option<StoredItem> {
-    let Some(at) = at else {
-        return Some(item.clone());
-    };
-    let revs = data.store.history.get(&item.id)?;
-    let r = revs
-        .iter()
-        .rev()
-        .find(|r| OffsetDateTime::parse(&r.date, &Rfc3339).is_ok_and(|d| d <= at))?;
-    Some(StoredItem {
-        id: item.id,
-        rev: r.rev,
-        project_id: item.project_id.clone(),
-        fields: r.fields.clone(),
-        relations: r.relations.clone(),
-    })
 }
 
 /// `errorPolicy`: `fail` (default) answers 404 for the first missing id;

@@ -18,30 +18,12 @@ use crate::events::EventKind;
 use crate::identities::identity_ref;
 use crate::patch::{self, Mode};
 use crate::routes::meta::wit_project;
-use crate::routes::params::{Q, bad_argument, field_list, flag, not_found, org_wit_caller, param};
+use crate::routes::params::{Q, flag, not_found, org_wit_caller, param};
+use crate::routes::read_params::{as_of, parse_as_of, read_view};
 use crate::state::{Emu, Project, StoredItem};
 use crate::views::{self, Expand, View};
 
 pub use crate::views::item_json;
-
-/// The `$expand` and `fields` of a read. ADO refuses both at once
-/// [unverified: code and text].
-pub fn read_view(q: &HashMap<String, String>, links: bool) -> Result<View, Response> {
-    let expand = Expand::parse(param(q, "$expand")).ok_or_else(|| {
-        bad_argument("The value of $expand is not one of None, Relations, Fields, Links, All.")
-    })?;
-    let fields = field_list(param(q, "fields"));
-    if fields.is_some() && expand != Expand::None {
-        return Err(bad_argument(
-            "The expand parameter can not be used with the fields parameter.",
-        ));
-    }
-    Ok(View {
-        fields,
-        expand,
-        links,
-    })
-}
 
 /// The view a write answers with: everything, relations when `$expand` asks.
 fn write_view(q: &HashMap<String, String>) -> View {
@@ -222,14 +204,14 @@ fn read(emu: &Emu, id: &str, q: &HashMap<String, String>) -> Response {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let at = match crate::routes::reads::parse_as_of(param(q, "asOf")) {
+    let at = match parse_as_of(param(q, "asOf")) {
         Ok(at) => at,
         Err(r) => return r,
     };
     let found = id.parse::<i32>().ok().and_then(|n| {
         let data = emu.data();
         let item = data.work_items.get(&n)?;
-        crate::routes::reads::as_of(&data, item, at)
+        as_of(&data, item, at)
     });
     match found {
         Some(item) => axum::Json(views::item(emu, &item, &view)).into_response(),

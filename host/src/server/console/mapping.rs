@@ -21,7 +21,8 @@ use super::draft::{FormData, join_list, split_list, typed_value};
 use super::session::Sess;
 use super::tickets::ticket_field_names;
 use super::view::ser;
-use super::wizard::{blocking, draft, failure, put_draft, step_bar, typed_draft};
+use super::wizard::{draft, put_draft, step_bar, typed_draft};
+use super::work::{blocking, failure};
 
 const METHODS: [&str; 4] = ["field", "dictionary", "template", "script"];
 

@@ -26,6 +26,7 @@ mod store;
 mod tickets;
 mod view;
 mod wizard;
+mod work;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -23,7 +23,7 @@ use super::App;
 use super::session::Sess;
 use super::store;
 use super::view::ser;
-use super::wizard::blocking;
+use super::work::blocking;
 
 /// How many webhook deliveries the page shows.
 const DELIVERIES: usize = 25;

@@ -22,7 +22,8 @@ use super::draft::FormData;
 use super::session::Sess;
 use super::tickets::{TicketQuery, field_text, find};
 use super::view::ser;
-use super::wizard::{blocking, failure, step_bar, typed_draft};
+use super::wizard::{step_bar, typed_draft};
+use super::work::{blocking, failure};
 
 /// The preview's JSON Patch as rows: each field with its value (HTML ones
 /// marked, to be shown in a sandboxed frame), and each relation; the

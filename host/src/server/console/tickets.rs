@@ -23,7 +23,7 @@ use super::draft::FormData;
 use super::session::Sess;
 use super::store;
 use super::view::ser;
-use super::wizard::{blocking, failure};
+use super::work::{blocking, failure};
 
 /// Field names a Smart Text template can use: `ticket.id`, the usual ones,
 /// and every field of the stored tickets.

@@ -12,22 +12,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde_json::{Value, json};
 
-use host::{CallError, ConnectorError};
-
 use super::App;
 use super::draft::{Draft, FormData, apply_sync, editable_sync_rule, join_list, map_text};
 use super::session::Sess;
 use super::store::{self, AuthForm, VisibilityForm};
 use super::view::ser;
-
-/// Runs blocking work (plugin calls, SQLite) off the async threads.
-pub(super) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
-) -> anyhow::Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| anyhow::anyhow!("the console's worker failed: {e}"))?
-}
+use super::work::{blocking, failure};
 
 /// The session's draft (a new one if there is none).
 pub(super) fn draft(app: &App, sess: &Sess) -> Draft {
@@ -41,24 +31,6 @@ pub(super) fn draft(app: &App, sess: &Sess) -> Draft {
 /// Replaces the session's draft.
 pub(super) fn put_draft(app: &App, sess: &Sess, d: Draft) {
     app.sessions.with(&sess.id, |s| s.draft = Some(d));
-}
-
-/// A failure for a person: the message, and how to fix it when the plugin says.
-pub(super) fn failure(e: &anyhow::Error) -> Value {
-    match e.downcast_ref::<CallError>() {
-        Some(CallError::Connector(
-            ConnectorError::Unauthorized(p)
-            | ConnectorError::Forbidden(p)
-            | ConnectorError::NotFound(p)
-            | ConnectorError::Conflict(p),
-        )) => json!({"message": p.message, "remediation": p.remediation}),
-        Some(CallError::Connector(
-            ConnectorError::InvalidConfig(l) | ConnectorError::Validation(l),
-        )) => {
-            json!({"message": format!("{e}"), "issues": l.iter().map(|i| json!({"path": i.path, "rule": i.rule, "message": i.message})).collect::<Vec<_>>()})
-        }
-        _ => json!({"message": format!("{e:#}")}),
-    }
 }
 
 /// The step a page is, for the step bar.
