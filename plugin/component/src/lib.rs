@@ -34,6 +34,10 @@ mod preinit;
 
 struct Component;
 
+// Only a wasm build exports the world: natively (`cargo build --workspace`
+// links every cdylib) the linker refuses the component model's export
+// names, which contain `:` and `/`.
+#[cfg(target_arch = "wasm32")]
 #[allow(unsafe_code)]
 mod export {
     use super::{Component, bindings};
