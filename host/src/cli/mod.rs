@@ -47,7 +47,7 @@ pub struct Cli {
     /// Secrets file (TOML: pat, access_token, client_secret, refresh_token); else environment variables.
     #[arg(long, global = true)]
     pub secrets: Option<PathBuf>,
-    /// The connector component; else $TICKETING_PLUGIN, else target/wasm32-wasip2/release/ado_connector_plugin.wasm.
+    /// The connector component; else $TICKETING_PLUGIN, else the pre-initialised build, target/guest/wasm32-wasip2/guest/ado_connector_plugin.pre.wasm.
     #[arg(long, global = true)]
     pub plugin: Option<PathBuf>,
     /// Per-call deadline in seconds.
@@ -292,17 +292,23 @@ pub fn workspace_root() -> PathBuf {
     host.parent().unwrap_or(host).to_path_buf()
 }
 
+/// Where `cargo build --workspace` writes the pre-initialised plugin.
+const DEFAULT_PLUGIN: &str = "target/guest/wasm32-wasip2/guest/ado_connector_plugin.pre.wasm";
+
 fn plugin_path(cli: &Cli) -> anyhow::Result<PathBuf> {
     let path = cli
         .plugin
         .clone()
         .or_else(|| std::env::var_os("TICKETING_PLUGIN").map(PathBuf::from))
         .unwrap_or_else(|| {
-            workspace_root().join("target/wasm32-wasip2/release/ado_connector_plugin.wasm")
+            // What `cargo build --workspace` leaves (tests/build.rs): the
+            // guest profile's build with its start-up snapshotted, the
+            // component the tests run.
+            workspace_root().join(DEFAULT_PLUGIN)
         });
     if !path.exists() {
         bail!(
-            "the plugin component {} does not exist: build it with `cargo build --release --target wasm32-wasip2 -p ado-connector-plugin`, or pass --plugin / set TICKETING_PLUGIN",
+            "the plugin component {} does not exist: build it with `cargo build --workspace` (it is built and pre-initialised into {DEFAULT_PLUGIN}), or pass --plugin / set TICKETING_PLUGIN",
             path.display()
         );
     }

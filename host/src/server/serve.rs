@@ -23,8 +23,8 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::mpsc;
 use std::sync::Arc;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -37,8 +37,8 @@ use axum::routing::{get, post};
 use crate::platform::lifecycle::outegration_key;
 use crate::server::inbox_worker::{self, Wake};
 use crate::server::inbox_writer::InboxWriter;
-use crate::state::db::NewDelivery;
 use crate::state::db::Db;
+use crate::state::db::NewDelivery;
 use crate::{CallError, ConnectorError, DeliveryAuth, DeliveryRequest, Host};
 
 pub use crate::server::inbox_worker::{process_pending, process_row};
