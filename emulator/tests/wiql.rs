@@ -273,3 +273,27 @@ fn tag_contains_matches_whole_tags_or_parts_of_tags_as_the_setting_says() {
         assert_eq!(part == [a], want_part, "{how:?}: {part:?}");
     }
 }
+
+/// Microsoft's WIQL editor (microsoft/wiql-editor,
+/// `extension/scripts/wiqlEditor/compiler/tokenPatterns.ts`) reads a string
+/// as `'(?:[^']|'')*'` or `"(?:[^"]|"")*"`: a quote inside one is doubled.
+#[test]
+fn a_doubled_quote_inside_a_string_stands_for_one_quote() {
+    let c = Client::new();
+    let quoted = c.new_item("Bug", &json!([title("Bob's \"login\" bug")]));
+    let _other = c.new_item("Bug", &json!([title("Bobs login bug")]));
+    let scope = c.agile();
+    for wiql in [
+        "SELECT [System.Id] FROM WorkItems WHERE [System.Title] = 'Bob''s \"login\" bug'",
+        "SELECT [System.Id] FROM WorkItems WHERE [System.Title] = \"Bob's \"\"login\"\" bug\"",
+    ] {
+        assert_eq!(ids(&query(&c, &scope, wiql)), [quoted], "{wiql}");
+    }
+    // A single quote left undoubled ends the string: what follows is not WIQL.
+    let broken = query(
+        &c,
+        &scope,
+        "SELECT [System.Id] FROM WorkItems WHERE [System.Title] = 'Bob's login bug'",
+    );
+    assert_eq!(broken.status, 400, "{}", broken.text());
+}

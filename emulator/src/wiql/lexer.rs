@@ -1,6 +1,7 @@
 //! Splits WIQL text into tokens. Keywords are plain words (the parser reads
 //! them without case); `[...]` names a field; strings use single or double
-//! quotes, a doubled quote standing for itself [unverified: ADO's escaping].
+//! quotes, a doubled quote standing for itself ([ms-code] microsoft/wiql-editor,
+//! `compiler/tokenPatterns.ts`: `'(?:[^']|'')*'`, `"(?:[^"]|"")*"`).
 
 use super::WiqlError;
 
