@@ -312,8 +312,22 @@ fn preview_prints_the_patch_document_and_fails_on_a_problem() {
             &example("tickets/SEC-102.json"),
         ],
     );
-    assert_eq!(keys(&p), ["body", "method", "problems", "url"]);
+    assert_eq!(
+        keys(&p),
+        ["attachment", "body", "method", "problems", "url"]
+    );
     assert_eq!(p["problems"], serde_json::json!([]));
+    // agile-bug.json attaches the findings as XLSX: the preview names the
+    // file and gives its size (the console test compares it with the file
+    // the dispatch uploads).
+    let file = &p["attachment"];
+    assert!(
+        file["file_name"]
+            .as_str()
+            .is_some_and(|n| n.ends_with(".xlsx")),
+        "{file}"
+    );
+    assert!(file["size"].as_u64().is_some_and(|n| n > 0), "{file}");
     let ops = p["body"]
         .as_array()
         .expect("the body as a JSON Patch array");
