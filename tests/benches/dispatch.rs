@@ -17,6 +17,9 @@
 //! comes from `ADO_PYTHON`, `target-py/venv`, or the virtualenv the
 //! emulator's tests make (`target/tmp/ado-python-7.1.0b4`).
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -75,20 +78,7 @@ impl Bench {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let emu = Emulator::start(EmulatorConfig::default()).expect("the emulator starts");
-        std::fs::write(
-            dir.join("secrets.toml"),
-            format!("pat = \"{}\"\n", seed::PAT),
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("host.toml"),
-            format!(
-                "[connection]\nbase_url = \"{}\"\nproject = \"{}\"\nauth = \"pat\"\n",
-                emu.org_url(),
-                seed::PROJECT
-            ),
-        )
-        .unwrap();
+        common::cli_env::write_pat_files(&dir, &emu.org_url());
         let example =
             ticketing_tests::workspace_root().join("examples/outegrations/agile-bug.json");
         let with_attachment = std::fs::read_to_string(example).unwrap();

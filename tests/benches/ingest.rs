@@ -18,10 +18,13 @@
 //! the figures are floors. `cargo bench --workspace --bench ingest` runs
 //! them in full; `cargo test --workspace` runs them as a smoke run.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use ado_emulator::{Emulator, EmulatorConfig, seed};
+use ado_emulator::{Emulator, EmulatorConfig};
 use clap::Parser as _;
 use serde_json::Value;
 use ticketing_host::cli::{Cli, run_with};
@@ -187,20 +190,7 @@ fn applied(host: &'static Host, clients: usize, per_client: usize) {
     let (dir, outegration) = workdir("applied");
     let state = dir.join("state.db");
     let emu = Emulator::start(EmulatorConfig::default()).expect("the emulator starts");
-    std::fs::write(
-        dir.join("secrets.toml"),
-        format!("pat = \"{}\"\n", seed::PAT),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("host.toml"),
-        format!(
-            "[connection]\nbase_url = \"{}\"\nproject = \"{}\"\nauth = \"pat\"\n",
-            emu.org_url(),
-            seed::PROJECT
-        ),
-    )
-    .unwrap();
+    common::cli_env::write_pat_files(&dir, &emu.org_url());
     // The tickets, dispatched: one work item each.
     let tickets: Vec<String> = (0..clients * ITEMS_PER_CLIENT)
         .map(|t| format!("HOOK-{t:03}"))

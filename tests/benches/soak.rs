@@ -99,20 +99,7 @@ impl Soak {
         })
         .expect("the emulator starts");
         let dir = common::fresh_dir("soak");
-        std::fs::write(
-            dir.join("secrets.toml"),
-            format!("pat = \"{}\"\n", seed::PAT),
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("host.toml"),
-            format!(
-                "[connection]\nbase_url = \"{}\"\nproject = \"{}\"\nauth = \"pat\"\n",
-                emu.org_url(),
-                seed::PROJECT
-            ),
-        )
-        .unwrap();
+        common::cli_env::write_pat_files(&dir, &emu.org_url());
         std::fs::write(dir.join("soak.json"), common::agile_bug_config()).unwrap();
         let template = ticket_file::load(
             &ticketing_tests::workspace_root().join("examples/tickets/SEC-101.json"),

@@ -8,6 +8,27 @@ use ticketing_host::state::db::Db;
 
 use super::seed;
 
+/// Writes `host.toml` in `dir`: a PAT connection to the organization at
+/// `url`, the seeded project.
+pub fn write_host_config(dir: &Path, url: &str) {
+    let toml = format!(
+        "[connection]\nbase_url = \"{url}\"\nproject = \"{}\"\nauth = \"pat\"\n",
+        seed::PROJECT
+    );
+    std::fs::write(dir.join("host.toml"), toml).unwrap();
+}
+
+/// Writes `host.toml` (see [`write_host_config`]) and `secrets.toml` (the
+/// seeded PAT) in `dir`, what `--config` and `--secrets` read.
+pub fn write_pat_files(dir: &Path, url: &str) {
+    std::fs::write(
+        dir.join("secrets.toml"),
+        format!("pat = \"{}\"\n", seed::PAT),
+    )
+    .unwrap();
+    write_host_config(dir, url);
+}
+
 /// A temp dir with a host config and secrets for the emulator, and the state file.
 pub struct Env {
     pub dir: PathBuf,
@@ -22,23 +43,13 @@ impl Env {
     /// The same, for an emulator started with its own config.
     pub fn with(emu: Emulator) -> Env {
         let dir = super::fresh_dir("cli-env");
-        std::fs::write(
-            dir.join("secrets.toml"),
-            format!("pat = \"{}\"\n", seed::PAT),
-        )
-        .unwrap();
-        let env = Env { dir, emu };
-        env.point_at(&env.emu.org_url());
-        env
+        write_pat_files(&dir, &emu.org_url());
+        Env { dir, emu }
     }
 
     /// Writes the host config for the organization at `url`.
     pub fn point_at(&self, url: &str) {
-        let toml = format!(
-            "[connection]\nbase_url = \"{url}\"\nproject = \"{}\"\nauth = \"pat\"\n",
-            seed::PROJECT
-        );
-        std::fs::write(self.dir.join("host.toml"), toml).unwrap();
+        write_host_config(&self.dir, url);
     }
 
     /// The program name and the global options pointing at this env.
