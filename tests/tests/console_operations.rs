@@ -12,9 +12,7 @@ mod console_support;
 mod serve_env;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use ado_emulator::faults::Faults;
 use console_support::{Browser, one, texts};
 use serve_env::*;
 use ticketing_host::server::console;
@@ -65,13 +63,7 @@ async fn the_operations_page_repairs_a_subscription_ado_disabled_and_the_drawer_
 
     // Every delivery fails: ADO retries, puts the subscription on probation,
     // then disables it (as `webhook_repair.rs` does).
-    env.emu.set_faults(Faults {
-        hook_failure_rate: 1.0,
-        ..Faults::default()
-    });
-    env.set_state(id, "Active");
-    assert!(env.emu.wait_for_hooks(Duration::from_secs(30)));
-    env.emu.set_faults(Faults::default());
+    env.set_state_while_deliveries_fail(id, "Active");
     let before = statuses_in_ado(&env);
     assert_eq!(before.len(), 5, "{before:?}");
     assert!(

@@ -8,7 +8,6 @@ mod serve_env;
 
 use std::time::Duration;
 
-use ado_emulator::faults::Faults;
 use serde_json::{Value, json};
 use serve_env::*;
 
@@ -49,13 +48,7 @@ fn a_subscription_ado_disabled_is_repaired_and_deliveries_resume() {
 
     // Every delivery fails: ADO retries, puts the subscription on probation,
     // then disables it.
-    env.emu.set_faults(Faults {
-        hook_failure_rate: 1.0,
-        ..Faults::default()
-    });
-    env.set_state(id, "Active");
-    assert!(env.emu.wait_for_hooks(Duration::from_secs(30)));
-    env.emu.set_faults(Faults::default());
+    env.set_state_while_deliveries_fail(id, "Active");
     let ids = stored_ids(&env);
     let disabled: Vec<&String> = ids
         .iter()

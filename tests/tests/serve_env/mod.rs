@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use ado_emulator::faults::Faults;
 use ado_emulator::hooks::HookSettings;
 use ado_emulator::{Emulator, EmulatorConfig};
 use serde_json::json;
@@ -110,6 +111,19 @@ impl Env {
         wait_until("the inbox is processed", || {
             self.db().inbox_pending().unwrap().is_empty()
         });
+    }
+
+    /// Moves work item `id` to `state` while every delivery fails: ADO
+    /// retries, puts the subscriptions on probation, then disables them.
+    /// The receiver answers again afterwards.
+    pub fn set_state_while_deliveries_fail(&self, id: i32, state: &str) {
+        self.emu.set_faults(Faults {
+            hook_failure_rate: 1.0,
+            ..Faults::default()
+        });
+        self.set_state(id, state);
+        assert!(self.emu.wait_for_hooks(Duration::from_secs(30)));
+        self.emu.set_faults(Faults::default());
     }
 
     pub fn set_state(&self, id: i32, state: &str) {
