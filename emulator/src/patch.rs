@@ -263,7 +263,7 @@ fn set_field(
     }
     let mut value = rules::coerce(def, field, value)?;
     if key == "System.Tags" {
-        value = rules::normalize_tags(&value);
+        value = rules::normalize_tags(&value, emu.variants.tags_sorted);
     }
     if !bypass && key != "System.State" {
         rules::check_allowed(field, &value)?;
@@ -389,7 +389,7 @@ pub fn apply(
     if mode.creating {
         fill_defaults(process, ty, item)?;
     }
-    let state_changed = check_workflow(ty, item, old_state, old_reason, mode)?;
+    let state_changed = check_workflow(process, ty, item, old_state, old_reason, mode)?;
     if !mode.bypass {
         rules::check_required(ty, &item.fields)?;
     }
@@ -420,6 +420,7 @@ fn fill_defaults(
 /// The state must follow the type's transitions; the reason follows the
 /// state unless the patch set one. Returns whether the state changed.
 fn check_workflow(
+    process: &crate::process::Process,
     ty: &WorkItemType,
     item: &mut StoredItem,
     old_state: Option<String>,
@@ -450,9 +451,8 @@ fn check_workflow(
     let changed = new_state != old_state;
     let reason_written = item.fields.get("System.Reason") != old_reason.as_ref();
     if changed && !reason_written {
-        // [unverified] reason texts: ADO uses per-process reasons ("New backlog item", ...).
         let reason = if mode.creating {
-            "New".to_string()
+            creation_reason(&process.process, &ty.name).to_string()
         } else {
             format!("Moved to state {}", new_state.unwrap_or_default())
         };
@@ -463,6 +463,25 @@ fn check_workflow(
             .insert("Microsoft.VSTS.Common.StateChangeDate".into(), json!(now()));
     }
     Ok(changed)
+}
+
+/// The reason a new work item gets, as Microsoft's samples show it per
+/// process and type [ex]: Scrum `Task` "New task"
+/// (`workItems/GET__wit_WorkItems_ids-_ids_.json`), `Bug` "New defect
+/// reported" (`PATCH__wit_workitems__bug1Id_.json`, the service hook
+/// fixtures), `Product Backlog Item` "New backlog item"
+/// (`recycleBin/GET__wit_recyclebin__id_.json`); Agile `Bug` "New"
+/// (`revisions/GET__list_workitem_revisions.json`, rev 1) and `Task` "New"
+/// (`workItems/POST__wit_workitems_create.json`). Every other type gets
+/// "New" [unverified: no sample creates one; the connector never reads
+/// System.Reason].
+fn creation_reason(process: &str, ty: &str) -> &'static str {
+    match (process, ty) {
+        ("Scrum", "Task") => "New task",
+        ("Scrum", "Bug") => "New defect reported",
+        ("Scrum", "Product Backlog Item") => "New backlog item",
+        _ => "New",
+    }
 }
 
 /// Entering a state sets the type's date/by fields of its category, as the

@@ -178,10 +178,14 @@ pub fn writable<'a>(
     Ok((field, def))
 }
 
-/// ADO stores tags as one `"; "`-joined string, each tag once (tag names
-/// compare without case; the first spelling wins) [unverified: ADO's
-/// order of the stored tags].
-pub fn normalize_tags(v: &Value) -> Value {
+/// ADO stores tags as one `"; "`-joined string, each tag once: tag names
+/// compare without case and the first spelling wins (a tag's case cannot
+/// be changed once it exists: MicrosoftDocs/azure-devops-docs#5055, "I
+/// cannot change a mis-cased tag to the correct case"). [unverified] the
+/// order of the stored tags (Microsoft's one `add` sample, "Tag0" +
+/// "Tag1; Tag2", reads the same in both): as written, or sorted without
+/// case under `tag-order=sorted` (`variants`).
+pub fn normalize_tags(v: &Value, sorted: bool) -> Value {
     let text = as_text(v);
     let mut tags: Vec<&str> = Vec::new();
     for tag in text
@@ -192,6 +196,9 @@ pub fn normalize_tags(v: &Value) -> Value {
         if !tags.iter().any(|t| t.eq_ignore_ascii_case(tag)) {
             tags.push(tag);
         }
+    }
+    if sorted {
+        tags.sort_by_key(|t| t.to_lowercase());
     }
     json!(tags.join("; "))
 }

@@ -53,6 +53,29 @@ pub enum BatchVerbs {
     PostOnly,
 }
 
+/// How `workitem.updated` writes an integer's `oldValue`/`newValue`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HookValues {
+    /// As JSON numbers (`"System.Rev": {"oldValue": 10, "newValue": 11}`):
+    /// deliveries recorded from Azure DevOps Services in 2023 and 2025
+    /// (FIDELITY.md, "Behaviours established").
+    #[default]
+    Typed,
+    /// As strings (`{"oldValue": "1", "newValue": "2"}`): Microsoft's 2014
+    /// fixtures (`samples/servicehook-events`) and the Learn sample.
+    Strings,
+}
+
+/// How a resource version 1.0 payload writes an identity field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HookIdentities {
+    /// `Display Name <unique name>`: the recorded 2023 and 2025 deliveries.
+    #[default]
+    NameAndMail,
+    /// The display name alone: Microsoft's 2014 fixtures.
+    Name,
+}
+
 /// Every unsettled behaviour with a setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Variants {
@@ -84,6 +107,18 @@ pub struct Variants {
     pub hook_redirects: bool,
     /// `errors=exact|opaque`.
     pub errors: ErrorTexts,
+    /// `comment-revision=yes|no`: whether adding a comment through the
+    /// comments API makes a new revision of the item (`System.History`,
+    /// `System.Rev`, `System.ChangedDate`), or only stores the comment and
+    /// recounts `System.CommentCount` in place.
+    pub comment_revision: bool,
+    /// `hook-values=typed|strings`.
+    pub hook_values: HookValues,
+    /// `hook-identities=name-email|name`.
+    pub hook_identities: HookIdentities,
+    /// `tag-order=as-written|sorted`: whether `System.Tags` keeps the
+    /// order the tags were written in or is stored sorted (without case).
+    pub tags_sorted: bool,
 }
 
 impl Default for Variants {
@@ -100,6 +135,10 @@ impl Default for Variants {
             suppress_hooks: true,
             hook_redirects: false,
             errors: ErrorTexts::Exact,
+            comment_revision: true,
+            hook_values: HookValues::Typed,
+            hook_identities: HookIdentities::NameAndMail,
+            tags_sorted: false,
         }
     }
 }
@@ -108,7 +147,9 @@ impl Default for Variants {
 const KNOWN: &str = "wiql-tags=whole|substring, wiql-unordered=id|id-desc, \
 history-commented=no|yes, delete-revision=no|yes, comment-format=html|markdown, \
 batch-limit=N, batch-verbs=both|patch|post, notifications=newest|oldest, \
-suppress-hooks=yes|no, hook-redirects=refuse|follow, errors=exact|opaque";
+suppress-hooks=yes|no, hook-redirects=refuse|follow, errors=exact|opaque, \
+comment-revision=yes|no, hook-values=typed|strings, hook-identities=name-email|name, \
+tag-order=as-written|sorted";
 
 impl Variants {
     /// Parses `name=value,...`; `Err` names what is wrong and what is known.
@@ -144,6 +185,17 @@ impl Variants {
                 Some(("hook-redirects", "follow")) => set(&mut v.hook_redirects, true),
                 Some(("errors", "exact")) => set(&mut v.errors, ErrorTexts::Exact),
                 Some(("errors", "opaque")) => set(&mut v.errors, ErrorTexts::Opaque),
+                Some(("comment-revision", b)) => yes_no(&mut v.comment_revision, b),
+                Some(("hook-values", "typed")) => set(&mut v.hook_values, HookValues::Typed),
+                Some(("hook-values", "strings")) => set(&mut v.hook_values, HookValues::Strings),
+                Some(("hook-identities", "name-email")) => {
+                    set(&mut v.hook_identities, HookIdentities::NameAndMail)
+                }
+                Some(("hook-identities", "name")) => {
+                    set(&mut v.hook_identities, HookIdentities::Name)
+                }
+                Some(("tag-order", "as-written")) => set(&mut v.tags_sorted, false),
+                Some(("tag-order", "sorted")) => set(&mut v.tags_sorted, true),
                 _ => false,
             };
             if !ok {
@@ -195,7 +247,8 @@ mod tests {
         let all = Variants::parse(
             "wiql-unordered=id-desc, history-commented=yes, delete-revision=yes, \
              comment-format=markdown, batch-limit=2, batch-verbs=post, notifications=oldest, \
-             suppress-hooks=no, hook-redirects=follow, errors=opaque",
+             suppress-hooks=no, hook-redirects=follow, errors=opaque, comment-revision=no, \
+             hook-values=strings, hook-identities=name, tag-order=sorted",
         )
         .unwrap();
         assert_eq!(all.wiql_unordered, UnorderedWiql::IdDescending);
@@ -206,11 +259,18 @@ mod tests {
         );
         assert!(all.notifications_oldest_first && !all.suppress_hooks && all.hook_redirects);
         assert_eq!(all.errors, ErrorTexts::Opaque);
+        assert!(!all.comment_revision && all.tags_sorted);
+        assert_eq!(
+            (all.hook_values, all.hook_identities),
+            (HookValues::Strings, HookIdentities::Name)
+        );
         for bad in [
             "wiql-tags=maybe",
             "batch-limit=0",
             "errors",
             "history-commented=true",
+            "comment-revision=maybe",
+            "hook-values=numbers",
         ] {
             assert!(Variants::parse(bad).unwrap_err().contains(bad), "{bad}");
         }

@@ -388,8 +388,8 @@ fn work_item_events_arrive_in_the_fixtures_shape_with_basic_auth_and_custom_head
     assert_eq!(created["resource"]["id"], id);
     assert_eq!(
         created["resource"]["fields"]["System.CreatedBy"],
-        seed::USER_NAME,
-        "identities are display names at 1.0"
+        format!("{} <{}>", seed::USER_NAME, seed::USER_EMAIL),
+        "identities are `Name <mail>` strings at 1.0, as recorded deliveries show"
     );
     assert_eq!(
         created["message"]["text"]
@@ -400,6 +400,22 @@ fn work_item_events_arrive_in_the_fixtures_shape_with_basic_auth_and_custom_head
             .unwrap(),
         format!("Bug #{id} (Hooked) created by {}.", seed::USER_NAME)
     );
+    // Learn's samples and a recorded delivery link `web/wi.aspx` with the
+    // collection id as `pcguid`.
+    let link = format!(
+        "/web/wi.aspx?pcguid={}&id={id})",
+        created["resourceContainers"]["collection"]["id"]
+            .as_str()
+            .unwrap()
+    );
+    assert!(
+        created["message"]["text"]
+            .as_str()
+            .unwrap()
+            .ends_with(&link),
+        "{}",
+        created["message"]["text"]
+    );
     let updated = by_type("workitem.updated");
     assert_eq!(updated["resource"]["workItemId"], id);
     assert_eq!(
@@ -408,8 +424,8 @@ fn work_item_events_arrive_in_the_fixtures_shape_with_basic_auth_and_custom_head
     );
     assert_eq!(
         updated["resource"]["fields"]["System.Rev"],
-        json!({"oldValue": "1", "newValue": "2"}),
-        "numbers as strings, as in the fixture"
+        json!({"oldValue": 1, "newValue": 2}),
+        "numbers as numbers, as recorded deliveries show"
     );
     assert_eq!(
         updated["resource"]["revision"]["fields"]["System.State"],

@@ -345,3 +345,29 @@ fn entering_a_category_stamps_its_date_and_person_fields() {
         "a reason written with the state is kept"
     );
 }
+
+#[test]
+fn a_new_item_gets_the_creation_reason_microsofts_samples_show_for_its_process_and_type() {
+    let c = Client::new();
+    for (project, ty, reason) in [
+        // Microsoft's Scrum samples: "New task", "New defect reported",
+        // "New backlog item"; the Agile ones: "New".
+        (seed::PROJECT_SCRUM, "Task", "New task"),
+        (seed::PROJECT_SCRUM, "Bug", "New defect reported"),
+        (
+            seed::PROJECT_SCRUM,
+            "Product Backlog Item",
+            "New backlog item",
+        ),
+        (seed::PROJECT, "Bug", "New"),
+        (seed::PROJECT, "Task", "New"),
+    ] {
+        let answer = c.create_in(&c.project(project), ty, &json!([title("reasoned")]));
+        assert_eq!(answer.status, 200, "{project} {ty}: {}", answer.text());
+        assert_eq!(
+            answer.json()["fields"]["System.Reason"],
+            reason,
+            "{project} {ty}"
+        );
+    }
+}

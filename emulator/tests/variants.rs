@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use ado_emulator::EmulatorConfig;
 use ado_emulator::hooks::HookSettings;
-use ado_emulator::variants::{BatchVerbs, ErrorTexts, UnorderedWiql, Variants};
+use ado_emulator::seed;
+use ado_emulator::variants::{
+    BatchVerbs, ErrorTexts, HookIdentities, HookValues, UnorderedWiql, Variants,
+};
 use common::{Client, field, title};
 use receiver::Receiver;
 use serde_json::{Value, json};
@@ -153,6 +156,153 @@ fn a_comment_without_format_is_html_or_markdown_as_the_setting_says() {
             &json!({"text": "**b**"}),
         );
         assert_eq!(html.json()["renderedText"], "**b**");
+    }
+}
+
+#[test]
+fn a_comment_through_the_comments_api_adds_a_revision_only_when_the_setting_says_so() {
+    for yes in [true, false] {
+        let c = under(Variants {
+            comment_revision: yes,
+            ..Variants::default()
+        });
+        let commented = Receiver::start();
+        subscribe(&c, "workitem.commented", &commented.url);
+        let id = c.new_item("Bug", &json!([title("discussed")]));
+        let before = c.item(id).json();
+        let added = c.json(
+            "POST",
+            &format!(
+                "{}/_apis/wit/workItems/{id}/comments?api-version=7.1-preview.4",
+                c.agile()
+            ),
+            &json!({"text": "a word"}),
+        );
+        assert_eq!(added.status, 200, "{}", added.text());
+        let after = c.item(id).json();
+        let revisions = c
+            .get(&format!(
+                "{}/_apis/wit/workItems/{id}/revisions?api-version=7.1",
+                c.agile()
+            ))
+            .json();
+        // The count follows the comment under both settings.
+        assert_eq!(
+            after["fields"]["System.CommentCount"], 1,
+            "comment-revision={yes}"
+        );
+        if yes {
+            assert_eq!(after["rev"], 2);
+            assert_eq!(after["fields"]["System.History"], "a word");
+            assert_eq!(revisions["count"], 2);
+        } else {
+            assert_eq!(after["rev"], 1, "comment-revision=no");
+            assert_eq!(
+                after["fields"]["System.ChangedDate"],
+                before["fields"]["System.ChangedDate"]
+            );
+            assert!(after["fields"].get("System.History").is_none());
+            assert_eq!(revisions["count"], 1);
+        }
+        idle(&c);
+        let got = commented.got();
+        assert_eq!(got.len(), 1, "comment-revision={yes}");
+        let resource = &got[0].body["resource"];
+        assert_eq!(resource["fields"]["System.History"], "a word");
+        assert_eq!(resource["rev"], if yes { 2 } else { 1 });
+    }
+}
+
+#[test]
+fn an_update_delivery_writes_integers_and_identities_as_the_settings_say() {
+    for (values, identities) in [
+        (HookValues::Typed, HookIdentities::NameAndMail),
+        (HookValues::Strings, HookIdentities::Name),
+    ] {
+        let c = under(Variants {
+            hook_values: values,
+            hook_identities: identities,
+            ..Variants::default()
+        });
+        let updated = Receiver::start();
+        subscribe(&c, "workitem.updated", &updated.url);
+        let id = c.new_item("Bug", &json!([title("typed")]));
+        let answer = c.update(
+            id,
+            "",
+            &json!([
+                field("Microsoft.VSTS.Common.Priority", json!(1)),
+                field("System.AssignedTo", json!(seed::TEAMMATE_EMAIL)),
+            ]),
+        );
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        idle(&c);
+        let got = updated.got();
+        assert_eq!(got.len(), 1);
+        let resource = &got[0].body["resource"];
+        let (rev, priority) = match values {
+            HookValues::Typed => (json!({"oldValue": 1, "newValue": 2}), json!(1)),
+            HookValues::Strings => (json!({"oldValue": "1", "newValue": "2"}), json!("1")),
+        };
+        assert_eq!(resource["fields"]["System.Rev"], rev, "{values:?}");
+        assert_eq!(
+            resource["fields"]["Microsoft.VSTS.Common.Priority"]["newValue"], priority,
+            "{values:?}"
+        );
+        // The revision keeps the item's own types under both settings.
+        assert_eq!(
+            resource["revision"]["fields"]["Microsoft.VSTS.Common.Priority"],
+            1
+        );
+        let (changer, assignee) = match identities {
+            HookIdentities::NameAndMail => (
+                format!("{} <{}>", seed::USER_NAME, seed::USER_EMAIL),
+                format!("{} <{}>", seed::TEAMMATE_NAME, seed::TEAMMATE_EMAIL),
+            ),
+            HookIdentities::Name => (seed::USER_NAME.into(), seed::TEAMMATE_NAME.into()),
+        };
+        assert_eq!(
+            resource["revision"]["fields"]["System.ChangedBy"], changer,
+            "{identities:?}"
+        );
+        assert_eq!(
+            resource["fields"]["System.AssignedTo"]["newValue"], assignee,
+            "{identities:?}"
+        );
+    }
+}
+
+#[test]
+fn tags_are_stored_as_written_or_sorted_as_the_setting_says() {
+    for sorted in [false, true] {
+        let c = under(Variants {
+            tags_sorted: sorted,
+            ..Variants::default()
+        });
+        let id = c.new_item(
+            "Bug",
+            &json!([
+                title("tagged"),
+                field("System.Tags", json!("zeta; Alpha; beta"))
+            ]),
+        );
+        let added = c.update(
+            id,
+            "",
+            &json!([{"op": "add", "path": "/fields/System.Tags", "value": "ALPHA; gamma"}]),
+        );
+        assert_eq!(added.status, 200, "{}", added.text());
+        // The first spelling of a tag wins under both settings.
+        let want = if sorted {
+            "Alpha; beta; gamma; zeta"
+        } else {
+            "zeta; Alpha; beta; gamma"
+        };
+        assert_eq!(
+            c.item(id).json()["fields"]["System.Tags"],
+            want,
+            "tag-order sorted={sorted}"
+        );
     }
 }
 

@@ -175,6 +175,13 @@ fn project_macro_scopes_to_the_route_project_and_needs_one() {
         [a, b, t, scrum],
         "organization-wide"
     );
+    // Learn: "To query across all projects, delete the clause with the Team
+    // Project field": a project route without the clause spans them all too.
+    assert_eq!(
+        ids(&query(&c, &c.project(seed::PROJECT_SCRUM), all)),
+        [a, b, t, scrum],
+        "no Team Project clause under a project route"
+    );
     let scoped = "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project";
     assert_eq!(
         ids(&query(&c, &c.project(seed::PROJECT_SCRUM), scoped)),

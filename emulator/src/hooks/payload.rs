@@ -4,11 +4,16 @@
 //! `message`, `detailedMessage`, `resource`, `resourceVersion`,
 //! `resourceContainers`, `createdDate`.
 //!
-//! Resource version 1.0 writes identity fields as display names (the
-//! fixtures: `"System.CreatedBy": "Jamal Hartnett"`) and, in
-//! `workitem.updated`, integer old/new values as strings (`"System.Rev":
-//! {"oldValue": "1", "newValue": "2"}`). [unverified] that today's service
-//! still does both; the emulator follows the fixtures.
+//! Resource version 1.0 writes identity fields as strings, not IdentityRefs.
+//! Microsoft's 2014 fixtures write the display name alone (`"System.CreatedBy":
+//! "Jamal Hartnett"`) and, in `workitem.updated`, integer old/new values as
+//! strings (`"System.Rev": {"oldValue": "1", "newValue": "2"}`); deliveries
+//! recorded from Azure DevOps Services in 2023 and 2025 write
+//! `"Display Name <unique name>"` and JSON numbers (`{"oldValue": 10,
+//! "newValue": 11}`; FIDELITY.md names them). The emulator follows the
+//! recorded deliveries [unverified: recordings quoted in public code, not
+//! a Microsoft sample]; `hook-identities=name` and `hook-values=strings`
+//! (`variants`) give the fixtures' forms.
 
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -18,6 +23,7 @@ use crate::events::{EventKind, WorkItemEvent};
 use crate::hooks::subscriptions::Subscription;
 use crate::state::{Emu, StoredItem};
 use crate::store::Revision;
+use crate::variants::{HookIdentities, HookValues, Variants};
 use crate::views;
 
 /// Now, as the fixtures write `createdDate` (7 fraction digits).
@@ -29,27 +35,38 @@ pub fn event_date() -> String {
         .unwrap_or_default()
 }
 
-/// An IdentityRef becomes its display name at resource version 1.0.
-fn flatten_identity(v: &Value) -> Value {
+/// An IdentityRef becomes a string at resource version 1.0: `Name <mail>`
+/// or, under `hook-identities=name`, the display name alone.
+fn flatten_identity(v: &Value, form: HookIdentities) -> Value {
     match v {
         Value::Object(o) if o.contains_key("displayName") && o.contains_key("uniqueName") => {
-            o["displayName"].clone()
+            match (form, o["displayName"].as_str(), o["uniqueName"].as_str()) {
+                (HookIdentities::NameAndMail, Some(name), Some(mail)) if !mail.is_empty() => {
+                    json!(format!("{name} <{mail}>"))
+                }
+                _ => o["displayName"].clone(),
+            }
         }
         other => other.clone(),
     }
 }
 
-fn flat_fields(fields: &Map<String, Value>) -> Map<String, Value> {
+fn flat_fields(fields: &Map<String, Value>, form: HookIdentities) -> Map<String, Value> {
     fields
         .iter()
-        .map(|(k, v)| (k.clone(), flatten_identity(v)))
+        .map(|(k, v)| (k.clone(), flatten_identity(v, form)))
         .collect()
 }
 
-/// `workitem.updated` values: identities flattened, integers as strings.
-fn update_value(v: &Value) -> Value {
-    match flatten_identity(v) {
-        Value::Number(n) if n.is_i64() || n.is_u64() => Value::String(n.to_string()),
+/// `workitem.updated` values: identities flattened; integers as numbers,
+/// or as strings under `hook-values=strings`.
+fn update_value(v: &Value, variants: &Variants) -> Value {
+    match flatten_identity(v, variants.hook_identities) {
+        Value::Number(n)
+            if variants.hook_values == HookValues::Strings && (n.is_i64() || n.is_u64()) =>
+        {
+            Value::String(n.to_string())
+        }
         other => other,
     }
 }
@@ -77,7 +94,7 @@ fn org_url(emu: &Emu) -> String {
 /// The work item as `workitem.created/commented/restored` carry it.
 fn item_resource(emu: &Emu, item: &StoredItem) -> Value {
     let mut v = views::item_json(emu, item, false);
-    v["fields"] = Value::Object(flat_fields(&item.fields));
+    v["fields"] = Value::Object(flat_fields(&item.fields, emu.variants.hook_identities));
     v
 }
 
@@ -97,7 +114,7 @@ fn deleted_resource(emu: &Emu, item: &StoredItem) -> Value {
     json!({
         "id": item.id,
         "rev": item.rev,
-        "fields": flat_fields(&item.fields),
+        "fields": flat_fields(&item.fields, emu.variants.hook_identities),
         "_links": {
             "self": {"href": url},
             "workItemType": {"href": format!("{base}/{}/_apis/wit/workItemTypes/{ty}", item.project_id)},
@@ -119,7 +136,7 @@ fn update_resource(emu: &Emu, event: &WorkItemEvent) -> Value {
         for change in fields.values_mut() {
             if let Some(c) = change.as_object_mut() {
                 for value in c.values_mut() {
-                    *value = update_value(value);
+                    *value = update_value(value, &emu.variants);
                 }
             }
         }
@@ -127,14 +144,18 @@ fn update_resource(emu: &Emu, event: &WorkItemEvent) -> Value {
     v["revision"] = json!({
         "id": item.id,
         "rev": item.rev,
-        "fields": flat_fields(&item.fields),
+        "fields": flat_fields(&item.fields, emu.variants.hook_identities),
         "url": format!("{}/revisions/{}", views::item_url(emu, item), item.rev),
     });
     v
 }
 
 fn text_field(item: &StoredItem, name: &str) -> String {
-    match item.fields.get(name).map(flatten_identity) {
+    match item
+        .fields
+        .get(name)
+        .map(|v| flatten_identity(v, HookIdentities::Name))
+    {
         Some(Value::String(s)) => s,
         Some(Value::Null) | None => String::new(),
         Some(other) => other.to_string(),
@@ -157,9 +178,11 @@ fn messages(emu: &Emu, event: &WorkItemEvent, event_type: &str) -> (Value, Value
         verb
     };
     let who = &event.actor.display_name;
-    // [unverified] the fixtures link to the old `web/wi.aspx` page.
+    // The `web/wi.aspx` page with the collection id as `pcguid`: Learn's
+    // samples (service-hooks/events) and a delivery recorded in 2023
+    // (FIDELITY.md); Microsoft's 2014 fixtures wrote `id=` for it.
     let link = format!(
-        "{}/web/wi.aspx?id={}&id={}",
+        "{}/web/wi.aspx?pcguid={}&id={}",
         org_url(emu),
         emu.instance_id,
         item.id

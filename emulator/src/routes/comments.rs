@@ -3,9 +3,12 @@
 //! Adding a comment makes a new revision of the item whose `System.History`
 //! holds the comment and whose `System.CommentCount` counts it, as the
 //! `workitem.commented` payloads (the comment in `fields["System.History"]`)
-//! and the updates API show [unverified: that the comments API itself adds
-//! the revision]. Editing and deleting a comment make no revision
-//! [unverified]; a delete recounts `System.CommentCount` in place.
+//! and the updates API show. [unverified] that the comments API itself adds
+//! the revision: `comment-revision=no` (`variants`) stores the comment and
+//! recounts `System.CommentCount` in place instead. Editing and deleting
+//! a comment make no revision [unverified: no sample shows an edited or
+//! deleted comment's revision; the connector edits no comment]; a delete
+//! recounts `System.CommentCount` in place.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -148,17 +151,22 @@ pub async fn add(
     else {
         return not_found(&p.id);
     };
-    let mut after = current.clone();
-    after
-        .fields
-        .insert("System.History".into(), json!(render(&text, &format)));
+    let rendered = render(&text, &format);
     let change = Change {
         kind: EventKind::Commented,
         actor: &caller.identity,
         suppress: false,
         comment: Some((text, format)),
     };
-    let (item, comment) = commit::update(&emu, &mut data, current, after, &change);
+    let (item, comment) = if emu.variants.comment_revision {
+        let mut after = current.clone();
+        after
+            .fields
+            .insert("System.History".into(), json!(rendered));
+        commit::update(&emu, &mut data, current, after, &change)
+    } else {
+        commit::comment_without_revision(&emu, &mut data, current, rendered, &change)
+    };
     drop(data);
     match comment {
         Some(c) => axum::Json(comment_json(&emu, &item.project_id, &c, true)).into_response(),

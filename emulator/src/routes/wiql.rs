@@ -3,10 +3,13 @@
 //! flat, `asOf`, `columns`, `sortColumns` and `workItems` (ids and URLs
 //! only). Deleted items are never returned (they are not in `work_items`).
 //! The project segment only gives `@project` its value: without a
-//! `[System.TeamProject]` clause the query spans the organization
-//! [unverified]. Without `ORDER BY` the order is the data tier's [doc]
-//! (Work Item Query Reference, "Sorting Results"): ascending id, or
-//! descending with `wiql-unordered=id-desc` (`variants`).
+//! `[System.TeamProject]` clause the query spans the organization [doc]
+//! (Learn "Define a work item query", "Query across or within projects":
+//! new queries get a Team Project clause; "To query across all projects,
+//! delete the clause with the Team Project field"). Without `ORDER BY` the
+//! order is the data tier's [doc] (Work Item Query Reference, "Sorting
+//! Results"): ascending id, or descending with `wiql-unordered=id-desc`
+//! (`variants`).
 
 use std::sync::Arc;
 
