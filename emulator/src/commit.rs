@@ -168,49 +168,6 @@ pub fn update(
     (after, comment)
 }
 
-/// A comment added through the comments API under `comment-revision=no`
-/// (`variants`): the comment is stored and `System.CommentCount` recounted
-/// in place (the item, and its last revision, keep their `rev`,
-/// `System.ChangedDate` and `System.History`), and `workitem.commented`
-/// still carries the comment in `fields["System.History"]`, as the
-/// commented payloads do.
-pub fn comment_without_revision(
-    emu: &Emu,
-    data: &mut Data,
-    mut item: StoredItem,
-    rendered: String,
-    change: &Change,
-) -> (StoredItem, Option<Comment>) {
-    let mut shown = item.clone();
-    shown
-        .fields
-        .insert("System.History".into(), json!(rendered));
-    // The comment's own date is now, not the item's last change.
-    shown
-        .fields
-        .insert("System.ChangedDate".into(), json!(now()));
-    let comment = record_comment(emu, data, &mut shown, change);
-    if let Some(count) = shown.fields.get("System.CommentCount").cloned() {
-        item.fields
-            .insert("System.CommentCount".into(), count.clone());
-        if let Some(last) = data
-            .store
-            .history
-            .get_mut(&item.id)
-            .and_then(|h| h.last_mut())
-        {
-            last.fields.insert("System.CommentCount".into(), count);
-        }
-    }
-    data.work_items.insert(item.id, item.clone());
-    let mut carried = item.clone();
-    if let Some(history) = shown.fields.get("System.History").cloned() {
-        carried.fields.insert("System.History".into(), history);
-    }
-    publish(emu, change, carried, Some(item.clone()), comment.clone());
-    (item, comment)
-}
-
 fn publish(
     emu: &Emu,
     change: &Change,

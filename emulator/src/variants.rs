@@ -107,11 +107,6 @@ pub struct Variants {
     pub hook_redirects: bool,
     /// `errors=exact|opaque`.
     pub errors: ErrorTexts,
-    /// `comment-revision=yes|no`: whether adding a comment through the
-    /// comments API makes a new revision of the item (`System.History`,
-    /// `System.Rev`, `System.ChangedDate`), or only stores the comment and
-    /// recounts `System.CommentCount` in place.
-    pub comment_revision: bool,
     /// `hook-values=typed|strings`.
     pub hook_values: HookValues,
     /// `hook-identities=name-email|name`.
@@ -135,7 +130,6 @@ impl Default for Variants {
             suppress_hooks: true,
             hook_redirects: false,
             errors: ErrorTexts::Exact,
-            comment_revision: true,
             hook_values: HookValues::Typed,
             hook_identities: HookIdentities::NameAndMail,
             tags_sorted: false,
@@ -148,7 +142,7 @@ const KNOWN: &str = "wiql-tags=whole|substring, wiql-unordered=id|id-desc, \
 history-commented=no|yes, delete-revision=no|yes, comment-format=html|markdown, \
 batch-limit=N, batch-verbs=both|patch|post, notifications=newest|oldest, \
 suppress-hooks=yes|no, hook-redirects=refuse|follow, errors=exact|opaque, \
-comment-revision=yes|no, hook-values=typed|strings, hook-identities=name-email|name, \
+hook-values=typed|strings, hook-identities=name-email|name, \
 tag-order=as-written|sorted";
 
 impl Variants {
@@ -185,7 +179,6 @@ impl Variants {
                 Some(("hook-redirects", "follow")) => set(&mut v.hook_redirects, true),
                 Some(("errors", "exact")) => set(&mut v.errors, ErrorTexts::Exact),
                 Some(("errors", "opaque")) => set(&mut v.errors, ErrorTexts::Opaque),
-                Some(("comment-revision", b)) => yes_no(&mut v.comment_revision, b),
                 Some(("hook-values", "typed")) => set(&mut v.hook_values, HookValues::Typed),
                 Some(("hook-values", "strings")) => set(&mut v.hook_values, HookValues::Strings),
                 Some(("hook-identities", "name-email")) => {
@@ -247,8 +240,7 @@ mod tests {
         let all = Variants::parse(
             "wiql-unordered=id-desc, history-commented=yes, delete-revision=yes, \
              comment-format=markdown, batch-limit=2, batch-verbs=post, notifications=oldest, \
-             suppress-hooks=no, hook-redirects=follow, errors=opaque, comment-revision=no, \
-             hook-values=strings, hook-identities=name, tag-order=sorted",
+             suppress-hooks=no, hook-redirects=follow, errors=opaque, hook-values=strings, hook-identities=name, tag-order=sorted",
         )
         .unwrap();
         assert_eq!(all.wiql_unordered, UnorderedWiql::IdDescending);
@@ -259,7 +251,7 @@ mod tests {
         );
         assert!(all.notifications_oldest_first && !all.suppress_hooks && all.hook_redirects);
         assert_eq!(all.errors, ErrorTexts::Opaque);
-        assert!(!all.comment_revision && all.tags_sorted);
+        assert!(all.tags_sorted);
         assert_eq!(
             (all.hook_values, all.hook_identities),
             (HookValues::Strings, HookIdentities::Name)
@@ -269,7 +261,7 @@ mod tests {
             "batch-limit=0",
             "errors",
             "history-commented=true",
-            "comment-revision=maybe",
+            "tag-order=maybe",
             "hook-values=numbers",
         ] {
             assert!(Variants::parse(bad).unwrap_err().contains(bad), "{bad}");

@@ -160,60 +160,6 @@ fn a_comment_without_format_is_html_or_markdown_as_the_setting_says() {
 }
 
 #[test]
-fn a_comment_through_the_comments_api_adds_a_revision_only_when_the_setting_says_so() {
-    for yes in [true, false] {
-        let c = under(Variants {
-            comment_revision: yes,
-            ..Variants::default()
-        });
-        let commented = Receiver::start();
-        subscribe(&c, "workitem.commented", &commented.url);
-        let id = c.new_item("Bug", &json!([title("discussed")]));
-        let before = c.item(id).json();
-        let added = c.json(
-            "POST",
-            &format!(
-                "{}/_apis/wit/workItems/{id}/comments?api-version=7.1-preview.4",
-                c.agile()
-            ),
-            &json!({"text": "a word"}),
-        );
-        assert_eq!(added.status, 200, "{}", added.text());
-        let after = c.item(id).json();
-        let revisions = c
-            .get(&format!(
-                "{}/_apis/wit/workItems/{id}/revisions?api-version=7.1",
-                c.agile()
-            ))
-            .json();
-        // The count follows the comment under both settings.
-        assert_eq!(
-            after["fields"]["System.CommentCount"], 1,
-            "comment-revision={yes}"
-        );
-        if yes {
-            assert_eq!(after["rev"], 2);
-            assert_eq!(after["fields"]["System.History"], "a word");
-            assert_eq!(revisions["count"], 2);
-        } else {
-            assert_eq!(after["rev"], 1, "comment-revision=no");
-            assert_eq!(
-                after["fields"]["System.ChangedDate"],
-                before["fields"]["System.ChangedDate"]
-            );
-            assert!(after["fields"].get("System.History").is_none());
-            assert_eq!(revisions["count"], 1);
-        }
-        idle(&c);
-        let got = commented.got();
-        assert_eq!(got.len(), 1, "comment-revision={yes}");
-        let resource = &got[0].body["resource"];
-        assert_eq!(resource["fields"]["System.History"], "a word");
-        assert_eq!(resource["rev"], if yes { 2 } else { 1 });
-    }
-}
-
-#[test]
 fn an_update_delivery_writes_integers_and_identities_as_the_settings_say() {
     for (values, identities) in [
         (HookValues::Typed, HookIdentities::NameAndMail),

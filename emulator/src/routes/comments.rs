@@ -1,14 +1,16 @@
 //! Work item discussion comments (api-version 7.1-preview.4): add
 //! (`?format=markdown|html`), list with paging, get, update and soft delete.
 //! Adding a comment makes a new revision of the item whose `System.History`
-//! holds the comment and whose `System.CommentCount` counts it, as the
-//! `workitem.commented` payloads (the comment in `fields["System.History"]`)
-//! and the updates API show. [unverified] that the comments API itself adds
-//! the revision: `comment-revision=no` (`variants`) stores the comment and
-//! recounts `System.CommentCount` in place instead. Editing and deleting
-//! a comment make no revision [unverified: no sample shows an edited or
-//! deleted comment's revision; the connector edits no comment]; a delete
-//! recounts `System.CommentCount` in place.
+//! holds the comment and whose `System.CommentCount` counts it: [spec]
+//! `WorkItemCommentVersionRef.createdInRevision` ("The work item revision
+//! where this comment was originally added") and `WorkItem.commentVersionRef`
+//! ("the comment added/edited/deleted in this revision"), as the
+//! `workitem.commented` payloads (the comment in `fields["System.History"]`,
+//! a new `rev`) and the updates API show. The same spec text has edits and
+//! deletes happen "in" a revision too; what such a revision holds and which
+//! event it raises no source shows, so editing and deleting a comment make
+//! no revision here [unverified; the connector edits and deletes no
+//! comment]; a delete recounts `System.CommentCount` in place.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -158,15 +160,11 @@ pub async fn add(
         suppress: false,
         comment: Some((text, format)),
     };
-    let (item, comment) = if emu.variants.comment_revision {
-        let mut after = current.clone();
-        after
-            .fields
-            .insert("System.History".into(), json!(rendered));
-        commit::update(&emu, &mut data, current, after, &change)
-    } else {
-        commit::comment_without_revision(&emu, &mut data, current, rendered, &change)
-    };
+    let mut after = current.clone();
+    after
+        .fields
+        .insert("System.History".into(), json!(rendered));
+    let (item, comment) = commit::update(&emu, &mut data, current, after, &change);
     drop(data);
     match comment {
         Some(c) => axum::Json(comment_json(&emu, &item.project_id, &c, true)).into_response(),
