@@ -62,7 +62,7 @@ pub enum HookValues {
     #[default]
     Typed,
     /// As strings (`{"oldValue": "1", "newValue": "2"}`): Microsoft's 2014
-    /// fixtures (`samples/servicehook-events`) and the Learn sample.
+    /// fixtures (`samples/servicehook-events`).
     Strings,
 }
 
