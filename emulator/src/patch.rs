@@ -16,6 +16,7 @@ use crate::identities::{self, Resolved};
 use crate::process::{TypeField, WorkItemType};
 use crate::rules;
 use crate::state::{Emu, Identity, Project, StoredItem};
+use crate::variants::CreateReason;
 
 /// One JSON Patch operation.
 #[derive(Debug, Clone, Deserialize)]
@@ -389,7 +390,15 @@ pub fn apply(
     if mode.creating {
         fill_defaults(process, ty, item)?;
     }
-    let state_changed = check_workflow(process, ty, item, old_state, old_reason, mode)?;
+    let reason_of_new = emu.variants.create_reason;
+    let state_changed = check_workflow(
+        process,
+        ty,
+        item,
+        (old_state, old_reason),
+        mode,
+        reason_of_new,
+    )?;
     if !mode.bypass {
         rules::check_required(ty, &item.fields)?;
     }
@@ -423,9 +432,9 @@ fn check_workflow(
     process: &crate::process::Process,
     ty: &WorkItemType,
     item: &mut StoredItem,
-    old_state: Option<String>,
-    old_reason: Option<Value>,
+    (old_state, old_reason): (Option<String>, Option<Value>),
     mode: Mode,
+    reason_of_new: CreateReason,
 ) -> Result<bool, Response> {
     let new_state = item
         .fields
@@ -452,7 +461,7 @@ fn check_workflow(
     let reason_written = item.fields.get("System.Reason") != old_reason.as_ref();
     if changed && !reason_written {
         let reason = if mode.creating {
-            creation_reason(&process.process, &ty.name).to_string()
+            creation_reason(&process.process, &ty.name, reason_of_new)
         } else {
             format!("Moved to state {}", new_state.unwrap_or_default())
         };
@@ -474,13 +483,17 @@ fn check_workflow(
 /// (`revisions/GET__list_workitem_revisions.json`, rev 1) and `Task` "New"
 /// (`workItems/POST__wit_workitems_create.json`). Every other type gets
 /// "New" [unverified: no sample creates one; the connector never reads
-/// System.Reason].
-fn creation_reason(process: &str, ty: &str) -> &'static str {
+/// System.Reason], or with `create-reason=type-specific` (`variants`) a
+/// per-type text in the style of Scrum's ("New <type>").
+fn creation_reason(process: &str, ty: &str, others: CreateReason) -> String {
     match (process, ty) {
-        ("Scrum", "Task") => "New task",
-        ("Scrum", "Bug") => "New defect reported",
-        ("Scrum", "Product Backlog Item") => "New backlog item",
-        _ => "New",
+        ("Scrum", "Task") => "New task".into(),
+        ("Scrum", "Bug") => "New defect reported".into(),
+        ("Scrum", "Product Backlog Item") => "New backlog item".into(),
+        // The two Agile types the samples create.
+        ("Agile", "Bug" | "Task") => "New".into(),
+        _ if others == CreateReason::TypeSpecific => format!("New {}", ty.to_lowercase()),
+        _ => "New".into(),
     }
 }
 

@@ -76,6 +76,20 @@ pub enum HookIdentities {
     Name,
 }
 
+/// The `System.Reason` a created item gets for a type no Microsoft sample
+/// creates: the samples show "New" (Agile Bug, Task) and per-type texts
+/// (Scrum "New task", "New defect reported", "New backlog item"); which a
+/// process gives any other type (Scrum Impediment, Feature, Epic, ...) no
+/// sample or Learn page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CreateReason {
+    /// "New" (the emulator's reading).
+    #[default]
+    New,
+    /// A per-type text, "New <type>" in lower case (as Scrum's "New task").
+    TypeSpecific,
+}
+
 /// Every unsettled behaviour with a setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Variants {
@@ -114,6 +128,33 @@ pub struct Variants {
     /// `tag-order=as-written|sorted`: whether `System.Tags` keeps the
     /// order the tags were written in or is stored sorted (without case).
     pub tags_sorted: bool,
+    /// `create-reason=new|type-specific`.
+    pub create_reason: CreateReason,
+    /// `disabled-create=honoured|enabled`: whether a subscription created
+    /// with `status: disabledByUser` is stored disabled (no sample creates
+    /// one) or enabled, the status left to a later PUT.
+    pub disabled_create_honoured: bool,
+    /// `replace-omitted=kept|cleared`: whether a replace (PUT) that sends a
+    /// confidential input back as the mask it was shown (`********`, i.e.
+    /// without its value) keeps the stored value or clears it; no sample
+    /// shows a replace's answer for it.
+    pub replace_masked_kept: bool,
+    /// `probation-ends=any-2xx|200`: whether any 2xx answer ends a
+    /// subscription's probation or only 200 (Learn: "a success"; the
+    /// delivery itself counts as sent under both).
+    pub probation_ends_any_2xx: bool,
+    /// `changed-fields-separators=both|comma`: whether a `changedFields`
+    /// filter naming several fields separates them by commas and
+    /// semicolons or by commas only (Learn shows one field per filter).
+    pub changed_fields_semicolons: bool,
+    /// `comment-pattern=insensitive|sensitive`: whether the
+    /// `commentPattern` filter ("comment contains", Learn) ignores case.
+    pub comment_pattern_ignores_case: bool,
+    /// `comment-edit-revision=no|yes`: whether editing or deleting a
+    /// comment adds a revision of its item (the 7.1 spec's
+    /// `WorkItem.commentVersionRef` has edits and deletes happen "in" a
+    /// revision; no source shows one).
+    pub comment_edit_revision: bool,
 }
 
 impl Default for Variants {
@@ -133,6 +174,13 @@ impl Default for Variants {
             hook_values: HookValues::Typed,
             hook_identities: HookIdentities::NameAndMail,
             tags_sorted: false,
+            create_reason: CreateReason::New,
+            disabled_create_honoured: true,
+            replace_masked_kept: true,
+            probation_ends_any_2xx: true,
+            changed_fields_semicolons: true,
+            comment_pattern_ignores_case: true,
+            comment_edit_revision: false,
         }
     }
 }
@@ -143,7 +191,10 @@ history-commented=no|yes, delete-revision=no|yes, comment-format=html|markdown, 
 batch-limit=N, batch-verbs=both|patch|post, notifications=newest|oldest, \
 suppress-hooks=yes|no, hook-redirects=refuse|follow, errors=exact|opaque, \
 hook-values=typed|strings, hook-identities=name-email|name, \
-tag-order=as-written|sorted";
+tag-order=as-written|sorted, create-reason=new|type-specific, \
+disabled-create=honoured|enabled, replace-omitted=kept|cleared, \
+probation-ends=any-2xx|200, changed-fields-separators=both|comma, \
+comment-pattern=insensitive|sensitive, comment-edit-revision=no|yes";
 
 impl Variants {
     /// Parses `name=value,...`; `Err` names what is wrong and what is known.
@@ -189,6 +240,29 @@ impl Variants {
                 }
                 Some(("tag-order", "as-written")) => set(&mut v.tags_sorted, false),
                 Some(("tag-order", "sorted")) => set(&mut v.tags_sorted, true),
+                Some(("create-reason", "new")) => set(&mut v.create_reason, CreateReason::New),
+                Some(("create-reason", "type-specific")) => {
+                    set(&mut v.create_reason, CreateReason::TypeSpecific)
+                }
+                Some(("disabled-create", "honoured")) => set(&mut v.disabled_create_honoured, true),
+                Some(("disabled-create", "enabled")) => set(&mut v.disabled_create_honoured, false),
+                Some(("replace-omitted", "kept")) => set(&mut v.replace_masked_kept, true),
+                Some(("replace-omitted", "cleared")) => set(&mut v.replace_masked_kept, false),
+                Some(("probation-ends", "any-2xx")) => set(&mut v.probation_ends_any_2xx, true),
+                Some(("probation-ends", "200")) => set(&mut v.probation_ends_any_2xx, false),
+                Some(("changed-fields-separators", "both")) => {
+                    set(&mut v.changed_fields_semicolons, true)
+                }
+                Some(("changed-fields-separators", "comma")) => {
+                    set(&mut v.changed_fields_semicolons, false)
+                }
+                Some(("comment-pattern", "insensitive")) => {
+                    set(&mut v.comment_pattern_ignores_case, true)
+                }
+                Some(("comment-pattern", "sensitive")) => {
+                    set(&mut v.comment_pattern_ignores_case, false)
+                }
+                Some(("comment-edit-revision", b)) => yes_no(&mut v.comment_edit_revision, b),
                 _ => false,
             };
             if !ok {
@@ -240,7 +314,10 @@ mod tests {
         let all = Variants::parse(
             "wiql-unordered=id-desc, history-commented=yes, delete-revision=yes, \
              comment-format=markdown, batch-limit=2, batch-verbs=post, notifications=oldest, \
-             suppress-hooks=no, hook-redirects=follow, errors=opaque, hook-values=strings, hook-identities=name, tag-order=sorted",
+             suppress-hooks=no, hook-redirects=follow, errors=opaque, hook-values=strings, hook-identities=name, tag-order=sorted, \
+             create-reason=type-specific, disabled-create=enabled, replace-omitted=cleared, \
+             probation-ends=200, changed-fields-separators=comma, comment-pattern=sensitive, \
+             comment-edit-revision=yes",
         )
         .unwrap();
         assert_eq!(all.wiql_unordered, UnorderedWiql::IdDescending);
@@ -252,6 +329,10 @@ mod tests {
         assert!(all.notifications_oldest_first && !all.suppress_hooks && all.hook_redirects);
         assert_eq!(all.errors, ErrorTexts::Opaque);
         assert!(all.tags_sorted);
+        assert_eq!(all.create_reason, CreateReason::TypeSpecific);
+        assert!(!all.disabled_create_honoured && !all.replace_masked_kept);
+        assert!(!all.probation_ends_any_2xx && !all.changed_fields_semicolons);
+        assert!(!all.comment_pattern_ignores_case && all.comment_edit_revision);
         assert_eq!(
             (all.hook_values, all.hook_identities),
             (HookValues::Strings, HookIdentities::Name)
@@ -263,6 +344,8 @@ mod tests {
             "history-commented=true",
             "tag-order=maybe",
             "hook-values=numbers",
+            "probation-ends=201",
+            "comment-edit-revision=maybe",
         ] {
             assert!(Variants::parse(bad).unwrap_err().contains(bad), "{bad}");
         }

@@ -11,7 +11,7 @@ use ado_emulator::EmulatorConfig;
 use ado_emulator::hooks::HookSettings;
 use ado_emulator::seed;
 use ado_emulator::variants::{
-    BatchVerbs, ErrorTexts, HookIdentities, HookValues, UnorderedWiql, Variants,
+    BatchVerbs, CreateReason, ErrorTexts, HookIdentities, HookValues, UnorderedWiql, Variants,
 };
 use common::{Client, field, title};
 use receiver::Receiver;
@@ -439,4 +439,248 @@ fn opaque_errors_keep_status_and_documented_codes_and_change_every_other_text() 
         "{body}"
     );
     assert_eq!(body["typeKey"], "UnauthorizedRequestException");
+}
+
+#[test]
+fn a_new_item_of_a_type_no_sample_creates_gets_new_or_a_type_text_as_the_setting_says() {
+    for (how, want) in [
+        (CreateReason::New, "New"),
+        (CreateReason::TypeSpecific, "New user story"),
+    ] {
+        let c = under(Variants {
+            create_reason: how,
+            ..Variants::default()
+        });
+        let story = c.create_in(&c.agile(), "User Story", &json!([title("storied")]));
+        assert_eq!(story.status, 200, "{}", story.text());
+        assert_eq!(story.json()["fields"]["System.Reason"], want, "{how:?}");
+        // The types Microsoft's samples create keep the samples' reasons.
+        let task = c.create_in(&c.agile(), "Task", &json!([title("sampled")]));
+        assert_eq!(task.json()["fields"]["System.Reason"], "New", "{how:?}");
+        let scrum = c.create_in(
+            &c.project(seed::PROJECT_SCRUM),
+            "Task",
+            &json!([title("sampled")]),
+        );
+        assert_eq!(scrum.json()["fields"]["System.Reason"], "New task");
+    }
+}
+
+fn subscribe_with(c: &Client, event_type: &str, publisher: Value, consumer: Value) -> Value {
+    let answer = c.json(
+        "POST",
+        &format!("{}/_apis/hooks/subscriptions?api-version=7.1", c.org()),
+        &json!({
+            "publisherId": "tfs", "eventType": event_type, "resourceVersion": "1.0",
+            "consumerId": "webHooks", "consumerActionId": "httpRequest",
+            "publisherInputs": publisher, "consumerInputs": consumer,
+        }),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    answer.json()
+}
+
+#[test]
+fn a_subscription_created_disabled_is_stored_disabled_or_enabled_as_the_setting_says() {
+    for (honoured, want) in [(true, "disabledByUser"), (false, "enabled")] {
+        let c = under(Variants {
+            disabled_create_honoured: honoured,
+            ..Variants::default()
+        });
+        let r = Receiver::start();
+        let answer = c.json(
+            "POST",
+            &format!("{}/_apis/hooks/subscriptions?api-version=7.1", c.org()),
+            &json!({
+                "publisherId": "tfs", "eventType": "workitem.created", "resourceVersion": "1.0",
+                "consumerId": "webHooks", "consumerActionId": "httpRequest",
+                "publisherInputs": {}, "consumerInputs": {"url": r.url},
+                "status": "disabledByUser",
+            }),
+        );
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        assert_eq!(answer.json()["status"], want, "honoured={honoured}");
+        c.new_item("Bug", &json!([title("heard?")]));
+        idle(&c);
+        assert_eq!(r.got().len(), usize::from(!honoured), "honoured={honoured}");
+    }
+}
+
+#[test]
+fn a_replace_sending_the_masked_password_back_keeps_or_clears_it_as_the_setting_says() {
+    for (kept, want) in [(true, "********"), (false, "")] {
+        let c = under(Variants {
+            replace_masked_kept: kept,
+            ..Variants::default()
+        });
+        let r = Receiver::start();
+        let inputs =
+            json!({"url": r.url, "basicAuthUsername": "ado-hook", "basicAuthPassword": "s3cret"});
+        let mut sub = subscribe_with(&c, "workitem.created", json!({}), inputs);
+        let id = sub["id"].as_str().unwrap().to_string();
+        assert_eq!(sub["consumerInputs"]["basicAuthPassword"], "********");
+        // What a client read goes back unchanged but for the status.
+        sub["status"] = json!("enabled");
+        let url = format!("{}/_apis/hooks/subscriptions/{id}?api-version=7.1", c.org());
+        let replaced = c.json("PUT", &url, &sub);
+        assert_eq!(replaced.status, 200, "{}", replaced.text());
+        assert_eq!(
+            c.get(&url).json()["consumerInputs"]["basicAuthPassword"],
+            want,
+            "kept={kept}"
+        );
+        c.new_item("Bug", &json!([title("authorised")]));
+        let got = r.wait_for(1);
+        let authorization = got[0]
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        // "ado-hook:s3cret" and "ado-hook:" in base64.
+        let sent = if kept {
+            "Basic YWRvLWhvb2s6czNjcmV0"
+        } else {
+            "Basic YWRvLWhvb2s6"
+        };
+        assert_eq!(authorization, sent, "kept={kept}");
+    }
+}
+
+#[test]
+fn probation_ends_on_any_2xx_or_only_on_200_as_the_setting_says() {
+    for (any_2xx, want) in [(true, "enabled"), (false, "onProbation")] {
+        let c = under(Variants {
+            probation_ends_any_2xx: any_2xx,
+            ..Variants::default()
+        });
+        let r = Receiver::start();
+        r.answer(&[500, 204]);
+        let id = subscribe(&c, "workitem.created", &r.url);
+        c.new_item("Bug", &json!([title("on probation")]));
+        idle(&c);
+        assert_eq!(r.got().len(), 2, "a failure, then a 204");
+        let status = c.get(&format!(
+            "{}/_apis/hooks/subscriptions/{id}?api-version=7.1",
+            c.org()
+        ));
+        assert_eq!(status.json()["status"], want, "any-2xx={any_2xx}");
+    }
+}
+
+#[test]
+fn a_changed_fields_filter_splits_at_semicolons_only_when_the_setting_says_so() {
+    for semicolons in [true, false] {
+        let c = under(Variants {
+            changed_fields_semicolons: semicolons,
+            ..Variants::default()
+        });
+        let by_semicolon = Receiver::start();
+        let by_comma = Receiver::start();
+        for (r, list) in [
+            (&by_semicolon, "System.State;System.Title"),
+            (&by_comma, "System.State, System.Title"),
+        ] {
+            subscribe_with(
+                &c,
+                "workitem.updated",
+                json!({"changedFields": list}),
+                json!({"url": r.url}),
+            );
+        }
+        let id = c.new_item("Bug", &json!([title("filtered")]));
+        let answer = c.update(id, "", &json!([title("renamed")]));
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        idle(&c);
+        assert_eq!(by_comma.got().len(), 1, "commas split under both settings");
+        assert_eq!(
+            by_semicolon.got().len(),
+            usize::from(semicolons),
+            "semicolons={semicolons}"
+        );
+    }
+}
+
+#[test]
+fn a_comment_pattern_matches_without_or_with_case_as_the_setting_says() {
+    for ignores_case in [true, false] {
+        let c = under(Variants {
+            comment_pattern_ignores_case: ignores_case,
+            ..Variants::default()
+        });
+        let r = Receiver::start();
+        subscribe_with(
+            &c,
+            "workitem.commented",
+            json!({"commentPattern": "URGENT"}),
+            json!({"url": r.url}),
+        );
+        let id = c.new_item("Bug", &json!([title("discussed")]));
+        let url = format!(
+            "{}/_apis/wit/workItems/{id}/comments?api-version=7.1-preview.4",
+            c.agile()
+        );
+        for text in ["URGENT: look", "this is urgent"] {
+            let added = c.json("POST", &url, &json!({"text": text}));
+            assert_eq!(added.status, 200, "{}", added.text());
+        }
+        idle(&c);
+        let want = if ignores_case { 2 } else { 1 };
+        assert_eq!(r.got().len(), want, "ignores case: {ignores_case}");
+    }
+}
+
+#[test]
+fn editing_and_deleting_a_comment_add_revisions_only_when_the_setting_says_so() {
+    for yes in [false, true] {
+        let c = under(Variants {
+            comment_edit_revision: yes,
+            ..Variants::default()
+        });
+        let id = c.new_item("Bug", &json!([title("discussed")]));
+        let url = format!(
+            "{}/_apis/wit/workItems/{id}/comments?api-version=7.1-preview.4",
+            c.agile()
+        );
+        let added = c.json("POST", &url, &json!({"text": "first"}));
+        assert_eq!(added.status, 200, "{}", added.text());
+        let comment = added.json()["id"].as_i64().unwrap();
+        assert_eq!(c.item(id).json()["rev"], 2);
+        let one = url.replace("/comments?", &format!("/comments/{comment}?"));
+        let edited = c.json("PATCH", &one, &json!({"text": "second"}));
+        assert_eq!(edited.status, 200, "{}", edited.text());
+        let after_edit = c.item(id).json();
+        assert_eq!(
+            after_edit["rev"],
+            if yes { 3 } else { 2 },
+            "edit, yes={yes}"
+        );
+        let deleted = c.delete(&one);
+        assert_eq!(deleted.status, 200, "{}", deleted.text());
+        let after_delete = c.item(id).json();
+        assert_eq!(
+            after_delete["rev"],
+            if yes { 4 } else { 2 },
+            "delete, yes={yes}"
+        );
+        // The count follows the delete under both settings.
+        assert_eq!(after_delete["fields"]["System.CommentCount"], 0);
+        let revisions = c.get(&format!(
+            "{}/_apis/wit/workItems/{id}/revisions?api-version=7.1",
+            c.org()
+        ));
+        let revisions = revisions.json();
+        assert_eq!(revisions["count"], if yes { 4 } else { 2 });
+        let last = revisions["value"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        assert_eq!(last["fields"]["System.CommentCount"], 0, "yes={yes}");
+        // An edit or a delete writes no System.History of its own.
+        if yes {
+            assert!(last["fields"].get("System.History").is_none());
+        }
+    }
 }

@@ -8,7 +8,8 @@
 //! anything else, or transient retries exhausted, is enduring: the
 //! subscription goes on probation and the notification is retried up to 7
 //! more times (~20 min doubling to 15 h) before the subscription becomes
-//! `disabledBySystem`. A success ends probation. [unverified] that a
+//! `disabledBySystem`. A success ends probation [unverified: any 2xx, or
+//! with `probation-ends=200` (`variants`) only 200]. [unverified] that a
 //! connection failure counts as transient, and that later notifications
 //! wait behind one on probation ("limited in the number of notifications
 //! it can send").
@@ -28,6 +29,7 @@ use crate::hooks::subscriptions::{
 };
 use crate::hooks::{Delivery, Outcome, Queued, Workers, payload};
 use crate::state::Emu;
+use crate::variants::Variants;
 
 /// One notification for a worker.
 #[derive(Debug)]
@@ -77,7 +79,7 @@ fn start_worker(emu: Arc<Emu>) -> mpsc::UnboundedSender<Job> {
 }
 
 /// Whether a subscription's event type and publisher inputs select the change.
-fn wants(s: &Subscription, e: &WorkItemEvent) -> bool {
+fn wants(s: &Subscription, e: &WorkItemEvent, variants: &Variants) -> bool {
     let ty = s.event_type.as_str();
     // A discussion comment is also an update of the item (a new revision
     // with System.History): both subscriptions hear it. Whether a
@@ -125,10 +127,17 @@ fn wants(s: &Subscription, e: &WorkItemEvent) -> bool {
     if ty == "workitem.updated"
         && let Some(list) = input("changedFields")
     {
-        // [unverified] several fields separated by commas or semicolons.
+        // [unverified] several fields separated by commas or semicolons;
+        // with `changed-fields-separators=comma` (`variants`) by commas
+        // only, a semicolon then being part of a (never matching) name.
         let before = e.previous.as_ref().map(|p| &p.fields);
+        let separators: &[char] = if variants.changed_fields_semicolons {
+            &[',', ';']
+        } else {
+            &[',']
+        };
         let changed = list
-            .split([',', ';'])
+            .split(separators)
             .map(str::trim)
             .filter(|f| !f.is_empty())
             .any(|f| {
@@ -152,13 +161,19 @@ fn wants(s: &Subscription, e: &WorkItemEvent) -> bool {
     if ty == "workitem.commented"
         && let Some(pattern) = input("commentPattern")
     {
-        // [unverified] case-insensitive "contains".
+        // [unverified] case-insensitive "contains"; with
+        // `comment-pattern=sensitive` (`variants`) with case.
         let text = e
             .comment
             .as_ref()
             .and_then(|c| c["text"].as_str().map(str::to_string))
             .unwrap_or_else(|| field("System.History"));
-        if !text.to_lowercase().contains(&pattern.to_lowercase()) {
+        let found = if variants.comment_pattern_ignores_case {
+            text.to_lowercase().contains(&pattern.to_lowercase())
+        } else {
+            text.contains(pattern)
+        };
+        if !found {
             return false;
         }
     }
@@ -180,7 +195,7 @@ fn plan(emu: &Emu, q: &Queued) -> Vec<Job> {
     let chosen: Vec<Subscription> = data
         .subscriptions
         .iter()
-        .filter(|s| s.status.delivers() && s.since <= q.at && wants(s, &q.event))
+        .filter(|s| s.status.delivers() && s.since <= q.at && wants(s, &q.event, &emu.variants))
         .cloned()
         .collect();
     let mut jobs = Vec::with_capacity(chosen.len());
@@ -400,8 +415,10 @@ async fn deliver(emu: &Emu, job: Job) {
         record(emu, &job, attempt, &outcome, response, started);
         let wait = match classify(&outcome) {
             Class::Success => {
+                let ends_probation =
+                    emu.variants.probation_ends_any_2xx || matches!(outcome, Outcome::Status(200));
                 set_status(emu, &sub.id, |s| {
-                    if s.status == Status::OnProbation {
+                    if s.status == Status::OnProbation && ends_probation {
                         s.status = Status::Enabled;
                         s.probation_retries = 0;
                     }

@@ -340,8 +340,12 @@ pub fn create(emu: &Emu, c: Checked, by: &Identity) -> Subscription {
         consumer_action_id: "httpRequest".into(),
         publisher_inputs,
         consumer_inputs: c.consumer_inputs,
-        // [unverified] a create asking for a disabled status is honoured.
-        status: c.status.unwrap_or(Status::Enabled),
+        // [unverified] a create asking for a disabled status is honoured;
+        // with `disabled-create=enabled` (`variants`) it is created enabled.
+        status: match c.status {
+            Some(s) if emu.variants.disabled_create_honoured => s,
+            _ => Status::Enabled,
+        },
         created_by: by.clone(),
         created_date: now.clone(),
         modified_by: by.clone(),
@@ -354,15 +358,19 @@ pub fn create(emu: &Emu, c: Checked, by: &Identity) -> Subscription {
 }
 
 /// Applies a replace (PUT) to a stored subscription.
-pub fn replace(old: &mut Subscription, c: Checked, by: &Identity) {
+/// `keep_masked`: the `replace-omitted` setting (`variants`).
+pub fn replace(old: &mut Subscription, c: Checked, by: &Identity, keep_masked: bool) {
     let mut consumer_inputs = c.consumer_inputs;
     // A client that read the masked password and sends it back keeps the
-    // stored one [unverified].
+    // stored one [unverified]; with `replace-omitted=cleared` the mask
+    // carries no value, so the input is cleared.
     for (k, v) in consumer_inputs.iter_mut() {
-        if v == MASK
-            && let Some(previous) = old.consumer_inputs.get(k)
-        {
-            v.clone_from(previous);
+        if v == MASK {
+            match old.consumer_inputs.get(k) {
+                Some(previous) if keep_masked => v.clone_from(previous),
+                _ if !keep_masked => v.clear(),
+                _ => {}
+            }
         }
     }
     let mut publisher_inputs = c.publisher_inputs;

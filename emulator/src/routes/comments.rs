@@ -10,7 +10,8 @@
 //! deletes happen "in" a revision too; what such a revision holds and which
 //! event it raises no source shows, so editing and deleting a comment make
 //! no revision here [unverified; the connector edits and deletes no
-//! comment]; a delete recounts `System.CommentCount` in place.
+//! comment]; a delete recounts `System.CommentCount` in place. With
+//! `comment-edit-revision=yes` (`variants`) each adds a revision.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -333,7 +334,43 @@ pub async fn update(
     c.version += 1;
     c.modified_by = identity_ref(&emu, &caller.identity);
     c.modified_date = now();
-    axum::Json(comment_json(&emu, &project, c, true)).into_response()
+    let edited = c.clone();
+    edit_revision(&emu, &mut data, edited.work_item_id, None, &caller.identity);
+    drop(data);
+    axum::Json(comment_json(&emu, &project, &edited, true)).into_response()
+}
+
+/// With `comment-edit-revision=yes` (`variants`), an edit or delete adds
+/// a revision of the item (new `rev`, `System.ChangedDate`/`ChangedBy`,
+/// `count` as its `System.CommentCount`, no `System.History`) and raises
+/// `workitem.updated`; by default it adds none (module comment).
+/// Returns whether it added one.
+fn edit_revision(
+    emu: &Emu,
+    data: &mut Data,
+    id: i32,
+    count: Option<usize>,
+    actor: &crate::state::Identity,
+) -> bool {
+    if !emu.variants.comment_edit_revision {
+        return false;
+    }
+    let Some(current) = data.work_items.get(&id).cloned() else {
+        return false;
+    };
+    let mut after = current.clone();
+    after.fields.remove("System.History");
+    if let Some(n) = count {
+        after.fields.insert("System.CommentCount".into(), json!(n));
+    }
+    let change = Change {
+        kind: EventKind::Updated,
+        actor,
+        suppress: false,
+        comment: None,
+    };
+    commit::update(emu, data, current, after, &change);
+    true
 }
 
 /// `DELETE .../comments/{commentId}`: soft delete; the delete sample answers
@@ -361,6 +398,19 @@ pub async fn delete(
     let deleted = c.clone();
     let live = visible(&data, deleted.work_item_id, false).len();
     let mut project = String::new();
+    if edit_revision(
+        &emu,
+        &mut data,
+        deleted.work_item_id,
+        Some(live),
+        &caller.identity,
+    ) {
+        if let Some(item) = data.work_items.get(&deleted.work_item_id) {
+            project = item.project_id.clone();
+        }
+        drop(data);
+        return axum::Json(comment_json(&emu, &project, &deleted, false)).into_response();
+    }
     if let Some(item) = data.work_items.get_mut(&deleted.work_item_id) {
         item.fields
             .insert("System.CommentCount".into(), json!(live));

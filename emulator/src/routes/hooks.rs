@@ -176,7 +176,12 @@ async fn replace(
     else {
         return no_subscription(&id);
     };
-    subscriptions::replace(sub, checked, &caller.identity);
+    subscriptions::replace(
+        sub,
+        checked,
+        &caller.identity,
+        emu.variants.replace_masked_kept,
+    );
     let sub = sub.clone();
     drop(data);
     axum::Json(subscriptions::to_json(&emu, &sub)).into_response()
