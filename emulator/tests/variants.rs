@@ -26,18 +26,35 @@ fn under(variants: Variants) -> Client {
     })
 }
 
-fn subscribe(c: &Client, event_type: &str, url: &str) -> String {
+fn subscription(event_type: &str, publisher: Value, consumer: Value) -> Value {
+    json!({
+        "publisherId": "tfs", "eventType": event_type, "resourceVersion": "1.0",
+        "consumerId": "webHooks", "consumerActionId": "httpRequest",
+        "publisherInputs": publisher, "consumerInputs": consumer,
+    })
+}
+
+/// Creates the subscription `body` and answers what the emulator returned.
+fn create_subscription(c: &Client, body: &Value) -> Value {
     let answer = c.json(
         "POST",
         &format!("{}/_apis/hooks/subscriptions?api-version=7.1", c.org()),
-        &json!({
-            "publisherId": "tfs", "eventType": event_type, "resourceVersion": "1.0",
-            "consumerId": "webHooks", "consumerActionId": "httpRequest",
-            "publisherInputs": {}, "consumerInputs": {"url": url},
-        }),
+        body,
     );
     assert_eq!(answer.status, 200, "{}", answer.text());
-    answer.json()["id"].as_str().unwrap().to_string()
+    answer.json()
+}
+
+fn subscribe(c: &Client, event_type: &str, url: &str) -> String {
+    let body = subscription(event_type, json!({}), json!({"url": url}));
+    create_subscription(c, &body)["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn subscription_url(c: &Client, id: &str) -> String {
+    format!("{}/_apis/hooks/subscriptions/{id}?api-version=7.1", c.org())
 }
 
 fn idle(c: &Client) {
@@ -466,20 +483,6 @@ fn a_new_item_of_a_type_no_sample_creates_gets_new_or_a_type_text_as_the_setting
     }
 }
 
-fn subscribe_with(c: &Client, event_type: &str, publisher: Value, consumer: Value) -> Value {
-    let answer = c.json(
-        "POST",
-        &format!("{}/_apis/hooks/subscriptions?api-version=7.1", c.org()),
-        &json!({
-            "publisherId": "tfs", "eventType": event_type, "resourceVersion": "1.0",
-            "consumerId": "webHooks", "consumerActionId": "httpRequest",
-            "publisherInputs": publisher, "consumerInputs": consumer,
-        }),
-    );
-    assert_eq!(answer.status, 200, "{}", answer.text());
-    answer.json()
-}
-
 #[test]
 fn a_subscription_created_disabled_is_stored_disabled_or_enabled_as_the_setting_says() {
     for (honoured, want) in [(true, "disabledByUser"), (false, "enabled")] {
@@ -488,18 +491,10 @@ fn a_subscription_created_disabled_is_stored_disabled_or_enabled_as_the_setting_
             ..Variants::default()
         });
         let r = Receiver::start();
-        let answer = c.json(
-            "POST",
-            &format!("{}/_apis/hooks/subscriptions?api-version=7.1", c.org()),
-            &json!({
-                "publisherId": "tfs", "eventType": "workitem.created", "resourceVersion": "1.0",
-                "consumerId": "webHooks", "consumerActionId": "httpRequest",
-                "publisherInputs": {}, "consumerInputs": {"url": r.url},
-                "status": "disabledByUser",
-            }),
-        );
-        assert_eq!(answer.status, 200, "{}", answer.text());
-        assert_eq!(answer.json()["status"], want, "honoured={honoured}");
+        let mut body = subscription("workitem.created", json!({}), json!({"url": r.url}));
+        body["status"] = json!("disabledByUser");
+        let created = create_subscription(&c, &body);
+        assert_eq!(created["status"], want, "honoured={honoured}");
         c.new_item("Bug", &json!([title("heard?")]));
         idle(&c);
         assert_eq!(r.got().len(), usize::from(!honoured), "honoured={honoured}");
@@ -516,12 +511,12 @@ fn a_replace_sending_the_masked_password_back_keeps_or_clears_it_as_the_setting_
         let r = Receiver::start();
         let inputs =
             json!({"url": r.url, "basicAuthUsername": "ado-hook", "basicAuthPassword": "s3cret"});
-        let mut sub = subscribe_with(&c, "workitem.created", json!({}), inputs);
+        let mut sub = create_subscription(&c, &subscription("workitem.created", json!({}), inputs));
         let id = sub["id"].as_str().unwrap().to_string();
         assert_eq!(sub["consumerInputs"]["basicAuthPassword"], "********");
         // What a client read goes back unchanged but for the status.
         sub["status"] = json!("enabled");
-        let url = format!("{}/_apis/hooks/subscriptions/{id}?api-version=7.1", c.org());
+        let url = subscription_url(&c, &id);
         let replaced = c.json("PUT", &url, &sub);
         assert_eq!(replaced.status, 200, "{}", replaced.text());
         assert_eq!(
@@ -560,11 +555,8 @@ fn probation_ends_on_any_2xx_or_only_on_200_as_the_setting_says() {
         c.new_item("Bug", &json!([title("on probation")]));
         idle(&c);
         assert_eq!(r.got().len(), 2, "a failure, then a 204");
-        let status = c.get(&format!(
-            "{}/_apis/hooks/subscriptions/{id}?api-version=7.1",
-            c.org()
-        ));
-        assert_eq!(status.json()["status"], want, "any-2xx={any_2xx}");
+        let status = c.get(&subscription_url(&c, &id)).json()["status"].clone();
+        assert_eq!(status, want, "any-2xx={any_2xx}");
     }
 }
 
@@ -581,11 +573,13 @@ fn a_changed_fields_filter_splits_at_semicolons_only_when_the_setting_says_so() 
             (&by_semicolon, "System.State;System.Title"),
             (&by_comma, "System.State, System.Title"),
         ] {
-            subscribe_with(
+            create_subscription(
                 &c,
-                "workitem.updated",
-                json!({"changedFields": list}),
-                json!({"url": r.url}),
+                &subscription(
+                    "workitem.updated",
+                    json!({"changedFields": list}),
+                    json!({"url": r.url}),
+                ),
             );
         }
         let id = c.new_item("Bug", &json!([title("filtered")]));
@@ -609,11 +603,13 @@ fn a_comment_pattern_matches_without_or_with_case_as_the_setting_says() {
             ..Variants::default()
         });
         let r = Receiver::start();
-        subscribe_with(
+        create_subscription(
             &c,
-            "workitem.commented",
-            json!({"commentPattern": "URGENT"}),
-            json!({"url": r.url}),
+            &subscription(
+                "workitem.commented",
+                json!({"commentPattern": "URGENT"}),
+                json!({"url": r.url}),
+            ),
         );
         let id = c.new_item("Bug", &json!([title("discussed")]));
         let url = format!(
