@@ -155,6 +155,13 @@ pub struct Variants {
     /// `WorkItem.commentVersionRef` has edits and deletes happen "in" a
     /// revision; no source shows one).
     pub comment_edit_revision: bool,
+    /// `connection-failure=transient|enduring`: whether a delivery that
+    /// got no answer (connection refused, reset, timed out) is retried on
+    /// the transient schedule with the subscription still enabled, or puts
+    /// the subscription on probation at once like an error status. Learn
+    /// lists the transient statuses; it does not classify a failure to
+    /// connect.
+    pub connection_failure_transient: bool,
 }
 
 impl Default for Variants {
@@ -181,6 +188,7 @@ impl Default for Variants {
             changed_fields_semicolons: true,
             comment_pattern_ignores_case: true,
             comment_edit_revision: false,
+            connection_failure_transient: true,
         }
     }
 }
@@ -194,7 +202,8 @@ hook-values=typed|strings, hook-identities=name-email|name, \
 tag-order=as-written|sorted, create-reason=new|type-specific, \
 disabled-create=honoured|enabled, replace-omitted=kept|cleared, \
 probation-ends=any-2xx|200, changed-fields-separators=both|comma, \
-comment-pattern=insensitive|sensitive, comment-edit-revision=no|yes";
+comment-pattern=insensitive|sensitive, comment-edit-revision=no|yes, \
+connection-failure=transient|enduring";
 
 impl Variants {
     /// Parses `name=value,...`; `Err` names what is wrong and what is known.
@@ -263,6 +272,12 @@ impl Variants {
                     set(&mut v.comment_pattern_ignores_case, false)
                 }
                 Some(("comment-edit-revision", b)) => yes_no(&mut v.comment_edit_revision, b),
+                Some(("connection-failure", "transient")) => {
+                    set(&mut v.connection_failure_transient, true)
+                }
+                Some(("connection-failure", "enduring")) => {
+                    set(&mut v.connection_failure_transient, false)
+                }
                 _ => false,
             };
             if !ok {
@@ -317,7 +332,7 @@ mod tests {
              suppress-hooks=no, hook-redirects=follow, errors=opaque, hook-values=strings, hook-identities=name, tag-order=sorted, \
              create-reason=type-specific, disabled-create=enabled, replace-omitted=cleared, \
              probation-ends=200, changed-fields-separators=comma, comment-pattern=sensitive, \
-             comment-edit-revision=yes",
+             comment-edit-revision=yes,connection-failure=enduring",
         )
         .unwrap();
         assert_eq!(all.wiql_unordered, UnorderedWiql::IdDescending);
@@ -333,6 +348,7 @@ mod tests {
         assert!(!all.disabled_create_honoured && !all.replace_masked_kept);
         assert!(!all.probation_ends_any_2xx && !all.changed_fields_semicolons);
         assert!(!all.comment_pattern_ignores_case && all.comment_edit_revision);
+        assert!(!all.connection_failure_transient);
         assert_eq!(
             (all.hook_values, all.hook_identities),
             (HookValues::Strings, HookIdentities::Name)

@@ -561,6 +561,44 @@ fn probation_ends_on_any_2xx_or_only_on_200_as_the_setting_says() {
 }
 
 #[test]
+fn a_refused_connection_is_retried_as_transient_or_puts_the_subscription_on_probation_as_the_setting_says()
+ {
+    for (transient, want) in [(true, "enabled"), (false, "onProbation")] {
+        // Retries 2 s apart: the status is read between the first attempt
+        // and the second.
+        let c = Client::with(EmulatorConfig {
+            hooks: HookSettings::fast(Duration::from_secs(2)).with_local_receivers(),
+            variants: Variants {
+                connection_failure_transient: transient,
+                ..Variants::default()
+            },
+            ..Default::default()
+        });
+        // A port nothing listens on: the connection is refused.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", closed.local_addr().unwrap());
+        drop(closed);
+        let id = subscribe(&c, "workitem.created", &url);
+        c.new_item("Bug", &json!([title("nobody listens")]));
+        let notifications = format!(
+            "{}/_apis/hooks/subscriptions/{id}/notifications?api-version=7.1",
+            c.org()
+        );
+        let attempted = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(10));
+            let list = c.get(&notifications).json();
+            list["value"]
+                .as_array()
+                .is_some_and(|v| v.iter().any(|n| n["status"] != "queued"))
+        });
+        assert!(attempted, "the first delivery attempt was made");
+        std::thread::sleep(Duration::from_millis(200));
+        let status = c.get(&subscription_url(&c, &id)).json()["status"].clone();
+        assert_eq!(status, want, "connection-failure transient={transient}");
+    }
+}
+
+#[test]
 fn a_changed_fields_filter_splits_at_semicolons_only_when_the_setting_says_so() {
     for semicolons in [true, false] {
         let c = under(Variants {

@@ -10,9 +10,10 @@
 //! more times (~20 min doubling to 15 h) before the subscription becomes
 //! `disabledBySystem`. A success ends probation [unverified: any 2xx, or
 //! with `probation-ends=200` (`variants`) only 200]. [unverified] that a
-//! connection failure counts as transient, and that later notifications
+//! connection failure counts as transient (enduring with
+//! `connection-failure=enduring`), and that later notifications do not
 //! wait behind one on probation ("limited in the number of notifications
-//! it can send").
+//! it can send": each notification keeps its own schedule here).
 //!
 //! Injected faults (`faults`): a delivery that fails without calling the
 //! receiver, one sent twice, two swapped.
@@ -255,10 +256,13 @@ enum Class {
     Enduring,
 }
 
-fn classify(outcome: &Outcome) -> Class {
+/// `connection_failure_transient`: the `connection-failure` setting (no
+/// source classifies a failure to connect).
+fn classify(outcome: &Outcome, connection_failure_transient: bool) -> Class {
     match outcome {
         Outcome::Status(s) if (200..300).contains(s) => Class::Success,
         Outcome::Status(410) => Class::Terminal,
+        Outcome::Transport(_) if !connection_failure_transient => Class::Enduring,
         Outcome::Status(408 | 502 | 503 | 504) | Outcome::Transport(_) | Outcome::Injected => {
             Class::Transient
         }
@@ -413,7 +417,7 @@ async fn deliver(emu: &Emu, job: Job) {
         attempt += 1;
         let (outcome, response) = send(emu, &sub, &job.body).await;
         record(emu, &job, attempt, &outcome, response, started);
-        let wait = match classify(&outcome) {
+        let wait = match classify(&outcome, emu.variants.connection_failure_transient) {
             Class::Success => {
                 let ends_probation =
                     emu.variants.probation_ends_any_2xx || matches!(outcome, Outcome::Status(200));
