@@ -162,6 +162,12 @@ pub struct Variants {
     /// lists the transient statuses; it does not classify a failure to
     /// connect.
     pub connection_failure_transient: bool,
+    /// `probation-holds=yes|no`: whether a subscription's later
+    /// notifications wait while one of its notifications on probation waits
+    /// for its retry (one worker per subscription delivers in order), or go
+    /// out meanwhile (Learn: a subscription on probation is "limited in the
+    /// number of notifications it can send", not how).
+    pub probation_holds: bool,
 }
 
 impl Default for Variants {
@@ -189,6 +195,7 @@ impl Default for Variants {
             comment_pattern_ignores_case: true,
             comment_edit_revision: false,
             connection_failure_transient: true,
+            probation_holds: true,
         }
     }
 }
@@ -203,7 +210,7 @@ tag-order=as-written|sorted, create-reason=new|type-specific, \
 disabled-create=honoured|enabled, replace-omitted=kept|cleared, \
 probation-ends=any-2xx|200, changed-fields-separators=both|comma, \
 comment-pattern=insensitive|sensitive, comment-edit-revision=no|yes, \
-connection-failure=transient|enduring";
+connection-failure=transient|enduring, probation-holds=yes|no";
 
 impl Variants {
     /// Parses `name=value,...`; `Err` names what is wrong and what is known.
@@ -278,6 +285,7 @@ impl Variants {
                 Some(("connection-failure", "enduring")) => {
                     set(&mut v.connection_failure_transient, false)
                 }
+                Some(("probation-holds", b)) => yes_no(&mut v.probation_holds, b),
                 _ => false,
             };
             if !ok {
@@ -332,7 +340,7 @@ mod tests {
              suppress-hooks=no, hook-redirects=follow, errors=opaque, hook-values=strings, hook-identities=name, tag-order=sorted, \
              create-reason=type-specific, disabled-create=enabled, replace-omitted=cleared, \
              probation-ends=200, changed-fields-separators=comma, comment-pattern=sensitive, \
-             comment-edit-revision=yes,connection-failure=enduring",
+             comment-edit-revision=yes,connection-failure=enduring,probation-holds=no",
         )
         .unwrap();
         assert_eq!(all.wiql_unordered, UnorderedWiql::IdDescending);
@@ -348,7 +356,7 @@ mod tests {
         assert!(!all.disabled_create_honoured && !all.replace_masked_kept);
         assert!(!all.probation_ends_any_2xx && !all.changed_fields_semicolons);
         assert!(!all.comment_pattern_ignores_case && all.comment_edit_revision);
-        assert!(!all.connection_failure_transient);
+        assert!(!all.connection_failure_transient && !all.probation_holds);
         assert_eq!(
             (all.hook_values, all.hook_identities),
             (HookValues::Strings, HookIdentities::Name)

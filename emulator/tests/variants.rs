@@ -599,6 +599,50 @@ fn a_refused_connection_is_retried_as_transient_or_puts_the_subscription_on_prob
 }
 
 #[test]
+fn notifications_raised_on_probation_go_out_at_once_or_wait_for_the_failed_one_as_the_setting_says()
+{
+    for holds in [true, false] {
+        // The first delivery fails (probation) and is retried 500 ms later;
+        // the second item is created meanwhile.
+        let c = Client::with(EmulatorConfig {
+            hooks: HookSettings::fast(Duration::from_millis(500)).with_local_receivers(),
+            variants: Variants {
+                probation_holds: holds,
+                ..Variants::default()
+            },
+            ..Default::default()
+        });
+        let r = Receiver::start();
+        r.answer(&[500]);
+        subscribe(&c, "workitem.created", &r.url);
+        c.new_item("Bug", &json!([title("first")]));
+        let first_failed = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(10));
+            !r.got().is_empty()
+        });
+        assert!(first_failed, "the first delivery was attempted");
+        c.new_item("Bug", &json!([title("second")]));
+        idle(&c);
+        let titles: Vec<String> = r
+            .got()
+            .iter()
+            .map(|d| {
+                d.body["resource"]["fields"]["System.Title"]
+                    .as_str()
+                    .unwrap_or("?")
+                    .to_string()
+            })
+            .collect();
+        let want = if holds {
+            ["first", "first", "second"]
+        } else {
+            ["first", "second", "first"]
+        };
+        assert_eq!(titles, want, "probation-holds={holds}");
+    }
+}
+
+#[test]
 fn a_changed_fields_filter_splits_at_semicolons_only_when_the_setting_says_so() {
     for semicolons in [true, false] {
         let c = under(Variants {

@@ -11,9 +11,10 @@
 //! `disabledBySystem`. A success ends probation [unverified: any 2xx, or
 //! with `probation-ends=200` (`variants`) only 200]. [unverified] that a
 //! connection failure counts as transient (enduring with
-//! `connection-failure=enduring`), and that later notifications do not
-//! wait behind one on probation ("limited in the number of notifications
-//! it can send": each notification keeps its own schedule here).
+//! `connection-failure=enduring`), and that later notifications wait
+//! behind one being retried, on probation too ("limited in the number of
+//! notifications it can send"; with `probation-holds=no` a notification on
+//! probation is retried on its own and the later ones go out).
 //!
 //! Injected faults (`faults`): a delivery that fails without calling the
 //! receiver, one sent twice, two swapped.
@@ -401,11 +402,47 @@ fn set_status(emu: &Emu, id: &str, change: impl FnOnce(&mut Subscription)) {
     }
 }
 
-/// Delivers one notification with retries, probation and disabling.
-async fn deliver(emu: &Emu, job: Job) {
+/// Where one notification's schedule stands.
+#[derive(Clone, Copy)]
+struct Progress {
+    started: Instant,
+    attempt: u32,
+    transient: usize,
+    probation: usize,
+}
+
+/// Delivers one notification with retries, probation and disabling; the
+/// subscription's worker waits for it, so later notifications wait behind
+/// one being retried, unless `probation-holds=no` lets a notification on
+/// probation go on in a task of its own.
+async fn deliver(emu: &Arc<Emu>, job: Job) {
+    let progress = Progress {
+        started: Instant::now(),
+        attempt: 0,
+        transient: 0,
+        probation: 0,
+    };
+    attempts(emu.clone(), job, progress).await;
+}
+
+/// [`attempts`], boxed: it may spawn itself.
+fn attempts_boxed(
+    emu: Arc<Emu>,
+    job: Job,
+    progress: Progress,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    Box::pin(attempts(emu, job, progress))
+}
+
+async fn attempts(emu: Arc<Emu>, job: Job, progress: Progress) {
+    let emu = &emu;
     let settings = emu.hooks.settings.clone();
-    let started = Instant::now();
-    let (mut attempt, mut transient, mut probation) = (0u32, 0usize, 0usize);
+    let Progress {
+        started,
+        mut attempt,
+        mut transient,
+        mut probation,
+    } = progress;
     loop {
         // The subscription may have been deleted or disabled meanwhile.
         let Some(sub) = emu.hooks.subscription(&job.subscription_id) else {
@@ -457,7 +494,24 @@ async fn deliver(emu: &Emu, job: Job) {
                     }
                 });
                 probation += 1;
-                settings.probation_retries[probation - 1]
+                let wait = settings.probation_retries[probation - 1];
+                if !emu.variants.probation_holds {
+                    // Not held: the rest of this schedule runs on its own
+                    // and the worker goes on to the next notification.
+                    let progress = Progress {
+                        started,
+                        attempt,
+                        transient,
+                        probation,
+                    };
+                    let emu = emu.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(wait).await;
+                        attempts_boxed(emu, job, progress).await;
+                    });
+                    return;
+                }
+                wait
             }
         };
         tokio::time::sleep(wait).await;
