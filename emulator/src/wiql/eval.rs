@@ -8,8 +8,8 @@ use std::cmp::Ordering;
 use serde_json::Value;
 use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
-use super::WiqlError;
 use super::ast::{Expr, Literal, Op, Operand, Query};
+use super::error::WiqlError;
 use crate::identities::display;
 use crate::process::FieldDef;
 use crate::state::{Identity, StoredItem};

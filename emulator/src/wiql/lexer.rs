@@ -3,7 +3,7 @@
 //! quotes, a doubled quote standing for itself ([ms-code] microsoft/wiql-editor,
 //! `compiler/tokenPatterns.ts`: `'(?:[^']|'')*'`, `"(?:[^"]|"")*"`).
 
-use super::WiqlError;
+use super::error::WiqlError;
 
 /// A token.
 #[derive(Debug, Clone, PartialEq)]

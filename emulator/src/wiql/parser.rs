@@ -12,8 +12,8 @@
 //! literal := text | [-]number | TRUE | FALSE | @macro [(+|-) number]
 //! ```
 
-use super::WiqlError;
 use super::ast::{Expr, Literal, Op, Operand, Query};
+use super::error::WiqlError;
 use super::lexer::{Token, tokenize};
 
 /// Parses a WIQL query.
