@@ -6,7 +6,8 @@ use axum::response::Response;
 use base64::Engine as _;
 
 use crate::errors;
-use crate::state::{Emu, Identity, Scope};
+use crate::model::{Identity, Scope};
+use crate::state::Emu;
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]

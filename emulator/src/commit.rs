@@ -6,21 +6,14 @@
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use time::macros::format_description;
 
+use crate::data::Data;
+use crate::dates::now;
 use crate::events::{self, EventKind, WorkItemEvent};
 use crate::identities::identity_ref;
-use crate::state::{Data, Emu, Identity, StoredItem};
+use crate::model::{Identity, StoredItem};
+use crate::state::Emu;
 use crate::store::{Comment, Revision};
-
-/// Now, as ADO writes dates: UTC, milliseconds, `Z`.
-pub fn now() -> String {
-    OffsetDateTime::now_utc()
-        .format(format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-        ))
-        .unwrap_or_default()
-}
 
 /// Now, as the recycle bin samples write `deletedDate` ("1/31/2017 9:21:14 PM").
 pub fn recycle_bin_date() -> String {

@@ -4,7 +4,8 @@
 
 use serde_json::Value;
 
-use crate::state::{Emu, Identity, StoredItem};
+use crate::model::{Identity, StoredItem};
+use crate::state::Emu;
 
 /// What happened to a work item (the service hook event types).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,8 +6,9 @@
 
 use serde_json::{Value, json};
 
+use crate::model::Identity;
 use crate::seed;
-use crate::state::{Emu, Identity};
+use crate::state::Emu;
 
 /// Users of the organization besides those holding credentials.
 fn teammates() -> Vec<Identity> {

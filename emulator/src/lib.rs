@@ -17,11 +17,14 @@ mod casefold;
 mod classification;
 mod commit;
 mod control;
+mod data;
+mod dates;
 mod errors;
 pub mod events;
 pub mod faults;
 pub mod hooks;
 mod identities;
+mod model;
 mod net;
 pub mod opaque;
 mod patch;
@@ -34,6 +37,7 @@ mod rules;
 pub mod seed;
 pub mod server;
 pub mod setup;
+mod site;
 mod state;
 mod store;
 pub mod variants;
@@ -47,8 +51,11 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
+use crate::data::Data;
+use crate::model::{App, Identity, Project, Scope};
 use crate::process::Process;
-use crate::state::{App, Data, Emu, Identity, Project, Scope};
+use crate::site::Site;
+use crate::state::Emu;
 
 /// A project to create at start.
 #[derive(Debug, Clone)]
@@ -175,18 +182,21 @@ fn build_state(config: &EmulatorConfig) -> Emu {
         data.trees.insert(p.id.clone(), trees);
     }
     Emu {
-        organization: config.organization.clone(),
+        site: Site {
+            organization: config.organization.clone(),
+            instance_id: uuid::Uuid::new_v4().to_string(),
+            projects: config
+                .projects
+                .iter()
+                .map(|p| Project {
+                    id: p.id.clone(),
+                    name: p.name.clone(),
+                    process: p.process.clone(),
+                })
+                .collect(),
+            base_url: Mutex::new(String::new()),
+        },
         tenant_id: config.tenant_id.clone(),
-        instance_id: uuid::Uuid::new_v4().to_string(),
-        projects: config
-            .projects
-            .iter()
-            .map(|p| Project {
-                id: p.id.clone(),
-                name: p.name.clone(),
-                process: p.process.clone(),
-            })
-            .collect(),
         apps: setup::with_apps(vec![
             App {
                 client_id: seed::SP_CLIENT_ID.into(),
@@ -223,7 +233,6 @@ fn build_state(config: &EmulatorConfig) -> Emu {
         data: Mutex::new(data),
         requests: AtomicU64::new(0),
         sign_in_page_mode: AtomicBool::new(false),
-        base_url: Mutex::new(String::new()),
         events: Mutex::new(Vec::new()),
         hooks: hooks::Hooks::new(config.hooks.clone(), config.variants.hook_redirects),
         faults: faults::FaultState::new(config.faults.clone()),

@@ -10,12 +10,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::classification::Group;
-use crate::commit::now;
+use crate::dates::now;
 use crate::errors::{envelope, envelope_with};
 use crate::identities::{self, Resolved};
+use crate::model::{Identity, Project, StoredItem};
 use crate::process::{TypeField, WorkItemType};
 use crate::rules;
-use crate::state::{Emu, Identity, Project, StoredItem};
+use crate::state::Emu;
 use crate::variants::CreateReason;
 
 /// One JSON Patch operation.

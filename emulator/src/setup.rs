@@ -38,8 +38,10 @@ use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use crate::data::Data;
 use crate::errors::{entra, envelope};
-use crate::state::{App, Data, Emu, Identity, Project, Scope};
+use crate::model::{App, Identity, Project, Scope};
+use crate::state::Emu;
 
 /// A service principal whose only client secret has expired.
 pub const SP_EXPIRED_CLIENT_ID: &str = "6e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b";

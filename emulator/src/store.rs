@@ -1,12 +1,12 @@
 //! What the emulator keeps about work items besides their current state:
 //! every revision, the recycle bin, discussion comments and uploaded
-//! attachments. It lives inside `state::Data`, behind the one data lock.
+//! attachments. It lives inside `data::Data`, behind the one data lock.
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value};
 
-use crate::state::{Identity, StoredItem};
+use crate::model::{Identity, StoredItem};
 
 /// ADO's documented per-attachment upload limit ("accounts with higher
 /// attachment upload limits (>130MB)" need chunked upload). [unverified]

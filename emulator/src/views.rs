@@ -3,7 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::state::{Emu, StoredItem};
+use crate::model::StoredItem;
+use crate::state::Emu;
 use crate::store::{Comment, Deleted, Revision};
 
 /// `$expand` of work item reads: none, relations, fields, links, all.

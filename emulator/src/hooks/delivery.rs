@@ -209,7 +209,7 @@ fn plan(emu: &Emu, q: &Queued) -> Vec<Job> {
             .or_insert_with(|| uuid::Uuid::new_v4().to_string())
             .clone();
         let body = payload::build(emu, &q.event, &q.date, &event_id, &s, id);
-        let now = crate::commit::now();
+        let now = crate::dates::now();
         data.notifications.push(Notification {
             id,
             subscription_id: s.id.clone(),
@@ -376,7 +376,7 @@ fn record(
             Outcome::Transport(t) => Some(t.clone()),
             Outcome::Injected => Some("Delivery failed (fault injected by the emulator).".into()),
         };
-        n.modified_date = crate::commit::now();
+        n.modified_date = crate::dates::now();
     }
 }
 
@@ -389,7 +389,7 @@ fn finish(emu: &Emu, job: &Job, result: NotificationResult) {
     {
         n.result = result;
         n.status = NotificationStatus::Completed;
-        n.modified_date = crate::commit::now();
+        n.modified_date = crate::dates::now();
     }
     drop(data);
     emu.hooks.done();
@@ -490,7 +490,7 @@ async fn attempts(emu: Arc<Emu>, job: Job, progress: Progress) {
                         s.probation_retries = 0;
                     } else {
                         s.probation_retries += 1;
-                        s.last_probation_retry_date = Some(crate::commit::now());
+                        s.last_probation_retry_date = Some(crate::dates::now());
                     }
                 });
                 probation += 1;

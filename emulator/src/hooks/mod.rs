@@ -191,7 +191,7 @@ impl Hooks {
         let queued = Queued {
             event,
             at: Instant::now(),
-            date: payload::event_date(),
+            date: crate::dates::event_date(),
         };
         if self.sender.send(queued).is_err() {
             self.pending.fetch_sub(1, Ordering::SeqCst);

@@ -16,24 +16,14 @@
 //! (`variants`) give the fixtures' forms.
 
 use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
-use time::macros::format_description;
 
 use crate::events::{EventKind, WorkItemEvent};
 use crate::hooks::subscriptions::Subscription;
-use crate::state::{Emu, StoredItem};
+use crate::model::StoredItem;
+use crate::state::Emu;
 use crate::store::Revision;
 use crate::variants::{HookIdentities, HookValues, Variants};
 use crate::views;
-
-/// Now, as the fixtures write `createdDate` (7 fraction digits).
-pub fn event_date() -> String {
-    OffsetDateTime::now_utc()
-        .format(format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:7]Z"
-        ))
-        .unwrap_or_default()
-}
 
 /// An IdentityRef becomes a string at resource version 1.0: `Name <mail>`
 /// or, under `hook-identities=name`, the display name alone.

@@ -12,8 +12,9 @@ use serde_json::{Value, json};
 
 use crate::hooks::catalog;
 use crate::identities::identity_ref;
+use crate::model::Identity;
 use crate::routes::params::bad_argument;
-use crate::state::{Emu, Identity};
+use crate::state::Emu;
 
 /// `SubscriptionStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -326,7 +327,7 @@ pub fn check(emu: &Emu, body: &[u8]) -> Result<Checked, Response> {
 
 /// A new subscription from a checked body.
 pub fn create(emu: &Emu, c: Checked, by: &Identity) -> Subscription {
-    let now = crate::commit::now();
+    let now = crate::dates::now();
     let mut publisher_inputs = c.publisher_inputs;
     // The server adds these two (POST sample).
     publisher_inputs.insert("hostId".into(), emu.instance_id.clone());
@@ -391,7 +392,7 @@ pub fn replace(old: &mut Subscription, c: Checked, by: &Identity, keep_masked: b
         }
     }
     old.modified_by = by.clone();
-    old.modified_date = crate::commit::now();
+    old.modified_date = crate::dates::now();
 }
 
 fn host_of(url: &str) -> String {

@@ -15,9 +15,10 @@ use serde_json::{Map, Value, json};
 
 use crate::classification::{self, CreateError, Group};
 use crate::errors::envelope;
+use crate::model::Project;
 use crate::routes::meta::wit_project;
 use crate::routes::params::{Q, bad_argument, param};
-use crate::state::{Emu, Project};
+use crate::state::Emu;
 
 pub fn routes() -> Router<Arc<Emu>> {
     let mut r = Router::new();

@@ -23,13 +23,15 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::commit::{self, Change, now};
+use crate::commit::{self, Change};
+use crate::data::Data;
+use crate::dates::now;
 use crate::errors::envelope;
 use crate::events::EventKind;
 use crate::identities::identity_ref;
 use crate::routes::meta::wit_project;
 use crate::routes::params::{Q, bad_argument, flag, not_found, param};
-use crate::state::{Data, Emu};
+use crate::state::Emu;
 use crate::store::Comment;
 use crate::views::comment_json;
 
@@ -350,7 +352,7 @@ fn edit_revision(
     data: &mut Data,
     id: i32,
     count: Option<usize>,
-    actor: &crate::state::Identity,
+    actor: &crate::model::Identity,
 ) -> bool {
     if !emu.variants.comment_edit_revision {
         return false;

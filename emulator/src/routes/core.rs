@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 use crate::auth::{Caller, authenticate};
 use crate::errors::envelope;
-use crate::state::{Emu, Identity, Project};
+use crate::model::{Identity, Project};
+use crate::state::Emu;
 
 /// Organization names are case-insensitive in ADO.
 pub fn org_caller(emu: &Emu, org: &str, headers: &HeaderMap) -> Result<Caller, Response> {

@@ -9,9 +9,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::errors::envelope;
+use crate::model::{Project, Scope};
 use crate::process::WorkItemType;
 use crate::routes::core::{org_caller, project_or_404};
-use crate::state::{Emu, Project, Scope};
+use crate::state::Emu;
 
 /// Authenticates, checks the work item scope and finds the project.
 pub fn wit_project(

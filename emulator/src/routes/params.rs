@@ -8,8 +8,9 @@ use axum::response::Response;
 
 use crate::auth::Caller;
 use crate::errors::envelope;
+use crate::model::Scope;
 use crate::routes::core::org_caller;
-use crate::state::{Emu, Scope};
+use crate::state::Emu;
 
 /// Query parameters; ADO reads their names without case.
 pub type Q = axum::extract::Query<HashMap<String, String>>;

@@ -7,8 +7,9 @@ use axum::response::Response;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::data::Data;
+use crate::model::StoredItem;
 use crate::routes::params::{bad_argument, field_list, param};
-use crate::state::{Data, StoredItem};
 use crate::views::{Expand, View};
 
 /// The `$expand` and `fields` of a read. ADO refuses both at once

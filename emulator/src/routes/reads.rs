@@ -11,10 +11,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::model::StoredItem;
 use crate::routes::meta::wit_project;
 use crate::routes::params::{Q, bad_argument, check_count, ids, not_found, org_wit_caller, param};
 use crate::routes::read_params::{as_of, parse_as_of, read_view};
-use crate::state::{Emu, StoredItem};
+use crate::state::Emu;
 use crate::store::Revision;
 use crate::views::{self, Expand, View};
 use time::OffsetDateTime;

@@ -20,12 +20,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::commit::now;
+use crate::dates::now;
 use crate::errors::envelope;
+use crate::model::StoredItem;
 use crate::process::FieldDef;
 use crate::routes::meta::wit_project;
 use crate::routes::params::{Q, bad_argument, flag, org_wit_caller, param};
-use crate::state::{Emu, StoredItem};
+use crate::state::Emu;
 use crate::variants::UnorderedWiql;
 use crate::wiql::{self, WiqlError, eval::Context};
 

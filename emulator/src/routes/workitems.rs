@@ -12,15 +12,17 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::auth::Caller;
-use crate::commit::{self, Change, now};
+use crate::commit::{self, Change};
+use crate::dates::now;
 use crate::errors::envelope;
 use crate::events::EventKind;
 use crate::identities::identity_ref;
+use crate::model::{Project, StoredItem};
 use crate::patch::{self, Mode};
 use crate::routes::meta::wit_project;
 use crate::routes::params::{Q, flag, not_found, org_wit_caller, param};
 use crate::routes::read_params::{as_of, parse_as_of, read_view};
-use crate::state::{Emu, Project, StoredItem};
+use crate::state::Emu;
 use crate::views::{self, Expand, View};
 
 pub use crate::views::item_json;

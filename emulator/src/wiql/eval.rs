@@ -11,8 +11,8 @@ use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 use super::ast::{Expr, Literal, Op, Operand, Query};
 use super::error::WiqlError;
 use crate::identities::display;
+use crate::model::{Identity, StoredItem};
 use crate::process::FieldDef;
-use crate::state::{Identity, StoredItem};
 use crate::variants::TagMatch;
 
 /// What a query runs against besides the items.
