@@ -9,11 +9,12 @@ use time::OffsetDateTime;
 
 use crate::data::Data;
 use crate::dates::now;
-use crate::events::{self, EventKind, WorkItemEvent};
+use crate::events::{EventKind, WorkItemEvent};
 use crate::identities::identity_ref;
 use crate::model::{Identity, StoredItem};
-use crate::state::Emu;
+use crate::site::Site;
 use crate::store::{Comment, Revision};
+use crate::variants::Variants;
 
 /// Now, as the recycle bin samples write `deletedDate` ("1/31/2017 9:21:14 PM").
 pub fn recycle_bin_date() -> String {
@@ -32,6 +33,17 @@ pub fn recycle_bin_date() -> String {
         t.minute(),
         t.second()
     )
+}
+
+/// What committing needs of the emulator besides its data (`Emu` is one):
+/// the site for identity references and comment URLs, the settings, and
+/// where a committed change's event goes.
+pub trait Journal {
+    fn site(&self) -> &Site;
+    fn variants(&self) -> &Variants;
+    /// Records a committed change. Called while the data lock is held, so
+    /// events are in commit order; it must never take the data lock itself.
+    fn publish(&self, event: WorkItemEvent);
 }
 
 /// Who, why, and whether hooks should stay quiet.
@@ -65,7 +77,7 @@ fn snapshot(item: &StoredItem, by: Value) -> Revision {
 /// Adds the discussion comment of this revision, if any, and counts the
 /// item's live comments into `System.CommentCount`.
 fn record_comment(
-    emu: &Emu,
+    emu: &dyn Journal,
     data: &mut Data,
     item: &mut StoredItem,
     change: &Change,
@@ -87,7 +99,7 @@ fn record_comment(
         .unwrap_or(&text)
         .to_string();
     data.store.next_comment_id += 1;
-    let who = identity_ref(emu, change.actor);
+    let who = identity_ref(emu.site(), change.actor);
     let date = item
         .fields
         .get("System.ChangedDate")
@@ -116,14 +128,19 @@ fn record_comment(
 }
 
 /// Stores a new work item (id, rev 1) and publishes `Created`.
-pub fn create(emu: &Emu, data: &mut Data, mut item: StoredItem, change: &Change) -> StoredItem {
+pub fn create(
+    emu: &dyn Journal,
+    data: &mut Data,
+    mut item: StoredItem,
+    change: &Change,
+) -> StoredItem {
     data.next_id += 1;
     item.id = data.next_id;
     item.rev = 1;
     item.fields.insert("System.Id".into(), json!(item.id));
     item.fields.insert("System.Rev".into(), json!(1));
     let comment = record_comment(emu, data, &mut item, change);
-    let by = identity_ref(emu, change.actor);
+    let by = identity_ref(emu.site(), change.actor);
     data.store
         .history
         .entry(item.id)
@@ -137,7 +154,7 @@ pub fn create(emu: &Emu, data: &mut Data, mut item: StoredItem, change: &Change)
 /// Stores `after` as the next revision of `before` and publishes the event.
 /// Returns the stored item and the comment the revision added.
 pub fn update(
-    emu: &Emu,
+    emu: &dyn Journal,
     data: &mut Data,
     before: StoredItem,
     mut after: StoredItem,
@@ -148,7 +165,7 @@ pub fn update(
     after
         .fields
         .insert("System.ChangedDate".into(), json!(now()));
-    let by = identity_ref(emu, change.actor);
+    let by = identity_ref(emu.site(), change.actor);
     after.fields.insert("System.ChangedBy".into(), by.clone());
     let comment = record_comment(emu, data, &mut after, change);
     data.store
@@ -162,7 +179,7 @@ pub fn update(
 }
 
 fn publish(
-    emu: &Emu,
+    emu: &dyn Journal,
     change: &Change,
     item: StoredItem,
     previous: Option<StoredItem>,
@@ -172,41 +189,38 @@ fn publish(
     // `workitem.commented` event is a setting (`variants`); by default only
     // the comments API raises it.
     let kind = match change.kind {
-        EventKind::Updated if comment.is_some() && emu.variants.history_commented => {
+        EventKind::Updated if comment.is_some() && emu.variants().history_commented => {
             EventKind::Commented
         }
         kind => kind,
     };
     let comment = if kind == EventKind::Commented {
-        comment.map(|c| crate::views::comment_json(emu, &item.project_id, &c, true))
+        comment.map(|c| crate::views::comment_json(emu.site(), &item.project_id, &c, true))
     } else {
         None
     };
-    events::publish(
-        emu,
-        WorkItemEvent {
-            kind,
-            item,
-            previous,
-            comment,
-            actor: change.actor.clone(),
-            suppress_notifications: change.suppress,
-        },
-    );
+    emu.publish(WorkItemEvent {
+        kind,
+        item,
+        previous,
+        comment,
+        actor: change.actor.clone(),
+        suppress_notifications: change.suppress,
+    });
 }
 
 /// The revision a delete or restore adds when `delete-revision=yes`
 /// (`variants`): no source says whether ADO adds one when an item goes to
 /// or leaves the recycle bin, so by default nothing changes.
-pub fn bin_revision(emu: &Emu, data: &mut Data, item: &mut StoredItem, actor: &Identity) {
-    if !emu.variants.delete_revision {
+pub fn bin_revision(emu: &dyn Journal, data: &mut Data, item: &mut StoredItem, actor: &Identity) {
+    if !emu.variants().delete_revision {
         return;
     }
     item.rev += 1;
     item.fields.insert("System.Rev".into(), json!(item.rev));
     item.fields
         .insert("System.ChangedDate".into(), json!(now()));
-    let by = identity_ref(emu, actor);
+    let by = identity_ref(emu.site(), actor);
     item.fields.insert("System.ChangedBy".into(), by.clone());
     data.store
         .history
@@ -216,16 +230,19 @@ pub fn bin_revision(emu: &Emu, data: &mut Data, item: &mut StoredItem, actor: &I
 }
 
 /// Publishes a delete or restore (a revision only as `bin_revision` adds it).
-pub fn lifecycle(emu: &Emu, kind: EventKind, item: StoredItem, actor: &Identity, suppress: bool) {
-    events::publish(
-        emu,
-        WorkItemEvent {
-            kind,
-            item: item.clone(),
-            previous: Some(item),
-            comment: None,
-            actor: actor.clone(),
-            suppress_notifications: suppress,
-        },
-    );
+pub fn lifecycle(
+    emu: &dyn Journal,
+    kind: EventKind,
+    item: StoredItem,
+    actor: &Identity,
+    suppress: bool,
+) {
+    emu.publish(WorkItemEvent {
+        kind,
+        item: item.clone(),
+        previous: Some(item),
+        comment: None,
+        actor: actor.clone(),
+        suppress_notifications: suppress,
+    });
 }

@@ -82,3 +82,12 @@ pub fn entra(status: StatusCode, error: &str, code: u32, description: &str) -> R
     )
         .into_response()
 }
+
+/// A 400 for a malformed argument. [unverified] code and text.
+pub fn bad_argument(message: &str) -> Response {
+    envelope(
+        StatusCode::BAD_REQUEST,
+        &format!("VS403448: {message}"),
+        "InvalidArgumentValueException",
+    )
+}

@@ -1,11 +1,10 @@
 //! Work item events, the seam between the routes that change work items and
 //! the service hooks that deliver them: every committed change publishes one
-//! event, in commit order.
+//! event, in commit order (`commit::Journal::publish`).
 
 use serde_json::Value;
 
 use crate::model::{Identity, StoredItem};
-use crate::state::Emu;
 
 /// What happened to a work item (the service hook event types).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,15 +49,4 @@ pub struct WorkItemEvent {
     /// The change was made with `suppressNotifications=true`: it is
     /// committed and recorded, and service hooks may skip it.
     pub suppress_notifications: bool,
-}
-
-/// Records a committed change. Called while the data lock is held, so events
-/// are in commit order; it must never take the data lock itself.
-pub fn publish(emu: &Emu, event: WorkItemEvent) {
-    // Only a channel push: the hooks' dispatcher task does the work.
-    emu.hooks.enqueue(event.clone());
-    emu.events
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(event);
 }

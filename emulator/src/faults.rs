@@ -17,10 +17,10 @@
 //! given before the write ran, so the emulator commits first and answers
 //! the error (or holds the answer past the client's deadline) after.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -30,7 +30,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::errors::envelope;
 use crate::net::Kill;
-use crate::state::Emu;
 
 /// The faults in force. Rates are probabilities from 0 to 1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -193,8 +192,8 @@ fn front_door_error(status: StatusCode) -> Response {
 }
 
 /// The fault layer around the REST routes.
-pub async fn layer(State(emu): State<Arc<Emu>>, request: Request, next: Next) -> Response {
-    let faults = emu.faults.get();
+pub async fn layer(state: &FaultState, request: Request, next: Next) -> Response {
+    let faults = state.get();
     if faults
         .only_path
         .as_deref()
@@ -205,7 +204,7 @@ pub async fn layer(State(emu): State<Arc<Emu>>, request: Request, next: Next) ->
     if faults.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
     }
-    if emu.faults.roll(|f| f.error_rate) {
+    if state.roll(|f| f.error_rate) {
         // [unverified] ADO's 503 body; the envelope is its usual error shape.
         let r = envelope(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -214,7 +213,7 @@ pub async fn layer(State(emu): State<Arc<Emu>>, request: Request, next: Next) ->
         );
         return with_retry_after(r, 1);
     }
-    if emu.faults.roll(|f| f.throttle_rate) {
+    if state.roll(|f| f.throttle_rate) {
         return with_retry_after(crate::ratelimit::blocked_response(), 1);
     }
     let write = matches!(
@@ -227,7 +226,7 @@ pub async fn layer(State(emu): State<Arc<Emu>>, request: Request, next: Next) ->
         .get::<ConnectInfo<Kill>>()
         .map(|c| c.0.clone());
     let response = next.run(request).await;
-    if write && emu.faults.roll(|f| f.drop_after_commit_rate) {
+    if write && state.roll(|f| f.drop_after_commit_rate) {
         match kill {
             // The connection breaks before the first byte of the answer.
             Some(k) => k.trigger(),
@@ -240,15 +239,15 @@ pub async fn layer(State(emu): State<Arc<Emu>>, request: Request, next: Next) ->
     if !changes {
         return response;
     }
-    if emu.faults.roll(|f| f.error_after_commit_rate) {
-        let status = match emu.faults.pick(3) {
+    if state.roll(|f| f.error_after_commit_rate) {
+        let status = match state.pick(3) {
             0 => StatusCode::BAD_GATEWAY,
             1 => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::GATEWAY_TIMEOUT,
         };
         return front_door_error(status);
     }
-    if emu.faults.roll(|f| f.timeout_after_commit_rate) {
+    if state.roll(|f| f.timeout_after_commit_rate) {
         tokio::time::sleep(Duration::from_millis(faults.timeout_hold_ms)).await;
     }
     response

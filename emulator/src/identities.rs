@@ -4,11 +4,14 @@
 //! examples 10-13); an empty string clears the field (example 13). Identity
 //! values are stored and returned as IdentityRef objects.
 
+use std::sync::Mutex;
+
 use serde_json::{Value, json};
 
-use crate::model::Identity;
+use crate::data::Data;
+use crate::model::{App, Identity};
 use crate::seed;
-use crate::state::Emu;
+use crate::site::Site;
 
 /// Users of the organization besides those holding credentials.
 fn teammates() -> Vec<Identity> {
@@ -21,8 +24,8 @@ fn teammates() -> Vec<Identity> {
 }
 
 /// Everyone who may be named in an identity field. Takes the data lock.
-pub fn directory(emu: &Emu) -> Vec<Identity> {
-    let data = emu.data();
+pub fn directory(data: &Mutex<Data>, apps: &[App]) -> Vec<Identity> {
+    let data = data.lock().unwrap_or_else(|e| e.into_inner());
     let mut all: Vec<Identity> = data
         .pats
         .values()
@@ -31,8 +34,7 @@ pub fn directory(emu: &Emu) -> Vec<Identity> {
         .collect();
     drop(data);
     all.extend(
-        emu.apps
-            .iter()
+        apps.iter()
             .map(|a| a.identity.clone())
             .filter(|i| i.member_of_org),
     );
@@ -43,14 +45,14 @@ pub fn directory(emu: &Emu) -> Vec<Identity> {
 }
 
 /// The IdentityRef ADO returns in identity fields.
-pub fn identity_ref(emu: &Emu, i: &Identity) -> Value {
+pub fn identity_ref(site: &Site, i: &Identity) -> Value {
     json!({
         "displayName": i.display_name,
-        "url": format!("{}/{}/_apis/Identities/{}", emu.base_url(), emu.organization, i.id),
-        "_links": {"avatar": {"href": format!("{}/{}/_apis/GraphProfile/MemberAvatars/aad.{}", emu.base_url(), emu.organization, i.id)}},
+        "url": format!("{}/{}/_apis/Identities/{}", site.base_url(), site.organization, i.id),
+        "_links": {"avatar": {"href": format!("{}/{}/_apis/GraphProfile/MemberAvatars/aad.{}", site.base_url(), site.organization, i.id)}},
         "id": i.id,
         "uniqueName": i.unique_name,
-        "imageUrl": format!("{}/{}/_api/_common/identityImage?id={}", emu.base_url(), emu.organization, i.id),
+        "imageUrl": format!("{}/{}/_api/_common/identityImage?id={}", site.base_url(), site.organization, i.id),
         "descriptor": format!("aad.{}", i.id),
     })
 }

@@ -24,6 +24,7 @@ pub mod events;
 pub mod faults;
 pub mod hooks;
 mod identities;
+mod layers;
 mod model;
 mod net;
 pub mod opaque;
@@ -133,6 +134,18 @@ impl EmulatorConfig {
     pub fn with_local_receivers(mut self) -> Self {
         self.hooks = self.hooks.with_local_receivers();
         self
+    }
+
+    /// A Server `release` with one collection, `DefaultCollection`, under `/tfs`.
+    pub fn server(release: server::ServerRelease) -> EmulatorConfig {
+        EmulatorConfig {
+            organization: server::COLLECTION.into(),
+            server: Some(server::ServerMode {
+                release,
+                virtual_directory: server::VIRTUAL_DIRECTORY.into(),
+            }),
+            ..EmulatorConfig::default()
+        }
     }
 }
 
@@ -257,10 +270,10 @@ fn app(emu: Arc<Emu>) -> axum::Router {
     let counter = emu.clone();
     use axum::middleware::from_fn_with_state as with;
     let inner = routes::router(emu.clone())
-        .layer(with(emu.clone(), setup::layer))
-        .layer(with(emu.clone(), ratelimit::layer))
-        .layer(with(emu.clone(), faults::layer))
-        .layer(with(emu.clone(), requests::layer))
+        .layer(with(emu.clone(), layers::setup))
+        .layer(with(emu.clone(), layers::rate_limit))
+        .layer(with(emu.clone(), layers::faults))
+        .layer(with(emu.clone(), layers::count))
         .merge(routes::admin::routes().with_state(emu.clone()))
         .layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
         counter.requests.fetch_add(1, Ordering::Relaxed);
@@ -274,9 +287,9 @@ fn app(emu: Arc<Emu>) -> axum::Router {
         .fallback_service(inner)
         .layer(axum::middleware::map_request(casefold::layer))
         // A Server's virtual directory comes off the path.
-        .layer(with(emu.clone(), server::layer))
+        .layer(with(emu.clone(), layers::server))
         // Outside all: `errors=opaque` (`variants`) sees every answer.
-        .layer(with(emu, opaque::layer))
+        .layer(with(emu, layers::opaque))
 }
 
 /// Serves an emulator on `listener` until `shutdown` resolves.
@@ -289,9 +302,16 @@ pub async fn serve(
     *emu.base_url.lock().unwrap_or_else(|e| e.into_inner()) = format!(
         "http://{}{}",
         listener.local_addr()?,
-        server::path_prefix(&config)
+        server::path_prefix(config.server.as_ref())
     );
-    net::serve(emu.clone(), listener, app(emu), shutdown).await?;
+    let dispatching = emu.clone();
+    net::serve(
+        move || hooks::delivery::spawn(dispatching),
+        listener,
+        app(emu),
+        shutdown,
+    )
+    .await?;
     Ok(())
 }
 
@@ -302,17 +322,24 @@ impl Emulator {
             std::net::TcpListener::bind(("127.0.0.1", config.port)).context("binding 127.0.0.1")?;
         let addr = std_listener.local_addr()?;
         let emu = Arc::new(build_state(&config));
-        *emu.base_url.lock().unwrap_or_else(|e| e.into_inner()) =
-            format!("http://{addr}{}", server::path_prefix(&config));
+        *emu.base_url.lock().unwrap_or_else(|e| e.into_inner()) = format!(
+            "http://{addr}{}",
+            server::path_prefix(config.server.as_ref())
+        );
         let router = app(emu.clone());
         let served = emu.clone();
         let server = background::Background::spawn(
             "ado-emulator",
             std_listener,
             move |listener, stop| async move {
-                let _ = net::serve(served, listener, router, async {
-                    let _ = stop.await;
-                })
+                let _ = net::serve(
+                    move || hooks::delivery::spawn(served),
+                    listener,
+                    router,
+                    async {
+                        let _ = stop.await;
+                    },
+                )
                 .await;
             },
         )?;

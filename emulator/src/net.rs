@@ -16,8 +16,6 @@ use axum::serve::IncomingStream;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::state::Emu;
-
 /// Breaks one connection: the request's answer never reaches the client.
 #[derive(Debug, Clone, Default)]
 pub struct Kill(Arc<AtomicBool>);
@@ -128,14 +126,15 @@ impl Connected<IncomingStream<'_, Listener>> for Kill {
     }
 }
 
-/// Serves `router` until `shutdown`, with the webhook dispatcher running.
+/// Serves `router` until `shutdown`, with the webhook dispatcher running:
+/// `start_dispatcher` starts it here, on the serving runtime.
 pub async fn serve(
-    emu: Arc<Emu>,
+    start_dispatcher: impl FnOnce() -> Option<tokio::task::JoinHandle<()>>,
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let dispatcher = crate::hooks::delivery::spawn(emu);
+    let dispatcher = start_dispatcher();
     let result = axum::serve(
         Listener(listener),
         router.into_make_service_with_connect_info::<Kill>(),

@@ -4,16 +4,13 @@
 //! show. A client that passes its suites under it depends on none of the
 //! emulator's guesses (FIDELITY.md, category E).
 
-use std::sync::Arc;
-
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
 use serde_json::Value;
 
-use crate::state::Emu;
 use crate::variants::ErrorTexts;
 
 /// What public answers establish of an error whose message starts with
@@ -99,9 +96,9 @@ pub fn rewrite(body: &mut Value) -> bool {
 
 /// Middleware, outermost: under `errors=opaque`, rewrites every JSON
 /// error answer (status 400 and up) as `rewrite` does.
-pub async fn layer(State(emu): State<Arc<Emu>>, req: Request, next: Next) -> Response {
+pub async fn layer(errors: ErrorTexts, req: Request, next: Next) -> Response {
     let response = next.run(req).await;
-    if emu.variants.errors != ErrorTexts::Opaque || response.status().as_u16() < 400 {
+    if errors != ErrorTexts::Opaque || response.status().as_u16() < 400 {
         return response;
     }
     let (mut parts, body) = response.into_parts();

@@ -299,7 +299,7 @@ pub fn apply(
         .and_then(Value::as_str)
         .map(str::to_string);
     let old_reason = item.fields.get("System.Reason").cloned();
-    let directory = identities::directory(emu);
+    let directory = identities::directory(&emu.data, &emu.apps);
     for op in ops {
         match (op.op.as_str(), op.path.as_str()) {
             ("test", "/rev") => {

@@ -8,16 +8,15 @@
 //! counts one unit per request [unverified]. Off unless configured.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::errors::envelope;
-use crate::state::Emu;
 
 /// The budget of each identity.
 #[derive(Debug, Clone)]
@@ -166,14 +165,21 @@ fn add_headers(headers: &mut HeaderMap, list: &[(&'static str, String)]) {
 
 /// The rate limit layer around the REST routes. Unauthenticated calls are
 /// not counted: the route answers them 401 anyway.
-pub async fn layer(State(emu): State<Arc<Emu>>, request: Request, next: Next) -> Response {
-    if emu.limiter.config.is_none() {
+///
+/// `caller_id`: the id of the authenticated caller of these headers, if any.
+pub async fn layer(
+    limiter: &Limiter,
+    caller_id: impl FnOnce(&HeaderMap) -> Option<String>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if limiter.config.is_none() {
         return next.run(request).await;
     }
-    let Ok(caller) = crate::auth::authenticate(&emu, request.headers()) else {
+    let Some(caller_id) = caller_id(request.headers()) else {
         return next.run(request).await;
     };
-    let verdict = emu.limiter.judge(&caller.identity.id);
+    let verdict = limiter.judge(&caller_id);
     if verdict.blocked {
         let mut r = blocked_response();
         add_headers(r.headers_mut(), &verdict.headers);

@@ -3,14 +3,12 @@
 //! called, retried or polled.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 use serde::Serialize;
-
-use crate::state::Emu;
 
 /// What was asked and answered so far.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -38,10 +36,10 @@ impl Counter {
 }
 
 /// Counts every REST call and its answer's status.
-pub async fn layer(State(emu): State<Arc<Emu>>, request: Request, next: Next) -> Response {
+pub async fn count(counter: &Counter, request: Request, next: Next) -> Response {
     let route = format!("{} {}", request.method(), request.uri().path());
     let response = next.run(request).await;
-    let mut c = emu.counts.0.lock().unwrap_or_else(|e| e.into_inner());
+    let mut c = counter.0.lock().unwrap_or_else(|e| e.into_inner());
     c.total += 1;
     *c.by_route.entry(route).or_default() += 1;
     *c.by_status

@@ -28,16 +28,11 @@
 //!   Server gives a bearer token; the Services envelope is reused.
 //! - `connectionData` says `deploymentType: onPremises`.
 
-use std::sync::Arc;
-
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-
-use crate::EmulatorConfig;
-use crate::state::Emu;
 
 /// The collection name of a fresh Server install.
 pub const COLLECTION: &str = "DefaultCollection";
@@ -77,27 +72,10 @@ pub struct ServerMode {
     pub virtual_directory: String,
 }
 
-impl EmulatorConfig {
-    /// A Server `release` with one collection, `DefaultCollection`, under `/tfs`.
-    pub fn server(release: ServerRelease) -> EmulatorConfig {
-        EmulatorConfig {
-            organization: COLLECTION.into(),
-            server: Some(ServerMode {
-                release,
-                virtual_directory: VIRTUAL_DIRECTORY.into(),
-            }),
-            ..EmulatorConfig::default()
-        }
-    }
-}
-
 /// What comes between the authority and the collection: `/tfs` in Server
 /// mode, nothing for Services.
-pub fn path_prefix(config: &EmulatorConfig) -> String {
-    config
-        .server
-        .as_ref()
-        .map(|s| format!("/{}", s.virtual_directory))
+pub fn path_prefix(mode: Option<&ServerMode>) -> String {
+    mode.map(|s| format!("/{}", s.virtual_directory))
         .unwrap_or_default()
 }
 
@@ -133,8 +111,8 @@ fn out_of_range(requested: (u32, u32), max: (u32, u32)) -> Response {
 
 /// Middleware, outermost: in Server mode, takes the virtual directory off
 /// the path, refuses versions the release does not serve and bearer tokens.
-pub async fn layer(State(emu): State<Arc<Emu>>, mut req: Request, next: Next) -> Response {
-    let Some(mode) = emu.server.as_ref() else {
+pub async fn layer(mode: Option<&ServerMode>, mut req: Request, next: Next) -> Response {
+    let Some(mode) = mode else {
         return next.run(req).await;
     };
     let path = req.uri().path().to_string();

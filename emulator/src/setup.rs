@@ -31,9 +31,8 @@
 //! without `vso.work` is `seed::PAT_NO_WORK_SCOPE`.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -41,7 +40,7 @@ use axum::response::Response;
 use crate::data::Data;
 use crate::errors::{entra, envelope};
 use crate::model::{App, Identity, Project, Scope};
-use crate::state::Emu;
+use crate::site::Site;
 
 /// A service principal whose only client secret has expired.
 pub const SP_EXPIRED_CLIENT_ID: &str = "6e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b";
@@ -223,17 +222,25 @@ fn unauthorized(identity: &Identity) -> Response {
 
 /// Middleware: a read-only PAT may not write work items; an identity sees
 /// only the projects it was added to.
-pub async fn layer(State(emu): State<Arc<Emu>>, request: Request, next: Next) -> Response {
-    let Ok(caller) = crate::auth::authenticate(&emu, request.headers()) else {
+///
+/// `caller`: the authenticated caller's identity and scope, if any.
+pub async fn layer(
+    setup: &Setup,
+    site: &Site,
+    caller: Option<(Identity, Scope)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some((identity, scope)) = caller else {
         return next.run(request).await;
     };
     let path = request.uri().path().to_string();
-    if caller.scope == Scope::WorkRead && is_work_item_write(request.method(), &path) {
-        return unauthorized(&caller.identity);
+    if scope == Scope::WorkRead && is_work_item_write(request.method(), &path) {
+        return unauthorized(&identity);
     }
     if let Some(name) = named_project(&path)
-        && let Some(project) = emu.project(&name)
-        && !emu.setup.sees(&caller.identity, project)
+        && let Some(project) = site.project(&name)
+        && !setup.sees(&identity, project)
     {
         return envelope(
             StatusCode::NOT_FOUND,

@@ -64,3 +64,40 @@ impl Emu {
         self.data.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+impl crate::commit::Journal for Emu {
+    fn site(&self) -> &Site {
+        &self.site
+    }
+
+    fn variants(&self) -> &Variants {
+        &self.variants
+    }
+
+    fn publish(&self, event: WorkItemEvent) {
+        // Only a channel push: the hooks' dispatcher task does the work.
+        self.hooks.enqueue(event.clone());
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(event);
+    }
+}
+
+impl crate::hooks::delivery::Host for Emu {
+    fn site(&self) -> &Site {
+        &self.site
+    }
+
+    fn hooks(&self) -> &Hooks {
+        &self.hooks
+    }
+
+    fn variants(&self) -> &Variants {
+        &self.variants
+    }
+
+    fn faults(&self) -> &FaultState {
+        &self.faults
+    }
+}

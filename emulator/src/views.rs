@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::model::StoredItem;
-use crate::state::Emu;
+use crate::site::Site;
 use crate::store::{Comment, Deleted, Revision};
 
 /// `$expand` of work item reads: none, relations, fields, links, all.
@@ -40,23 +40,23 @@ pub struct View {
     pub links: bool,
 }
 
-fn org_url(emu: &Emu) -> String {
-    format!("{}/{}", emu.base_url(), emu.organization)
+fn org_url(site: &Site) -> String {
+    format!("{}/{}", site.base_url(), site.organization)
 }
 
 /// The item's REST URL (project-scoped, as ADO returns it).
-pub fn item_url(emu: &Emu, item: &StoredItem) -> String {
+pub fn item_url(site: &Site, item: &StoredItem) -> String {
     format!(
         "{}/{}/_apis/wit/workItems/{}",
-        org_url(emu),
+        org_url(site),
         item.project_id,
         item.id
     )
 }
 
-fn links(emu: &Emu, item: &StoredItem) -> Value {
-    let base = org_url(emu);
-    let url = item_url(emu, item);
+fn links(site: &Site, item: &StoredItem) -> Value {
+    let base = org_url(site);
+    let url = item_url(site, item);
     let ty = item
         .fields
         .get("System.WorkItemType")
@@ -85,23 +85,23 @@ fn pick(fields: &Map<String, Value>, only: Option<&[String]>) -> Map<String, Val
 }
 
 /// A work item as a read returns it.
-pub fn item(emu: &Emu, item: &StoredItem, view: &View) -> Value {
+pub fn item(site: &Site, item: &StoredItem, view: &View) -> Value {
     let mut v = json!({"id": item.id, "rev": item.rev, "fields": pick(&item.fields, view.fields.as_deref())});
     let expand = view.expand;
     if matches!(expand, Expand::Relations | Expand::All) && !item.relations.is_empty() {
         v["relations"] = Value::Array(item.relations.clone());
     }
     if view.links || matches!(expand, Expand::Links | Expand::All) {
-        v["_links"] = links(emu, item);
+        v["_links"] = links(site, item);
     }
-    v["url"] = item_url(emu, item).into();
+    v["url"] = item_url(site, item).into();
     v
 }
 
 /// A work item as create/update/GET return it, with relations when asked.
-pub fn item_json(emu: &Emu, stored: &StoredItem, relations: bool) -> Value {
+pub fn item_json(site: &Site, stored: &StoredItem, relations: bool) -> Value {
     item(
-        emu,
+        site,
         stored,
         &View {
             fields: None,
@@ -112,12 +112,12 @@ pub fn item_json(emu: &Emu, stored: &StoredItem, relations: bool) -> Value {
 }
 
 /// One revision (`.../revisions/{rev}`).
-pub fn revision(emu: &Emu, item: &StoredItem, r: &Revision, expand: Expand) -> Value {
+pub fn revision(site: &Site, item: &StoredItem, r: &Revision, expand: Expand) -> Value {
     let mut v = json!({"id": item.id, "rev": r.rev, "fields": r.fields});
     if matches!(expand, Expand::Relations | Expand::All) && !r.relations.is_empty() {
         v["relations"] = Value::Array(r.relations.clone());
     }
-    v["url"] = format!("{}/revisions/{}", item_url(emu, item), r.rev).into();
+    v["url"] = format!("{}/revisions/{}", item_url(site, item), r.rev).into();
     v
 }
 
@@ -132,7 +132,7 @@ fn relation_key(r: &Value) -> (String, String) {
 /// changed from revision `n - 1`. `next` is the revision after it, whose
 /// date is when this one was revised.
 pub fn update(
-    emu: &Emu,
+    site: &Site,
     item: &StoredItem,
     before: Option<&Revision>,
     r: &Revision,
@@ -158,7 +158,7 @@ pub fn update(
             fields.insert(k.clone(), json!({"oldValue": o}));
         }
     }
-    let url = format!("{}/updates/{}", item_url(emu, item), r.rev);
+    let url = format!("{}/updates/{}", item_url(site, item), r.rev);
     let mut v = json!({
         "id": r.rev,
         "workItemId": item.id,
@@ -201,8 +201,8 @@ pub fn update(
     }
     v["_links"] = json!({
         "self": {"href": url},
-        "workItemUpdates": {"href": format!("{}/updates", item_url(emu, item))},
-        "parent": {"href": item_url(emu, item)},
+        "workItemUpdates": {"href": format!("{}/updates", item_url(site, item))},
+        "parent": {"href": item_url(site, item)},
     });
     v["url"] = url.into();
     v
@@ -210,7 +210,7 @@ pub fn update(
 
 /// A comment (`Comment` in the 7.1 spec: `id`; the older samples call it
 /// `commentId`).
-pub fn comment_json(emu: &Emu, project_id: &str, c: &Comment, rendered: bool) -> Value {
+pub fn comment_json(site: &Site, project_id: &str, c: &Comment, rendered: bool) -> Value {
     let mut v = json!({
         "workItemId": c.work_item_id,
         "id": c.id,
@@ -224,7 +224,7 @@ pub fn comment_json(emu: &Emu, project_id: &str, c: &Comment, rendered: bool) ->
         "isDeleted": c.is_deleted,
         "mentions": [],
         "reactions": [],
-        "url": format!("{}/{project_id}/_apis/wit/workItems/{}/comments/{}", org_url(emu), c.work_item_id, c.id),
+        "url": format!("{}/{project_id}/_apis/wit/workItems/{}/comments/{}", org_url(site), c.work_item_id, c.id),
     });
     if rendered {
         v["renderedText"] = c.rendered_text.clone().into();
@@ -233,9 +233,9 @@ pub fn comment_json(emu: &Emu, project_id: &str, c: &Comment, rendered: bool) ->
 }
 
 /// A recycle bin entry (`WorkItemDeleteReference`, plus `resource` when full).
-pub fn deleted(emu: &Emu, d: &Deleted, full: bool) -> Value {
+pub fn deleted(site: &Site, d: &Deleted, full: bool) -> Value {
     let item = &d.item;
-    let project = emu
+    let project = site
         .project(&item.project_id)
         .map(|p| p.name.clone())
         .unwrap_or_default();
@@ -247,10 +247,10 @@ pub fn deleted(emu: &Emu, d: &Deleted, full: bool) -> Value {
         "project": project,
         "deletedDate": d.date,
         "deletedBy": crate::identities::display(&d.by),
-        "url": format!("{}/{}/_apis/wit/recycleBin/{}", org_url(emu), item.project_id, item.id),
+        "url": format!("{}/{}/_apis/wit/recycleBin/{}", org_url(site), item.project_id, item.id),
     });
     if full {
-        v["resource"] = item_json(emu, item, false);
+        v["resource"] = item_json(site, item, false);
     }
     v
 }

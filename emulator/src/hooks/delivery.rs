@@ -19,6 +19,7 @@
 //! Injected faults (`faults`): a delivery that fails without calling the
 //! receiver, one sent twice, two swapped.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,11 +27,12 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::events::{EventKind, WorkItemEvent};
+use crate::faults::FaultState;
 use crate::hooks::subscriptions::{
     Notification, NotificationResult, NotificationStatus, Status, Subscription, header_lines,
 };
-use crate::hooks::{Delivery, Outcome, Queued, Workers, payload};
-use crate::state::Emu;
+use crate::hooks::{Delivery, Hooks, Outcome, Queued, payload};
+use crate::site::Site;
 use crate::variants::Variants;
 
 /// One notification for a worker.
@@ -43,23 +45,36 @@ pub struct Job {
     pub body: Value,
 }
 
+/// Per-subscription delivery queues, owned by the dispatcher.
+type Workers = HashMap<String, mpsc::UnboundedSender<Job>>;
+
+/// What deliveries need of the emulator they run in (`Emu` is one): its
+/// site for the payloads' URLs, the settings, the injected faults and the
+/// hooks' own state.
+pub trait Host: Send + Sync + 'static {
+    fn site(&self) -> &Site;
+    fn hooks(&self) -> &Hooks;
+    fn variants(&self) -> &Variants;
+    fn faults(&self) -> &FaultState;
+}
+
 /// How long a worker told to swap two deliveries waits for the second.
 const REORDER_WAIT: Duration = Duration::from_millis(300);
 
 /// Starts the dispatcher; `None` when one already runs for this emulator.
-pub fn spawn(emu: Arc<Emu>) -> Option<tokio::task::JoinHandle<()>> {
-    let rx = emu.hooks.take_receiver()?;
+pub fn spawn(emu: Arc<dyn Host>) -> Option<tokio::task::JoinHandle<()>> {
+    let rx = emu.hooks().take_receiver()?;
     Some(tokio::spawn(dispatch(emu, rx)))
 }
 
-async fn dispatch(emu: Arc<Emu>, mut rx: mpsc::UnboundedReceiver<Queued>) {
+async fn dispatch(emu: Arc<dyn Host>, mut rx: mpsc::UnboundedReceiver<Queued>) {
     let mut workers: Workers = Workers::new();
     while let Some(q) = rx.recv().await {
-        let jobs = plan(&emu, &q);
+        let jobs = plan(&*emu, &q);
         // Count the notifications before the event is done, so `pending`
         // never drops to zero in between.
-        emu.hooks.add_pending(jobs.len());
-        emu.hooks.done();
+        emu.hooks().add_pending(jobs.len());
+        emu.hooks().done();
         for job in jobs {
             let id = job.subscription_id.clone();
             let tx = workers
@@ -74,7 +89,7 @@ async fn dispatch(emu: Arc<Emu>, mut rx: mpsc::UnboundedReceiver<Queued>) {
     }
 }
 
-fn start_worker(emu: Arc<Emu>) -> mpsc::UnboundedSender<Job> {
+fn start_worker(emu: Arc<dyn Host>) -> mpsc::UnboundedSender<Job> {
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(worker(emu, rx));
     tx
@@ -183,21 +198,21 @@ fn wants(s: &Subscription, e: &WorkItemEvent, variants: &Variants) -> bool {
 }
 
 /// The notifications one change makes, recorded as queued.
-fn plan(emu: &Emu, q: &Queued) -> Vec<Job> {
+fn plan(emu: &dyn Host, q: &Queued) -> Vec<Job> {
     // Whether `suppressNotifications=true` also silences service hooks no
     // source says: by default such changes are not delivered; with
     // `suppress-hooks=no` (`variants`) they are.
-    if q.event.suppress_notifications && emu.variants.suppress_hooks {
+    if q.event.suppress_notifications && emu.variants().suppress_hooks {
         return Vec::new();
     }
     // One event per change and event type: a comment is both a
     // `workitem.commented` and a `workitem.updated` event.
     let mut event_ids: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    let mut data = emu.hooks.data();
+    let mut data = emu.hooks().data();
     let chosen: Vec<Subscription> = data
         .subscriptions
         .iter()
-        .filter(|s| s.status.delivers() && s.since <= q.at && wants(s, &q.event, &emu.variants))
+        .filter(|s| s.status.delivers() && s.since <= q.at && wants(s, &q.event, emu.variants()))
         .cloned()
         .collect();
     let mut jobs = Vec::with_capacity(chosen.len());
@@ -208,7 +223,18 @@ fn plan(emu: &Emu, q: &Queued) -> Vec<Job> {
             .entry(s.event_type.clone())
             .or_insert_with(|| uuid::Uuid::new_v4().to_string())
             .clone();
-        let body = payload::build(emu, &q.event, &q.date, &event_id, &s, id);
+        let body = payload::build(
+            &payload::Ctx {
+                site: emu.site(),
+                variants: emu.variants(),
+                account_id: &emu.hooks().account_id,
+            },
+            &q.event,
+            &q.date,
+            &event_id,
+            &s,
+            id,
+        );
         let now = crate::dates::now();
         data.notifications.push(Notification {
             id,
@@ -238,9 +264,9 @@ fn plan(emu: &Emu, q: &Queued) -> Vec<Job> {
     jobs
 }
 
-async fn worker(emu: Arc<Emu>, mut rx: mpsc::UnboundedReceiver<Job>) {
+async fn worker(emu: Arc<dyn Host>, mut rx: mpsc::UnboundedReceiver<Job>) {
     while let Some(job) = rx.recv().await {
-        if emu.faults.roll(|f| f.hook_reorder_rate)
+        if emu.faults().roll(|f| f.hook_reorder_rate)
             && let Ok(Some(next)) = tokio::time::timeout(REORDER_WAIT, rx.recv()).await
         {
             deliver(&emu, next).await;
@@ -272,15 +298,15 @@ fn classify(outcome: &Outcome, connection_failure_transient: bool) -> Class {
 }
 
 /// One POST to the receiver: the outcome and the response text.
-async fn send(emu: &Emu, sub: &Subscription, body: &Value) -> (Outcome, Option<String>) {
-    if emu.faults.roll(|f| f.hook_failure_rate) {
+async fn send(emu: &dyn Host, sub: &Subscription, body: &Value) -> (Outcome, Option<String>) {
+    if emu.faults().roll(|f| f.hook_failure_rate) {
         return (Outcome::Injected, None);
     }
     let inputs = &sub.consumer_inputs;
     let url = inputs.get("url").cloned().unwrap_or_default();
     // [unverified] the exact request headers ADO sends.
     let mut request = emu
-        .hooks
+        .hooks()
         .client
         .post(&url)
         .header("Content-Type", "application/json; charset=utf-8")
@@ -334,7 +360,7 @@ fn without_url(e: &reqwest::Error) -> String {
 
 /// Updates the stored notification and subscription.
 fn record(
-    emu: &Emu,
+    emu: &dyn Host,
     job: &Job,
     attempt: u32,
     outcome: &Outcome,
@@ -342,11 +368,11 @@ fn record(
     started: Instant,
 ) {
     let url = emu
-        .hooks
+        .hooks()
         .subscription(&job.subscription_id)
         .and_then(|s| s.consumer_inputs.get("url").cloned())
         .unwrap_or_default();
-    let mut data = emu.hooks.data();
+    let mut data = emu.hooks().data();
     data.deliveries.push(Delivery {
         subscription_id: job.subscription_id.clone(),
         notification_id: job.notification_id,
@@ -380,8 +406,8 @@ fn record(
     }
 }
 
-fn finish(emu: &Emu, job: &Job, result: NotificationResult) {
-    let mut data = emu.hooks.data();
+fn finish(emu: &dyn Host, job: &Job, result: NotificationResult) {
+    let mut data = emu.hooks().data();
     if let Some(n) = data
         .notifications
         .iter_mut()
@@ -392,11 +418,11 @@ fn finish(emu: &Emu, job: &Job, result: NotificationResult) {
         n.modified_date = crate::dates::now();
     }
     drop(data);
-    emu.hooks.done();
+    emu.hooks().done();
 }
 
-fn set_status(emu: &Emu, id: &str, change: impl FnOnce(&mut Subscription)) {
-    let mut data = emu.hooks.data();
+fn set_status(emu: &dyn Host, id: &str, change: impl FnOnce(&mut Subscription)) {
+    let mut data = emu.hooks().data();
     if let Some(s) = data.subscriptions.iter_mut().find(|s| s.id == id) {
         change(s);
     }
@@ -415,7 +441,7 @@ struct Progress {
 /// subscription's worker waits for it, so later notifications wait behind
 /// one being retried, unless `probation-holds=no` lets a notification on
 /// probation go on in a task of its own.
-async fn deliver(emu: &Arc<Emu>, job: Job) {
+async fn deliver(emu: &Arc<dyn Host>, job: Job) {
     let progress = Progress {
         started: Instant::now(),
         attempt: 0,
@@ -427,16 +453,16 @@ async fn deliver(emu: &Arc<Emu>, job: Job) {
 
 /// [`attempts`], boxed: it may spawn itself.
 fn attempts_boxed(
-    emu: Arc<Emu>,
+    emu: Arc<dyn Host>,
     job: Job,
     progress: Progress,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
     Box::pin(attempts(emu, job, progress))
 }
 
-async fn attempts(emu: Arc<Emu>, job: Job, progress: Progress) {
-    let emu = &emu;
-    let settings = emu.hooks.settings.clone();
+async fn attempts(host: Arc<dyn Host>, job: Job, progress: Progress) {
+    let emu = &*host;
+    let settings = emu.hooks().settings.clone();
     let Progress {
         started,
         mut attempt,
@@ -445,7 +471,7 @@ async fn attempts(emu: Arc<Emu>, job: Job, progress: Progress) {
     } = progress;
     loop {
         // The subscription may have been deleted or disabled meanwhile.
-        let Some(sub) = emu.hooks.subscription(&job.subscription_id) else {
+        let Some(sub) = emu.hooks().subscription(&job.subscription_id) else {
             return finish(emu, &job, NotificationResult::Filtered);
         };
         if !sub.status.delivers() {
@@ -454,17 +480,17 @@ async fn attempts(emu: Arc<Emu>, job: Job, progress: Progress) {
         attempt += 1;
         let (outcome, response) = send(emu, &sub, &job.body).await;
         record(emu, &job, attempt, &outcome, response, started);
-        let wait = match classify(&outcome, emu.variants.connection_failure_transient) {
+        let wait = match classify(&outcome, emu.variants().connection_failure_transient) {
             Class::Success => {
-                let ends_probation =
-                    emu.variants.probation_ends_any_2xx || matches!(outcome, Outcome::Status(200));
+                let ends_probation = emu.variants().probation_ends_any_2xx
+                    || matches!(outcome, Outcome::Status(200));
                 set_status(emu, &sub.id, |s| {
                     if s.status == Status::OnProbation && ends_probation {
                         s.status = Status::Enabled;
                         s.probation_retries = 0;
                     }
                 });
-                if emu.faults.roll(|f| f.hook_duplicate_rate) {
+                if emu.faults().roll(|f| f.hook_duplicate_rate) {
                     let (again, response) = send(emu, &sub, &job.body).await;
                     record(emu, &job, attempt + 1, &again, response, started);
                 }
@@ -495,7 +521,7 @@ async fn attempts(emu: Arc<Emu>, job: Job, progress: Progress) {
                 });
                 probation += 1;
                 let wait = settings.probation_retries[probation - 1];
-                if !emu.variants.probation_holds {
+                if !emu.variants().probation_holds {
                     // Not held: the rest of this schedule runs on its own
                     // and the worker goes on to the next notification.
                     let progress = Progress {
@@ -504,10 +530,10 @@ async fn attempts(emu: Arc<Emu>, job: Job, progress: Progress) {
                         transient,
                         probation,
                     };
-                    let emu = emu.clone();
+                    let host = host.clone();
                     tokio::spawn(async move {
                         tokio::time::sleep(wait).await;
-                        attempts_boxed(emu, job, progress).await;
+                        attempts_boxed(host, job, progress).await;
                     });
                     return;
                 }

@@ -1,7 +1,7 @@
 //! Service hooks: `tfs` work item events delivered to `webHooks`
 //! subscriptions over HTTP, as Azure DevOps does.
 //!
-//! `events::publish` hands every committed work item change to
+//! `Journal::publish` (`commit`) hands every committed work item change to
 //! [`Hooks::enqueue`], which only pushes it on a channel (it runs with the
 //! data lock held, so it must stay cheap). A dispatcher task matches the
 //! event against the subscriptions and queues one notification per match;
@@ -15,7 +15,6 @@ pub mod delivery;
 pub mod payload;
 pub mod subscriptions;
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -233,6 +232,3 @@ impl Hooks {
             .cloned()
     }
 }
-
-/// Per-subscription delivery queues, owned by the dispatcher.
-pub(crate) type Workers = HashMap<String, mpsc::UnboundedSender<delivery::Job>>;

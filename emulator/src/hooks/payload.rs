@@ -20,10 +20,18 @@ use serde_json::{Map, Value, json};
 use crate::events::{EventKind, WorkItemEvent};
 use crate::hooks::subscriptions::Subscription;
 use crate::model::StoredItem;
-use crate::state::Emu;
+use crate::site::Site;
 use crate::store::Revision;
 use crate::variants::{HookIdentities, HookValues, Variants};
 use crate::views;
+
+/// What a payload is built from besides the event and its subscription.
+pub struct Ctx<'a> {
+    pub site: &'a Site,
+    pub variants: &'a Variants,
+    /// `account` of the resource containers (`Hooks::account_id`).
+    pub account_id: &'a str,
+}
 
 /// An IdentityRef becomes a string at resource version 1.0: `Name <mail>`
 /// or, under `hook-identities=name`, the display name alone.
@@ -77,20 +85,16 @@ fn revision_of(item: &StoredItem, by: &Value) -> Revision {
     }
 }
 
-fn org_url(emu: &Emu) -> String {
-    format!("{}/{}", emu.base_url(), emu.organization)
-}
-
 /// The work item as `workitem.created/commented/restored` carry it.
-fn item_resource(emu: &Emu, item: &StoredItem) -> Value {
-    let mut v = views::item_json(emu, item, false);
-    v["fields"] = Value::Object(flat_fields(&item.fields, emu.variants.hook_identities));
+fn item_resource(cx: &Ctx, item: &StoredItem) -> Value {
+    let mut v = views::item_json(cx.site, item, false);
+    v["fields"] = Value::Object(flat_fields(&item.fields, cx.variants.hook_identities));
     v
 }
 
 /// `workitem.deleted`: the item, its URLs pointing into the recycle bin.
-fn deleted_resource(emu: &Emu, item: &StoredItem) -> Value {
-    let base = org_url(emu);
+fn deleted_resource(cx: &Ctx, item: &StoredItem) -> Value {
+    let base = cx.site.org_url();
     let url = format!(
         "{base}/{}/_apis/wit/recycleBin/{}",
         item.project_id, item.id
@@ -104,7 +108,7 @@ fn deleted_resource(emu: &Emu, item: &StoredItem) -> Value {
     json!({
         "id": item.id,
         "rev": item.rev,
-        "fields": flat_fields(&item.fields, emu.variants.hook_identities),
+        "fields": flat_fields(&item.fields, cx.variants.hook_identities),
         "_links": {
             "self": {"href": url},
             "workItemType": {"href": format!("{base}/{}/_apis/wit/workItemTypes/{ty}", item.project_id)},
@@ -116,17 +120,17 @@ fn deleted_resource(emu: &Emu, item: &StoredItem) -> Value {
 
 /// `workitem.updated`: a `WorkItemUpdate` (the updates API's shape) plus
 /// `revision`, the whole item at this revision.
-fn update_resource(emu: &Emu, event: &WorkItemEvent) -> Value {
+fn update_resource(cx: &Ctx, event: &WorkItemEvent) -> Value {
     let item = &event.item;
-    let by = crate::identities::identity_ref(emu, &event.actor);
+    let by = crate::identities::identity_ref(cx.site, &event.actor);
     let after = revision_of(item, &by);
     let before = event.previous.as_ref().map(|p| revision_of(p, &by));
-    let mut v = views::update(emu, item, before.as_ref(), &after, None);
+    let mut v = views::update(cx.site, item, before.as_ref(), &after, None);
     if let Some(fields) = v.get_mut("fields").and_then(Value::as_object_mut) {
         for change in fields.values_mut() {
             if let Some(c) = change.as_object_mut() {
                 for value in c.values_mut() {
-                    *value = update_value(value, &emu.variants);
+                    *value = update_value(value, cx.variants);
                 }
             }
         }
@@ -134,8 +138,8 @@ fn update_resource(emu: &Emu, event: &WorkItemEvent) -> Value {
     v["revision"] = json!({
         "id": item.id,
         "rev": item.rev,
-        "fields": flat_fields(&item.fields, emu.variants.hook_identities),
-        "url": format!("{}/revisions/{}", views::item_url(emu, item), item.rev),
+        "fields": flat_fields(&item.fields, cx.variants.hook_identities),
+        "url": format!("{}/revisions/{}", views::item_url(cx.site, item), item.rev),
     });
     v
 }
@@ -157,7 +161,7 @@ fn html_escape(s: &str) -> String {
 }
 
 /// `{text, html, markdown}` summaries, worded as the fixtures are.
-fn messages(emu: &Emu, event: &WorkItemEvent, event_type: &str) -> (Value, Value) {
+fn messages(cx: &Ctx, event: &WorkItemEvent, event_type: &str) -> (Value, Value) {
     let item = &event.item;
     let label = format!("{} #{}", text_field(item, "System.WorkItemType"), item.id);
     let title = text_field(item, "System.Title");
@@ -173,8 +177,8 @@ fn messages(emu: &Emu, event: &WorkItemEvent, event_type: &str) -> (Value, Value
     // (FIDELITY.md); Microsoft's 2014 fixtures wrote `id=` for it.
     let link = format!(
         "{}/web/wi.aspx?pcguid={}&id={}",
-        org_url(emu),
-        emu.instance_id,
+        cx.site.org_url(),
+        cx.site.instance_id,
         item.id
     );
     let tail = format!("({title}) {verb} by {who}.");
@@ -298,7 +302,7 @@ fn pick_resource(resource: Value, choice: Option<&str>) -> Option<Value> {
 
 /// The whole payload of one notification.
 pub fn build(
-    emu: &Emu,
+    cx: &Ctx,
     event: &WorkItemEvent,
     date: &str,
     event_id: &str,
@@ -307,13 +311,13 @@ pub fn build(
 ) -> Value {
     let event_type = sub.event_type.as_str();
     let resource = match (event.kind, event_type) {
-        (EventKind::Deleted, _) => deleted_resource(emu, &event.item),
-        (_, "workitem.updated") => update_resource(emu, event),
-        _ => item_resource(emu, &event.item),
+        (EventKind::Deleted, _) => deleted_resource(cx, &event.item),
+        (_, "workitem.updated") => update_resource(cx, event),
+        _ => item_resource(cx, &event.item),
     };
-    let (message, detailed) = messages(emu, event, event_type);
+    let (message, detailed) = messages(cx, event, event_type);
     let inputs = &sub.consumer_inputs;
-    let org = org_url(emu);
+    let org = cx.site.org_url();
     let container = |id: &str| json!({"id": id, "baseUrl": format!("{org}/")});
     let mut v = json!({
         "subscriptionId": sub.id,
@@ -345,8 +349,8 @@ pub fn build(
         .unwrap_or_else(|| "1.0".into());
     v["resourceVersion"] = json!(version);
     v["resourceContainers"] = json!({
-        "collection": container(&emu.instance_id),
-        "account": container(&emu.hooks.account_id),
+        "collection": container(&cx.site.instance_id),
+        "account": container(cx.account_id),
         "project": container(&event.item.project_id),
     });
     v["createdDate"] = json!(date);

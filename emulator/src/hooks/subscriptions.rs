@@ -10,11 +10,12 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::errors::bad_argument;
 use crate::hooks::catalog;
 use crate::identities::identity_ref;
 use crate::model::Identity;
-use crate::routes::params::bad_argument;
-use crate::state::Emu;
+use crate::site::Site;
+use crate::variants::Variants;
 
 /// `SubscriptionStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -244,12 +245,12 @@ fn check_consumer_inputs(
 }
 
 fn check_publisher_inputs(
-    emu: &Emu,
+    site: &Site,
     event_type: &str,
     inputs: &BTreeMap<String, String>,
 ) -> Result<(), String> {
     if let Some(p) = inputs.get("projectId").filter(|p| !p.is_empty())
-        && !emu.projects.iter().any(|x| x.id.eq_ignore_ascii_case(p))
+        && !site.projects.iter().any(|x| x.id.eq_ignore_ascii_case(p))
     {
         // The input takes the project GUID, not its name [doc].
         return Err(format!(
@@ -279,7 +280,7 @@ fn check_publisher_inputs(
 /// Reads and checks a create or replace body; `Err` is ADO's 400.
 /// [unverified] the codes and texts of the 400s: Microsoft documents only
 /// that a rejected subscription answers 400 with a message.
-pub fn check(emu: &Emu, body: &[u8]) -> Result<Checked, Response> {
+pub fn check(site: &Site, allow_local_urls: bool, body: &[u8]) -> Result<Checked, Response> {
     let b: SubscriptionBody = serde_json::from_slice(body)
         .map_err(|e| bad_argument(&format!("The request body is not a subscription: {e}")))?;
     let publisher = b.publisher_id.unwrap_or_default();
@@ -313,9 +314,8 @@ pub fn check(emu: &Emu, body: &[u8]) -> Result<Checked, Response> {
     }
     let publisher_inputs = strings(b.publisher_inputs);
     let consumer_inputs = strings(b.consumer_inputs);
-    check_publisher_inputs(emu, &known, &publisher_inputs).map_err(|m| bad_argument(&m))?;
-    check_consumer_inputs(&consumer_inputs, emu.hooks.settings.allow_local_urls)
-        .map_err(|m| bad_argument(&m))?;
+    check_publisher_inputs(site, &known, &publisher_inputs).map_err(|m| bad_argument(&m))?;
+    check_consumer_inputs(&consumer_inputs, allow_local_urls).map_err(|m| bad_argument(&m))?;
     Ok(Checked {
         event_type: known,
         resource_version: b.resource_version,
@@ -326,11 +326,11 @@ pub fn check(emu: &Emu, body: &[u8]) -> Result<Checked, Response> {
 }
 
 /// A new subscription from a checked body.
-pub fn create(emu: &Emu, c: Checked, by: &Identity) -> Subscription {
+pub fn create(site: &Site, variants: &Variants, c: Checked, by: &Identity) -> Subscription {
     let now = crate::dates::now();
     let mut publisher_inputs = c.publisher_inputs;
     // The server adds these two (POST sample).
-    publisher_inputs.insert("hostId".into(), emu.instance_id.clone());
+    publisher_inputs.insert("hostId".into(), site.instance_id.clone());
     publisher_inputs.insert("tfsSubscriptionId".into(), uuid::Uuid::new_v4().to_string());
     Subscription {
         id: uuid::Uuid::new_v4().to_string(),
@@ -344,7 +344,7 @@ pub fn create(emu: &Emu, c: Checked, by: &Identity) -> Subscription {
         // [unverified] a create asking for a disabled status is honoured;
         // with `disabled-create=enabled` (`variants`) it is created enabled.
         status: match c.status {
-            Some(s) if emu.variants.disabled_create_honoured => s,
+            Some(s) if variants.disabled_create_honoured => s,
             _ => Status::Enabled,
         },
         created_by: by.clone(),
@@ -424,8 +424,8 @@ fn event_description(s: &Subscription) -> String {
 
 /// The subscription as the API returns it (samples; `status` always, as
 /// the spec has it), confidential inputs masked.
-pub fn to_json(emu: &Emu, s: &Subscription) -> Value {
-    let org_url = format!("{}/{}", emu.base_url(), emu.organization);
+pub fn to_json(site: &Site, s: &Subscription) -> Value {
+    let org_url = site.org_url();
     let consumer_inputs: BTreeMap<&String, String> = s
         .consumer_inputs
         .iter()
@@ -453,11 +453,11 @@ pub fn to_json(emu: &Emu, s: &Subscription) -> Value {
         "consumerActionId": s.consumer_action_id,
         // "To host myservice" in the POST sample.
         "actionDescription": format!("To host {}", host_of(s.consumer_inputs.get("url").map(String::as_str).unwrap_or_default())),
-        "createdBy": identity_ref(emu, &s.created_by),
+        "createdBy": identity_ref(site, &s.created_by),
         "createdDate": s.created_date,
-        "modifiedBy": identity_ref(emu, &s.modified_by),
+        "modifiedBy": identity_ref(site, &s.modified_by),
         "modifiedDate": s.modified_date,
-        "subscriber": identity_ref(emu, &s.created_by),
+        "subscriber": identity_ref(site, &s.created_by),
         "publisherInputs": s.publisher_inputs,
         "consumerInputs": consumer_inputs,
     });
@@ -473,7 +473,7 @@ pub fn to_json(emu: &Emu, s: &Subscription) -> Value {
 
 /// A notification as the notifications API returns it; the list leaves
 /// the details out [unverified].
-pub fn notification_json(emu: &Emu, s: &Subscription, n: &Notification, details: bool) -> Value {
+pub fn notification_json(site: &Site, s: &Subscription, n: &Notification, details: bool) -> Value {
     let mut v = json!({
         "id": n.id,
         "subscriptionId": n.subscription_id,
@@ -485,7 +485,7 @@ pub fn notification_json(emu: &Emu, s: &Subscription, n: &Notification, details:
         "status": n.status,
     });
     if details {
-        let subscription = to_json(emu, s);
+        let subscription = to_json(site, s);
         let mut d = json!({
             "publisherId": s.publisher_id,
             "eventType": n.event_type,

@@ -167,7 +167,7 @@ pub async fn add(
     after
         .fields
         .insert("System.History".into(), json!(rendered));
-    let (item, comment) = commit::update(&emu, &mut data, current, after, &change);
+    let (item, comment) = commit::update(&*emu, &mut data, current, after, &change);
     drop(data);
     match comment {
         Some(c) => axum::Json(comment_json(&emu, &item.project_id, &c, true)).into_response(),

@@ -129,11 +129,11 @@ async fn create(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let checked = match subscriptions::check(&emu, &body) {
+    let checked = match subscriptions::check(&emu, emu.hooks.settings.allow_local_urls, &body) {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let sub = subscriptions::create(&emu, checked, &caller.identity);
+    let sub = subscriptions::create(&emu, &emu.variants, checked, &caller.identity);
     emu.hooks.data().subscriptions.push(sub.clone());
     axum::Json(subscriptions::to_json(&emu, &sub)).into_response()
 }
@@ -164,7 +164,7 @@ async fn replace(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let checked = match subscriptions::check(&emu, &body) {
+    let checked = match subscriptions::check(&emu, emu.hooks.settings.allow_local_urls, &body) {
         Ok(c) => c,
         Err(r) => return r,
     };

@@ -146,7 +146,7 @@ pub async fn type_fields(
     let with_dependents = expand == "dependentfields" || expand == "all";
     // Microsoft's sample lists the identities of its own organization; the
     // identities of ours are the ones a write can name.
-    let people: Vec<Value> = crate::identities::directory(&emu)
+    let people: Vec<Value> = crate::identities::directory(&emu.data, &emu.apps)
         .iter()
         .map(|i| json!({"displayName": i.display_name, "id": i.id, "uniqueName": i.unique_name, "descriptor": format!("aad.{}", i.id)}))
         .collect();

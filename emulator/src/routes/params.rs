@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use crate::auth::Caller;
+pub use crate::errors::bad_argument;
 use crate::errors::envelope;
 use crate::model::Scope;
 use crate::routes::core::org_caller;
@@ -52,15 +53,6 @@ pub fn not_found(id: &str) -> Response {
             "TF401232: Work item {id} does not exist, or you do not have permissions to read it."
         ),
         "WorkItemUnauthorizedAccessException",
-    )
-}
-
-/// A 400 for a malformed argument. [unverified] code and text.
-pub fn bad_argument(message: &str) -> Response {
-    envelope(
-        StatusCode::BAD_REQUEST,
-        &format!("VS403448: {message}"),
-        "InvalidArgumentValueException",
     )
 }
 

@@ -77,7 +77,7 @@ pub async fn delete(
     else {
         return not_found(&id);
     };
-    commit::bin_revision(&emu, &mut data, &mut item, &caller.identity);
+    commit::bin_revision(&*emu, &mut data, &mut item, &caller.identity);
     let entry = Deleted {
         item: item.clone(),
         by: caller.identity.clone(),
@@ -91,7 +91,7 @@ pub async fn delete(
         data.store.recycle_bin.insert(item.id, entry);
     }
     commit::lifecycle(
-        &emu,
+        &*emu,
         EventKind::Deleted,
         item,
         &caller.identity,
@@ -189,13 +189,13 @@ pub async fn restore(
     else {
         return not_in_bin(&id);
     };
-    commit::bin_revision(&emu, &mut data, &mut entry.item, &caller.identity);
+    commit::bin_revision(&*emu, &mut data, &mut entry.item, &caller.identity);
     data.work_items.insert(entry.item.id, entry.item.clone());
     let mut body = views::deleted(&emu, &entry, true);
     // The restore sample points `url` back at the work item.
     body["url"] = views::item_url(&emu, &entry.item).into();
     commit::lifecycle(
-        &emu,
+        &*emu,
         EventKind::Restored,
         entry.item,
         &caller.identity,
