@@ -4,10 +4,11 @@
 //! logs in with that token and loads the tickets page. With
 //! `TICKETING_CONSOLE_TOKEN` the token is the one given and is never printed.
 //!
-//! The binary is `target/debug/ticketing-host`, brought up to date first
-//! with `cargo build --workspace --bin ticketing-host` (a no-op when it is):
-//! the tests crate cannot name another package's binary with
-//! `CARGO_BIN_EXE_*`.
+//! The binary is `host-under-test`, the tests crate's build of the same
+//! program (`ticketing_host::cli::main`, which `ticketing-host`'s `main`
+//! calls): the tests crate cannot name another package's binary with
+//! `CARGO_BIN_EXE_*`, and building that binary from here resolved other
+//! features and rebuilt wasmtime at every run.
 
 mod common;
 mod console_support;
@@ -22,26 +23,9 @@ use common::cli_env;
 use console_support::{Browser, put_ticket, texts};
 use serde_json::json;
 
-/// The host binary, built when missing or stale.
+/// The host program, built by `cargo test` with this test.
 fn host_binary() -> PathBuf {
-    let root = ticketing_tests::workspace_root();
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(root)
-        .args(["build", "--workspace", "--bin", "ticketing-host"])
-        .stdout(Stdio::null())
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building ticketing-host failed");
-    // This test's executable is target/debug/deps/<name>: the binary is beside deps/.
-    let exe = std::env::current_exe().expect("the test's path");
-    let bin = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/debug")
-        .join(format!("ticketing-host{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.is_file(), "{} was built", bin.display());
-    bin
+    PathBuf::from(env!("CARGO_BIN_EXE_host-under-test"))
 }
 
 fn free_port() -> u16 {

@@ -374,6 +374,26 @@ fn check_json(cli: &Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The whole `ticketing-host` program: logging to standard error, the
+/// command line parsed and run, the error printed, the exit code. Kept here
+/// so that the binary and the tests' copy of it (`host-under-test`, which
+/// the tests crate can name with `CARGO_BIN_EXE_*`) are one program.
+pub fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    // On a usage error clap prints it and exits with 2 (0 for --help).
+    let cli = Cli::parse();
+    let result = run(cli);
+    if let Err(e) = &result {
+        eprintln!("error: {e:#}");
+    }
+    std::process::ExitCode::from(exit_code(&result))
+}
+
 /// Runs the command line, writing to standard output.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     check_json(&cli)?;
