@@ -170,9 +170,16 @@ fn engine_config(limits: &Limits, options: &HostOptions) -> anyhow::Result<Confi
             .total_tables(MAX_CONCURRENT_CALLS * 8)
             .total_stacks(MAX_CONCURRENT_CALLS)
             .max_memory_size(limits.memory_bytes.div_ceil(page) * page + page)
-            // Keeping slot memory resident (memset instead of madvise)
-            // measured slower: 369 µs against 174 µs a fresh call with 2 MiB.
-            .table_elements(100_000);
+            .table_elements(100_000)
+            // A fresh instance's first touch of each page of its memory image
+            // was a page fault, and the slot's reset an madvise (together
+            // about a quarter of a fresh call, BENCHMARKS.md). With
+            // PAGEMAP_SCAN (Linux 6.7+) the reset copies back from the image
+            // only the pages the last call dirtied, up to these sizes, and
+            // keeps them mapped; older kernels fall back to madvise.
+            .linear_memory_keep_resident(KEEP_RESIDENT_MEMORY)
+            .table_keep_resident(KEEP_RESIDENT_TABLE)
+            .pagemap_scan(wasmtime::Enabled::Auto);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     // `perf record` can name the plugin's functions only from a perf map.
@@ -181,6 +188,14 @@ fn engine_config(limits: &Limits, options: &HostOptions) -> anyhow::Result<Confi
     }
     Ok(config)
 }
+
+/// Bytes of a slot's linear memory kept mapped between instances (reset
+/// from the image, page by page, where PAGEMAP_SCAN says they were written).
+const KEEP_RESIDENT_MEMORY: usize = 8 << 20;
+
+/// Bytes of a slot's tables kept mapped between instances: all of them
+/// (`table_elements` pointers).
+const KEEP_RESIDENT_TABLE: usize = 1 << 20;
 
 /// Idle instances kept for reuse; more are dropped when their call ends.
 const MAX_IDLE: usize = 16;
@@ -295,8 +310,10 @@ impl Host {
     /// dropped, never reused: whatever state it was left in goes with it.
     /// Reuse keeps what the plugin's dependencies initialise once (allocator
     /// arenas, interned strings) and skips instantiation; the plugin itself
-    /// keeps nothing between calls (no statics), and the `store` import is
-    /// its only cache.
+    /// keeps only what cannot go stale between calls (Starlark's frozen
+    /// built-ins, and values parsed from the `store` import, used only while
+    /// the store returns the same text), and the `store` import is its only
+    /// cache.
     pub(crate) fn call<R>(
         &self,
         egress: Egress,

@@ -40,7 +40,7 @@ impl schema::Guest for Component {
         let client = ado_connector_core::client::Client::new(&HostEnv, &connection)
             .map_err(convert::error)?;
         core_schema::type_schema(&client, &work_item_type)
-            .map(|s| s.fields.into_iter().map(convert::field_info).collect())
+            .map(|s| s.fields.iter().cloned().map(convert::field_info).collect())
             .map_err(convert::error)
     }
 
@@ -64,7 +64,7 @@ impl schema::Guest for Component {
         let client = ado_connector_core::client::Client::new(&HostEnv, &connection)
             .map_err(convert::error)?;
         core_schema::type_schema(&client, &work_item_type)
-            .map(|s| s.initial_states)
+            .map(|s| s.initial_states.clone())
             .map_err(convert::error)
     }
 

@@ -73,7 +73,7 @@ struct Plan {
     ops: Vec<Value>,
     values: serde_json::Map<String, Value>,
     problems: Vec<Issue>,
-    schema: TypeSchema,
+    schema: std::rc::Rc<TypeSchema>,
     /// The ADO fields the `from_ado` rules read: their values at the create
     /// are the baseline a late webhook delivery is compared with.
     watched: Vec<String>,

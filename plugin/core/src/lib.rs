@@ -16,6 +16,7 @@ pub mod connection;
 pub mod dispatch;
 pub mod env;
 pub mod error;
+mod kv_memo;
 pub mod mapping;
 pub mod model;
 pub mod schema;

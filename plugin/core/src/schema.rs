@@ -1,6 +1,7 @@
 //! The project's work item schema: types, fields, states and initial states,
 //! read live from ADO and cached briefly in the host's store.
 
+use std::rc::Rc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -256,8 +257,9 @@ pub fn states(client: &Client<'_>, ty: &str) -> Result<Vec<StateInfo>, Connector
 }
 
 /// Fields and initial states of a type; cached for a few minutes so a
-/// dispatch costs one request once the schema is known.
-pub fn type_schema(client: &Client<'_>, ty: &str) -> Result<TypeSchema, ConnectorError> {
+/// dispatch costs one request once the schema is known, and parsed from the
+/// cache once per instance (`kv_memo`).
+pub fn type_schema(client: &Client<'_>, ty: &str) -> Result<Rc<TypeSchema>, ConnectorError> {
     let project = resolve_project(client, false)?;
     let key = format!(
         "type-schema-v2|{}|{}|{}",
@@ -268,7 +270,7 @@ pub fn type_schema(client: &Client<'_>, ty: &str) -> Result<TypeSchema, Connecto
     if let Some(cached) = client
         .env()
         .store_get(&key)
-        .and_then(|s| serde_json::from_str::<TypeSchema>(&s).ok())
+        .and_then(|s| crate::kv_memo::parsed::<TypeSchema>(&key, s))
     {
         return Ok(cached);
     }
@@ -337,7 +339,7 @@ pub fn type_schema(client: &Client<'_>, ty: &str) -> Result<TypeSchema, Connecto
     if let Ok(json) = serde_json::to_string(&schema) {
         client.env().store_set(&key, &json, Some(SCHEMA_CACHE_TTL));
     }
-    Ok(schema)
+    Ok(Rc::new(schema))
 }
 
 /// The targets of the `""` transition: where a new item may start.

@@ -75,7 +75,12 @@ pub fn work_item_types(p: &dyn Platform) -> Answer {
 
 pub fn fields(p: &dyn Platform, ty: &str) -> Answer {
     let schema = with_client(p, |c| core_schema::type_schema(c, ty))?;
-    let fields: Vec<_> = schema.fields.into_iter().map(convert::field_info).collect();
+    let fields: Vec<_> = schema
+        .fields
+        .iter()
+        .cloned()
+        .map(convert::field_info)
+        .collect();
     ok(&json!({ "work_item_type": ty, "fields": fields }))
 }
 
@@ -83,7 +88,7 @@ pub fn states(p: &dyn Platform, ty: &str) -> Answer {
     let (states, initial) = with_client(p, |c| {
         Ok((
             core_schema::states(c, ty)?,
-            core_schema::type_schema(c, ty)?.initial_states,
+            core_schema::type_schema(c, ty)?.initial_states.clone(),
         ))
     })?;
     let states: Vec<_> = states.into_iter().map(convert::state_info).collect();

@@ -180,9 +180,9 @@ pub fn resolve_project(client: &Client<'_>, fresh: bool) -> Result<ProjectRef, C
         && let Some(cached) = client
             .env()
             .store_get(&key)
-            .and_then(|s| serde_json::from_str(&s).ok())
+            .and_then(|s| crate::kv_memo::parsed::<ProjectRef>(&key, s))
     {
-        return Ok(cached);
+        return Ok((*cached).clone());
     }
     let (project, _) = fetch_project(client, wanted)?;
     if let Ok(json) = serde_json::to_string(&project) {

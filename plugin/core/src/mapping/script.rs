@@ -186,9 +186,18 @@ pub fn run(source: &str, args: &[Value]) -> Result<Value, ScriptError> {
     run_inner(source, Some(args))
 }
 
+/// Starlark's standard built-ins, built once per instance instead of at
+/// every script run. Frozen, so no script can change what the next one
+/// sees. (Not built in the pre-initialisation snapshot: building them asks
+/// WASI for a hash seed, an import the snapshot may not call.)
+fn standard_globals() -> &'static Globals {
+    static GLOBALS: std::sync::OnceLock<Globals> = std::sync::OnceLock::new();
+    GLOBALS.get_or_init(Globals::standard)
+}
+
 fn run_inner(source: &str, args: Option<&[Value]>) -> Result<Value, ScriptError> {
     let ast = parse(source)?;
-    let globals = Globals::standard();
+    let globals = standard_globals();
     let started = Instant::now();
     let timed_out = Cell::new(false);
     let at: Rc<Cell<Option<Span>>> = Rc::new(Cell::new(None));
@@ -217,7 +226,7 @@ fn run_inner(source: &str, args: Option<&[Value]>) -> Result<Value, ScriptError>
             }
             over
         }));
-        eval.eval_module(ast, &globals)
+        eval.eval_module(ast, globals)
             .map_err(|e| classify(e, timed_out.get(), source, at.get()))?;
         let Some(main) = module.get("main") else {
             return Err(ScriptError {

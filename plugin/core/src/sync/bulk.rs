@@ -78,7 +78,8 @@ pub fn bulk_close(
 
     let configs: Vec<Result<Config, ConnectorError>> =
         items.iter().map(|i| config::parse(&i.config)).collect();
-    let mut schemas: HashMap<(String, String), Result<TypeSchema, ConnectorError>> = HashMap::new();
+    let mut schemas: HashMap<(String, String), Result<std::rc::Rc<TypeSchema>, ConnectorError>> =
+        HashMap::new();
     for item in items {
         let key = (item.link.project.clone(), item.link.work_item_type.clone());
         schemas.entry(key).or_insert_with(|| {
