@@ -10,7 +10,9 @@
 mod check;
 pub mod sync;
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -166,7 +168,38 @@ pub fn json_schema() -> String {
 }
 
 /// Parses and checks a config, reporting every problem at once.
-pub fn parse(text: &str) -> Result<Config, ConnectorError> {
+///
+/// A config is parsed and checked once per instance: the host sends the
+/// same text with every call, and parsing it (templates and the Starlark
+/// scripts checked included) was a sixth of a dispatch's CPU
+/// (BENCHMARKS.md). The result depends on the text alone.
+pub fn parse(text: &str) -> Result<Rc<Config>, ConnectorError> {
+    thread_local! {
+        static PARSED: RefCell<Vec<(String, Rc<Config>)>> = const { RefCell::new(Vec::new()) };
+    }
+    if let Some(known) = PARSED.with_borrow(|parsed| {
+        parsed
+            .iter()
+            .find(|(seen, _)| seen == text)
+            .map(|(_, config)| config.clone())
+    }) {
+        return Ok(known);
+    }
+    let config = Rc::new(parse_and_check(text)?);
+    PARSED.with_borrow_mut(|parsed| {
+        // A host uses a few outegration configs; the oldest goes first.
+        if parsed.len() >= PARSED_CONFIGS {
+            parsed.remove(0);
+        }
+        parsed.push((text.to_string(), config.clone()));
+    });
+    Ok(config)
+}
+
+/// Configs [`parse`] keeps per instance.
+const PARSED_CONFIGS: usize = 8;
+
+fn parse_and_check(text: &str) -> Result<Config, ConnectorError> {
     let mut de = serde_json::Deserializer::from_str(text);
     let config: Config = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -221,6 +254,23 @@ mod tests {
             Source::Field {
                 field: "title".into()
             }
+        );
+    }
+
+    #[test]
+    fn the_same_text_is_parsed_once_and_another_text_again() {
+        let text = r#"{"version":2,"work_item_type":"Bug","dispatch":[{"target":"System.Title","method":"field","field":"title"}]}"#;
+        let first = parse(text).unwrap();
+        let again = parse(text).unwrap();
+        assert!(
+            Rc::ptr_eq(&first, &again),
+            "the second parse is the first's"
+        );
+        let other = parse(&text.replace("Bug", "Task")).unwrap();
+        assert_eq!(other.work_item_type, "Task");
+        assert!(
+            parse(&text.replace("title", "")).is_err(),
+            "errors are never remembered as configs"
         );
     }
 

@@ -107,10 +107,12 @@ mod tests {
     use crate::config::parse;
 
     fn config(rules: &str) -> Config {
-        parse(&format!(
-            r#"{{"version":2,"work_item_type":"Bug","from_ado":[{rules}]}}"#
-        ))
-        .unwrap()
+        std::rc::Rc::unwrap_or_clone(
+            parse(&format!(
+                r#"{{"version":2,"work_item_type":"Bug","from_ado":[{rules}]}}"#
+            ))
+            .unwrap(),
+        )
     }
 
     fn fields(v: Value) -> serde_json::Map<String, Value> {

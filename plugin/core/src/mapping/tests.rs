@@ -47,7 +47,7 @@ fn rules(json: &str) -> (Vec<Rule>, BTreeMap<String, String>) {
         r#"{{"version":2,"work_item_type":"Bug","dispatch":[{json}]}}"#
     ))
     .unwrap();
-    (c.dispatch, c.labels)
+    (c.dispatch.clone(), c.labels.clone())
 }
 
 fn html_targets(t: &str) -> bool {

@@ -76,7 +76,7 @@ pub fn bulk_close(
         }
     };
 
-    let configs: Vec<Result<Config, ConnectorError>> =
+    let configs: Vec<Result<std::rc::Rc<Config>, ConnectorError>> =
         items.iter().map(|i| config::parse(&i.config)).collect();
     let mut schemas: HashMap<(String, String), Result<std::rc::Rc<TypeSchema>, ConnectorError>> =
         HashMap::new();

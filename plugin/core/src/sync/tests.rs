@@ -79,10 +79,12 @@ fn ticket(statuses: &[&str]) -> Ticket {
 }
 
 fn config(close_on_temporary: bool) -> crate::config::Config {
+    std::rc::Rc::unwrap_or_clone(
     parse(&format!(
         r#"{{"version":2,"work_item_type":"Bug","sync":{{"auto_close":{{"state":"Closed","close_on_temporary":{close_on_temporary}}}}}}}"#
     ))
-    .unwrap()
+    .unwrap(),
+    )
 }
 
 #[test]

@@ -23,10 +23,12 @@ fn conn() -> Connection {
 }
 
 fn config_with(attachment: &str) -> Config {
+    std::rc::Rc::unwrap_or_clone(
     config::parse(&format!(
         r#"{{"version":2,"work_item_type":"Bug","dispatch":[{{"target":"System.Title","method":"field","field":"title"}}]{attachment}}}"#
     ))
-    .unwrap()
+    .unwrap(),
+    )
 }
 
 fn csv(on_sync: &str) -> Config {
