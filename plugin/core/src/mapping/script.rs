@@ -3,7 +3,10 @@
 //! The script is hermetic: no `load`, no I/O (Starlark has none), `print`
 //! goes nowhere. It must define `main`, which the connector calls with the
 //! rule's inputs (the ticket and its findings, or the work item's fields) as
-//! plain dicts and lists. A budget of ticks (function calls and loop
+//! plain dicts and lists. The script's top level runs once per instance
+//! and its globals are then frozen (Starlark's rule for a loaded module):
+//! `main` may read them, and changing one is an error, so nothing carries
+//! over from one ticket to the next. A budget of ticks (function calls and loop
 //! iterations), a heap limit, a call-depth limit and a wall-clock deadline
 //! stop runaway scripts with an error naming the line; the host's per-call
 //! deadline and memory limit stay the outer net (a single huge allocation,
@@ -16,7 +19,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use starlark::PrintHandler;
 use starlark::codemap::{CodeMap, FileSpanRef, Span};
-use starlark::environment::{Globals, Module};
+use starlark::environment::{FrozenModule, Globals, Module};
 use starlark::eval::{BeforeStmtFunc, BeforeStmtFuncDyn, Evaluator};
 use starlark::syntax::{AstModule, Dialect};
 
@@ -178,12 +181,13 @@ fn parse(source: &str) -> Result<AstModule, ScriptError> {
 /// Parses the script and checks that it defines a function `main`, without
 /// calling it (top-level statements run, within the same budget).
 pub fn check(source: &str) -> Result<(), ScriptError> {
-    run_inner(source, None).map(|_| ())
+    load(source).map(|_| ())
 }
 
 /// Calls the script's `main` with `args` and returns what it returned, as JSON.
 pub fn run(source: &str, args: &[Value]) -> Result<Value, ScriptError> {
-    run_inner(source, Some(args))
+    let loaded = load(source)?;
+    call_main(source, &loaded, args)
 }
 
 /// Starlark's standard built-ins, built once per instance instead of at
@@ -195,39 +199,40 @@ fn standard_globals() -> &'static Globals {
     GLOBALS.get_or_init(Globals::standard)
 }
 
-fn run_inner(source: &str, args: Option<&[Value]>) -> Result<Value, ScriptError> {
+/// Scripts [`load`] keeps per instance.
+const LOADED_SCRIPTS: usize = 16;
+
+/// The script's module after its top-level statements ran, frozen. A
+/// config's scripts run for every ticket; parsing, compiling and running
+/// their top level each time was most of a script rule's cost, so the
+/// frozen module is kept per instance, by source text. Frozen, it cannot
+/// carry anything from one ticket to the next: `main` runs in a module of
+/// its own, and changing a global is an error, as Starlark's frozen values
+/// require.
+fn load(source: &str) -> Result<FrozenModule, ScriptError> {
+    // Process-wide, never dropped: a thread-local would drop its modules
+    // after Starlark's own per-thread allocator is gone (an abort at thread
+    // exit). An instance is one thread; a native process keeps a few.
+    static LOADED: std::sync::Mutex<Vec<(String, FrozenModule)>> =
+        std::sync::Mutex::new(Vec::new());
+    let known = LOADED.lock().ok().and_then(|loaded| {
+        loaded
+            .iter()
+            .find(|(seen, _)| seen == source)
+            .map(|(_, module)| module.clone())
+    });
+    if let Some(module) = known {
+        return Ok(module);
+    }
     let ast = parse(source)?;
-    let globals = standard_globals();
-    let started = Instant::now();
-    let timed_out = Cell::new(false);
-    let at: Rc<Cell<Option<Span>>> = Rc::new(Cell::new(None));
-    Module::with_temp_heap(|module| {
-        let mut eval = Evaluator::new(&module);
-        let setup = |e: starlark::Error| ScriptError {
-            rule: "script-error",
-            at: None,
-            message: e.to_string(),
-        };
-        eval.set_max_tick_count(MAX_TICKS)
-            .map_err(|e| setup(starlark::Error::new_other(e)))?;
-        eval.set_max_heap_size(MAX_HEAP_BYTES)
-            .map_err(|e| setup(starlark::Error::new_other(e)))?;
-        eval.set_max_callstack_size(MAX_CALL_DEPTH)
-            .map_err(|e| setup(starlark::Error::new_other(e)))?;
-        eval.set_print_handler(&Silent);
-        eval.before_stmt_for_dap(BeforeStmtFunc::from_dyn(Box::new(Steps {
-            left: MAX_STEPS,
-            at: at.clone(),
-        })));
-        eval.set_check_cancelled(Box::new(|| {
-            let over = started.elapsed() > MAX_DURATION;
-            if over {
-                timed_out.set(true);
-            }
-            over
-        }));
-        eval.eval_module(ast, globals)
-            .map_err(|e| classify(e, timed_out.get(), source, at.get()))?;
+    let frozen = Module::with_temp_heap(|module| {
+        let budget = Budget::new();
+        {
+            let mut eval = Evaluator::new(&module);
+            budget.apply(&mut eval)?;
+            eval.eval_module(ast, standard_globals())
+                .map_err(|e| budget.classify(e, source))?;
+        }
         let Some(main) = module.get("main") else {
             return Err(ScriptError {
                 rule: "script-error",
@@ -242,14 +247,41 @@ fn run_inner(source: &str, args: Option<&[Value]>) -> Result<Value, ScriptError>
                 message: format!("`main` is a {}, not a function", main.get_type()),
             });
         }
-        let Some(args) = args else {
-            return Ok(Value::Null);
-        };
+        module.freeze().map_err(|e| ScriptError {
+            rule: "script-error",
+            at: None,
+            message: format!("the script's globals cannot be frozen: {e:?}"),
+        })
+    })?;
+    if let Ok(mut loaded) = LOADED.lock() {
+        if loaded.len() >= LOADED_SCRIPTS {
+            loaded.remove(0);
+        }
+        loaded.push((source.to_string(), frozen.clone()));
+    }
+    Ok(frozen)
+}
+
+/// Calls `main` of a loaded script in a module of its own, under a budget
+/// of its own.
+fn call_main(source: &str, loaded: &FrozenModule, args: &[Value]) -> Result<Value, ScriptError> {
+    let main = loaded.get("main").map_err(|e| ScriptError {
+        rule: "script-error",
+        at: None,
+        message: e.to_string(),
+    })?;
+    Module::with_temp_heap(|module| {
+        // The call's heap keeps a reference to the loaded module's heap, so
+        // `main` lives as long as this call needs it.
+        let main = module.heap().access_owned_frozen_value(&main);
+        let budget = Budget::new();
+        let mut eval = Evaluator::new(&module);
+        budget.apply(&mut eval)?;
         let heap = module.heap();
         let values: Vec<_> = args.iter().map(|a| heap.alloc(a)).collect();
         let result = eval
             .eval_function(main, &values, &[])
-            .map_err(|e| classify(e, timed_out.get(), source, at.get()))?;
+            .map_err(|e| budget.classify(e, source))?;
         let json = result.to_json_value().map_err(|e| ScriptError {
             rule: "script-error",
             at: None,
@@ -267,6 +299,54 @@ fn run_inner(source: &str, args: Option<&[Value]>) -> Result<Value, ScriptError>
         }
         Ok(json)
     })
+}
+
+/// One evaluation's limits: steps, ticks, heap, call depth and the clock.
+struct Budget {
+    started: Instant,
+    timed_out: Cell<bool>,
+    at: Rc<Cell<Option<Span>>>,
+}
+
+impl Budget {
+    fn new() -> Budget {
+        Budget {
+            started: Instant::now(),
+            timed_out: Cell::new(false),
+            at: Rc::new(Cell::new(None)),
+        }
+    }
+
+    fn apply<'e>(&'e self, eval: &mut Evaluator<'_, '_, 'e>) -> Result<(), ScriptError> {
+        let setup = |e: starlark::Error| ScriptError {
+            rule: "script-error",
+            at: None,
+            message: e.to_string(),
+        };
+        eval.set_max_tick_count(MAX_TICKS)
+            .map_err(|e| setup(starlark::Error::new_other(e)))?;
+        eval.set_max_heap_size(MAX_HEAP_BYTES)
+            .map_err(|e| setup(starlark::Error::new_other(e)))?;
+        eval.set_max_callstack_size(MAX_CALL_DEPTH)
+            .map_err(|e| setup(starlark::Error::new_other(e)))?;
+        eval.set_print_handler(&Silent);
+        eval.before_stmt_for_dap(BeforeStmtFunc::from_dyn(Box::new(Steps {
+            left: MAX_STEPS,
+            at: self.at.clone(),
+        })));
+        eval.set_check_cancelled(Box::new(|| {
+            let over = self.started.elapsed() > MAX_DURATION;
+            if over {
+                self.timed_out.set(true);
+            }
+            over
+        }));
+        Ok(())
+    }
+
+    fn classify(&self, e: starlark::Error, source: &str) -> ScriptError {
+        classify(e, self.timed_out.get(), source, self.at.get())
+    }
 }
 
 #[cfg(test)]
@@ -287,6 +367,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(v, json!("XSS (2 findings)"));
+    }
+
+    #[test]
+    fn the_same_script_gives_each_ticket_its_own_answer() {
+        let script = "PREFIX = 'T-'\ndef main(ticket):\n    return PREFIX + ticket['id']\n";
+        let a = run(script, &[json!({"id": "1"})]).unwrap();
+        let b = run(script, &[json!({"id": "2"})]).unwrap();
+        assert_eq!((a, b), (json!("T-1"), json!("T-2")));
+    }
+
+    #[test]
+    fn a_global_changed_by_main_is_refused_so_no_ticket_sees_another_tickets_state() {
+        let script =
+            "SEEN = []\ndef main(ticket):\n    SEEN.append(ticket['id'])\n    return len(SEEN)\n";
+        for id in ["1", "2"] {
+            let e = run(script, &[json!({ "id": id })]).unwrap_err();
+            assert_eq!(e.rule, "script-error", "{e}");
+            assert_eq!(e.at.map(|(line, _)| line), Some(3), "{e}");
+        }
     }
 
     #[test]
