@@ -225,12 +225,15 @@ fn load(source: &str) -> Result<FrozenModule, ScriptError> {
         return Ok(module);
     }
     let ast = parse(source)?;
+    // Built before the clock starts: the first build in an instance is not
+    // the script's time.
+    let globals = standard_globals();
     let frozen = Module::with_temp_heap(|module| {
         let budget = Budget::new();
         {
             let mut eval = Evaluator::new(&module);
             budget.apply(&mut eval)?;
-            eval.eval_module(ast, standard_globals())
+            eval.eval_module(ast, globals)
                 .map_err(|e| budget.classify(e, source))?;
         }
         let Some(main) = module.get("main") else {
