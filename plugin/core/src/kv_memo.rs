@@ -17,8 +17,11 @@ use serde::de::DeserializeOwned;
 /// instance serves one organization and a few work item types).
 const CAPACITY: usize = 32;
 
+/// What a key held when it was parsed, and the value parsed from it.
+type Parsed = (String, Rc<dyn Any>);
+
 thread_local! {
-    static MEMO: RefCell<HashMap<String, (String, Rc<dyn Any>)>> = RefCell::new(HashMap::new());
+    static MEMO: RefCell<HashMap<String, Parsed>> = RefCell::new(HashMap::new());
 }
 
 /// `text` (what the store holds under `key`) parsed as a `T`: the value
