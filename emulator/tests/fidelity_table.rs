@@ -67,8 +67,9 @@ fn markers_in_code() -> BTreeSet<String> {
     found
 }
 
-/// The "Where" cell of every row of the "Markers not established" table.
-fn rows_of_the_table() -> BTreeSet<String> {
+/// The cells of every numbered row of the "Markers not established" table
+/// (`| # | Where | Cat. | Marker | Why | Switch | Tests |`).
+fn rows_of_the_table() -> Vec<Vec<String>> {
     let text =
         std::fs::read_to_string(emulator_root().join("FIDELITY.md")).expect("emulator/FIDELITY.md");
     let section = text
@@ -76,30 +77,42 @@ fn rows_of_the_table() -> BTreeSet<String> {
         .nth(1)
         .expect("FIDELITY.md has a section \"Markers not established\"");
     let section = section.split("\n## ").next().unwrap_or(section);
-    let mut rows = BTreeSet::new();
-    for line in section.lines() {
-        let cells: Vec<&str> = line.split(" | ").map(str::trim).collect();
-        // | # | Where | Cat. | ...: the first cell is the row number.
-        if cells.len() < 3 || !cells[0].starts_with("| ") {
-            continue;
-        }
-        let number = cells[0].trim_start_matches("| ");
-        if !number.starts_with(|c: char| c.is_ascii_digit()) {
-            continue;
-        }
-        let place = cells[1].trim_matches('`');
+    section
+        .lines()
+        .map(|line| {
+            line.split(" | ")
+                .map(|cell| cell.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .filter(|cells| {
+            cells[0]
+                .strip_prefix("| ")
+                .is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+        })
+        .collect()
+}
+
+/// The "Where" cell of every row.
+fn places_in_the_table() -> BTreeSet<String> {
+    let mut places = BTreeSet::new();
+    for cells in rows_of_the_table() {
+        let place = cells
+            .get(1)
+            .unwrap_or_else(|| panic!("a row with no place: {cells:?}"))
+            .trim_matches('`')
+            .to_string();
         assert!(
-            rows.insert(place.to_string()),
+            places.insert(place.clone()),
             "FIDELITY.md lists {place} twice"
         );
     }
-    rows
+    places
 }
 
 #[test]
 fn every_marker_in_the_code_has_a_row_in_the_fidelity_table_and_every_row_a_marker() {
     let code = markers_in_code();
-    let table = rows_of_the_table();
+    let table = places_in_the_table();
     assert!(!table.is_empty(), "the table of FIDELITY.md was not found");
     let unlisted: Vec<_> = code.difference(&table).collect();
     let stale: Vec<_> = table.difference(&code).collect();
@@ -113,29 +126,19 @@ fn every_marker_in_the_code_has_a_row_in_the_fidelity_table_and_every_row_a_mark
 
 #[test]
 fn every_row_says_why_no_source_establishes_it_and_what_covers_it() {
-    let text =
-        std::fs::read_to_string(emulator_root().join("FIDELITY.md")).expect("emulator/FIDELITY.md");
-    let section = text
-        .split("## Markers not established")
-        .nth(1)
-        .expect("the section");
-    for line in section.lines().filter(|l| l.starts_with("| ")) {
-        let cells: Vec<&str> = line.split(" | ").map(str::trim).collect();
-        if !cells[0]
-            .trim_start_matches("| ")
-            .starts_with(|c: char| c.is_ascii_digit())
-        {
-            continue;
-        }
+    let rows = rows_of_the_table();
+    assert!(!rows.is_empty(), "the table of FIDELITY.md was not found");
+    for cells in rows {
+        let line = cells.join(" | ");
         // | # | Where | Cat. | Marker | Why | Switch | Tests |
         assert!(cells.len() >= 7, "a row with missing cells: {line}");
-        let category = cells[2];
+        let category = cells[2].as_str();
         assert!(
             matches!(category, "E" | "B" | "S"),
             "row {} has category {category:?}, not E, B or S",
             cells[0]
         );
-        let (why, switch, tests) = (cells[4], cells[5], cells[6].trim_end_matches(" |"));
+        let (why, switch, tests) = (&cells[4], &cells[5], cells[6].trim_end_matches(" |"));
         assert!(!why.is_empty(), "row {} says no why", cells[0]);
         assert!(!tests.is_empty(), "row {} names no test", cells[0]);
         match category {
