@@ -291,7 +291,7 @@ fn main() -> std::process::ExitCode {
         latency_ms: LATENCY_MS,
         ..Faults::default()
     });
-    let before = b.emu.request_count();
+    let before = b.emu.request_counts();
     let host = measure(
         Command::new(std::env::current_exe().expect("the bench binary"))
             .arg("--as-host")
@@ -305,7 +305,17 @@ fn main() -> std::process::ExitCode {
             .arg(b.config("plain.json"))
             .args(&ids),
     );
-    let host_requests = b.emu.request_count() - before;
+    let after = b.emu.request_counts();
+    let host_requests = after.total - before.total;
+    // Every request past one per ticket costs a worker a round trip: which
+    // routes they are says where the wall time above the floor goes.
+    let by_route: Vec<String> = after
+        .by_route
+        .iter()
+        .map(|(route, n)| (route, n - before.by_route.get(route).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n > 0)
+        .map(|(route, n)| format!("{route} {n}"))
+        .collect();
     assert!(
         host.stdout.contains(&format!("{n} dispatched, 0 failed")),
         "{}",
@@ -336,6 +346,7 @@ fn main() -> std::process::ExitCode {
         host.cpu.as_secs_f64(),
         per_dispatch(host.cpu, n),
     );
+    println!("    its requests by route: {}", by_route.join(", "));
     match &threaded {
         Some(p) => {
             println!(

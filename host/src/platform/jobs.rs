@@ -13,7 +13,7 @@ use clap::Subcommand;
 use crate::platform::lifecycle::{Lifecycle, read_config};
 use crate::platform::outbox::{self, JobBusy, JobSpec};
 use crate::platform::report;
-use crate::state::db::{Db, Job, JobState, epoch_ms};
+use crate::state::db::{Db, Job, JobClaim, JobState, epoch_ms};
 
 /// `jobs ...`.
 #[derive(Debug, Clone, Subcommand)]
@@ -34,7 +34,7 @@ pub enum JobsCommand {
 }
 
 /// The lines a finished job reports.
-fn execute(lc: &Lifecycle<'_>, spec: &JobSpec) -> anyhow::Result<Vec<String>> {
+fn execute(lc: &Lifecycle<'_>, spec: &JobSpec, job: &JobClaim) -> anyhow::Result<Vec<String>> {
     match spec {
         JobSpec::Dispatch {
             ticket,
@@ -52,19 +52,19 @@ fn execute(lc: &Lifecycle<'_>, spec: &JobSpec) -> anyhow::Result<Vec<String>> {
                 Some(c) => c.clone(),
                 None => read_config(outegration)?,
             };
-            let d = lc.dispatch_now(ticket, outegration, &config)?;
+            let d = lc.dispatch_now(job, ticket, outegration, &config)?;
             Ok(vec![report::dispatched(ticket, &d)])
         }
         JobSpec::Sync { ticket, config } => {
-            let o = lc.sync_now(ticket, config.as_deref())?;
+            let o = lc.sync_now(job, ticket, config.as_deref())?;
             Ok(report::push(ticket, &o))
         }
         JobSpec::Close { ticket, reason } => {
-            let c = lc.close_now(ticket, reason)?;
+            let c = lc.close_now(job, ticket, reason)?;
             Ok(vec![report::state_change(ticket, "closed", &c)])
         }
         JobSpec::Reopen { ticket, reason } => {
-            let c = lc.reopen_now(ticket, reason)?;
+            let c = lc.reopen_now(job, ticket, reason)?;
             Ok(vec![report::state_change(ticket, "reopened", &c)])
         }
         JobSpec::BulkClose { tickets, reason } => Ok(lc
@@ -82,7 +82,7 @@ pub fn retry(lc: &Lifecycle<'_>, id: i64) -> anyhow::Result<Vec<String>> {
 
 /// Runs job `id` under the lifecycle's retry policy.
 pub fn run_job(lc: &Lifecycle<'_>, id: i64) -> anyhow::Result<Vec<String>> {
-    outbox::run(lc.db, &lc.retry, id, |spec| execute(lc, spec))
+    outbox::run(lc.db, &lc.retry, id, |spec, job| execute(lc, spec, job))
 }
 
 /// What one pass over the outbox did.

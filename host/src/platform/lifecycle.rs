@@ -11,7 +11,7 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 
 use crate::platform::outbox::{self, JobSpec, RetryPolicy};
-use crate::state::db::{Db, StoredLink};
+use crate::state::db::{Db, DispatchStart, JobClaim, StoredLink};
 use crate::{
     CallError, CloseItem, CloseOutcome, Connection, ConnectorError, Host, Link, PushOutcome,
     StateChange,
@@ -106,7 +106,7 @@ impl<'a> Lifecycle<'a> {
     fn job<T>(
         &self,
         spec: JobSpec,
-        exec: impl FnMut(&JobSpec) -> anyhow::Result<T>,
+        exec: impl FnMut(&JobSpec, &JobClaim) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
         outbox::submit(self.db, &self.retry, &spec, exec)
     }
@@ -163,39 +163,52 @@ impl<'a> Lifecycle<'a> {
             outegration: key.to_string(),
             config: own_config.then(|| config.to_string()),
         };
-        self.job(spec, |_| self.dispatch_now(ticket_id, key, config))
+        self.job(spec, |_, job| {
+            self.dispatch_now(job, ticket_id, key, config)
+        })
     }
 
-    /// One attempt at a dispatch.
+    /// One attempt at a dispatch, as outbox job `job`. Three commits: the
+    /// lease with the attempt (on disk before the create is sent), and
+    /// after the create the link with the lease's release and the job
+    /// settled ([`crate::state::db::Finish`]).
     pub(crate) fn dispatch_now(
         &self,
+        job: &JobClaim,
         ticket_id: &str,
         key: &str,
         config: &str,
     ) -> anyhow::Result<Dispatched> {
-        // Two dispatches of one ticket at once would create two work items.
-        let _lease = self.db.lease(&[ticket_id])?;
+        // Read before the lease: a ticket that cannot be read leaves no
+        // attempt behind. Nothing that holds a lease edits a ticket that
+        // has no link yet.
         let ticket = self.db.ticket(ticket_id)?;
-        if let Some(existing) = self.db.link(ticket_id)? {
-            bail!(
-                "ticket {ticket_id} is already dispatched as work item {}; use `sync`",
-                existing.link.work_item_id
-            );
-        }
-        if self.db.attempt(ticket_id)?.is_some() {
-            let adopted = self
-                .host
-                .adopt(self.conn, config, &ticket)
-                .map_err(|e| call(e).context(format!("an earlier dispatch of {ticket_id} did not finish, and looking for its work item failed")))?;
-            if let Some(link) = adopted {
-                self.db.store_dispatched(key, &link, &ticket)?;
-                return Ok(Dispatched::Adopted(link));
+        // Two dispatches of one ticket at once would create two work items.
+        let (lease, start) = self.db.lease_for_dispatch(ticket_id, key)?;
+        match start {
+            DispatchStart::Linked(work_item) => bail!(
+                "ticket {ticket_id} is already dispatched as work item {work_item}; use `sync`"
+            ),
+            DispatchStart::Unfinished => {
+                let adopted = self
+                    .host
+                    .adopt(self.conn, config, &ticket)
+                    .map_err(|e| call(e).context(format!("an earlier dispatch of {ticket_id} did not finish, and looking for its work item failed")))?;
+                if let Some(link) = adopted {
+                    self.db.finish_step(lease, Some(job), |f| {
+                        f.store_dispatched(key, &link, &ticket)
+                    })?;
+                    return Ok(Dispatched::Adopted(link));
+                }
+                self.db.record_attempt(ticket_id, key)?;
             }
+            DispatchStart::Recorded => {}
         }
-        self.db.record_attempt(ticket_id, key)?;
         match self.host.create(self.conn, config, &ticket) {
             Ok(link) => {
-                self.db.store_dispatched(key, &link, &ticket)?;
+                self.db.finish_step(lease, Some(job), |f| {
+                    f.store_dispatched(key, &link, &ticket)
+                })?;
                 Ok(Dispatched::Created(link))
             }
             Err(e) => {
@@ -221,16 +234,17 @@ impl<'a> Lifecycle<'a> {
             ticket: ticket_id.to_string(),
             config: config.map(str::to_string),
         };
-        self.job(spec, |_| self.sync_now(ticket_id, config))
+        self.job(spec, |_, job| self.sync_now(job, ticket_id, config))
     }
 
     /// One attempt at a sync.
     pub(crate) fn sync_now(
         &self,
+        job: &JobClaim,
         ticket_id: &str,
         config: Option<&str>,
     ) -> anyhow::Result<PushOutcome> {
-        let _lease = self.db.lease(&[ticket_id])?;
+        let lease = self.db.lease(&[ticket_id])?;
         let stored = self.linked(ticket_id)?;
         let after = self.db.ticket(ticket_id)?;
         let config = match config {
@@ -247,8 +261,9 @@ impl<'a> Lifecycle<'a> {
                 &after,
             )
             .map_err(call)?;
-        self.db
-            .update_link(&stored.link, &outcome.link, Some(&after))?;
+        self.db.finish_step(lease, Some(job), |f| {
+            f.update_link(&stored.link, &outcome.link, Some(&after))
+        })?;
         Ok(outcome)
     }
 
@@ -259,18 +274,40 @@ impl<'a> Lifecycle<'a> {
             ticket: ticket_id.to_string(),
             reason: reason.to_string(),
         };
-        self.job(spec, |_| self.close_now(ticket_id, reason))
+        self.job(spec, |_, job| self.close_now(job, ticket_id, reason))
     }
 
-    pub(crate) fn close_now(&self, ticket_id: &str, reason: &str) -> anyhow::Result<StateChange> {
-        let _lease = self.db.lease(&[ticket_id])?;
+    pub(crate) fn close_now(
+        &self,
+        job: &JobClaim,
+        ticket_id: &str,
+        reason: &str,
+    ) -> anyhow::Result<StateChange> {
+        self.state_change_now(job, ticket_id, reason, false)
+    }
+
+    /// A close, or with `reopen` a reopen: the same step but for the
+    /// plugin's call.
+    fn state_change_now(
+        &self,
+        job: &JobClaim,
+        ticket_id: &str,
+        reason: &str,
+        reopen: bool,
+    ) -> anyhow::Result<StateChange> {
+        let lease = self.db.lease(&[ticket_id])?;
         let stored = self.linked(ticket_id)?;
         let config = read_config(&stored.outegration)?;
-        let change = self
-            .host
-            .close(&self.conn_for(&stored.link), &config, &stored.link, reason)
-            .map_err(call)?;
-        self.db.update_link(&stored.link, &change.link, None)?;
+        let conn = self.conn_for(&stored.link);
+        let change = if reopen {
+            self.host.reopen(&conn, &config, &stored.link, reason)
+        } else {
+            self.host.close(&conn, &config, &stored.link, reason)
+        }
+        .map_err(call)?;
+        self.db.finish_step(lease, Some(job), |f| {
+            f.update_link(&stored.link, &change.link, None)
+        })?;
         Ok(change)
     }
 
@@ -281,19 +318,16 @@ impl<'a> Lifecycle<'a> {
             ticket: ticket_id.to_string(),
             reason: reason.to_string(),
         };
-        self.job(spec, |_| self.reopen_now(ticket_id, reason))
+        self.job(spec, |_, job| self.reopen_now(job, ticket_id, reason))
     }
 
-    pub(crate) fn reopen_now(&self, ticket_id: &str, reason: &str) -> anyhow::Result<StateChange> {
-        let _lease = self.db.lease(&[ticket_id])?;
-        let stored = self.linked(ticket_id)?;
-        let config = read_config(&stored.outegration)?;
-        let change = self
-            .host
-            .reopen(&self.conn_for(&stored.link), &config, &stored.link, reason)
-            .map_err(call)?;
-        self.db.update_link(&stored.link, &change.link, None)?;
-        Ok(change)
+    pub(crate) fn reopen_now(
+        &self,
+        job: &JobClaim,
+        ticket_id: &str,
+        reason: &str,
+    ) -> anyhow::Result<StateChange> {
+        self.state_change_now(job, ticket_id, reason, true)
     }
 
     /// Closes the work items of many tickets in one `bulk-close` call, each
@@ -308,7 +342,7 @@ impl<'a> Lifecycle<'a> {
             tickets: ticket_ids.to_vec(),
             reason: reason.to_string(),
         };
-        self.job(spec, |_| self.bulk_close_now(ticket_ids, reason))
+        self.job(spec, |_, _| self.bulk_close_now(ticket_ids, reason))
     }
 
     pub(crate) fn bulk_close_now(

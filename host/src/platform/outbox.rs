@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::db::{Db, Job, JobState, LeaseBusy, epoch_ms, new_holder};
+use crate::state::db::{Db, Job, JobClaim, JobState, LeaseBusy, epoch_ms, new_holder};
 use crate::{CallError, ConnectorError};
 
 /// How failed jobs are retried.
@@ -190,11 +190,13 @@ const CLAIM: Duration = Duration::from_secs(300);
 pub struct JobBusy(pub i64);
 
 /// Queues `spec` (or joins its open job) and runs it under `policy`.
+/// `exec` gets the job's claim: a step whose last transaction settles the
+/// job done ([`crate::state::db::Finish::commit`]) saves the outbox a commit.
 pub fn submit<T>(
     db: &Db,
     policy: &RetryPolicy,
     spec: &JobSpec,
-    exec: impl FnMut(&JobSpec) -> anyhow::Result<T>,
+    exec: impl FnMut(&JobSpec, &JobClaim) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let args = serde_json::to_string(spec)?;
     let holder = new_holder();
@@ -216,7 +218,7 @@ pub fn run<T>(
     db: &Db,
     policy: &RetryPolicy,
     id: i64,
-    exec: impl FnMut(&JobSpec) -> anyhow::Result<T>,
+    exec: impl FnMut(&JobSpec, &JobClaim) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let holder = new_holder();
     match db.claim_job(id, &holder, CLAIM.as_millis() as i64)? {
@@ -231,15 +233,18 @@ fn attempts<T>(
     policy: &RetryPolicy,
     mut job: Job,
     holder: &str,
-    mut exec: impl FnMut(&JobSpec) -> anyhow::Result<T>,
+    mut exec: impl FnMut(&JobSpec, &JobClaim) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let id = job.id;
     loop {
         let spec = JobSpec::from_job(&job);
-        let result = spec.and_then(|s| exec(&s));
+        let claim = JobClaim::new(id, holder);
+        let result = spec.and_then(|s| exec(&s, &claim));
         let e = match result {
             Ok(v) => {
-                db.settle_job(id, holder, JobState::Done, None, None)?;
+                if !claim.settled() {
+                    db.settle_job(id, holder, JobState::Done, None, None)?;
+                }
                 return Ok(v);
             }
             Err(e) => e,

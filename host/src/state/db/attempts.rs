@@ -6,7 +6,7 @@
 use anyhow::Context as _;
 use rusqlite::{OptionalExtension as _, params};
 
-use super::{Db, now};
+use super::{Db, Lease, now};
 
 /// An unfinished dispatch of a ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,25 +19,77 @@ pub struct Attempt {
     pub started_at: String,
 }
 
+/// What a dispatch found when it took its ticket's lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DispatchStart {
+    /// The ticket is dispatched already, as this work item.
+    Linked(i32),
+    /// An earlier dispatch did not finish: it may have created a work item.
+    Unfinished,
+    /// Nothing before: the attempt is recorded, on disk, and the create may go.
+    Recorded,
+}
+
+fn insert_attempt(
+    conn: &rusqlite::Connection,
+    ticket_id: &str,
+    outegration: &str,
+) -> anyhow::Result<()> {
+    conn.prepare_cached("INSERT INTO dispatch_attempts (ticket_id, outegration, started_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT(ticket_id) DO UPDATE SET outegration = excluded.outegration, started_at = excluded.started_at")?.execute(params![ticket_id, outegration, now()],
+    )
+    .with_context(|| format!("recording the dispatch attempt of ticket {ticket_id}"))?;
+    Ok(())
+}
+
 impl Db {
+    /// Runs `f` with every commit reaching the disk before it returns,
+    /// power loss included (`synchronous = FULL`), then puts the
+    /// connection's mode back as it was.
+    fn with_full_sync<T>(&self, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+        let mode: i64 = self
+            .conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))?;
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        let out = f();
+        self.conn.pragma_update(None, "synchronous", mode)?;
+        out
+    }
+
     /// Records that a dispatch of `ticket_id` is about to be sent.
     /// The commit reaches the disk before this returns, power loss
     /// included: a create may follow that cannot be taken back.
     pub fn record_attempt(&self, ticket_id: &str, outegration: &str) -> anyhow::Result<()> {
-        self.conn.pragma_update(None, "synchronous", "FULL")?;
-        let recorded = self.record_attempt_tx(ticket_id, outegration);
-        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
-        recorded
+        self.with_full_sync(|| {
+            let tx = self.tx()?;
+            insert_attempt(&tx, ticket_id, outegration)?;
+            tx.commit()?;
+            Ok(())
+        })
     }
 
-    fn record_attempt_tx(&self, ticket_id: &str, outegration: &str) -> anyhow::Result<()> {
-        let tx = self.tx()?;
-        tx.prepare_cached("INSERT INTO dispatch_attempts (ticket_id, outegration, started_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT(ticket_id) DO UPDATE SET outegration = excluded.outegration, started_at = excluded.started_at")?.execute(params![ticket_id, outegration, now()],
-        )
-        .with_context(|| format!("recording the dispatch attempt of ticket {ticket_id}"))?;
-        tx.commit()?;
-        Ok(())
+    /// Takes the lease of `ticket_id` for a dispatch (waiting for another
+    /// holder as [`Db::lease`] does) and, in the same transaction, looks for
+    /// its link and an unfinished attempt; when there is neither, records
+    /// the attempt ([`Db::record_attempt`]: on disk before this returns).
+    /// One commit where a lease and then an attempt took two.
+    pub fn lease_for_dispatch(
+        &self,
+        ticket_id: &str,
+        outegration: &str,
+    ) -> anyhow::Result<(Lease<'_>, DispatchStart)> {
+        self.with_full_sync(|| {
+            self.lease_with(&[ticket_id], |conn| {
+                if let Some(s) = self.link(ticket_id)? {
+                    return Ok(DispatchStart::Linked(s.link.work_item_id));
+                }
+                if self.attempt(ticket_id)?.is_some() {
+                    return Ok(DispatchStart::Unfinished);
+                }
+                insert_attempt(conn, ticket_id, outegration)?;
+                Ok(DispatchStart::Recorded)
+            })
+        })
     }
 
     /// The unfinished dispatch of `ticket_id`, if any.

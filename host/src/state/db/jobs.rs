@@ -124,6 +124,64 @@ impl Job {
     }
 }
 
+/// A running job as its holder claimed it, handed to the step that runs it:
+/// the step's last transaction also settles the job done
+/// ([`super::Finish::commit`]), one commit less per operation.
+#[derive(Debug)]
+pub struct JobClaim {
+    /// The job.
+    pub id: i64,
+    /// Who claimed it.
+    pub holder: String,
+    settled: std::cell::Cell<bool>,
+}
+
+impl JobClaim {
+    /// The claim of job `id` by `holder`, not settled yet.
+    pub fn new(id: i64, holder: &str) -> JobClaim {
+        JobClaim {
+            id,
+            holder: holder.to_string(),
+            settled: std::cell::Cell::new(false),
+        }
+    }
+
+    /// Whether a step's committed transaction settled the job done.
+    pub fn settled(&self) -> bool {
+        self.settled.get()
+    }
+
+    pub(super) fn mark_settled(&self) {
+        self.settled.set(true);
+    }
+}
+
+/// [`Db::settle_job`] inside the caller's transaction.
+pub(super) fn settle_in(
+    conn: &rusqlite::Connection,
+    id: i64,
+    holder: &str,
+    state: JobState,
+    next_at: Option<i64>,
+    error: Option<&str>,
+) -> anyhow::Result<bool> {
+    let n = conn.prepare_cached("UPDATE jobs SET state = ?3, next_at = COALESCE(?4, next_at), last_error = COALESCE(?5, last_error),
+             holder = NULL, claimed_until = NULL, updated_at = ?6
+         WHERE id = ?1 AND holder = ?2 AND state = 'running'")?.execute(params![id, holder, state.as_str(), next_at, error, now()],
+    )?;
+    if n == 1 && state == JobState::Done {
+        // The same operation succeeded: its older dead letters are moot.
+        conn.prepare_cached(
+            "UPDATE jobs SET state = 'done', updated_at = ?2,
+                 last_error = COALESCE(last_error, '') || ' (superseded by job ' || ?1 || ')'
+             WHERE id < ?1 AND state IN ('dead', 'failed')
+               AND idempotency_key = (SELECT idempotency_key FROM jobs WHERE id = ?1)",
+        )?
+        .execute(params![id, now()])?;
+    }
+    Ok(n == 1)
+}
+
 impl Db {
     /// Queues a job, or joins the open job with the same key (whose
     /// arguments are replaced while it is only pending). Returns its id.
@@ -267,22 +325,9 @@ impl Db {
         error: Option<&str>,
     ) -> anyhow::Result<bool> {
         let tx = self.tx()?;
-        let n = tx.prepare_cached("UPDATE jobs SET state = ?3, next_at = COALESCE(?4, next_at), last_error = COALESCE(?5, last_error),
-                 holder = NULL, claimed_until = NULL, updated_at = ?6
-             WHERE id = ?1 AND holder = ?2 AND state = 'running'")?.execute(params![id, holder, state.as_str(), next_at, error, now()],
-        )?;
-        if n == 1 && state == JobState::Done {
-            // The same operation succeeded: its older dead letters are moot.
-            tx.prepare_cached(
-                "UPDATE jobs SET state = 'done', updated_at = ?2,
-                     last_error = COALESCE(last_error, '') || ' (superseded by job ' || ?1 || ')'
-                 WHERE id < ?1 AND state IN ('dead', 'failed')
-                   AND idempotency_key = (SELECT idempotency_key FROM jobs WHERE id = ?1)",
-            )?
-            .execute(params![id, now()])?;
-        }
+        let settled = settle_in(&tx, id, holder, state, next_at, error)?;
         tx.commit()?;
-        Ok(n == 1)
+        Ok(settled)
     }
 
     /// One job.

@@ -28,12 +28,15 @@ pub const LEASE_WAIT: Duration = Duration::from_secs(90);
 #[error("ticket {0} is busy: another command or the webhook worker has held it for over {secs} s; try again", secs = LEASE_WAIT.as_secs())]
 pub struct LeaseBusy(pub String);
 
-/// A held lease on some tickets; released on drop.
+/// A held lease on some tickets; released on drop, or in the step's last
+/// transaction ([`super::Finish::commit`]).
 #[must_use = "the lease is released when dropped"]
 pub struct Lease<'a> {
     db: &'a Db,
     tickets: Vec<String>,
     holder: String,
+    /// Its rows were deleted by a committed transaction: nothing left to drop.
+    released: bool,
 }
 
 impl std::fmt::Debug for Lease<'_> {
@@ -44,17 +47,31 @@ impl std::fmt::Debug for Lease<'_> {
     }
 }
 
+impl Lease<'_> {
+    /// Deletes the lease's rows inside the caller's transaction. The lease
+    /// counts as released only once that transaction commits
+    /// ([`Lease::released`]); until then, dropping it still releases it.
+    pub(super) fn delete_in(&self, conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+        for t in &self.tickets {
+            conn.prepare_cached("DELETE FROM leases WHERE ticket_id = ?1 AND holder = ?2")?
+                .execute(params![t, self.holder])?;
+        }
+        Ok(())
+    }
+
+    /// The transaction that ran [`Lease::delete_in`] committed.
+    pub(super) fn released(mut self) {
+        self.released = true;
+    }
+}
+
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
-        for t in &self.tickets {
-            let released = self
-                .db
-                .conn
-                .prepare_cached("DELETE FROM leases WHERE ticket_id = ?1 AND holder = ?2")
-                .and_then(|mut s| s.execute(params![t, self.holder]));
-            if let Err(e) = released {
-                tracing::warn!(ticket = %t, "releasing a lease failed (it expires on its own): {e}");
-            }
+        if self.released {
+            return;
+        }
+        if let Err(e) = self.delete_in(&self.db.conn) {
+            tracing::warn!(tickets = ?self.tickets, "releasing a lease failed (it expires on its own): {e}");
         }
     }
 }
@@ -63,6 +80,17 @@ impl Db {
     /// Takes the leases of all `tickets` at once, or none: `None` when
     /// another holder has one of them.
     pub fn try_lease(&self, tickets: &[&str]) -> anyhow::Result<Option<Lease<'_>>> {
+        Ok(self.try_lease_with(tickets, |_| Ok(()))?.map(|(l, ())| l))
+    }
+
+    /// [`Db::try_lease`], running `then` in the transaction that takes the
+    /// leases (only once they are taken): what a step must read or write
+    /// under its lease before its plugin call costs no commit of its own.
+    fn try_lease_with<T>(
+        &self,
+        tickets: &[&str],
+        then: impl FnOnce(&rusqlite::Connection) -> anyhow::Result<T>,
+    ) -> anyhow::Result<Option<(Lease<'_>, T)>> {
         let holder = new_holder();
         self.release_dead_holders(tickets)?;
         let now = epoch_ms();
@@ -77,20 +105,33 @@ impl Db {
                 return Ok(None); // the transaction rolls back the others
             }
         }
+        let out = then(&tx)?;
         tx.commit()?;
-        Ok(Some(Lease {
+        let lease = Lease {
             db: self,
             tickets: tickets.iter().map(|t| t.to_string()).collect(),
             holder,
-        }))
+            released: false,
+        };
+        Ok(Some((lease, out)))
     }
 
     /// Takes the leases of `tickets`, waiting up to [`LEASE_WAIT`] for
     /// another holder (the webhook worker, another command) to finish.
     pub fn lease(&self, tickets: &[&str]) -> anyhow::Result<Lease<'_>> {
+        Ok(self.lease_with(tickets, |_| Ok(()))?.0)
+    }
+
+    /// [`Db::lease`], running `then` in the transaction that takes them
+    /// (see [`Db::try_lease_with`]); `then` runs once, in the try that takes them.
+    pub(super) fn lease_with<T>(
+        &self,
+        tickets: &[&str],
+        mut then: impl FnMut(&rusqlite::Connection) -> anyhow::Result<T>,
+    ) -> anyhow::Result<(Lease<'_>, T)> {
         let start = Instant::now();
         loop {
-            if let Some(l) = self.try_lease(tickets)? {
+            if let Some(l) = self.try_lease_with(tickets, &mut then)? {
                 return Ok(l);
             }
             if start.elapsed() > LEASE_WAIT {

@@ -98,6 +98,53 @@ fn row(
     })
 }
 
+/// [`Db::store_dispatched`] inside the caller's transaction.
+pub(super) fn store_dispatched_in(
+    conn: &rusqlite::Transaction<'_>,
+    outegration: &str,
+    link: &Link,
+    synced: &Ticket,
+) -> anyhow::Result<()> {
+    write(conn, outegration, link, synced)?;
+    conn.prepare_cached("DELETE FROM dispatch_attempts WHERE ticket_id = ?1")?
+        .execute([&link.ticket_id])?;
+    Ok(())
+}
+
+/// [`Db::update_link`] inside the caller's transaction.
+pub(super) fn update_link_in(
+    tx: &rusqlite::Transaction<'_>,
+    before: &Link,
+    link: &Link,
+    synced: Option<&Ticket>,
+) -> anyhow::Result<()> {
+    let (outegration, stored, snapshot): (String, String, String) = tx
+        .prepare_cached(
+            "SELECT outegration, link_json, synced_ticket_json FROM links WHERE ticket_id = ?1",
+        )?
+        .query_row([&link.ticket_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?
+        .with_context(|| format!("ticket {} has no link to update", link.ticket_id))?;
+    if stored != link_to_json(before) {
+        anyhow::bail!(
+            "the link of ticket {} changed while the plugin worked on it (a webhook delivery or another command stored one); \
+             work item {} has the change, and the next `sync` reconciles the link",
+            link.ticket_id,
+            link.work_item_id
+        );
+    }
+    let synced = match synced {
+        Some(t) => t.clone(),
+        None => from_json(&snapshot).with_context(|| {
+            format!(
+                "the stored snapshot of ticket {} is malformed",
+                link.ticket_id
+            )
+        })?,
+    };
+    write(tx, &outegration, link, &synced)
+}
+
 impl Db {
     /// Stores the link a dispatch (or adoption) returned with the ticket as
     /// dispatched, and forgets the dispatch attempt, in one transaction.
@@ -108,9 +155,7 @@ impl Db {
         synced: &Ticket,
     ) -> anyhow::Result<()> {
         let tx = self.tx()?;
-        write(&tx, outegration, link, synced)?;
-        tx.prepare_cached("DELETE FROM dispatch_attempts WHERE ticket_id = ?1")?
-            .execute([&link.ticket_id])?;
+        store_dispatched_in(&tx, outegration, link, synced)?;
         tx.commit()?;
         Ok(())
     }
@@ -127,31 +172,7 @@ impl Db {
         synced: Option<&Ticket>,
     ) -> anyhow::Result<()> {
         let tx = self.tx()?;
-        let (outegration, stored, snapshot): (String, String, String) = tx
-            .prepare_cached(
-                "SELECT outegration, link_json, synced_ticket_json FROM links WHERE ticket_id = ?1",
-            )?
-            .query_row([&link.ticket_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?
-            .with_context(|| format!("ticket {} has no link to update", link.ticket_id))?;
-        if stored != link_to_json(before) {
-            anyhow::bail!(
-                "the link of ticket {} changed while the plugin worked on it (a webhook delivery or another command stored one); \
-                 work item {} has the change, and the next `sync` reconciles the link",
-                link.ticket_id,
-                link.work_item_id
-            );
-        }
-        let synced = match synced {
-            Some(t) => t.clone(),
-            None => from_json(&snapshot).with_context(|| {
-                format!(
-                    "the stored snapshot of ticket {} is malformed",
-                    link.ticket_id
-                )
-            })?,
-        };
-        write(&tx, &outegration, link, &synced)?;
+        update_link_in(&tx, before, link, synced)?;
         tx.commit()?;
         Ok(())
     }

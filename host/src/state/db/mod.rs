@@ -14,6 +14,7 @@
 
 mod attempts;
 mod findings;
+mod finish;
 mod holder;
 mod jobs;
 mod leases;
@@ -27,10 +28,11 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-pub use attempts::Attempt;
+pub use attempts::{Attempt, DispatchStart};
 pub use findings::{FindingRow, IngestTx, RuleDispatch};
+pub use finish::Finish;
 pub use holder::{epoch_ms, holder_gone, new_holder};
-pub use jobs::{Job, JobState};
+pub use jobs::{Job, JobClaim, JobState};
 pub use leases::{LEASE_TTL, LEASE_WAIT, Lease, LeaseBusy};
 pub use links::{StoredLink, link_from_json, link_to_json};
 pub use webhooks::{HookCredentials, InboxRow, NewDelivery, StoredSubscription, apply_update};
@@ -42,6 +44,10 @@ const STATEMENT_CACHE: usize = 128;
 /// The state database.
 pub struct Db {
     conn: rusqlite::Connection,
+    /// Transactions this connection committed: each is a write of the WAL
+    /// under the database's one write lock, so what a dispatch costs is
+    /// counted in them (`tests/tests/commits.rs`).
+    commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Db {
@@ -73,7 +79,20 @@ impl Db {
         // parsing and planning SQL again at every call was a measurable
         // share of a dispatch's CPU (BENCHMARKS.md, end to end).
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        Ok(Db { conn })
+        let commits = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = commits.clone();
+        conn.commit_hook(Some(move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            false // false: let the commit go ahead
+        }))
+        .context("counting the state database's commits")?;
+        Ok(Db { conn, commits })
+    }
+
+    /// Transactions this connection has committed since it was opened
+    /// (statements outside a transaction count one each).
+    pub fn commits(&self) -> u64 {
+        self.commits.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Makes every commit of this connection wait for the disk (`synchronous

@@ -419,3 +419,86 @@ fn commits_skip_the_fsync_except_the_dispatch_attempt_and_a_synced_connection() 
     db.sync_every_commit().unwrap();
     assert_eq!(mode(&db), 2, "FULL");
 }
+
+#[test]
+fn a_dispatch_lease_records_the_attempt_only_when_there_is_neither_link_nor_attempt() {
+    let tmp = TempDb::new();
+    let (db, other) = (tmp.open(), tmp.open());
+    let (lease, start) = db.lease_for_dispatch("S-1", "/cfg/a.json").unwrap();
+    assert_eq!(start, DispatchStart::Recorded);
+    assert_eq!(
+        db.attempt("S-1").unwrap().unwrap().outegration,
+        "/cfg/a.json"
+    );
+    assert!(other.try_lease(&["S-1"]).unwrap().is_none(), "leased");
+    drop(lease);
+    // The attempt outlives the lease: the next dispatch must adopt first.
+    let (lease, start) = db.lease_for_dispatch("S-1", "/cfg/a.json").unwrap();
+    assert_eq!(start, DispatchStart::Unfinished);
+    db.finish_step(lease, None, |f| {
+        f.store_dispatched("/cfg/a.json", &link("S-1", 1), &ticket("S-1", "LOW"))
+    })
+    .unwrap();
+    assert_eq!(db.attempt("S-1").unwrap(), None, "stored with the link");
+    assert!(!other.leased("S-1").unwrap(), "released with the link");
+    let (_lease, start) = db.lease_for_dispatch("S-1", "/cfg/a.json").unwrap();
+    assert_eq!(start, DispatchStart::Linked(7));
+    assert_eq!(db.attempt("S-1").unwrap(), None, "nothing recorded");
+}
+
+#[test]
+fn a_step_whose_last_write_fails_stores_nothing_settles_nothing_and_still_releases_its_lease() {
+    let tmp = TempDb::new();
+    let (db, other) = (tmp.open(), tmp.open());
+    db.store_dispatched("/cfg/a.json", &link("S-1", 1), &ticket("S-1", "LOW"))
+        .unwrap();
+    let holder = new_holder();
+    let job = db
+        .enqueue_claimed("sync", "S-1", "sync:S-1", "{}", &holder, 60_000)
+        .unwrap()
+        .expect("claimed");
+    let claim = JobClaim::new(job.id, &holder);
+    let lease = db.lease(&["S-1"]).unwrap();
+    // The stored link is rev 1, not 5: someone stored another meanwhile.
+    let err = db
+        .finish_step(lease, Some(&claim), |f| {
+            f.update_link(&link("S-1", 5), &link("S-1", 6), None)
+        })
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("changed while the plugin worked"),
+        "{err:#}"
+    );
+    assert!(!claim.settled());
+    assert_eq!(db.job(job.id).unwrap().unwrap().state, JobState::Running);
+    assert_eq!(db.link("S-1").unwrap().unwrap().link.rev, 1);
+    assert!(!other.leased("S-1").unwrap(), "released on drop");
+
+    let lease = db.lease(&["S-1"]).unwrap();
+    db.finish_step(lease, Some(&claim), |f| {
+        f.update_link(&link("S-1", 1), &link("S-1", 2), None)
+    })
+    .unwrap();
+    assert!(claim.settled());
+    assert_eq!(db.job(job.id).unwrap().unwrap().state, JobState::Done);
+    assert_eq!(db.link("S-1").unwrap().unwrap().link.rev, 2);
+    assert!(!other.leased("S-1").unwrap());
+}
+
+#[test]
+fn taking_a_dispatch_lease_keeps_a_connection_that_syncs_every_commit_syncing() {
+    let tmp = TempDb::new();
+    let db = tmp.open();
+    db.sync_every_commit().unwrap();
+    let mode = |db: &Db| -> i64 {
+        db.conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(mode(&db), 2, "FULL");
+    let (_lease, _) = db.lease_for_dispatch("S-1", "/cfg/a.json").unwrap();
+    assert_eq!(mode(&db), 2, "still FULL");
+    let plain = tmp.open();
+    let (_lease, _) = plain.lease_for_dispatch("S-2", "/cfg/a.json").unwrap();
+    assert_eq!(mode(&plain), 1, "back to NORMAL");
+}
