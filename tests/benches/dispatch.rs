@@ -199,6 +199,54 @@ fn measure(cmd: &mut Command) -> Run {
     Run { wall, cpu, stdout }
 }
 
+/// The same creates from `JOBS` threads of a bare HTTP client (ureq, an
+/// agent per thread, nothing but the request and its JSON patch): how close
+/// to the latency floor any client gets against this emulator on this
+/// machine. Wall time only: it runs inside the bench process, with the
+/// emulator.
+fn bare_run(emu: &Emulator, n: usize) -> Duration {
+    use base64::Engine as _;
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!(":{}", seed::PAT))
+    );
+    let url = format!(
+        "{}/{}/_apis/wit/workitems/$Bug?api-version=7.1",
+        emu.org_url(),
+        seed::PROJECT.replace(' ', "%20")
+    );
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..JOBS {
+            s.spawn(|| {
+                let agent = ureq::Agent::new_with_defaults();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= n {
+                        return;
+                    }
+                    let patch = serde_json::json!([
+                        {"op": "add", "path": "/fields/System.Title", "value": format!("Critical OpenSSL vulnerability {i}")},
+                        {"op": "add", "path": "/fields/Microsoft.VSTS.TCM.ReproSteps", "value": format!("<p>SecOps ticket BARE-{i}</p>")},
+                        {"op": "add", "path": "/fields/Microsoft.VSTS.Common.Priority", "value": 1},
+                        {"op": "add", "path": "/fields/Microsoft.VSTS.Common.Severity", "value": "1 - Critical"},
+                        {"op": "add", "path": "/fields/System.Tags", "value": format!("secops; secops:BARE-{i}")},
+                    ]);
+                    let response = agent
+                        .post(&url)
+                        .header("Authorization", &auth)
+                        .header("Content-Type", "application/json-patch+json")
+                        .send(patch.to_string().as_bytes())
+                        .expect("the create is answered");
+                    assert_eq!(response.status().as_u16(), 200, "the create succeeds");
+                }
+            });
+        }
+    });
+    started.elapsed()
+}
+
 /// A Python client's run of `script` with `args` after the org URL, the
 /// PAT, the project and `n`; `None` without an interpreter.
 fn python_run(emu: &Emulator, script: &str, n: usize, args: &[&str]) -> Option<Run> {
@@ -321,6 +369,8 @@ fn main() -> std::process::ExitCode {
         "{}",
         host.stdout
     );
+    // ...a bare client with as many threads (how near any client gets)...
+    let bare = bare_run(&b.emu, n);
     // ...Microsoft's client with as many threads, and one after the other.
     let threads = JOBS.to_string();
     let threaded = python_run(&b.emu, "threaded_dispatch.py", n, &[&threads]);
@@ -347,6 +397,11 @@ fn main() -> std::process::ExitCode {
         per_dispatch(host.cpu, n),
     );
     println!("    its requests by route: {}", by_route.join(", "));
+    println!(
+        "  bare HTTP client, {JOBS} threads      {:>7.3} s = {:>3.0}% of the floor  (the creates alone, in the bench process: the floor any client reaches here)",
+        bare.as_secs_f64(),
+        100.0 * floor.as_secs_f64() / bare.as_secs_f64(),
+    );
     match &threaded {
         Some(p) => {
             println!(
