@@ -4,7 +4,8 @@
 //! A delivery is inserted (the headers the plugin needs to authenticate it,
 //! the body, the event id) in a committed transaction before the server
 //! acknowledges it. The worker then applies the plugin's ticket update, the
-//! updated link and the row's `done` mark in one transaction, so a crash
+//! updated link and the row's `done` mark in one transaction (a batch of
+//! rows and tickets at a time: [`Db::inbox_apply_handled`]), so a crash
 //! either leaves the row pending (processed again, and the plugin's duplicate
 //! detection on the stored link plus the `done` mark keep it from applying
 //! twice) or finished.
@@ -146,6 +147,130 @@ fn inbox_row(r: RawRow) -> anyhow::Result<InboxRow> {
         done: r.7,
         result: r.8,
     })
+}
+
+/// A row the inbox worker handled: its id, its result, and the update to
+/// apply (none: the row is only marked done).
+pub type HandledRow = (i64, String, Option<TicketUpdate>);
+
+/// What a ticket's handled rows write: the link with its snapshot (when an
+/// update came), the ticket (when one changed a field or comment), the
+/// deleted flag (when one set it).
+struct TicketPlan<'a> {
+    outegration: String,
+    ticket: Option<Ticket>,
+    link: Option<(&'a Link, Ticket)>,
+    deleted: Option<bool>,
+}
+
+/// Reads and checks what `rows` of the ticket of `before` write; `None`
+/// when they must stay pending (the stored link is not `before`, or a row
+/// is done already).
+fn plan_ticket<'a>(
+    tx: &rusqlite::Transaction<'_>,
+    before: &Link,
+    rows: &'a [HandledRow],
+) -> anyhow::Result<Option<TicketPlan<'a>>> {
+    for (id, _, _) in rows {
+        if row_done(tx, *id)? {
+            return Ok(None);
+        }
+    }
+    let ticket_id = &before.ticket_id;
+    let Some((outegration, link_json, snapshot)) = tx
+        .prepare_cached(
+            "SELECT outegration, link_json, synced_ticket_json FROM links WHERE ticket_id = ?1",
+        )?
+        .query_row([ticket_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    if link_json != super::link_to_json(before) {
+        return Ok(None);
+    }
+    let updates: Vec<&TicketUpdate> = rows.iter().filter_map(|(_, _, u)| u.as_ref()).collect();
+    let Some(last) = updates.last() else {
+        return Ok(Some(TicketPlan {
+            outegration,
+            ticket: None,
+            link: None,
+            deleted: None,
+        }));
+    };
+    if let Some(other) = updates.iter().find(|u| u.link.ticket_id != *ticket_id) {
+        anyhow::bail!(
+            "an update of ticket {ticket_id} came with the link of ticket {}",
+            other.link.ticket_id
+        );
+    }
+    let json: String = tx
+        .prepare_cached("SELECT json FROM tickets WHERE id = ?1")?
+        .query_row([ticket_id], |r| r.get(0))
+        .optional()?
+        .with_context(|| format!("unknown ticket `{ticket_id}`"))?;
+    let mut ticket =
+        from_json(&json).with_context(|| format!("the stored ticket {ticket_id} is malformed"))?;
+    let mut snapshot = from_json(&snapshot)
+        .with_context(|| format!("the stored snapshot of ticket {ticket_id} is malformed"))?;
+    let mut changed = false;
+    for u in &updates {
+        ticket = apply_update(ticket, &u.fields, &u.comments);
+        snapshot = apply_update(snapshot, &u.fields, &u.comments);
+        changed |= !u.fields.is_empty() || !u.comments.is_empty();
+    }
+    Ok(Some(TicketPlan {
+        outegration,
+        ticket: changed.then_some(ticket),
+        link: Some((&last.link, snapshot)),
+        deleted: updates.iter().rev().find_map(|u| u.deleted),
+    }))
+}
+
+fn write_plan(
+    tx: &rusqlite::Transaction<'_>,
+    plan: &TicketPlan<'_>,
+    at: &str,
+) -> anyhow::Result<()> {
+    let Some((link, snapshot)) = &plan.link else {
+        return Ok(());
+    };
+    if let Some(ticket) = &plan.ticket {
+        tx.prepare_cached("UPDATE tickets SET json = ?2, updated_at = ?3 WHERE id = ?1")?
+            .execute(params![link.ticket_id, to_json(ticket), at])?;
+    }
+    write(tx, &plan.outegration, link, snapshot)?;
+    if let Some(deleted) = plan.deleted {
+        tx.prepare_cached("UPDATE links SET deleted = ?2 WHERE ticket_id = ?1")?
+            .execute(params![link.ticket_id, deleted])?;
+    }
+    Ok(())
+}
+
+fn row_done(conn: &rusqlite::Connection, id: i64) -> anyhow::Result<bool> {
+    conn.prepare_cached("SELECT done FROM inbox WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .with_context(|| format!("inbox row {id}"))
+}
+
+/// Marks an inbox row done with its result, unless it is done already.
+fn finish_row(
+    tx: &rusqlite::Transaction<'_>,
+    id: i64,
+    result: &str,
+    at: &str,
+) -> anyhow::Result<()> {
+    tx.prepare_cached(
+        "UPDATE inbox SET done = 1, result = ?2, processed_at = ?3 WHERE id = ?1 AND done = 0",
+    )?
+    .execute(params![id, result, at])?;
+    Ok(())
 }
 
 const INBOX_COLUMNS: &str =
@@ -317,6 +442,110 @@ impl Db {
         Ok(true)
     }
 
+    /// Applies what the inbox worker decided for a batch of rows, in one
+    /// transaction, and releases the leases it held for them in the same
+    /// commit.
+    ///
+    /// `tickets`: per ticket, the link its first row was handled with and
+    /// its rows in arrival order, each with its result and the update the
+    /// plugin computed from the link the row before left (none: the row is
+    /// only marked done, as `ignored` or `failed`). A ticket's rows are
+    /// written together or not at all: when its stored link is no longer
+    /// the one they were handled from, or one of them is already done,
+    /// nothing of that ticket is written and its rows stay pending, to be
+    /// handled again (`false` in the answer, one entry per ticket). Each
+    /// update goes into the ticket and the link's snapshot in order, as
+    /// [`Db::inbox_apply`] does one at a time; the ticket, the snapshot and
+    /// the link are then written once.
+    ///
+    /// `finished`: rows marked done with their result and nothing else
+    /// (no ticket linked); one already done is left alone.
+    ///
+    /// `held`: the leases (ticket, holder) the rows were handled under,
+    /// deleted in this transaction; `leases` are their handles, dropped
+    /// inside it, so their own release adds no commit. Should the commit
+    /// fail, the leases are released on their own.
+    pub fn inbox_apply_handled(
+        &self,
+        tickets: &[(Link, Vec<HandledRow>)],
+        finished: &[(i64, String)],
+        held: &[(String, String)],
+        leases: Vec<super::Lease<'_>>,
+    ) -> anyhow::Result<Vec<bool>> {
+        // The transaction, in a closure: should it fail, it rolled back
+        // the leases' release too, and they are released here.
+        let apply = move || -> anyhow::Result<Vec<bool>> {
+            let tx = self.tx()?;
+            let at = now();
+            let mut written = Vec::with_capacity(tickets.len());
+            for (before, rows) in tickets {
+                // Everything is read and checked before anything of this
+                // ticket is written: a ticket that cannot be applied leaves
+                // the others' rows alone.
+                let plan = match plan_ticket(&tx, before, rows) {
+                    Ok(plan) => plan,
+                    Err(e) => {
+                        tracing::error!(ticket = %before.ticket_id, "inbox rows left pending: {e:#}");
+                        None
+                    }
+                };
+                let Some(plan) = plan else {
+                    written.push(false);
+                    continue;
+                };
+                write_plan(&tx, &plan, &at)?;
+                for (id, result, _) in rows {
+                    finish_row(&tx, *id, result, &at)?;
+                }
+                written.push(true);
+            }
+            for (id, result) in finished {
+                finish_row(&tx, *id, result, &at)?;
+            }
+            for (ticket, holder) in held {
+                tx.prepare_cached("DELETE FROM leases WHERE ticket_id = ?1 AND holder = ?2")?
+                    .execute(params![ticket, holder])?;
+            }
+            // Their own release finds nothing left, inside this transaction.
+            drop(leases);
+            tx.commit()?;
+            Ok(written)
+        };
+        let applied = apply();
+        if applied.is_err() {
+            self.release_held(held);
+        }
+        applied
+    }
+
+    /// Whether inbox row `id` is done.
+    pub fn inbox_done(&self, id: i64) -> anyhow::Result<bool> {
+        row_done(&self.conn, id)
+    }
+
+    /// Who holds the lease of `ticket`, if anyone.
+    pub fn lease_holder(&self, ticket: &str) -> anyhow::Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT holder FROM leases WHERE ticket_id = ?1")?
+            .query_row([ticket], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Releases leases (ticket, holder), each on its own; a failure is
+    /// logged (the lease expires on its own).
+    fn release_held(&self, held: &[(String, String)]) {
+        for (ticket, holder) in held {
+            let released = self
+                .conn
+                .prepare_cached("DELETE FROM leases WHERE ticket_id = ?1 AND holder = ?2")
+                .and_then(|mut s| s.execute(params![ticket, holder]));
+            if let Err(e) = released {
+                tracing::warn!(ticket = %ticket, "releasing a lease failed (it expires on its own): {e}");
+            }
+        }
+    }
+
     /// The link (with its outegration) of a work item, if any.
     pub fn link_by_work_item(
         &self,
@@ -470,5 +699,203 @@ impl Db {
         }
         tx.commit()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FieldValue, Link};
+
+    /// A fresh state database in the temp dir, removed (with its WAL
+    /// files) on drop.
+    struct Temp(std::path::PathBuf);
+
+    impl Temp {
+        fn new(name: &str) -> Temp {
+            Temp(std::env::temp_dir().join(format!(
+                "ticketing-host-handled-{name}-{}.db",
+                std::process::id()
+            )))
+        }
+    }
+
+    impl Drop for Temp {
+        fn drop(&mut self) {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+            }
+        }
+    }
+
+    fn link(ticket: &str, work_item: i32, rev: i32) -> Link {
+        Link {
+            ticket_id: ticket.into(),
+            project: "p".into(),
+            work_item_type: "Bug".into(),
+            work_item_id: work_item,
+            rev,
+            url: format!("https://ado/wi/{work_item}"),
+            web_url: format!("https://ado/edit/{work_item}"),
+            sync_state: "{}".into(),
+        }
+    }
+
+    /// A dispatched ticket: stored, with its link at revision 1.
+    fn dispatched(db: &Db, ticket: &str, work_item: i32) {
+        let t = from_json(&format!(
+            r#"{{"id":"{ticket}","url":"https://x/{ticket}","fields":{{"title":"t"}}}}"#
+        ))
+        .unwrap();
+        db.put_ticket(&t).unwrap();
+        db.store_dispatched("o.json", &link(ticket, work_item, 1), &t)
+            .unwrap();
+    }
+
+    fn delivery(db: &Db, work_item: i32, event: &str) -> i64 {
+        db.inbox_insert("o.json", event, "workitem.updated", work_item, &[], b"{}")
+            .unwrap()
+    }
+
+    fn status(ticket: &str, work_item: i32, rev: i32, value: &str) -> TicketUpdate {
+        TicketUpdate {
+            link: link(ticket, work_item, rev),
+            fields: vec![Field {
+                name: "status".into(),
+                value: FieldValue::Text(value.into()),
+            }],
+            comments: Vec::new(),
+            deleted: None,
+        }
+    }
+
+    fn status_of(t: &Ticket) -> Option<&FieldValue> {
+        t.fields
+            .iter()
+            .find(|f| f.name == "status")
+            .map(|f| &f.value)
+    }
+
+    fn results(db: &Db) -> Vec<Option<String>> {
+        db.inbox().unwrap().into_iter().map(|r| r.result).collect()
+    }
+
+    #[test]
+    fn a_tickets_handled_rows_are_applied_in_order_and_its_lease_released_in_the_same_commit() {
+        let tmp = Temp::new("order");
+        let db = Db::open(&tmp.0).unwrap();
+        dispatched(&db, "S-1", 7);
+        let (a, b, c) = (
+            delivery(&db, 7, "e1"),
+            delivery(&db, 7, "e2"),
+            delivery(&db, 9, "e3"),
+        );
+        let lease = db.try_lease(&["S-1"]).unwrap().unwrap();
+        let held = vec![("S-1".to_string(), db.lease_holder("S-1").unwrap().unwrap())];
+        let mut second = status("S-1", 7, 3, "RESOLVED");
+        second.deleted = Some(false);
+        let rows = vec![
+            (
+                a,
+                "applied first".to_string(),
+                Some(status("S-1", 7, 2, "IN_PROGRESS")),
+            ),
+            (b, "applied second".to_string(), Some(second)),
+        ];
+        let written = db
+            .inbox_apply_handled(
+                &[(link("S-1", 7, 1), rows)],
+                &[(c, "no ticket is linked to work item 9".into())],
+                &held,
+                vec![lease],
+            )
+            .unwrap();
+        assert_eq!(written, [true]);
+        assert!(!db.leased("S-1").unwrap(), "the lease went with the rows");
+        let resolved = FieldValue::Text("RESOLVED".into());
+        assert_eq!(status_of(&db.ticket("S-1").unwrap()), Some(&resolved));
+        let stored = db.link("S-1").unwrap().unwrap();
+        assert_eq!(stored.link.rev, 3, "the last row's link is stored");
+        assert_eq!(
+            status_of(&stored.synced),
+            Some(&resolved),
+            "the snapshot follows, so the next push sends nothing back"
+        );
+        assert_eq!(
+            results(&db),
+            [
+                Some("applied first".into()),
+                Some("applied second".into()),
+                Some("no ticket is linked to work item 9".into())
+            ],
+            "each row keeps its own result"
+        );
+        assert!(db.inbox_pending().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_ticket_whose_link_changed_keeps_its_rows_pending_while_the_others_are_applied() {
+        let tmp = Temp::new("changed");
+        let db = Db::open(&tmp.0).unwrap();
+        dispatched(&db, "S-1", 7);
+        dispatched(&db, "S-2", 8);
+        let (a, b) = (delivery(&db, 7, "e1"), delivery(&db, 8, "e2"));
+        let lease = db.try_lease(&["S-1", "S-2"]).unwrap().unwrap();
+        let holder = db.lease_holder("S-1").unwrap().unwrap();
+        let held = vec![("S-1".into(), holder.clone()), ("S-2".into(), holder)];
+        let written = db
+            .inbox_apply_handled(
+                &[
+                    // Handled from revision 0: a sync stored revision 1 since.
+                    (
+                        link("S-1", 7, 0),
+                        vec![(a, "applied".into(), Some(status("S-1", 7, 2, "RESOLVED")))],
+                    ),
+                    (
+                        link("S-2", 8, 1),
+                        vec![(b, "applied".into(), Some(status("S-2", 8, 2, "RESOLVED")))],
+                    ),
+                ],
+                &[],
+                &held,
+                vec![lease],
+            )
+            .unwrap();
+        assert_eq!(written, [false, true]);
+        assert_eq!(status_of(&db.ticket("S-1").unwrap()), None);
+        assert_eq!(db.link("S-1").unwrap().unwrap().link.rev, 1);
+        let pending: Vec<i64> = db.inbox_pending().unwrap().iter().map(|r| r.id).collect();
+        assert_eq!(pending, [a], "to be handled again from the stored link");
+        assert!(!db.leased("S-1").unwrap() && !db.leased("S-2").unwrap());
+    }
+
+    #[test]
+    fn a_row_done_meanwhile_keeps_the_rest_of_its_ticket_pending_and_its_result() {
+        let tmp = Temp::new("done");
+        let db = Db::open(&tmp.0).unwrap();
+        dispatched(&db, "S-1", 7);
+        let (a, b) = (delivery(&db, 7, "e1"), delivery(&db, 7, "e2"));
+        db.inbox_finish(a, "applied elsewhere").unwrap();
+        let lease = db.try_lease(&["S-1"]).unwrap().unwrap();
+        let held = vec![("S-1".to_string(), db.lease_holder("S-1").unwrap().unwrap())];
+        let rows = vec![
+            (
+                a,
+                "applied".to_string(),
+                Some(status("S-1", 7, 2, "IN_PROGRESS")),
+            ),
+            (
+                b,
+                "applied".to_string(),
+                Some(status("S-1", 7, 3, "RESOLVED")),
+            ),
+        ];
+        let written = db
+            .inbox_apply_handled(&[(link("S-1", 7, 1), rows)], &[], &held, vec![lease])
+            .unwrap();
+        assert_eq!(written, [false]);
+        assert_eq!(results(&db), [Some("applied elsewhere".into()), None]);
+        assert_eq!(db.link("S-1").unwrap().unwrap().link.rev, 1);
+        assert!(!db.leased("S-1").unwrap());
     }
 }
