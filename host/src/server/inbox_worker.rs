@@ -323,11 +323,7 @@ fn process_batch(host: &Host, db: &Db, groups: Vec<Vec<InboxRow>>) -> anyhow::Re
             Some(peek) => linked.push((g, peek.ticket_id)),
         }
     }
-    let Leases {
-        leases,
-        held,
-        leased,
-    } = take_leases(db, linked, &mut out.waiting)?;
+    let (leases, leased) = take_leases(db, linked, &mut out.waiting)?;
 
     // Under the leases: each ticket's rows handled in order, each from the
     // link the one before left.
@@ -372,7 +368,7 @@ fn process_batch(host: &Host, db: &Db, groups: Vec<Vec<InboxRow>>) -> anyhow::Re
     let written = if tickets.is_empty() && finished.is_empty() && leases.is_empty() {
         Vec::new()
     } else {
-        db.inbox_apply_handled(&tickets, &finished, &held, leases)?
+        db.inbox_apply_handled(&tickets, &finished, leases)?
     };
     for (((g, rows), (_, handled)), written) in rows_of.into_iter().zip(tickets).zip(written) {
         if written {
@@ -390,58 +386,33 @@ fn process_batch(host: &Host, db: &Db, groups: Vec<Vec<InboxRow>>) -> anyhow::Re
     Ok(out)
 }
 
-/// The leases a batch holds: their handles, each ticket with its holder,
-/// and the groups (by index) whose ticket is held.
-struct Leases<'a> {
-    leases: Vec<Lease<'a>>,
-    held: Vec<(String, String)>,
-    leased: Vec<usize>,
-}
-
 /// Takes the leases of the `linked` groups' tickets: all in one
 /// transaction, or, when a command holds one of them, each on its own (a
-/// group whose ticket is held waits).
+/// group whose ticket is held waits). The leases, and the groups (by
+/// index) whose ticket they hold.
 fn take_leases<'a>(
     db: &'a Db,
     linked: Vec<(usize, String)>,
     waiting: &mut Vec<(usize, Wait)>,
-) -> anyhow::Result<Leases<'a>> {
-    let mut out = Leases {
-        leases: Vec::new(),
-        held: Vec::new(),
-        leased: Vec::new(),
-    };
+) -> anyhow::Result<(Vec<Lease<'a>>, Vec<usize>)> {
     if linked.is_empty() {
-        return Ok(out);
+        return Ok((Vec::new(), Vec::new()));
     }
     let all: Vec<&str> = linked.iter().map(|(_, t)| t.as_str()).collect();
-    let mut sets: Vec<Vec<(usize, String)>> = Vec::new();
     if let Some(lease) = db.try_lease(&all)? {
-        out.leases.push(lease);
-        sets.push(linked);
-    } else {
-        for (g, ticket) in linked {
-            match db.try_lease(&[&ticket])? {
-                Some(lease) => {
-                    out.leases.push(lease);
-                    sets.push(vec![(g, ticket)]);
-                }
-                None => waiting.push((g, Wait::Busy)),
+        return Ok((vec![lease], linked.into_iter().map(|(g, _)| g).collect()));
+    }
+    let (mut leases, mut leased) = (Vec::new(), Vec::new());
+    for (g, ticket) in linked {
+        match db.try_lease(&[&ticket])? {
+            Some(lease) => {
+                leases.push(lease);
+                leased.push(g);
             }
+            None => waiting.push((g, Wait::Busy)),
         }
     }
-    for set in sets {
-        // The holder is the same for a lease's tickets; known, the release
-        // commits with the batch's rows.
-        let holder = db.lease_holder(&set[0].1)?;
-        for (g, ticket) in set {
-            if let Some(h) = &holder {
-                out.held.push((ticket, h.clone()));
-            }
-            out.leased.push(g);
-        }
-    }
-    Ok(out)
+    Ok((leases, leased))
 }
 
 /// The plugin's answer to one delivery: the row's result, and the update

@@ -461,89 +461,55 @@ impl Db {
     /// `finished`: rows marked done with their result and nothing else
     /// (no ticket linked); one already done is left alone.
     ///
-    /// `held`: the leases (ticket, holder) the rows were handled under,
-    /// deleted in this transaction; `leases` are their handles, dropped
-    /// inside it, so their own release adds no commit. Should the commit
-    /// fail, the leases are released on their own.
+    /// `leases`: the leases the rows were handled under, released in this
+    /// transaction (no commit of their own); should it fail, they are
+    /// released when dropped, after its rollback.
     pub fn inbox_apply_handled(
         &self,
         tickets: &[(Link, Vec<HandledRow>)],
         finished: &[(i64, String)],
-        held: &[(String, String)],
         leases: Vec<super::Lease<'_>>,
     ) -> anyhow::Result<Vec<bool>> {
-        // The transaction, in a closure: should it fail, it rolled back
-        // the leases' release too, and they are released here.
-        let apply = move || -> anyhow::Result<Vec<bool>> {
-            let tx = self.tx()?;
-            let at = now();
-            let mut written = Vec::with_capacity(tickets.len());
-            for (before, rows) in tickets {
-                // Everything is read and checked before anything of this
-                // ticket is written: a ticket that cannot be applied leaves
-                // the others' rows alone.
-                let plan = match plan_ticket(&tx, before, rows) {
-                    Ok(plan) => plan,
-                    Err(e) => {
-                        tracing::error!(ticket = %before.ticket_id, "inbox rows left pending: {e:#}");
-                        None
-                    }
-                };
-                let Some(plan) = plan else {
-                    written.push(false);
-                    continue;
-                };
-                write_plan(&tx, &plan, &at)?;
-                for (id, result, _) in rows {
-                    finish_row(&tx, *id, result, &at)?;
+        let tx = self.tx()?;
+        let at = now();
+        let mut written = Vec::with_capacity(tickets.len());
+        for (before, rows) in tickets {
+            // Everything is read and checked before anything of this
+            // ticket is written: a ticket that cannot be applied leaves
+            // the others' rows alone.
+            let plan = match plan_ticket(&tx, before, rows) {
+                Ok(plan) => plan,
+                Err(e) => {
+                    tracing::error!(ticket = %before.ticket_id, "inbox rows left pending: {e:#}");
+                    None
                 }
-                written.push(true);
-            }
-            for (id, result) in finished {
+            };
+            let Some(plan) = plan else {
+                written.push(false);
+                continue;
+            };
+            write_plan(&tx, &plan, &at)?;
+            for (id, result, _) in rows {
                 finish_row(&tx, *id, result, &at)?;
             }
-            for (ticket, holder) in held {
-                tx.prepare_cached("DELETE FROM leases WHERE ticket_id = ?1 AND holder = ?2")?
-                    .execute(params![ticket, holder])?;
-            }
-            // Their own release finds nothing left, inside this transaction.
-            drop(leases);
-            tx.commit()?;
-            Ok(written)
-        };
-        let applied = apply();
-        if applied.is_err() {
-            self.release_held(held);
+            written.push(true);
         }
-        applied
+        for (id, result) in finished {
+            finish_row(&tx, *id, result, &at)?;
+        }
+        for lease in &leases {
+            lease.delete_in(&tx)?;
+        }
+        tx.commit()?;
+        for lease in leases {
+            lease.released();
+        }
+        Ok(written)
     }
 
     /// Whether inbox row `id` is done.
     pub fn inbox_done(&self, id: i64) -> anyhow::Result<bool> {
         row_done(&self.conn, id)
-    }
-
-    /// Who holds the lease of `ticket`, if anyone.
-    pub fn lease_holder(&self, ticket: &str) -> anyhow::Result<Option<String>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT holder FROM leases WHERE ticket_id = ?1")?
-            .query_row([ticket], |r| r.get(0))
-            .optional()?)
-    }
-
-    /// Releases leases (ticket, holder), each on its own; a failure is
-    /// logged (the lease expires on its own).
-    fn release_held(&self, held: &[(String, String)]) {
-        for (ticket, holder) in held {
-            let released = self
-                .conn
-                .prepare_cached("DELETE FROM leases WHERE ticket_id = ?1 AND holder = ?2")
-                .and_then(|mut s| s.execute(params![ticket, holder]));
-            if let Err(e) = released {
-                tracing::warn!(ticket = %ticket, "releasing a lease failed (it expires on its own): {e}");
-            }
-        }
     }
 
     /// The link (with its outegration) of a work item, if any.
@@ -781,7 +747,7 @@ mod tests {
     }
 
     #[test]
-    fn a_tickets_handled_rows_are_applied_in_order_and_its_lease_released_in_the_same_commit() {
+    fn a_tickets_handled_rows_are_applied_in_order_and_its_lease_released_in_one_commit() {
         let tmp = Temp::new("order");
         let db = Db::open(&tmp.0).unwrap();
         dispatched(&db, "S-1", 7);
@@ -791,7 +757,6 @@ mod tests {
             delivery(&db, 9, "e3"),
         );
         let lease = db.try_lease(&["S-1"]).unwrap().unwrap();
-        let held = vec![("S-1".to_string(), db.lease_holder("S-1").unwrap().unwrap())];
         let mut second = status("S-1", 7, 3, "RESOLVED");
         second.deleted = Some(false);
         let rows = vec![
@@ -802,15 +767,16 @@ mod tests {
             ),
             (b, "applied second".to_string(), Some(second)),
         ];
+        let commits = db.commits();
         let written = db
             .inbox_apply_handled(
                 &[(link("S-1", 7, 1), rows)],
                 &[(c, "no ticket is linked to work item 9".into())],
-                &held,
                 vec![lease],
             )
             .unwrap();
         assert_eq!(written, [true]);
+        assert_eq!(db.commits() - commits, 1, "one commit for the whole batch");
         assert!(!db.leased("S-1").unwrap(), "the lease went with the rows");
         let resolved = FieldValue::Text("RESOLVED".into());
         assert_eq!(status_of(&db.ticket("S-1").unwrap()), Some(&resolved));
@@ -841,8 +807,6 @@ mod tests {
         dispatched(&db, "S-2", 8);
         let (a, b) = (delivery(&db, 7, "e1"), delivery(&db, 8, "e2"));
         let lease = db.try_lease(&["S-1", "S-2"]).unwrap().unwrap();
-        let holder = db.lease_holder("S-1").unwrap().unwrap();
-        let held = vec![("S-1".into(), holder.clone()), ("S-2".into(), holder)];
         let written = db
             .inbox_apply_handled(
                 &[
@@ -857,7 +821,6 @@ mod tests {
                     ),
                 ],
                 &[],
-                &held,
                 vec![lease],
             )
             .unwrap();
@@ -877,7 +840,6 @@ mod tests {
         let (a, b) = (delivery(&db, 7, "e1"), delivery(&db, 7, "e2"));
         db.inbox_finish(a, "applied elsewhere").unwrap();
         let lease = db.try_lease(&["S-1"]).unwrap().unwrap();
-        let held = vec![("S-1".to_string(), db.lease_holder("S-1").unwrap().unwrap())];
         let rows = vec![
             (
                 a,
@@ -891,7 +853,7 @@ mod tests {
             ),
         ];
         let written = db
-            .inbox_apply_handled(&[(link("S-1", 7, 1), rows)], &[], &held, vec![lease])
+            .inbox_apply_handled(&[(link("S-1", 7, 1), rows)], &[], vec![lease])
             .unwrap();
         assert_eq!(written, [false]);
         assert_eq!(results(&db), [Some("applied elsewhere".into()), None]);
