@@ -16,6 +16,7 @@ mod attempts;
 mod findings;
 mod finish;
 mod holder;
+mod inbox;
 mod jobs;
 mod leases;
 mod links;
@@ -32,10 +33,11 @@ pub use attempts::{Attempt, DispatchStart};
 pub use findings::{FindingRow, IngestTx, RuleDispatch};
 pub use finish::Finish;
 pub use holder::{epoch_ms, holder_gone, new_holder};
+pub use inbox::{InboxRow, NewDelivery, apply_update};
 pub use jobs::{Job, JobClaim, JobState};
 pub use leases::{LEASE_TTL, LEASE_WAIT, Lease, LeaseBusy};
 pub use links::{StoredLink, link_from_json, link_to_json};
-pub use webhooks::{HookCredentials, InboxRow, NewDelivery, StoredSubscription, apply_update};
+pub use webhooks::{HookCredentials, StoredSubscription};
 
 /// Prepared statements kept per connection: more than the distinct
 /// statements of any one path (a dispatch runs about twenty).
