@@ -6,7 +6,8 @@
 use anyhow::Context as _;
 use rusqlite::{OptionalExtension as _, params};
 
-use super::{Db, Lease, now};
+use super::conn::{Db, now};
+use super::leases::Lease;
 
 /// An unfinished dispatch of a ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,7 @@
 use anyhow::Context as _;
 use rusqlite::{OptionalExtension as _, params};
 
-use super::{Db, now};
+use super::conn::{Db, now};
 use crate::Ticket;
 use crate::state::finding::ScanFinding;
 use crate::state::ticket_file::parse as from_json;

@@ -5,9 +5,10 @@
 //! database's single write lock, which `dispatch --jobs` workers, the
 //! webhook worker and commands all queue for.
 
+use super::conn::Db;
 use super::jobs::{JobClaim, JobState, settle_in};
+use super::leases::Lease;
 use super::links::{store_dispatched_in, update_link_in};
-use super::{Db, Lease};
 use crate::{Link, Ticket};
 
 /// The open last transaction of a step; nothing is stored until

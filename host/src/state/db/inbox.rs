@@ -12,8 +12,8 @@
 use anyhow::Context as _;
 use rusqlite::{OptionalExtension as _, params};
 
+use super::conn::{Db, now};
 use super::links::write;
-use super::{Db, now};
 use crate::state::ticket_file::{parse as from_json, to_json};
 use crate::{Comment, Field, Link, Ticket, TicketUpdate};
 
@@ -152,7 +152,7 @@ fn plan_ticket<'a>(
     else {
         return Ok(None);
     };
-    if link_json != super::link_to_json(before) {
+    if link_json != super::links::link_to_json(before) {
         return Ok(None);
     }
     let updates: Vec<&TicketUpdate> = rows.iter().filter_map(|(_, _, u)| u.as_ref()).collect();
@@ -371,7 +371,7 @@ impl Db {
             .query_row([ticket_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?
             .with_context(|| format!("ticket {ticket_id} has no link"))?;
-        if link_json != super::link_to_json(before) {
+        if link_json != super::links::link_to_json(before) {
             return Ok(false);
         }
         let json: String = tx
@@ -428,7 +428,7 @@ impl Db {
         &self,
         tickets: &[(Link, Vec<HandledRow>)],
         finished: &[(i64, String)],
-        leases: Vec<super::Lease<'_>>,
+        leases: Vec<super::leases::Lease<'_>>,
     ) -> anyhow::Result<Vec<bool>> {
         let tx = self.tx()?;
         let at = now();
@@ -486,7 +486,7 @@ impl Db {
             .query_row(params![outegration, work_item_id], |r| r.get(0))
             .optional()?;
         json.map(|j| {
-            super::link_from_json(&j).with_context(|| {
+            super::links::link_from_json(&j).with_context(|| {
                 format!("the stored link of work item {work_item_id} is malformed")
             })
         })

@@ -9,8 +9,8 @@
 use anyhow::{Context as _, bail};
 use rusqlite::{OptionalExtension as _, Row, params};
 
+use super::conn::{Db, now};
 use super::holder::{epoch_ms, holder_gone};
-use super::{Db, now};
 
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,7 +126,7 @@ impl Job {
 
 /// A running job as its holder claimed it, handed to the step that runs it:
 /// the step's last transaction also settles the job done
-/// ([`super::Finish::commit`]), one commit less per operation.
+/// ([`super::finish::Finish::commit`]), one commit less per operation.
 #[derive(Debug)]
 pub struct JobClaim {
     /// The job.

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{OptionalExtension as _, params};
 
-use super::Db;
+use super::conn::Db;
 use super::holder::{epoch_ms, holder_gone, new_holder};
 
 /// How long a lease lasts without being released: well past a plugin
@@ -29,7 +29,7 @@ pub const LEASE_WAIT: Duration = Duration::from_secs(90);
 pub struct LeaseBusy(pub String);
 
 /// A held lease on some tickets; released on drop, or in the step's last
-/// transaction ([`super::Finish::commit`]).
+/// transaction ([`super::finish::Finish::commit`]).
 #[must_use = "the lease is released when dropped"]
 pub struct Lease<'a> {
     db: &'a Db,

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use rusqlite::{OptionalExtension as _, params};
 use serde_json::{Value, json};
 
-use super::{Db, now};
+use super::conn::{Db, now};
 use crate::state::ticket_file::{parse as from_json, to_json};
 use crate::{Link, Ticket};
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use rusqlite::params;
 
-use super::Db;
+use super::conn::Db;
 
 /// How long delivered inbox rows and finished jobs are kept.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);

@@ -5,7 +5,7 @@
 use anyhow::{Context as _, bail};
 use rusqlite::{OptionalExtension as _, params};
 
-use super::{Db, now};
+use super::conn::{Db, now};
 use crate::Ticket;
 use crate::state::ticket_file::{parse as from_json, to_json};
 

@@ -5,7 +5,7 @@
 use anyhow::Context as _;
 use rusqlite::{OptionalExtension as _, params};
 
-use super::{Db, now};
+use super::conn::{Db, now};
 
 /// Webhook basic-auth credentials of an outegration.
 #[derive(Clone, PartialEq)]
