@@ -340,68 +340,6 @@ impl Db {
         Ok(())
     }
 
-    /// Applies a ticket update and marks inbox row `id` done, in one
-    /// transaction: the fields and comments go into the stored ticket and
-    /// into the link's snapshot (so the next push does not send them back),
-    /// the deleted flag and the updated link are stored. `before` is the link
-    /// the update was computed from: when the stored one differs (a sync
-    /// stored a newer one meanwhile), nothing is written and `false` comes
-    /// back, for the caller to handle the delivery again. A row already done
-    /// is left alone (`true`).
-    pub fn inbox_apply(
-        &self,
-        id: i64,
-        before: &Link,
-        update: &TicketUpdate,
-        result: &str,
-    ) -> anyhow::Result<bool> {
-        let tx = self.tx()?;
-        let done: bool = tx
-            .prepare_cached("SELECT done FROM inbox WHERE id = ?1")?
-            .query_row([id], |r| r.get(0))
-            .with_context(|| format!("inbox row {id}"))?;
-        if done {
-            return Ok(true);
-        }
-        let ticket_id = &update.link.ticket_id;
-        let (outegration, link_json, snapshot): (String, String, String) = tx
-            .prepare_cached(
-                "SELECT outegration, link_json, synced_ticket_json FROM links WHERE ticket_id = ?1",
-            )?
-            .query_row([ticket_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?
-            .with_context(|| format!("ticket {ticket_id} has no link"))?;
-        if link_json != super::links::link_to_json(before) {
-            return Ok(false);
-        }
-        let json: String = tx
-            .prepare_cached("SELECT json FROM tickets WHERE id = ?1")?
-            .query_row([ticket_id], |r| r.get(0))
-            .optional()?
-            .with_context(|| format!("unknown ticket `{ticket_id}`"))?;
-        let ticket = from_json(&json)
-            .with_context(|| format!("the stored ticket {ticket_id} is malformed"))?;
-        let snapshot = from_json(&snapshot)
-            .with_context(|| format!("the stored snapshot of ticket {ticket_id} is malformed"))?;
-        let ticket = apply_update(ticket, &update.fields, &update.comments);
-        let snapshot = apply_update(snapshot, &update.fields, &update.comments);
-        if !update.fields.is_empty() || !update.comments.is_empty() {
-            tx.prepare_cached("UPDATE tickets SET json = ?2, updated_at = ?3 WHERE id = ?1")?
-                .execute(params![ticket_id, to_json(&ticket), now()])?;
-        }
-        write(&tx, &outegration, &update.link, &snapshot)?;
-        if let Some(deleted) = update.deleted {
-            tx.prepare_cached("UPDATE links SET deleted = ?2 WHERE ticket_id = ?1")?
-                .execute(params![ticket_id, deleted])?;
-        }
-        tx.prepare_cached(
-            "UPDATE inbox SET done = 1, result = ?2, processed_at = ?3 WHERE id = ?1",
-        )?
-        .execute(params![id, result, now()])?;
-        tx.commit()?;
-        Ok(true)
-    }
-
     /// Applies what the inbox worker decided for a batch of rows, in one
     /// transaction, and releases the leases it held for them in the same
     /// commit.
@@ -414,9 +352,9 @@ impl Db {
     /// the one they were handled from, or one of them is already done,
     /// nothing of that ticket is written and its rows stay pending, to be
     /// handled again (`false` in the answer, one entry per ticket). Each
-    /// update goes into the ticket and the link's snapshot in order, as
-    /// [`Db::inbox_apply`] does one at a time; the ticket, the snapshot and
-    /// the link are then written once.
+    /// update goes into the ticket and into the link's snapshot (so the
+    /// next push does not send it back), in order; the ticket, the snapshot
+    /// and the link are then written once.
     ///
     /// `finished`: rows marked done with their result and nothing else
     /// (no ticket linked); one already done is left alone.

@@ -355,21 +355,18 @@ fn an_inbox_row_is_applied_once_with_the_ticket_the_snapshot_and_the_link() {
         }],
         deleted: Some(true),
     };
+    let apply = |before: Link| {
+        let rows = vec![(row, "applied".to_string(), Some(update.clone()))];
+        db.inbox_apply_handled(&[(before, rows)], &[], Vec::new())
+            .unwrap()
+    };
     // Computed from a link that is no longer the stored one: nothing written.
-    assert!(
-        !db.inbox_apply(row, &link("S-1", 0), &update, "applied")
-            .unwrap()
-    );
+    assert_eq!(apply(link("S-1", 0)), [false]);
     assert_eq!(db.inbox_pending().unwrap().len(), 1);
-    assert!(
-        db.inbox_apply(row, &link("S-1", 1), &update, "applied")
-            .unwrap()
-    );
-    assert!(
-        db.inbox_apply(row, &link("S-1", 2), &update, "applied")
-            .unwrap(),
-        "done rows are left alone"
-    );
+    assert_eq!(apply(link("S-1", 1)), [true]);
+    // Done rows are left alone: nothing of the ticket is written again
+    // (one comment and rev 2 below, not two comments).
+    assert_eq!(apply(link("S-1", 2)), [false], "done rows are left alone");
     let t = db.ticket("S-1").unwrap();
     assert_eq!(t.comments.len(), 1);
     assert!(t.fields.iter().any(|f| f.name == "status"));
