@@ -4,7 +4,7 @@
 //! the create request itself; files over the limit are refused with nothing
 //! created; 10,000 findings still dispatch.
 
-mod common;
+use crate::common;
 
 use std::io::Cursor;
 

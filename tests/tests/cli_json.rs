@@ -4,7 +4,7 @@
 //! database hold. The real plugin, an in-process emulator, and
 //! `cli::run_with` as the binary runs it.
 
-mod common;
+use crate::common;
 
 use clap::Parser as _;
 use common::cli_env::{Env, example};

@@ -2,7 +2,7 @@
 //! `links`) end to end: the real plugin, a state database in a temp dir, and
 //! an in-process emulator, driven through `cli::run_with` as the binary does.
 
-mod common;
+use crate::common;
 
 use common::cli_env::{Env, example};
 use common::seed;

@@ -1,6 +1,6 @@
 //! auth.test-connection through the real component against the emulator.
 
-mod common;
+use crate::common;
 
 use common::*;
 use ticketing_runtime::{CallError, ConnectorError, Credentials};

@@ -3,8 +3,8 @@
 //! page's dispatch, login and CSRF. Screenshots go to `target/console-screenshots/`
 //! (`docs/console/` with `TICKETING_UPDATE_SCREENSHOTS=1`).
 
-mod common;
-mod console_support;
+use crate::common;
+use crate::console_support;
 
 use std::path::PathBuf;
 

@@ -7,9 +7,9 @@
 //! comment someone added to the work item in ADO. Pages are parsed with
 //! scraper (html5ever). Screenshots as in `console.rs`.
 
-mod common;
-mod console_support;
-mod serve_env;
+use crate::common;
+use crate::console_support;
+use crate::serve_env;
 
 use std::collections::BTreeMap;
 

@@ -10,8 +10,8 @@
 //! `CARGO_BIN_EXE_*`, and building that binary from here resolved other
 //! features and rebuilt wasmtime at every run.
 
-mod common;
-mod console_support;
+use crate::common;
+use crate::console_support;
 
 use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;

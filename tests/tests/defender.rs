@@ -4,7 +4,7 @@
 //! the vulnerability healthy closes its work item through the same rules.
 //! Fixtures: `tests/fixtures/defender/` (sources in its README).
 
-mod common;
+use crate::common;
 
 use common::cli_env::Env;
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! dispatch.* through the real component: what is created in the emulator
 //! matches the mapping, and bad input is refused naming the field.
 
-mod common;
+use crate::common;
 
 use common::*;
 use ticketing_runtime::{CallError, ConnectorError};

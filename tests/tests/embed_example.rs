@@ -1,7 +1,7 @@
 //! The runtime's embedding example (`host/runtime/examples/embed.rs`), run
 //! as written against the emulator: what a platform engineer copies works.
 
-mod common;
+use crate::common;
 
 #[allow(dead_code)] // the example's `main` reads the environment; the test calls `run`
 #[path = "../../host/runtime/examples/embed.rs"]

@@ -3,7 +3,7 @@
 //! 257 MiB long with nothing written, so a reader that read it would take
 //! the time and the memory; nothing is stored.
 
-mod common;
+use crate::common;
 
 use common::cli_env::{Env, path};
 use ticketing_host::platform::ingest::limit::MAX_INPUT_BYTES;

@@ -2,7 +2,7 @@
 //! process template, the work item created from an example config holds
 //! exactly the fields the preview showed, Smart Text and scripts included.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;

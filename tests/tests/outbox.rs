@@ -4,7 +4,7 @@
 //! a job a killed host left behind is completed by `jobs run` without a
 //! duplicate work item or comment.
 
-mod common;
+use crate::common;
 
 use ado_emulator::faults::Faults;
 use common::cli_env::{Env, example};

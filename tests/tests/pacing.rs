@@ -3,7 +3,7 @@
 //! default), the identity is never blocked; the same run with pacing off
 //! is, which is what makes the first assertion mean something.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

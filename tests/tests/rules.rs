@@ -3,7 +3,7 @@
 //! in the emulator through the real plugin, driven through `cli::run_with`
 //! as the `ticketing-host` binary does.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -4,7 +4,7 @@
 //! gigabytes, and an answer of gigabytes each end their call with a clear
 //! error while other calls on the same host go on being served.
 
-mod common;
+use crate::common;
 
 use common::*;
 use ticketing_runtime::{CallError, ConnectorError, Host, HostOptions, Limits};

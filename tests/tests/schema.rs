@@ -1,6 +1,6 @@
 //! schema.* through the real component against the emulator's Agile process.
 
-mod common;
+use crate::common;
 
 use common::*;
 use ticketing_runtime::{CallError, ConnectorError, InputType, StateCategory};

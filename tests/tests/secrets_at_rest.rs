@@ -2,7 +2,7 @@
 //! `-wal`/`-shm` files are readable by their owner only, and the inbox keeps
 //! no credential a delivery carried.
 
-mod common;
+use crate::common;
 
 use ticketing_host::state::db::Db;
 

@@ -8,8 +8,7 @@
 //! the flood or to the emulator, is a 500 (a flooding connection may be
 //! reset by the kernel's full listen backlog; the emulator retries one).
 
-mod common;
-mod serve_env;
+use crate::serve_env;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};

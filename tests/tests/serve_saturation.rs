@@ -5,8 +5,8 @@
 //! emulator, retrying on ADO's documented schedule, gets every real event
 //! applied exactly once after the stall ends.
 
-mod common;
-mod serve_env;
+use crate::common;
+use crate::serve_env;
 
 use std::collections::BTreeMap;
 use std::io::Write as _;

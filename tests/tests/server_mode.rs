@@ -4,7 +4,7 @@
 //! the server serves, says which in the connection test, and the main
 //! lifecycle (connection, schema, dispatch, sync, close) passes.
 
-mod common;
+use crate::common;
 
 use ado_emulator::server::ServerRelease;
 use ado_emulator::{Emulator, EmulatorConfig};

@@ -3,7 +3,7 @@
 //! test per setup mistake, each produced by the emulator the way Microsoft
 //! Entra ID or Azure DevOps answers it (`ado_emulator::setup`).
 
-mod common;
+use crate::common;
 
 use ado_emulator::setup as mistakes;
 use common::*;

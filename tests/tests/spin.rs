@@ -4,13 +4,12 @@
 //! spin.toml), calling the ADO emulator on loopback. Every answer is checked
 //! against `plugin/spin/openapi.json`.
 
-mod common;
+use crate::common;
 #[path = "spin_support/concurrency.rs"]
 mod spin_concurrency;
 #[path = "spin_support/deploy_manifest.rs"]
 mod spin_deploy;
-#[allow(dead_code)]
-mod spin_support;
+use crate::spin_support;
 
 use std::time::{Duration, Instant};
 

@@ -4,7 +4,7 @@
 //! auto-close, reopen, bulk close across processes, and no duplicate after
 //! a dispatch whose answer was lost.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::json;

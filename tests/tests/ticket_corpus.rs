@@ -3,9 +3,7 @@
 //! by the reference host (its ticket files) and by the real Spin component
 //! (its `/v1/preview` API), both reading it with `ticketing_model::ticket_json`.
 
-mod common;
-#[allow(dead_code)]
-mod spin_support;
+use crate::spin_support;
 
 use std::path::PathBuf;
 

@@ -3,7 +3,7 @@
 //! items, and `adopt` takes only the ticket's own work item, also among
 //! items tagged by an older version.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::json;

@@ -3,7 +3,7 @@
 //! comment and its close note without a link, and an `https` one with it.
 //! The comments are read back from the emulator and parsed as HTML.
 
-mod common;
+use crate::common;
 
 use common::cli_env::{Env, example};
 use common::{comments_of, seed};

@@ -5,7 +5,7 @@
 //! the ticket leaves the work item (ADO's `add` on System.Tags appends, so
 //! the connector replaces them).
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{Value, json};

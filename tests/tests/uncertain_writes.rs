@@ -5,7 +5,7 @@
 //! comment by its reference marker, a findings file by its digest, a bulk
 //! close by the states, and only what is missing is sent again.
 
-mod common;
+use crate::common;
 
 use ado_emulator::Emulator;
 use ado_emulator::faults::Faults;

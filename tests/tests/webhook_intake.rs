@@ -3,8 +3,8 @@
 //! a body that is not JSON gets 415 and one past the limit 413, with
 //! nothing stored.
 
-mod common;
-mod serve_env;
+use crate::common;
+use crate::serve_env;
 
 use serve_env::*;
 use ticketing_host::server::serve::{ServeOptions, spawn};

@@ -3,8 +3,8 @@
 //! subscribing again replaces rather than duplicates, and a command and the
 //! webhook worker never overwrite each other's link (per-ticket leases).
 
-mod common;
-mod serve_env;
+use crate::common;
+use crate::serve_env;
 
 use std::time::Duration;
 

@@ -4,8 +4,7 @@
 //! stops working at `serve` (401) and the new one works (a real event is
 //! applied); neither password is ever printed.
 
-mod common;
-mod serve_env;
+use crate::serve_env;
 
 use std::collections::BTreeSet;
 

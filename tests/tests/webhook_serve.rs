@@ -3,8 +3,7 @@
 //! stores them in the durable inbox and applies them to the tickets in the
 //! state database.
 
-mod common;
-mod serve_env;
+use crate::serve_env;
 
 use std::time::{Duration, Instant};
 

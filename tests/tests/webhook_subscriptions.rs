@@ -1,7 +1,7 @@
 //! webhook.subscribe / subscription-status / unsubscribe through the real
 //! component against the emulator's service-hook API.
 
-mod common;
+use crate::common;
 
 use common::*;
 use ticketing_runtime::{CallError, ConnectorError, DeliveryAuth};

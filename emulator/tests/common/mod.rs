@@ -57,8 +57,8 @@ pub fn field(name: &str, value: Value) -> Value {
 impl Client {
     /// A client of an emulator with the default settings, whatever
     /// `ADO_EMULATOR_VARIANTS` says: these tests pin the defaults (CI runs
-    /// connector suites under the variants, and a name such as
-    /// `--test attachments` selects this crate's suite too).
+    /// connector suites under the variants; `emulator/tests/variants.rs`
+    /// pins each alternative).
     pub fn new() -> Client {
         Client::with(EmulatorConfig {
             variants: ado_emulator::variants::Variants::default(),

@@ -1,4 +1,4 @@
-//! Shared set-up: one compiled host per test binary, one emulator per test.
+//! Shared set-up: one compiled host for the whole test binary, one emulator per test.
 
 #![allow(dead_code)]
 

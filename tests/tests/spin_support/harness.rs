@@ -99,11 +99,6 @@ impl Shared {
             })
             .collect()
     }
-
-    /// The store file.
-    pub fn store_path(&self) -> &Path {
-        self.kv.path()
-    }
 }
 
 struct Hooks {
@@ -329,7 +324,7 @@ impl atomics::HostCas for State {
     }
 }
 
-/// The Spin component compiled once per test binary.
+/// The Spin component compiled once for the whole test binary.
 fn pre() -> &'static ProxyPre<State> {
     static PRE: OnceLock<ProxyPre<State>> = OnceLock::new();
     PRE.get_or_init(|| {

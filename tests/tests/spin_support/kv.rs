@@ -9,7 +9,7 @@
 //! finds its links; several apps may open one file, as replicas share one
 //! store.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -17,7 +17,6 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 /// One open store file.
 pub struct Kv {
-    path: PathBuf,
     conn: Mutex<Connection>,
 }
 
@@ -47,13 +46,8 @@ impl Kv {
         )
         .expect("the key-value schema");
         Kv {
-            path: path.to_path_buf(),
             conn: Mutex::new(conn),
         }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     pub fn get(&self, store: &str, key: &str) -> KvResult<Option<Vec<u8>>> {

@@ -1,7 +1,6 @@
 //! The Spin service under test: the emulator, the built Spin component in
 //! the harness with variables pointing at it, and a client whose every call
-//! is checked against `openapi.json`. Each test binary that includes it
-//! uses a part: they declare it `#[allow(dead_code)] mod spin_support;`.
+//! is checked against `openapi.json`.
 
 pub mod callback;
 pub mod harness;
