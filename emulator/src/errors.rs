@@ -30,14 +30,18 @@ pub fn envelope_with(
     (status, axum::Json(body)).into_response()
 }
 
-/// The assembly-qualified type of an error. The 401's is the one ADO's
-/// answers quoted in Azure/azure-devops-cli-extension#807 and
-/// Azure/azure-cli#29250 show [ms-code]; the others follow no source.
+/// The assembly-qualified type of an error. Those ADO's answers show
+/// [ms-code]: the 401's (Azure/azure-devops-cli-extension#807,
+/// Azure/azure-cli#29250), a refused content type's (AZDOPS/AZDOPS#63) and
+/// a body that fails validation (fortify-ps/FortifyBugTrackerUtility#44,
+/// written there with the assembly version, which the later answers above
+/// leave out); the others follow no source.
 fn type_name(type_key: &str) -> String {
-    if type_key == "UnauthorizedRequestException" {
-        "Microsoft.TeamFoundation.Framework.Server.UnauthorizedRequestException, Microsoft.TeamFoundation.Framework.Server".into()
-    } else {
-        format!("Microsoft.TeamFoundation.{type_key}, Microsoft.TeamFoundation.Server.Core")
+    match type_key {
+        "UnauthorizedRequestException" => "Microsoft.TeamFoundation.Framework.Server.UnauthorizedRequestException, Microsoft.TeamFoundation.Framework.Server".into(),
+        "VssRequestContentTypeNotSupportedException" => "Microsoft.VisualStudio.Services.WebApi.VssRequestContentTypeNotSupportedException, Microsoft.VisualStudio.Services.WebApi".into(),
+        "VssPropertyValidationException" => "Microsoft.VisualStudio.Services.Common.VssPropertyValidationException, Microsoft.VisualStudio.Services.Common".into(),
+        _ => format!("Microsoft.TeamFoundation.{type_key}, Microsoft.TeamFoundation.Server.Core"),
     }
 }
 

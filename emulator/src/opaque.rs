@@ -47,6 +47,36 @@ const ESTABLISHED: &[Known] = &[
         text: true,
         type_key: true,
     },
+    // Text and type key of a refused content type: ADO's answers quoted in
+    // AZDOPS/AZDOPS#63 and restsharp/RestSharp#1413.
+    Known {
+        prefix: "The request indicated a Content-Type of",
+        text: true,
+        type_key: true,
+    },
+    // Text and type key of a body that is no JSON Patch document:
+    // devopshq/tfs#39, microsoft/playwright#27064 (text);
+    // fortify-ps/FortifyBugTrackerUtility#44 (the type of ADO's 400s for
+    // a body that fails validation).
+    Known {
+        prefix: "You must pass a valid patch document",
+        text: true,
+        type_key: true,
+    },
+    // Text of an unknown identity (no TF code):
+    // Azure/azure-devops-cli-extension#272, bluebasher/WorkItemUpdater#78.
+    Known {
+        prefix: "The identity value '",
+        text: true,
+        type_key: false,
+    },
+    // Text of `$expand` with `fields` (no code): microsoft/azure-devops-node-api#601,
+    // microsoft/azure-devops-mcp#1144.
+    Known {
+        prefix: "The expand parameter can not be used with the fields parameter.",
+        text: true,
+        type_key: false,
+    },
     // Codes only: the stale-revision 412 and the rule error 400 (samples
     // and public reports, FIDELITY.md), a missing work item
     // (MicrosoftDocs/azure-devops-docs#294).
@@ -57,6 +87,12 @@ const ESTABLISHED: &[Known] = &[
     },
     Known {
         prefix: "TF401320",
+        text: false,
+        type_key: false,
+    },
+    // A work item type the project lacks (TeamCodeStream/codestream#1085).
+    Known {
+        prefix: "VS402323",
         text: false,
         type_key: false,
     },

@@ -36,7 +36,11 @@ pub struct Mode {
 }
 
 /// The operations of a request body, which must be `application/json-patch+json`.
-pub fn parse_ops(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Op>, Response> {
+/// [spec] the operation consumes only that type. Any other is refused with
+/// 400 and `VssRequestContentTypeNotSupportedException` [ms-code: ADO's
+/// answers quoted in AZDOPS/AZDOPS#63 (POST) and restsharp/RestSharp#1413
+/// (PATCH); 400: https://www.aveyara.com/blog/03-post-headers-are-important/].
+pub fn parse_ops(method: &str, headers: &HeaderMap, body: &[u8]) -> Result<Vec<Op>, Response> {
     let ct = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
@@ -45,11 +49,11 @@ pub fn parse_ops(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Op>, Response> 
         .to_ascii_lowercase()
         .starts_with("application/json-patch+json")
     {
-        // [spec] the operation consumes only application/json-patch+json; [unverified] status and text.
+        let given = ct.split(';').next().unwrap_or_default().trim();
         return Err(envelope(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            StatusCode::BAD_REQUEST,
             &format!(
-                "VS403450: The request content type '{ct}' is not supported; use application/json-patch+json."
+                "The request indicated a Content-Type of \"{given}\" for method type \"{method}\" which is not supported. Valid content types for this method are: application/json-patch+json."
             ),
             "VssRequestContentTypeNotSupportedException",
         ));
@@ -58,16 +62,24 @@ pub fn parse_ops(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Op>, Response> 
 }
 
 /// The operations of a JSON body whose content type was already checked.
+/// A body that is not a list of operations: 400 "You must pass a valid
+/// patch document in the body of the request." [ms-code: ADO's answer
+/// quoted in devopshq/tfs#39 and microsoft/playwright#27064], type key
+/// `VssPropertyValidationException` (ADO's 400 for a request body it
+/// cannot validate, fortify-ps/FortifyBugTrackerUtility#44).
 pub fn parse_body(body: &[u8]) -> Result<Vec<Op>, Response> {
-    serde_json::from_slice(body).map_err(|e| {
-        // [unverified] code and text.
+    serde_json::from_slice(body).map_err(|_| {
         envelope(
             StatusCode::BAD_REQUEST,
-            &format!("VS403449: The request body is not a JSON Patch document: {e}"),
-            "InvalidArgumentValueException",
+            NOT_A_PATCH_DOCUMENT,
+            "VssPropertyValidationException",
         )
     })
 }
+
+/// ADO's text for a body that is not a JSON Patch document.
+pub const NOT_A_PATCH_DOCUMENT: &str =
+    "You must pass a valid patch document in the body of the request.";
 
 fn bad(message: &str) -> Response {
     // [unverified] ADO's code and text for a malformed patch operation.
@@ -156,11 +168,15 @@ fn relation_index(path: &str, len: usize) -> Result<usize, Response> {
     Ok(index)
 }
 
-/// ADO's answer to an identity it does not know. [unverified] code and text.
+/// ADO's answer to an identity it does not know: 400, "The identity value
+/// '{value}' for field '{field name}' is an unknown identity." with no TF
+/// code [ms-code: the message of ADO's answer as Microsoft's CLI prints it,
+/// Azure/azure-devops-cli-extension#272; bluebasher/WorkItemUpdater#78].
+/// [unverified] its type key and `customProperties`.
 fn unknown_identity(field: &TypeField, value: &str) -> Response {
     let message = format!(
-        "TF401320: Rule Error for field {}. Error code: InvalidIdentity. The identity value '{value}' for field '{}' is an unknown identity.",
-        field.name, field.name
+        "The identity value '{value}' for field '{}' is an unknown identity.",
+        field.name
     );
     envelope_with(
         StatusCode::BAD_REQUEST,

@@ -428,29 +428,92 @@ fn validate_only_stores_nothing_and_bypass_rules_skips_allowed_values() {
     );
 }
 
-#[test]
-fn create_needs_the_json_patch_content_type() {
-    let c = Client::new();
-    let url = format!(
+/// The create route of a Bug in the client's project.
+fn create_bug_url(c: &Client) -> String {
+    format!(
         "{}/_apis/wit/workitems/$Bug?api-version=7.1",
         c.project_url()
-    );
+    )
+}
+
+/// ADO answers another content type with 400 and
+/// `VssRequestContentTypeNotSupportedException` (AZDOPS/AZDOPS#63,
+/// restsharp/RestSharp#1413; FIDELITY.md).
+#[test]
+fn create_and_update_refuse_another_content_type_than_json_patch_with_400() {
+    let c = Client::new();
+    let url = create_bug_url(&c);
     let answer = c.send("POST", &url, "application/json", &json!([title("x")]));
-    assert_eq!(answer.status, 415);
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    let body = answer.json();
+    assert_eq!(
+        body["message"],
+        "The request indicated a Content-Type of \"application/json\" for method type \"POST\" which is not supported. Valid content types for this method are: application/json-patch+json."
+    );
+    assert_eq!(
+        body["typeKey"],
+        "VssRequestContentTypeNotSupportedException"
+    );
+    assert_eq!(
+        body["typeName"],
+        "Microsoft.VisualStudio.Services.WebApi.VssRequestContentTypeNotSupportedException, Microsoft.VisualStudio.Services.WebApi"
+    );
+    assert_eq!(c.emu.work_item(1), None);
+
+    let id = c.create("Bug", "", &json!([title("first")])).json()["id"]
+        .as_i64()
+        .unwrap();
+    let url = format!(
+        "{}/_apis/wit/workitems/{id}?api-version=7.1",
+        c.project_url()
+    );
+    let answer = c.send("PATCH", &url, "application/json", &json!([title("second")]));
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert_eq!(
+        answer.json()["message"],
+        "The request indicated a Content-Type of \"application/json\" for method type \"PATCH\" which is not supported. Valid content types for this method are: application/json-patch+json."
+    );
+    assert_eq!(c.emu.work_item(id as i32).unwrap()["rev"], 1);
+}
+
+/// A body that is not a list of operations: ADO's 400 "You must pass a
+/// valid patch document in the body of the request." (devopshq/tfs#39,
+/// microsoft/playwright#27064; FIDELITY.md).
+#[test]
+fn a_body_that_is_not_a_json_patch_document_is_refused_with_ados_text() {
+    let c = Client::new();
+    let url = create_bug_url(&c);
+    for body in [
+        json!({"op": "add", "path": "/fields/System.Title", "value": "x"}),
+        json!({"fields": {"System.Title": "x"}}),
+    ] {
+        let answer = c.send("POST", &url, "application/json-patch+json", &body);
+        assert_eq!(answer.status, 400, "{}", answer.text);
+        let v = answer.json();
+        assert_eq!(
+            v["message"],
+            "You must pass a valid patch document in the body of the request."
+        );
+        assert_eq!(v["typeKey"], "VssPropertyValidationException");
+    }
     assert_eq!(c.emu.work_item(1), None);
 }
 
+/// ADO's 404 for a type the project does not have: `VS402323: Work item
+/// type {type} does not exist in project ...` (TeamCodeStream/codestream#1085;
+/// FIDELITY.md).
 #[test]
-fn unknown_work_item_type_is_404() {
+fn creating_an_item_of_a_type_the_project_lacks_is_404_vs402323() {
     let c = Client::new();
     let answer = c.create("Incident", "", &json!([title("x")]));
     assert_eq!(answer.status, 404);
+    let message = answer.json()["message"].as_str().unwrap().to_string();
     assert!(
-        answer.json()["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("TF201063")
+        message.starts_with("VS402323: Work item type Incident does not exist in project ")
+            && message.ends_with(" or you do not have permission to access it."),
+        "{message}"
     );
+    assert_eq!(c.emu.work_item(1), None);
 }
 
 #[test]

@@ -313,7 +313,7 @@ fn each_process_refuses_the_types_of_another() {
     ] {
         let answer = c.create_in(&c.project(project), foreign, &json!([title("x")]));
         assert_eq!(answer.status, 404, "{foreign} in {project}");
-        assert_eq!(answer.code(), "TF201063");
+        assert_eq!(answer.code(), "VS402323");
     }
 }
 

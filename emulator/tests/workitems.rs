@@ -161,12 +161,11 @@ fn assigned_to_takes_names_and_emails_and_refuses_strangers() {
             json!("Mallory <mallory@evil.example>")
         )]),
     );
+    // ADO's text, no TF code (Azure/azure-devops-cli-extension#272).
     assert_eq!(stranger.status, 400);
-    assert!(
-        stranger.json()["message"]
-            .as_str()
-            .unwrap()
-            .contains("unknown identity"),
+    assert_eq!(
+        stranger.json()["message"],
+        "The identity value 'Mallory <mallory@evil.example>' for field 'Assigned To' is an unknown identity.",
         "{}",
         stranger.text()
     );
@@ -380,4 +379,36 @@ fn paths_answer_in_both_spellings_and_other_scopes_are_refused() {
         401,
         "vso.work is needed at organization level too"
     );
+}
+
+/// ADO refuses `$expand` with `fields` on a single read, a list of ids and
+/// `workitemsbatch`, with "The expand parameter can not be used with the
+/// fields parameter." and no code (microsoft/azure-devops-node-api#601,
+/// microsoft/azure-devops-mcp#1144; FIDELITY.md).
+#[test]
+fn expand_with_fields_is_refused_with_ados_text_on_every_read() {
+    let c = Client::new();
+    let id = c.new_item("Bug", &json!([title("x")]));
+    let text = "The expand parameter can not be used with the fields parameter.";
+    for url in [
+        format!(
+            "{}/_apis/wit/workitems/{id}?fields=System.Title&$expand=relations&api-version=7.1",
+            c.agile()
+        ),
+        format!(
+            "{}/_apis/wit/workitems?ids={id}&fields=System.Title&$expand=all&api-version=7.1",
+            c.org()
+        ),
+    ] {
+        let answer = c.get(&url);
+        assert_eq!(answer.status, 400, "{url}: {}", answer.text());
+        assert_eq!(answer.json()["message"], text, "{url}");
+    }
+    let batch = c.json(
+        "POST",
+        &format!("{}/_apis/wit/workitemsbatch?api-version=7.1", c.agile()),
+        &json!({"ids": [id], "fields": ["System.Title"], "$expand": "relations"}),
+    );
+    assert_eq!(batch.status, 400, "{}", batch.text());
+    assert_eq!(batch.json()["message"], text);
 }

@@ -38,14 +38,30 @@ pub fn wit_project(
 }
 
 fn type_or_404<'a>(project: &'a Project, ty: &str) -> Result<&'a WorkItemType, Response> {
-    project.process.work_item_type(ty).ok_or_else(|| {
-        // [unverified] wording; the code is the one ADO uses for a missing type.
-        envelope(
-            StatusCode::NOT_FOUND,
-            &format!("TF201063: Work item type {ty} does not exist."),
-            "WorkItemTypeNotFoundException",
-        )
-    })
+    // [unverified] that a read of a missing type answers the create's 404
+    // (`unknown_type`); a 404 it is (renovatebot/renovate#44592).
+    project
+        .process
+        .work_item_type(ty)
+        .ok_or_else(|| unknown_type(project, ty))
+}
+
+/// A work item type the project does not have: 404 `VS402323: Work item
+/// type {type} does not exist in project {project} or you do not have
+/// permission to access it.` [ms-code: ADO's answer to a create quoted in
+/// TeamCodeStream/codestream#1085 ("Not Found: VS402323: Work item type
+/// Issue does not exist in project [...] or you do not have permission to
+/// access it.")]. The project is named as the project's name here, the
+/// quote having redacted it.
+pub fn unknown_type(project: &Project, ty: &str) -> Response {
+    envelope(
+        StatusCode::NOT_FOUND,
+        &format!(
+            "VS402323: Work item type {ty} does not exist in project {} or you do not have permission to access it.",
+            project.name
+        ),
+        "WorkItemTypeNotFoundException",
+    )
 }
 
 fn field_url(emu: &Emu, reference: &str) -> String {

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::model::StoredItem;
 use crate::routes::meta::wit_project;
 use crate::routes::params::{Q, bad_argument, check_count, ids, not_found, org_wit_caller, param};
-use crate::routes::read_params::{as_of, parse_as_of, read_view};
+use crate::routes::read_params::{as_of, expand_with_fields, parse_as_of, read_view};
 use crate::state::Emu;
 use crate::store::Revision;
 use crate::views::{self, Expand, View};
@@ -127,8 +127,7 @@ fn batch(emu: &Emu, body: &[u8]) -> Response {
     };
     let fields = req.fields.filter(|f| !f.is_empty());
     if fields.is_some() && expand != Expand::None {
-        // [unverified] reported to be refused; code and text.
-        return bad_argument("The expand parameter can not be used with the fields parameter.");
+        return expand_with_fields();
     }
     let omit = match omit_policy(req.error_policy.as_deref()) {
         Ok(o) => o,

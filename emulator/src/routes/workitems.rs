@@ -19,7 +19,7 @@ use crate::events::EventKind;
 use crate::identities::identity_ref;
 use crate::model::{Project, StoredItem};
 use crate::patch::{self, Mode};
-use crate::routes::meta::wit_project;
+use crate::routes::meta::{unknown_type, wit_project};
 use crate::routes::params::{Q, flag, not_found, org_wit_caller, param};
 use crate::routes::read_params::{as_of, parse_as_of, read_view};
 use crate::state::Emu;
@@ -40,15 +40,6 @@ fn write_view(q: &HashMap<String, String>) -> View {
         },
         links: true,
     }
-}
-
-fn unknown_type(ty: &str) -> Response {
-    // [unverified] wording; the code is the one ADO uses for a missing type.
-    envelope(
-        StatusCode::NOT_FOUND,
-        &format!("TF201063: Work item type {ty} does not exist."),
-        "WorkItemTypeNotFoundException",
-    )
 }
 
 /// A new item of a type, before any operation: server-filled fields.
@@ -102,9 +93,9 @@ pub fn create_item(
         );
     };
     let Some(ty) = project.process.work_item_type(ty_name) else {
-        return unknown_type(ty_name);
+        return unknown_type(project, ty_name);
     };
-    let ops = match patch::parse_ops(headers, body) {
+    let ops = match patch::parse_ops("POST", headers, body) {
         Ok(o) => o,
         Err(r) => return r,
     };
@@ -140,7 +131,7 @@ pub fn update_item(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Response {
-    let ops = match patch::parse_ops(headers, body) {
+    let ops = match patch::parse_ops("PATCH", headers, body) {
         Ok(o) => o,
         Err(r) => return r,
     };
@@ -225,7 +216,7 @@ fn read(emu: &Emu, id: &str, q: &HashMap<String, String>) -> Response {
 /// work item without id whose fields hold the defaults (template example).
 fn template(emu: &Emu, caller: &Caller, project: &Project, ty_name: &str) -> Response {
     let Some(ty) = project.process.work_item_type(ty_name) else {
-        return unknown_type(ty_name);
+        return unknown_type(project, ty_name);
     };
     let mut item = blank(emu, caller, project, &ty.name);
     for k in [
