@@ -32,8 +32,10 @@ pub fn envelope_with(
 
 /// The assembly-qualified type of an error. Those ADO's answers show
 /// [ms-code]: the 401's (Azure/azure-devops-cli-extension#807,
-/// Azure/azure-cli#29250), a refused content type's (AZDOPS/AZDOPS#63) and
-/// a body that fails validation (fortify-ps/FortifyBugTrackerUtility#44,
+/// Azure/azure-cli#29250), a refused content type's (AZDOPS/AZDOPS#63), a
+/// preview version asked without `-preview` (wangkanai/devops-mcp#45), a
+/// request blocked by the rate limit (microsoft/vscode#155632) and a body
+/// that fails validation (fortify-ps/FortifyBugTrackerUtility#44,
 /// written there with the assembly version, which the later answers above
 /// leave out); the others follow no source.
 fn type_name(type_key: &str) -> String {
@@ -41,6 +43,8 @@ fn type_name(type_key: &str) -> String {
         "UnauthorizedRequestException" => "Microsoft.TeamFoundation.Framework.Server.UnauthorizedRequestException, Microsoft.TeamFoundation.Framework.Server".into(),
         "VssRequestContentTypeNotSupportedException" => "Microsoft.VisualStudio.Services.WebApi.VssRequestContentTypeNotSupportedException, Microsoft.VisualStudio.Services.WebApi".into(),
         "VssPropertyValidationException" => "Microsoft.VisualStudio.Services.Common.VssPropertyValidationException, Microsoft.VisualStudio.Services.Common".into(),
+        "VssInvalidPreviewVersionException" => "Microsoft.VisualStudio.Services.WebApi.VssInvalidPreviewVersionException, Microsoft.VisualStudio.Services.WebApi".into(),
+        "RequestBlockedException" => "Microsoft.TeamFoundation.Framework.Server.RequestBlockedException, Microsoft.TeamFoundation.Framework.Server".into(),
         _ => format!("Microsoft.TeamFoundation.{type_key}, Microsoft.TeamFoundation.Server.Core"),
     }
 }

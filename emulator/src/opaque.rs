@@ -77,6 +77,27 @@ const ESTABLISHED: &[Known] = &[
         text: true,
         type_key: false,
     },
+    // Text and type key of a preview version asked without `-preview`:
+    // wangkanai/devops-mcp#45.
+    Known {
+        prefix: "The requested version \"",
+        text: true,
+        type_key: true,
+    },
+    // Text and type key of a comment body without `text`:
+    // MicrosoftDocs/vsts-rest-api-specs#482, #313.
+    Known {
+        prefix: "You must provide a value for the text parameter.",
+        text: true,
+        type_key: true,
+    },
+    // The rate limit's 429: code and text Learn "Rate and usage limits"
+    // ("a message similar to"), type key microsoft/vscode#155632.
+    Known {
+        prefix: "TF400733",
+        text: false,
+        type_key: true,
+    },
     // Codes only: the stale-revision 412 and the rule error 400 (samples
     // and public reports, FIDELITY.md), a missing work item
     // (MicrosoftDocs/azure-devops-docs#294).

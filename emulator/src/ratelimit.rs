@@ -142,14 +142,15 @@ impl Limiter {
     }
 }
 
-/// 429 with TF400733, in ADO's envelope [doc: the message text].
+/// 429 with TF400733, in ADO's envelope [doc: "a message similar to" this
+/// text]; type key `RequestBlockedException` [ms-code: ADO's blocked answer
+/// quoted in full in microsoft/vscode#155632].
 pub fn blocked_response() -> Response {
     envelope(
         StatusCode::TOO_MANY_REQUESTS,
         &format!(
             "TF400733: The request has been canceled: Request was blocked due to exceeding usage of resource '{RESOURCE}' in namespace 'User'."
         ),
-        // [unverified] type key.
         "RequestBlockedException",
     )
 }

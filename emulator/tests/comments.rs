@@ -240,7 +240,38 @@ fn comments_need_a_preview_api_version() {
         &format!("{}?api-version=7.1", comments_url(&c, id)),
         &json!({"text": "x"}),
     );
+    // ADO's answer, no code (wangkanai/devops-mcp#45; FIDELITY.md).
     assert_eq!(answer.status, 400);
-    assert_eq!(answer.code(), "VS800069");
+    assert_eq!(
+        answer.json()["message"],
+        "The requested version \"7.1\" of the resource is under preview. The -preview flag must be supplied in the api-version for such requests. For example: \"7.1-preview\""
+    );
+    assert_eq!(
+        answer.json()["typeKey"],
+        "VssInvalidPreviewVersionException"
+    );
+    assert_eq!(c.item(id).json()["rev"], 1, "nothing was added");
+}
+
+/// A comment body without `text` (an array of comments, as Microsoft's 5.1
+/// sample showed) is refused with ADO's 400 "You must provide a value for
+/// the text parameter." (MicrosoftDocs/vsts-rest-api-specs#482, #313;
+/// FIDELITY.md).
+#[test]
+fn a_comment_body_without_text_is_refused_with_ados_text() {
+    let c = Client::new();
+    let id = c.new_item("Bug", &json!([title("x")]));
+    for body in [
+        json!([{"text": "Moving to the right area path"}]),
+        json!({}),
+    ] {
+        let answer = c.json("POST", &format!("{}?{V}", comments_url(&c, id)), &body);
+        assert_eq!(answer.status, 400, "{body}: {}", answer.text());
+        assert_eq!(
+            answer.json()["message"],
+            "You must provide a value for the text parameter."
+        );
+        assert_eq!(answer.json()["typeKey"], "VssPropertyValidationException");
+    }
     assert_eq!(c.item(id).json()["rev"], 1, "nothing was added");
 }

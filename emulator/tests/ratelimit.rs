@@ -81,7 +81,12 @@ fn usage_brings_headers_then_delays_then_429_with_tf400733() {
     let blocked = &answers[6];
     assert_eq!(blocked.status, 429);
     assert_eq!(blocked.code(), "TF400733");
+    // ADO's type (microsoft/vscode#155632; FIDELITY.md).
     assert_eq!(blocked.json()["typeKey"], "RequestBlockedException");
+    assert_eq!(
+        blocked.json()["typeName"],
+        "Microsoft.TeamFoundation.Framework.Server.RequestBlockedException, Microsoft.TeamFoundation.Framework.Server"
+    );
     assert!(header(blocked, "retry-after").is_some());
 }
 

@@ -46,19 +46,15 @@ pub struct CommentPath {
     comment: Option<String>,
 }
 
-/// `CommentCreate` / `CommentUpdate`.
-#[derive(Debug, Deserialize)]
-struct CommentText {
-    text: Option<String>,
-}
-
-/// Comments are a preview API: ADO refuses a version without `-preview`.
+/// Comments are a preview API: ADO refuses a version without `-preview`
+/// with 400 and no code [ms-code: ADO's answer quoted in full in
+/// wangkanai/devops-mcp#45, `VssInvalidPreviewVersionException`].
 fn check_preview(q: &HashMap<String, String>) -> Result<(), Response> {
     match param(q, "api-version") {
         Some(v) if !v.to_ascii_lowercase().contains("preview") => Err(envelope(
             StatusCode::BAD_REQUEST,
             &format!(
-                "VS800069: The requested version \"{v}\" of the resource is under preview. The -preview flag must be supplied in the api-version for such requests. For example: \"{v}-preview\""
+                "The requested version \"{v}\" of the resource is under preview. The -preview flag must be supplied in the api-version for such requests. For example: \"{v}-preview\""
             ),
             "VssInvalidPreviewVersionException",
         )),
@@ -91,15 +87,29 @@ fn render(text: &str, format: &str) -> String {
     }
 }
 
+/// The `text` of an add or update body. A body without one (an array, as
+/// Microsoft's 5.1 sample wrongly showed) is refused with 400 "You must
+/// provide a value for the text parameter.", `VssPropertyValidationException`
+/// [ms-code: ADO's answer quoted in full in
+/// MicrosoftDocs/vsts-rest-api-specs#482 and #313].
 fn text_of(body: &[u8]) -> Result<String, Response> {
-    let parsed: CommentText = serde_json::from_slice(body)
-        .map_err(|e| bad_argument(&format!("The request body is not a comment: {e}")))?;
-    match parsed.text {
+    let text = serde_json::from_slice::<Value>(body)
+        .ok()
+        .filter(Value::is_object)
+        .and_then(|v| v.get("text").and_then(Value::as_str).map(str::to_string));
+    match text {
         Some(t) if !t.trim().is_empty() => Ok(t),
-        // [unverified] code and text for an empty comment.
-        _ => Err(bad_argument("The comment text cannot be empty.")),
+        // [unverified] that an empty or blank text gets the same answer.
+        _ => Err(envelope(
+            StatusCode::BAD_REQUEST,
+            NO_TEXT,
+            "VssPropertyValidationException",
+        )),
     }
 }
+
+/// ADO's text for a comment body without `text`.
+pub const NO_TEXT: &str = "You must provide a value for the text parameter.";
 
 fn comment_not_found(work_item: &str, comment: &str) -> Response {
     // [unverified] code and text.
