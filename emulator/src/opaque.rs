@@ -98,6 +98,13 @@ const ESTABLISHED: &[Known] = &[
         text: false,
         type_key: true,
     },
+    // Text of an unknown WIQL field: nkdAgility/azure-devops-migration-tools#431,
+    // #1117, #2162.
+    Known {
+        prefix: "TF51005",
+        text: true,
+        type_key: false,
+    },
     // Codes only: the stale-revision 412 and the rule error 400 (samples
     // and public reports, FIDELITY.md), a missing work item
     // (MicrosoftDocs/azure-devops-docs#294).

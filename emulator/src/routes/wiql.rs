@@ -46,8 +46,15 @@ struct Body {
 }
 
 fn refused(e: WiqlError) -> Response {
-    // [unverified] typeKey of ADO's WIQL errors.
-    envelope(StatusCode::BAD_REQUEST, &e.message, "QuerySyntaxException")
+    // [unverified] typeKey of ADO's WIQL errors: a live answer to a syntax
+    // error recorded in public code (the index names no repository) shows
+    // `VssPropertyValidationException`, ADO's type for a request it cannot
+    // validate (fortify-ps/FortifyBugTrackerUtility#44).
+    envelope(
+        StatusCode::BAD_REQUEST,
+        &e.message,
+        "VssPropertyValidationException",
+    )
 }
 
 /// Every field of every project's process, first definition winning.

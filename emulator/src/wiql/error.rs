@@ -7,20 +7,28 @@ pub struct WiqlError {
 }
 
 impl WiqlError {
-    /// TF51006-style syntax error [unverified: ADO's exact wording].
+    /// A syntax error: "Expecting {expected}. The error is caused by
+    /// «{found}»." with no TF code [ms-code: ADO's text quoted in
+    /// nkdAgility/azure-devops-migration-tools#388, "Expecting end of
+    /// string. The error is caused by «[System.WorkItemType]».", and
+    /// ostreifel/wiql-editor#55]. [unverified] ADO's wording of each
+    /// expectation (it writes "end of string", "field name or expression",
+    /// "left bracket").
     pub fn syntax(expected: &str, found: &str) -> WiqlError {
         WiqlError {
-            message: format!(
-                "TF51006: The query statement is not valid. Expecting {expected}. The error is caused by «{found}»."
-            ),
+            message: format!("Expecting {expected}. The error is caused by «{found}»."),
         }
     }
 
-    /// TF51005: a field the organization does not have.
+    /// TF51005: a field the organization does not have, named as the query
+    /// writes it, in brackets [ms-code: ADO's text quoted in
+    /// nkdAgility/azure-devops-migration-tools#431, #1117 and #2162, "TF51005:
+    /// The query references a field that does not exist. The error is caused
+    /// by «[Custom.ReflectedWorkItemId]»."].
     pub fn unknown_field(name: &str) -> WiqlError {
         WiqlError {
             message: format!(
-                "TF51005: The query references a field that does not exist. The error is caused by «{name}»."
+                "TF51005: The query references a field that does not exist. The error is caused by «[{name}]»."
             ),
         }
     }

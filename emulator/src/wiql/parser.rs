@@ -386,7 +386,7 @@ mod tests {
     }
 
     #[test]
-    fn malformed_queries_are_tf51006() {
+    fn malformed_queries_answer_expecting_text_with_no_code() {
         for bad in [
             "",
             "SELECT FROM WorkItems",
@@ -400,7 +400,12 @@ mod tests {
             "SELECT [System.Id] FROM WorkItems extra",
         ] {
             let err = parse(bad).expect_err(bad);
-            assert!(err.message.starts_with("TF51006"), "{bad}: {}", err.message);
+            assert!(
+                err.message.starts_with("Expecting ")
+                    && err.message.contains(". The error is caused by «"),
+                "{bad}: {}",
+                err.message
+            );
         }
     }
 }
