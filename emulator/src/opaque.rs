@@ -105,6 +105,13 @@ const ESTABLISHED: &[Known] = &[
         text: true,
         type_key: false,
     },
+    // Text of a subscription naming an event type with no handler:
+    // MicrosoftDocs/feedback#916.
+    Known {
+        prefix: "There is no registered handler for the service hooks event type",
+        text: true,
+        type_key: false,
+    },
     // Codes only: the stale-revision 412 and the rule error 400 (samples
     // and public reports, FIDELITY.md), a missing work item
     // (MicrosoftDocs/azure-devops-docs#294).

@@ -228,6 +228,12 @@ fn invalid_subscriptions_are_refused_with_400() {
         assert_eq!(answer.status, 400, "{path} = {value}: {}", answer.text());
         assert!(answer.json()["message"].is_string());
     }
+    // ADO's text for an event type with no handler (MicrosoftDocs/feedback#916;
+    // FIDELITY.md).
+    assert_eq!(
+        with("eventType", json!("deployment-completed")).json()["message"],
+        "There is no registered handler for the service hooks event type deployment-completed"
+    );
     assert_eq!(with("eventType", json!("workitem.created")).status, 200);
 }
 

@@ -278,8 +278,9 @@ fn check_publisher_inputs(
 }
 
 /// Reads and checks a create or replace body; `Err` is ADO's 400.
-/// [unverified] the codes and texts of the 400s: Microsoft documents only
-/// that a rejected subscription answers 400 with a message.
+/// [unverified] the codes and texts of the 400s but one (an event type with
+/// no handler, below): Microsoft documents only that a rejected
+/// subscription answers 400 with a message.
 pub fn check(site: &Site, allow_local_urls: bool, body: &[u8]) -> Result<Checked, Response> {
     let b: SubscriptionBody = serde_json::from_slice(body)
         .map_err(|e| bad_argument(&format!("The request body is not a subscription: {e}")))?;
@@ -294,9 +295,15 @@ pub fn check(site: &Site, allow_local_urls: bool, body: &[u8]) -> Result<Checked
         .into_iter()
         .find(|e| e.eq_ignore_ascii_case(&event_type))
     else {
-        return Err(bad_argument(&format!(
-            "The event type '{event_type}' is not supported by publisher 'tfs'. The emulator publishes work item events."
-        )));
+        // ADO's text [ms-code: quoted in MicrosoftDocs/feedback#916, a
+        // create naming an event type the publisher has no handler for].
+        return Err(crate::errors::envelope(
+            axum::http::StatusCode::BAD_REQUEST,
+            &format!(
+                "There is no registered handler for the service hooks event type {event_type}"
+            ),
+            "InvalidArgumentValueException",
+        ));
     };
     let consumer = b.consumer_id.unwrap_or_default();
     let action = b.consumer_action_id.unwrap_or_default();
