@@ -218,10 +218,11 @@ pub fn classify(
     })
 }
 
-/// ADO's field rule errors (TF401320, TF51535...) become validation issues
-/// naming the field, so a person sees which field is wrong.
+/// ADO's field rule errors (TF401320, TF51535, an unknown identity...)
+/// become validation issues naming the field, so a person sees which field
+/// is wrong.
 fn rule_error(envelope: &Envelope, message: &str) -> Option<ConnectorError> {
-    let code = envelope.code()?;
+    let code = envelope.code().unwrap_or_default();
     let from_props = envelope
         .custom_properties
         .as_ref()
@@ -237,13 +238,28 @@ fn rule_error(envelope: &Envelope, message: &str) -> Option<ConnectorError> {
             from_props.or_else(|| between(message, "Cannot find field ", "."))?,
             "unknown-field",
         ),
-        _ => (from_props?, "rule-error"),
+        // An unknown identity has no TF code, and no public answer shows
+        // its `customProperties` (emulator/FIDELITY.md); the message Microsoft's
+        // CLI prints names the field by its display name.
+        _ => (
+            from_props.or_else(|| unknown_identity_field(message))?,
+            "rule-error",
+        ),
     };
     Some(ConnectorError::Validation(vec![Issue::new(
         field,
         rule,
         message.to_string(),
     )]))
+}
+
+/// The field named by ADO's "The identity value '{value}' for field
+/// '{field}' is an unknown identity." (Azure/azure-devops-cli-extension#272).
+fn unknown_identity_field(message: &str) -> Option<String> {
+    let start = message.rfind(" for field '")? + " for field '".len();
+    let rest = &message[start..];
+    let name = rest.strip_suffix("' is an unknown identity.")?;
+    Some(name.to_string()).filter(|n| !n.is_empty())
 }
 
 fn between(text: &str, start: &str, end: &str) -> Option<String> {

@@ -116,22 +116,56 @@ fn statuses_map_to_typed_errors() {
     }
 }
 
+/// The error a GET answered by `answer` ends in.
+fn error_of_get(answer: Result<HttpResponse, HttpError>) -> ConnectorError {
+    let env = FakeEnv::new(vec![answer]);
+    let conn = pat_connection();
+    Client::new(&env, &conn)
+        .unwrap()
+        .get::<serde_json::Value>("https://dev.azure.com/contoso/_apis/x")
+        .unwrap_err()
+}
+
 #[test]
 fn rule_error_names_the_field() {
-    let env = FakeEnv::new(vec![envelope(
+    let err = error_of_get(envelope(
         400,
         "TF401320: Rule Error for field Priority. Error code: LimitedToValues.",
         "RuleValidationException",
-    )]);
-    let conn = pat_connection();
-    let err = Client::new(&env, &conn)
-        .unwrap()
-        .get::<serde_json::Value>("https://dev.azure.com/contoso/_apis/x")
-        .unwrap_err();
+    ));
     match err {
         ConnectorError::Validation(issues) => assert_eq!(issues[0].path, "Priority"),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn an_unknown_identity_without_custom_properties_names_the_field_from_the_message() {
+    // ADO's text as Microsoft's CLI prints it (no TF code); no type key or
+    // customProperties, which no public answer shows for this error.
+    let err = error_of_get(answer(
+        400,
+        json!({"message": "The identity value 'nobody@elsewhere.example' for field 'Assigned To' is an unknown identity."}),
+    ));
+    match err {
+        ConnectorError::Validation(issues) => {
+            assert_eq!(issues[0].path, "Assigned To");
+            assert_eq!(issues[0].rule, "rule-error");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_400_naming_no_field_stays_a_remote_error() {
+    let err = error_of_get(answer(
+        400,
+        json!({"message": "The identity value is odd.", "typeKey": "SomethingException"}),
+    ));
+    assert!(
+        matches!(err, ConnectorError::Remote { status: 400, .. }),
+        "{err:?}"
+    );
 }
 
 #[test]
