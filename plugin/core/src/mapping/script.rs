@@ -192,11 +192,33 @@ pub fn run(source: &str, args: &[Value]) -> Result<Value, ScriptError> {
 
 /// Starlark's standard built-ins, built once per instance instead of at
 /// every script run. Frozen, so no script can change what the next one
-/// sees. (Not built in the pre-initialisation snapshot: building them asks
-/// WASI for a hash seed, an import the snapshot may not call.)
+/// sees. The component builds them in its pre-initialisation snapshot
+/// ([`prepare`]).
 fn standard_globals() -> &'static Globals {
     static GLOBALS: std::sync::OnceLock<Globals> = std::sync::OnceLock::new();
     GLOBALS.get_or_init(Globals::standard)
+}
+
+/// Builds what a first script run would otherwise build in every instance:
+/// the standard globals and the method tables of strings, lists and dicts,
+/// which Starlark builds at their first use. Each parses the doc comment of
+/// every built-in with regular expressions, compiled on the way: about 17
+/// ms of a fresh instance's first script (the `host` bench's "component,
+/// fresh" preview, profiled). The component calls this when it is
+/// pre-initialised at build time, so the snapshot holds them. It reads no
+/// clock and does no I/O; the only import it reaches is the hash seed of
+/// `std`'s hash maps (`tests/build/preinit.rs`).
+pub fn prepare() {
+    let globals = standard_globals();
+    // Touching one method of each type builds that type's table.
+    let warm = "_ = ('a'.upper, [].append, {}.get)";
+    let ast = AstModule::parse("prepare.star", warm.to_owned(), &Dialect::Standard)
+        .expect("the fixed warm-up script parses");
+    Module::with_temp_heap(|module| {
+        let mut eval = Evaluator::new(&module);
+        eval.eval_module(ast, globals).map(drop)
+    })
+    .expect("the fixed warm-up script runs");
 }
 
 /// Scripts [`load`] keeps per instance.
