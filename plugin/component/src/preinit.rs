@@ -6,7 +6,7 @@
 //! registrations of Starlark's built-ins, ~120 µs of each fresh instance)
 //! before any export, once per instance; calling this export runs them, and
 //! the snapshot keeps the flag saying they ran. It also builds Starlark's
-//! standard globals and method tables (`script::prepare`, ~17 ms of every
+//! standard globals and method tables (`script::prepare`, ~3.6 ms of every
 //! instance's first script otherwise). Nothing here may call an import but
 //! the hash seed: the build instantiates the component with every other
 //! import trapping (tests/build/preinit.rs).
