@@ -13,6 +13,7 @@ mod serve_env;
 mod spin_support;
 
 mod attachments;
+mod bulk_dispatch;
 mod cli_json;
 mod cli_lifecycle;
 mod commits;

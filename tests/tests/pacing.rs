@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use ado_emulator::ratelimit::RateLimit;
 use ado_emulator::{Emulator, EmulatorConfig};
-use common::cli_env::{Env, example};
-use ticketing_host::state::ticket_file;
+use common::cli_env::{Env, dispatch_copies};
 use ticketing_runtime::{Host, HostOptions, Limits};
 
 const TICKETS: usize = 40;
@@ -33,34 +32,7 @@ fn limited() -> Emulator {
 /// returns how many answers were 429 and how many work items exist.
 fn bulk_dispatch(host: &Host) -> (u64, usize) {
     let env = Env::with(limited());
-    let template =
-        ticket_file::load(std::path::Path::new(&example("tickets/SEC-101.json"))).unwrap();
-    let db = env.db();
-    let ids: Vec<String> = (0..TICKETS)
-        .map(|i| {
-            let mut t = template.clone();
-            t.id = format!("PACE-{i}");
-            db.put_ticket(&t).unwrap();
-            t.id
-        })
-        .collect();
-    let mut argv: Vec<String> = env.argv();
-    argv.extend(
-        [
-            "dispatch",
-            "--jobs",
-            "8",
-            "--outegration",
-            &example("outegrations/agile-bug.json"),
-        ]
-        .map(String::from),
-    );
-    argv.extend(ids);
-    use clap::Parser as _;
-    let cli = ticketing_host::cli::Cli::parse_from(argv);
-    let mut out = Vec::new();
-    let result = ticketing_host::cli::run_with(&cli, host, &mut out);
-    let out = String::from_utf8_lossy(&out);
+    let (result, out) = dispatch_copies(&env, host, "PACE", TICKETS, 8);
     let counts = env.emu.request_counts();
     let throttled = counts.by_status.get("429").copied().unwrap_or(0);
     let linked = env.db().links().unwrap().len();

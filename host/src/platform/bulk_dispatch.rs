@@ -10,9 +10,9 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -94,12 +94,26 @@ pub fn dispatch_all(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let next = AtomicUsize::new(0);
+    let first = FirstDone::default();
     let results: Mutex<Vec<Option<anyhow::Result<Dispatched>>>> =
         Mutex::new((0..ids.len()).map(|_| None).collect());
     std::thread::scope(|s| -> anyhow::Result<()> {
         let workers: Vec<_> = (0..jobs.min(ids.len()))
-            .map(|_| {
-                s.spawn(|| -> anyhow::Result<()> {
+            .map(|worker| {
+                let (first, next, results, bar) = (&first, &next, &results, &bar);
+                s.spawn(move || -> anyhow::Result<()> {
+                    // The first dispatch of a type reads its schema (project,
+                    // type, fields: four requests) and stores it for every
+                    // instance. Workers starting together would each read it
+                    // (the `dispatch` bench saw each route 16 times with 16
+                    // workers), so the others wait for the first ticket, for
+                    // a bounded time in case it is slow.
+                    // `then`, not `then_some`: a guard built for another
+                    // worker would be dropped at once and release them all.
+                    let _release = (worker == 0).then(|| ReleaseOnDrop(first));
+                    if worker > 0 {
+                        first.wait(FIRST_DISPATCH_WAIT);
+                    }
                     let db = Db::open(state)?;
                     let lc = Lifecycle {
                         retry,
@@ -114,6 +128,9 @@ pub fn dispatch_all(
                             .ticket(id)
                             .and_then(|t| visible(&t))
                             .and_then(|()| lc.dispatch(id, outegration));
+                        if worker == 0 {
+                            first.release();
+                        }
                         if let Ok(mut all) = results.lock() {
                             all[i] = Some(r);
                         }
@@ -136,4 +153,41 @@ pub fn dispatch_all(
         .into_iter()
         .map(|r| r.unwrap_or_else(|| Err(anyhow::anyhow!("not attempted"))))
         .collect())
+}
+
+/// How long the other workers wait for the first dispatch before starting
+/// anyway: a first ticket held up by retries must not hold the batch.
+const FIRST_DISPATCH_WAIT: Duration = Duration::from_secs(30);
+
+/// Set once the first worker's first dispatch ended, or the worker stopped.
+#[derive(Default)]
+struct FirstDone {
+    done: Mutex<bool>,
+    changed: Condvar,
+}
+
+impl FirstDone {
+    fn release(&self) {
+        if let Ok(mut done) = self.done.lock() {
+            *done = true;
+        }
+        self.changed.notify_all();
+    }
+
+    /// Waits until [`FirstDone::release`] or `limit`, whichever comes first.
+    fn wait(&self, limit: Duration) {
+        if let Ok(done) = self.done.lock() {
+            let _ = self.changed.wait_timeout_while(done, limit, |done| !*done);
+        }
+    }
+}
+
+/// Releases the other workers however the first one ends (an error opening
+/// the state database, a panic), so none waits out its limit for nothing.
+struct ReleaseOnDrop<'a>(&'a FirstDone);
+
+impl Drop for ReleaseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.release();
+    }
 }

@@ -113,3 +113,45 @@ pub fn example(rel: &str) -> String {
         .display()
         .to_string()
 }
+
+/// Stores `count` copies of `tickets/SEC-101.json` (ids `{prefix}-0`...)
+/// and dispatches them with `dispatch --jobs {jobs}` and the Agile Bug
+/// outegration, the CLI run in process on `host`; returns its result and
+/// what it printed.
+pub fn dispatch_copies(
+    env: &Env,
+    host: &ticketing_runtime::Host,
+    prefix: &str,
+    count: usize,
+    jobs: usize,
+) -> (anyhow::Result<()>, String) {
+    let template =
+        ticketing_host::state::ticket_file::load(Path::new(&example("tickets/SEC-101.json")))
+            .unwrap();
+    let db = env.db();
+    let ids: Vec<String> = (0..count)
+        .map(|i| {
+            let mut t = template.clone();
+            t.id = format!("{prefix}-{i}");
+            db.put_ticket(&t).unwrap();
+            t.id
+        })
+        .collect();
+    let mut argv: Vec<String> = env.argv();
+    argv.extend(
+        [
+            "dispatch".to_string(),
+            "--jobs".to_string(),
+            jobs.to_string(),
+            "--outegration".to_string(),
+            example("outegrations/agile-bug.json"),
+        ]
+        .into_iter()
+        .chain(ids),
+    );
+    use clap::Parser as _;
+    let cli = ticketing_host::cli::Cli::parse_from(argv);
+    let mut out = Vec::new();
+    let result = ticketing_host::cli::run_with(&cli, host, &mut out);
+    (result, String::from_utf8_lossy(&out).into_owned())
+}
