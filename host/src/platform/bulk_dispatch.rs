@@ -108,9 +108,12 @@ pub fn dispatch_all(
                     // (the `dispatch` bench saw each route 16 times with 16
                     // workers), so the others wait for the first ticket, for
                     // a bounded time in case it is slow.
-                    // `then`, not `then_some`: a guard built for another
-                    // worker would be dropped at once and release them all.
-                    let _release = (worker == 0).then(|| ReleaseOnDrop(first));
+                    // The first worker releases the others when its first
+                    // ticket is done (the guard taken below) or however it
+                    // ends. `then`, not `then_some`: a guard built for
+                    // another worker would be dropped at once and release
+                    // them all.
+                    let mut release = (worker == 0).then(|| ReleaseOnDrop(first));
                     if worker > 0 {
                         first.wait(FIRST_DISPATCH_WAIT);
                     }
@@ -128,9 +131,7 @@ pub fn dispatch_all(
                             .ticket(id)
                             .and_then(|t| visible(&t))
                             .and_then(|()| lc.dispatch(id, outegration));
-                        if worker == 0 {
-                            first.release();
-                        }
+                        drop(release.take());
                         if let Ok(mut all) = results.lock() {
                             all[i] = Some(r);
                         }

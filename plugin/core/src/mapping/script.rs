@@ -206,9 +206,8 @@ fn standard_globals() -> &'static Globals {
 /// ms of a fresh instance's first script (the `host` bench's "component,
 /// fresh" preview: 5.75 ms without, 2.13 ms with). The component calls
 /// this when it is pre-initialised at build time, so the snapshot holds
-/// them. It reads no
-/// clock and does no I/O; the only import it reaches is the hash seed of
-/// `std`'s hash maps (`tests/build/preinit.rs`).
+/// them. It reads no clock and does no I/O; the only import it reaches is
+/// the hash seed of `std`'s hash maps (`tests/build/preinit.rs`).
 pub fn prepare() {
     let globals = standard_globals();
     // Touching one method of each type builds that type's table.
