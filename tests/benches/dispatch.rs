@@ -89,7 +89,7 @@ impl Bench {
         let host = Host::load_with(
             ticketing_tests::plugin_wasm(),
             Limits::default(),
-            &ticketing_tests::host_options(),
+            &ticketing_tests::steady_host_options(),
         )
         .expect("loads");
         Bench { dir, emu, host }

@@ -334,7 +334,7 @@ fn main() {
         Host::load_with(
             ticketing_tests::plugin_wasm(),
             Limits::default(),
-            &ticketing_tests::host_options(),
+            &ticketing_tests::steady_host_options(),
         )
         .expect("loads"),
     ));

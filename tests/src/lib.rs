@@ -40,3 +40,14 @@ pub fn host_options() -> ticketing_runtime::HostOptions {
         ..Default::default()
     }
 }
+
+/// [`host_options`] for measurements of the steady state: the optimising
+/// compiler's code from the first call (`Compiler::Optimizing`), so that a
+/// bench started without the artifact in the cache does not measure the
+/// baseline compiler's code for its first seconds.
+pub fn steady_host_options() -> ticketing_runtime::HostOptions {
+    ticketing_runtime::HostOptions {
+        compiler: ticketing_runtime::Compiler::Optimizing,
+        ..host_options()
+    }
+}

@@ -45,6 +45,7 @@ mod sync;
 mod ticket_corpus;
 mod ticket_tags;
 mod ticket_url_links;
+mod tiers;
 mod tree_paths_and_tags;
 mod uncertain_writes;
 mod webhook_intake;

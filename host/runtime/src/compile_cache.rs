@@ -44,6 +44,55 @@ pub fn load(engine: &Engine, bytes: &[u8], dir: &Path) -> wasmtime::Result<(Comp
     load_as(engine, bytes, dir, trust::current_user())
 }
 
+/// The compiled component if `dir` holds this component compiled for this
+/// engine and may be trusted (as [`load`] checks); `None` otherwise. Nothing
+/// is compiled: a host uses this to decide whether it may skip its
+/// baseline compile (`crate::tiers`).
+pub fn cached(engine: &Engine, bytes: &[u8], dir: &Path) -> Option<Component> {
+    match lookup(engine, bytes, dir, trust::current_user()?) {
+        Lookup::Hit(component) => Some(component),
+        Lookup::Miss(_) | Lookup::Untrusted => None,
+    }
+}
+
+/// What the cache directory holds for a component.
+enum Lookup {
+    /// Its artifact, mapped.
+    Hit(Component),
+    /// No usable artifact; one compiled now may be stored at this path.
+    Miss(PathBuf),
+    /// The directory or the artifact fails the owner checks: not used.
+    Untrusted,
+}
+
+fn lookup(engine: &Engine, bytes: &[u8], dir: &Path, me: u32) -> Lookup {
+    let path = artifact_path(engine, bytes, dir);
+    if let Err(why) = trust::check_dir(dir, me).and_then(|()| trust::check_artifact(&path, me)) {
+        tracing::warn!(
+            dir = %dir.display(),
+            "the plugin cache is not used ({why}); compiling without it"
+        );
+        return Lookup::Untrusted;
+    }
+    if path.exists() {
+        // SAFETY: wasmtime runs a deserialized artifact's code as it is. The
+        // file is a regular file owned by this user, in a directory only this
+        // user may write to (checked above, so nobody else can swap it),
+        // which this host serialized (written whole, then renamed into
+        // place); wasmtime checks its header, version and engine settings
+        // before mapping it.
+        #[allow(unsafe_code)]
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(component) => return Lookup::Hit(component),
+            Err(e) => tracing::warn!(
+                artifact = %path.display(),
+                "the cached plugin cannot be used, compiling it again: {e}"
+            ),
+        }
+    }
+    Lookup::Miss(path)
+}
+
 /// [`load`] for the user `me` (`None`: a platform without the checks).
 fn load_as(
     engine: &Engine,
@@ -55,30 +104,11 @@ fn load_as(
         tracing::warn!("the compile cache is off: this platform has no owner checks for it");
         return Ok((Component::new(engine, bytes)?, Origin::Compiled));
     };
-    let path = artifact_path(engine, bytes, dir);
-    if let Err(why) = trust::check_dir(dir, me).and_then(|()| trust::check_artifact(&path, me)) {
-        tracing::warn!(
-            dir = %dir.display(),
-            "the plugin cache is not used ({why}); compiling without it"
-        );
-        return Ok((Component::new(engine, bytes)?, Origin::Compiled));
-    }
-    if path.exists() {
-        // SAFETY: wasmtime runs a deserialized artifact's code as it is. The
-        // file is a regular file owned by this user, in a directory only this
-        // user may write to (checked above, so nobody else can swap it),
-        // which this host serialized (written whole, then renamed into
-        // place); wasmtime checks its header, version and engine settings
-        // before mapping it.
-        #[allow(unsafe_code)]
-        match unsafe { Component::deserialize_file(engine, &path) } {
-            Ok(component) => return Ok((component, Origin::Cache)),
-            Err(e) => tracing::warn!(
-                artifact = %path.display(),
-                "the cached plugin cannot be used, compiling it again: {e}"
-            ),
-        }
-    }
+    let path = match lookup(engine, bytes, dir, me) {
+        Lookup::Hit(component) => return Ok((component, Origin::Cache)),
+        Lookup::Untrusted => return Ok((Component::new(engine, bytes)?, Origin::Compiled)),
+        Lookup::Miss(path) => path,
+    };
     let component = Component::new(engine, bytes)?;
     if let Err(e) = store(&component, &path, me) {
         tracing::warn!(dir = %dir.display(), "the compiled plugin could not be cached: {e:#}");

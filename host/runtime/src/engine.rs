@@ -1,29 +1,24 @@
-//! One engine, the component compiled once, and sandboxed stores whose
-//! calls each get an epoch deadline, a memory limit and their own egress;
-//! a store and its instance serve the next call only after a clean answer.
+//! The component compiled once (by the compilers of `tiers`), and
+//! sandboxed stores whose calls each get an epoch deadline, a memory limit
+//! and their own egress; a store and its instance serve the next call only
+//! after a clean answer.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
-    UpdateDeadline,
-};
+use wasmtime::{Store, Trap, UpdateDeadline};
 
+use crate::bindings::Connector;
 use crate::bindings::secops::ticketing::types::ConnectorError;
-use crate::bindings::{Connector, ConnectorPre};
 use crate::call_state::CallState;
 use crate::egress::Egress;
 use crate::kv::Kv;
 use crate::limits::Limits;
 use crate::pacing::Pacer;
-
-/// How often the epoch advances; the deadline's resolution.
-const TICK: Duration = Duration::from_millis(5);
+use crate::tiers::{Compiled, Compiler, Tier, Tiers};
 
 /// Why a plugin call failed.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +58,10 @@ pub struct HostOptions {
     /// Instantiate the component afresh for every call instead of reusing
     /// an instance that ended its last call cleanly (see [`Host::call`]).
     pub fresh_instances: bool,
+    /// Which compiler makes the plugin's code (see [`Compiler`]): by
+    /// default the baseline compiler's at once when the cache lacks the
+    /// optimising compiler's, which replaces it as soon as it is compiled.
+    pub compiler: Compiler,
 }
 
 impl HostOptions {
@@ -153,64 +152,26 @@ impl Slots {
     }
 }
 
-/// The engine configuration: epoch interruption for deadlines, the pooling
-/// allocator (instances reuse pre-reserved slots instead of mapping memory
-/// on every call).
-fn engine_config(limits: &Limits, options: &HostOptions) -> anyhow::Result<Config> {
-    let mut config = Config::new();
-    config.wasm_component_model(true).epoch_interruption(true);
-    if !options.on_demand {
-        let mut pool = PoolingAllocationConfig::new();
-        // A slot may grow one page past the limit, so that the limiter (which
-        // records why) refuses the growth rather than the pool.
-        let page = 64 << 10;
-        pool.total_component_instances(MAX_CONCURRENT_CALLS)
-            .total_core_instances(MAX_CONCURRENT_CALLS * 8)
-            .total_memories(MAX_CONCURRENT_CALLS * 2)
-            .total_tables(MAX_CONCURRENT_CALLS * 8)
-            .total_stacks(MAX_CONCURRENT_CALLS)
-            .max_memory_size(limits.memory_bytes.div_ceil(page) * page + page)
-            .table_elements(100_000)
-            // A fresh instance's first touch of each page of its memory image
-            // was a page fault, and the slot's reset an madvise (together
-            // about a quarter of a fresh call, BENCHMARKS.md). With
-            // PAGEMAP_SCAN (Linux 6.7+) the reset copies back from the image
-            // only the pages the last call dirtied, up to these sizes, and
-            // keeps them mapped; older kernels fall back to madvise.
-            .linear_memory_keep_resident(KEEP_RESIDENT_MEMORY)
-            .table_keep_resident(KEEP_RESIDENT_TABLE)
-            .pagemap_scan(wasmtime::Enabled::Auto);
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    }
-    // `perf record` can name the plugin's functions only from a perf map.
-    if std::env::var_os("TICKETING_HOST_PERFMAP").is_some() {
-        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
-    }
-    Ok(config)
-}
-
-/// Bytes of a slot's linear memory kept mapped between instances (reset
-/// from the image, page by page, where PAGEMAP_SCAN says they were written).
-const KEEP_RESIDENT_MEMORY: usize = 8 << 20;
-
-/// Bytes of a slot's tables kept mapped between instances: all of them
-/// (`table_elements` pointers).
-const KEEP_RESIDENT_TABLE: usize = 1 << 20;
-
 /// Idle instances kept for reuse; more are dropped when their call ends.
 const MAX_IDLE: usize = 16;
 
-/// An instance no call holds, with its store.
+/// An instance no call holds, with its store and the compiled form it
+/// was made from.
 struct Warm {
     store: Store<CallState>,
     connector: Connector,
     calls: u32,
+    compiled: Arc<Compiled>,
 }
 
 /// The connector component, ready to be called.
 pub struct Host {
-    engine: Engine,
-    pre: ConnectorPre<CallState>,
+    tiers: Arc<Tiers>,
+    /// The optimising compile running in the background, if any.
+    upgrade: Mutex<Option<JoinHandle<()>>>,
+    /// Whether dropping the host waits for that compile: only when its
+    /// artifact outlives the host, in the cache directory.
+    await_upgrade: bool,
     idle: Mutex<Vec<Warm>>,
     slots: Slots,
     reuse: bool,
@@ -218,12 +179,24 @@ pub struct Host {
     agent: ureq::Agent,
     pacer: Pacer,
     limits: Limits,
-    ticker_stop: Arc<AtomicBool>,
 }
 
 impl Drop for Host {
+    /// A host that started on the baseline code waits here for the
+    /// optimising compile when the artifact goes to the cache, so the next
+    /// start maps it instead of starting on the baseline code again; with
+    /// no cache, the compile's result would die with the host, and the
+    /// thread is left to end on its own.
     fn drop(&mut self) {
-        self.ticker_stop.store(true, Ordering::Relaxed);
+        let thread = self.upgrade.get_mut().ok().and_then(Option::take);
+        if let Some(thread) = thread
+            && self.await_upgrade
+        {
+            if !thread.is_finished() {
+                tracing::info!("storing the optimised plugin code in the cache before exiting");
+            }
+            let _ = thread.join();
+        }
     }
 }
 
@@ -255,27 +228,11 @@ impl Host {
         limits: Limits,
         options: &HostOptions,
     ) -> anyhow::Result<Host> {
-        let config = engine_config(&limits, options)?;
-        let engine = Engine::new(&config).map_err(|e| wasm_error("configuring the engine", e))?;
-        let component = match &options.cache_dir {
-            Some(dir) => crate::compile_cache::load(&engine, bytes, dir).map(|(c, _)| c),
-            None => Component::new(&engine, bytes),
-        }
-        .map_err(|e| wasm_error("compiling the plugin component", e))?;
-        let mut linker: Linker<CallState> = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
-            .map_err(|e| wasm_error("linking WASI", e))?;
-        Connector::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
-            .map_err(|e| wasm_error("linking the imports", e))?;
-        let pre = linker
-            .instantiate_pre(&component)
-            .and_then(ConnectorPre::new)
-            .map_err(|e| wasm_error("the component does not fit the connector world", e))?;
-        let ticker_stop = Arc::new(AtomicBool::new(false));
-        spawn_ticker(engine.clone(), ticker_stop.clone());
+        let (tiers, upgrade) = crate::tiers::start(bytes, &limits, options)?;
         Ok(Host {
-            engine,
-            pre,
+            tiers,
+            upgrade: Mutex::new(upgrade),
+            await_upgrade: options.cache_dir.is_some(),
             idle: Mutex::new(Vec::new()),
             slots: Slots::new(),
             reuse: !options.fresh_instances,
@@ -287,13 +244,32 @@ impl Host {
                 Pacer::default()
             },
             limits,
-            ticker_stop,
         })
     }
 
-    /// Instances kept for the next calls (see [`Host::call`]).
+    /// Which compiler made the code new instances run now.
+    pub fn tier(&self) -> Tier {
+        self.tiers.current().tier
+    }
+
+    /// Waits at most `within` for the optimising compile a host started on
+    /// the baseline code runs in the background; the tier new instances
+    /// then come from ([`Tier::Optimized`] at once if there was nothing to
+    /// wait for, or if the optimising compile failed: [`Tier::Baseline`]).
+    pub fn settle(&self, within: Duration) -> Tier {
+        self.tiers.settle(within)
+    }
+
+    /// Instances kept for the next calls (see [`Host::call`]): those made
+    /// from the current compiled form (one of a replaced form is dropped
+    /// when next met, never reused).
     pub fn idle_instances(&self) -> usize {
-        self.idle.lock().map_or(0, |idle| idle.len())
+        let current = self.tiers.current();
+        self.idle.lock().map_or(0, |idle| {
+            idle.iter()
+                .filter(|warm| Arc::ptr_eq(&warm.compiled, &current))
+                .count()
+        })
     }
 
     /// The limits every call of this host runs under.
@@ -345,16 +321,29 @@ impl Host {
         }
     }
 
+    /// An idle instance of the current compiled form; those of a replaced
+    /// form are dropped on the way.
     fn take_idle(&self) -> Option<Warm> {
         if !self.reuse {
             return None;
         }
-        self.idle.lock().ok()?.pop()
+        let current = self.tiers.current();
+        let mut idle = self.idle.lock().ok()?;
+        while let Some(warm) = idle.pop() {
+            if Arc::ptr_eq(&warm.compiled, &current) {
+                return Some(warm);
+            }
+        }
+        None
     }
 
     fn put_idle(&self, warm: Warm) {
         let state = warm.store.data();
-        if !self.reuse || state.limiter.grown_to > REUSE_MEMORY || warm.calls >= REUSE_CALLS {
+        if !self.reuse
+            || state.limiter.grown_to > REUSE_MEMORY
+            || warm.calls >= REUSE_CALLS
+            || !Arc::ptr_eq(&warm.compiled, &self.tiers.current())
+        {
             return;
         }
         if let Ok(mut idle) = self.idle.lock()
@@ -375,7 +364,8 @@ impl Host {
             self.limits.memory_bytes,
             self.limits.max_response_bytes,
         );
-        let mut store = Store::new(&self.engine, state);
+        let compiled = self.tiers.current();
+        let mut store = Store::new(&compiled.engine, state);
         store.limiter(|s| &mut s.limiter);
         // The guest checks the epoch at every tick; the callback compares the
         // wall clock with the call's deadline (host calls included) and traps
@@ -389,11 +379,12 @@ impl Host {
                 UpdateDeadline::Continue(1)
             })
         });
-        match self.pre.instantiate(&mut store) {
+        match compiled.pre.instantiate(&mut store) {
             Ok(connector) => Ok(Warm {
                 store,
                 connector,
                 calls: 0,
+                compiled,
             }),
             Err(e) => Err(self.call_error(&store, e)),
         }
@@ -417,22 +408,6 @@ const REUSE_MEMORY: usize = 64 << 20;
 /// Calls an instance serves before it is replaced, bounding what a slow
 /// leak in a dependency could accumulate.
 const REUSE_CALLS: u32 = 10_000;
-
-fn wasm_error(what: &str, e: wasmtime::Error) -> anyhow::Error {
-    anyhow::anyhow!("{what}: {e:?}")
-}
-
-fn spawn_ticker(engine: Engine, stop: Arc<AtomicBool>) {
-    std::thread::Builder::new()
-        .name("epoch-ticker".into())
-        .spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(TICK);
-                engine.increment_epoch();
-            }
-        })
-        .expect("spawning the epoch ticker");
-}
 
 #[cfg(test)]
 mod tests {

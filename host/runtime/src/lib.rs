@@ -1,7 +1,8 @@
 //! `ticketing-runtime` is what a SecOps platform embeds to run the Azure
-//! DevOps connector component (`secops:ticketing/connector`): one wasmtime
-//! engine, the component compiled once and kept on disk ([`compile_cache`]),
-//! a pool of instances (one is reused only after a clean answer), the `http`
+//! DevOps connector component (`secops:ticketing/connector`): the component
+//! compiled once and kept on disk ([`compile_cache`]), served by wasmtime's
+//! baseline compiler's code until its optimising compiler's is ready when
+//! the disk does not hold it yet ([`Compiler`]), a pool of instances (one is reused only after a clean answer), the `http`
 //! import behind a per-call egress allow-list with rate-limit pacing, the
 //! `store` import, per-call deadline and memory limit, and a typed method per
 //! export on [`Host`].
@@ -28,6 +29,7 @@ mod limits;
 pub mod names;
 mod outbound;
 mod pacing;
+mod tiers;
 
 pub use bindings::exports::secops::ticketing::auth::{ConnectionInfo, Deployment, Identity};
 pub use bindings::exports::secops::ticketing::dispatch::{AttachmentPreview, DispatchPreview};
@@ -48,6 +50,7 @@ pub use convert::describe;
 pub use egress::{DEFAULT_AUTHORITY, Egress};
 pub use engine::{CallError, Host, HostOptions, MAX_CONCURRENT_CALLS};
 pub use limits::Limits;
+pub use tiers::{Compiler, Tier};
 /// The one ticket model: the ticket JSON format and the errors' text for people.
 pub use ticketing_model as model;
 

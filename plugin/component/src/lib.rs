@@ -10,7 +10,8 @@
 #[allow(unsafe_code)]
 mod bindings {
     // The connector world plus `wizer-initialize`, which the build runs once
-    // and snapshots (tests/build.rs); the snapshot no longer exports it.
+    // and snapshots (tests/build.rs); the snapshot keeps it as a function
+    // that does nothing (tests/build/preinit.rs says why).
     wit_bindgen::generate!({
         path: "../../wit",
         inline: "
