@@ -1,8 +1,8 @@
 //! Builds the guest components the end-to-end tests load: the real plugin,
 //! the Spin component and the misbehaving fixture, for wasm32-wasip2, in their own target directory
-//! (the outer cargo holds the lock on the usual one). The plugin is then
-//! pre-initialised: its start-up runs once here and the snapshot is what
-//! the tests load.
+//! (the outer cargo holds the lock on the usual one). The plugin and the
+//! Spin component are then pre-initialised: their start-up runs once here
+//! and the snapshots are what the tests load.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -14,9 +14,9 @@ const TARGET: &str = "wasm32-wasip2";
 /// The root Cargo.toml's `[profile.guest]`: release with LTO, one codegen
 /// unit and symbols stripped.
 const PROFILE: &str = "guest";
-/// The guest shipped pre-initialised (its start-up snapshotted, see
-/// `build/preinit.rs`); the tests and benches load only the snapshot.
-const PREINITIALISED: &str = "ado_connector_plugin";
+/// The guests shipped pre-initialised (their start-up snapshotted, see
+/// `build/preinit.rs`); the tests and benches load only the snapshots.
+const PREINITIALISED: &[&str] = &["ado_connector_plugin", "ado_connector_spin"];
 const GUESTS: &[(&str, &str, &str)] = &[
     (
         "ado-connector-plugin",
@@ -79,7 +79,7 @@ fn main() {
             .join(PROFILE)
             .join(format!("{file}.wasm"));
         assert!(path.exists(), "{} was not built", path.display());
-        if *file == PREINITIALISED {
+        if PREINITIALISED.contains(file) {
             path = preinit::snapshot(&path);
         }
         println!("cargo:rustc-env={var}={}", path.display());

@@ -14,6 +14,11 @@
 //!   by the core linked natively and by the component, both with the schema
 //!   cached (no HTTP request in the measured calls; checked).
 //!
+//! - **spin**: a preview request (the `agile-bug` example, with its script)
+//!   to the Spin component in the Spin harness of the end-to-end tests (a
+//!   new instance for every request, as Spin serves it): the shipped
+//!   pre-initialised build against the same build without the snapshot.
+//!
 //! `cargo bench -p ticketing-tests --bench host` runs it in full (`cargo
 //! bench` passes `--bench`); `cargo test --workspace` runs it as a quick smoke
 //! run (few iterations), so it cannot rot.
@@ -23,6 +28,11 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+// The end-to-end tests' Spin harness; the bench uses a part of it.
+#[allow(dead_code)]
+#[path = "../tests/spin_support/mod.rs"]
+mod spin_support;
 
 use ado_connector_core::env::{Env, HttpError, HttpRequest, HttpResponse};
 use ado_connector_core::model as core;
@@ -444,6 +454,60 @@ fn counted_component(n: u32, preview: impl Fn()) -> Duration {
     time(|| (0..n).for_each(|_| preview())).0
 }
 
+/// The preview request per Spin request: the pre-initialised component
+/// (what `build.rs` ships) and the same build before its snapshot, each
+/// in its own app on one emulator, measured alternately.
+fn spin(args: &Args) {
+    use spin_support::harness::StoreFile;
+    let shipped = ticketing_tests::spin_wasm().to_path_buf();
+    let name = shipped
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let raw = shipped.with_file_name(name.replace(".pre.wasm", ".wasm"));
+    assert!(
+        name.ends_with(".pre.wasm") && raw.exists(),
+        "the Spin component is shipped pre-initialised beside its raw build"
+    );
+    let n = if args.full { 100 } else { 3 };
+    let emu = spin_support::emulator();
+    let variables = spin_support::variables(&emu);
+    let body = serde_json::json!({
+        "config": spin_support::agile_bug(),
+        "ticket": spin_support::example_ticket("SEC-101"),
+    });
+    let apps: Vec<_> = [&raw, &shipped]
+        .iter()
+        .map(|component| {
+            let store = StoreFile::new();
+            let app = spin_support::SpinApp::start_component(&variables, store.path(), component);
+            (app, store)
+        })
+        .collect();
+    let preview = |app: &spin_support::SpinApp| {
+        let answer = spin_support::call(app, "POST", "/v1/preview", Some(&body));
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    };
+    // The first request of each app reads the type's schema from ADO.
+    apps.iter().for_each(|(app, _)| preview(app));
+    let mut rounds = [Vec::new(), Vec::new()];
+    for _ in 0..5 {
+        for (i, (app, _)) in apps.iter().enumerate() {
+            rounds[i].push(time(|| (0..n).for_each(|_| preview(app))).0 / n);
+        }
+    }
+    let [raw_t, pre_t] = rounds.map(median);
+    println!(
+        "spin: a preview request with a script ({n} requests, median of 5 rounds; a new instance per request)"
+    );
+    println!("  without the snapshot    {:>10.1} µs", us(raw_t));
+    println!(
+        "  pre-initialised         {:>10.1} µs  ({:.2}x without)",
+        us(pre_t),
+        ratio(pre_t, raw_t)
+    );
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -464,6 +528,9 @@ fn main() {
         .skip(1)
         .find(|a| !a.starts_with("--"))
         .unwrap_or_default();
+    if "spin".contains(&only) {
+        spin(&args);
+    }
     if "start".contains(&only) {
         start(&args);
     }

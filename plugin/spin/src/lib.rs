@@ -9,8 +9,10 @@
 //! All connector logic is `ado-connector-core`'s. This crate only routes
 //! requests, converts JSON to core types and back (`convert.rs`), and keeps
 //! state. It must not depend on the host, on wit-bindgen or on wasmtime;
-//! spin-sdk is reached only from `spin.rs`, compiled for wasm32 alone, so the
-//! rest builds and is unit-tested natively against [`platform::Platform`].
+//! spin-sdk is reached only from `spin.rs` and `preinit.rs` (the build-time
+//! start-up export, through spin-sdk's re-exported wit-bindgen), compiled
+//! for wasm32 alone, so the rest builds and is unit-tested natively against
+//! [`platform::Platform`].
 
 pub mod api;
 pub mod claims;
@@ -26,6 +28,8 @@ pub mod settings;
 pub mod subscriptions;
 pub mod webhook;
 
+#[cfg(target_arch = "wasm32")]
+mod preinit;
 #[cfg(target_arch = "wasm32")]
 mod spin;
 

@@ -81,6 +81,8 @@ pub struct Shared {
     /// Requests being served right now, and the most at once.
     in_flight: AtomicUsize,
     pub most_in_flight: AtomicUsize,
+    /// The component every request instantiates.
+    pre: ProxyPre<State>,
 }
 
 impl Shared {
@@ -324,15 +326,27 @@ impl atomics::HostCas for State {
     }
 }
 
-/// The Spin component compiled once for the whole test binary.
-fn pre() -> &'static ProxyPre<State> {
-    static PRE: OnceLock<ProxyPre<State>> = OnceLock::new();
-    PRE.get_or_init(|| {
+/// Each Spin component file compiled once for the whole binary (the tests
+/// run the one `build.rs` ships; the `spin` bench compares two).
+fn pre(file: &Path) -> ProxyPre<State> {
+    static PRE: OnceLock<Mutex<BTreeMap<PathBuf, ProxyPre<State>>>> = OnceLock::new();
+    let mut compiled = PRE
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    compiled
+        .entry(file.to_path_buf())
+        .or_insert_with(|| compile(file))
+        .clone()
+}
+
+fn compile(file: &Path) -> ProxyPre<State> {
+    {
         let mut config = Config::new();
         config.wasm_component_model(true);
         let engine = Engine::new(&config).expect("engine");
-        let component = Component::from_file(&engine, ticketing_tests::spin_wasm())
-            .expect("the Spin component compiles");
+        let component = Component::from_file(&engine, file)
+            .unwrap_or_else(|e| panic!("the Spin component {} compiles: {e:?}", file.display()));
         let mut linker: Linker<State> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).expect("WASI");
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).expect("wasi:http");
@@ -342,7 +356,7 @@ fn pre() -> &'static ProxyPre<State> {
             .instantiate_pre(&component)
             .expect("every import of the component is one Spin grants");
         ProxyPre::new(instance).expect("the component exports wasi:http/incoming-handler")
-    })
+    }
 }
 
 fn text_response(status: u16, text: String) -> hyper::Response<HyperOutgoingBody> {
@@ -377,7 +391,7 @@ async fn serve_one(
     req: hyper::Request<hyper::body::Incoming>,
 ) -> hyper::Response<HyperOutgoingBody> {
     let _in_flight = InFlight::new(&shared);
-    let pre = pre().clone();
+    let pre = shared.pre.clone();
     let mut store = Store::new(
         pre.engine(),
         State {
@@ -476,6 +490,15 @@ impl SpinApp {
     /// same file is a replica sharing its store; an app started again on it
     /// is `spin up` restarted.
     pub fn start_on(variables: &BTreeMap<String, String>, store: &Path) -> SpinApp {
+        SpinApp::start_component(variables, store, ticketing_tests::spin_wasm())
+    }
+
+    /// [`SpinApp::start_on`] with another build of the component.
+    pub fn start_component(
+        variables: &BTreeMap<String, String>,
+        store: &Path,
+        component: &Path,
+    ) -> SpinApp {
         let grants = manifest::grants(variables);
         assert_eq!(grants.route, "/...", "the component serves every path");
         let shared = Arc::new(Shared {
@@ -486,8 +509,8 @@ impl SpinApp {
             sent: Mutex::default(),
             in_flight: AtomicUsize::new(0),
             most_in_flight: AtomicUsize::new(0),
+            pre: pre(component),
         });
-        pre();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
