@@ -155,3 +155,29 @@ fn on_baseline_code_a_plugin_that_allocates_without_bound_hits_the_memory_limit(
         other => panic!("expected the memory limit to stop the call, got {other:?}"),
     }
 }
+
+#[test]
+fn the_command_line_chooses_the_compiler_and_names_an_unknown_one_with_the_choices() {
+    use clap::Parser as _;
+    use ticketing_host::cli::{Cli, host_options};
+    let cli = Cli::parse_from([
+        "ticketing-host",
+        "--no-cache",
+        "--compiler",
+        "baseline",
+        "config-schema",
+    ]);
+    let options = host_options(&cli);
+    assert_eq!(options.compiler, Compiler::Baseline);
+    assert_eq!(plugin_with(&options).tier(), Tier::Baseline);
+    let default = Cli::parse_from(["ticketing-host", "config-schema"]);
+    assert_eq!(host_options(&default).compiler, Compiler::Tiered);
+
+    let refused = Cli::try_parse_from(["ticketing-host", "--compiler", "fast", "config-schema"])
+        .expect_err("an unknown compiler is refused");
+    let text = refused.to_string();
+    assert!(
+        text.contains("'fast'") && text.contains("tiered, optimizing, baseline"),
+        "{text}"
+    );
+}

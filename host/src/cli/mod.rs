@@ -67,6 +67,14 @@ pub struct Cli {
     /// last call ended cleanly (slower; for the strictest isolation).
     #[arg(long, global = true)]
     pub fresh_instances: bool,
+    /// Which compiler makes the plugin's code when the cache lacks it:
+    /// `tiered` answers at once with the baseline compiler's code and
+    /// switches to the optimising compiler's when ready (stored in the
+    /// cache; the command waits for it at exit); `optimizing` waits for the
+    /// optimising compiler before the first call; `baseline` never
+    /// optimises.
+    #[arg(long, global = true, value_enum, default_value_t = CompilerChoice::Tiered)]
+    pub compiler: CompilerChoice,
     /// Attempts of a dispatch, sync, close or reopen before it becomes a
     /// dead letter (`jobs`); transient failures only are retried.
     #[arg(long, global = true, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
@@ -324,13 +332,39 @@ pub(crate) fn load_connection(cli: &Cli) -> anyhow::Result<Connection> {
     host_connection(&config.connection, &secrets, &|v| std::env::var(v).ok())
 }
 
+/// `--compiler`: the runtime's [`ticketing_runtime::Compiler`] by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompilerChoice {
+    /// Baseline code at once, optimised code when ready.
+    Tiered,
+    /// Optimised code from the first call.
+    Optimizing,
+    /// Baseline code only.
+    Baseline,
+}
+
+impl From<CompilerChoice> for ticketing_runtime::Compiler {
+    fn from(choice: CompilerChoice) -> Self {
+        match choice {
+            CompilerChoice::Tiered => Self::Tiered,
+            CompilerChoice::Optimizing => Self::Optimizing,
+            CompilerChoice::Baseline => Self::Baseline,
+        }
+    }
+}
+
 pub(crate) fn fail(e: CallError) -> anyhow::Error {
     anyhow::anyhow!("{e}")
 }
 
-/// Loads the plugin with the compilation cache the options name.
+/// Loads the plugin with the compilation cache and compiler the options name.
 fn load_host(cli: &Cli, limits: Limits) -> anyhow::Result<Host> {
-    let options = crate::HostOptions {
+    Host::load_with(&plugin_path(cli)?, limits, &host_options(cli))
+}
+
+/// The engine options the command line names.
+pub fn host_options(cli: &Cli) -> crate::HostOptions {
+    crate::HostOptions {
         cache_dir: if cli.no_cache {
             None
         } else {
@@ -339,9 +373,9 @@ fn load_host(cli: &Cli, limits: Limits) -> anyhow::Result<Host> {
                 .or_else(crate::HostOptions::default_cache_dir)
         },
         fresh_instances: cli.fresh_instances,
+        compiler: cli.compiler.into(),
         ..Default::default()
-    };
-    Host::load_with(&plugin_path(cli)?, limits, &options)
+    }
 }
 
 /// The lifecycle of a command, with the `--max-attempts` retry policy.
