@@ -181,3 +181,52 @@ fn the_command_line_chooses_the_compiler_and_names_an_unknown_one_with_the_choic
         "{text}"
     );
 }
+
+#[test]
+fn baseline_and_optimised_code_preview_the_same_exact_request() {
+    let emu = emulator();
+    let mut t = ticket(
+        "SEC-77",
+        vec![
+            text("title", "Vulnerable openssl on the order hosts"),
+            text("severity", "HIGH"),
+            text("description", "Upgrade **openssl** on every order host."),
+        ],
+    );
+    t.findings = (1..=20)
+        .map(|i| {
+            finding(
+                &format!("F-{i}"),
+                "Open",
+                &format!("CVE-2026-{i:04} in openssl"),
+            )
+        })
+        .collect();
+    let config = agile_bug_config();
+    let conn = pat_connection(&emu);
+    let baseline = Host::load_with(
+        ticketing_tests::plugin_wasm(),
+        Limits::default(),
+        &HostOptions {
+            compiler: Compiler::Baseline,
+            ..Default::default()
+        },
+    )
+    .expect("the plugin loads");
+    let optimized = common::host();
+    assert_eq!(
+        (baseline.tier(), optimized.settle(SETTLE)),
+        (Tier::Baseline, Tier::Optimized)
+    );
+    let on_baseline = baseline
+        .preview(&conn, &config, &t, true)
+        .expect("previews");
+    let on_optimized = optimized
+        .preview(&conn, &config, &t, true)
+        .expect("previews");
+    assert!(
+        on_optimized.attachment.is_some(),
+        "the example attaches the findings, so the preview builds the file"
+    );
+    assert_eq!(on_baseline, on_optimized);
+}

@@ -145,16 +145,15 @@ pub(crate) fn start(
         };
         Ok((Arc::new(tiers), None))
     };
+    if options.compiler == Compiler::Baseline {
+        let winch = engine(Tier::Baseline, limits, options)?;
+        let component = Component::new(&winch, bytes)
+            .map_err(|e| wasm_error("compiling the plugin component", e))?;
+        return settled(link(winch, &component, Tier::Baseline)?);
+    }
     let optimizing = engine(Tier::Optimized, limits, options)?;
-    match options.compiler {
-        Compiler::Optimizing => return settled(optimized(optimizing, bytes, options)?),
-        Compiler::Baseline => {
-            let winch = engine(Tier::Baseline, limits, options)?;
-            let component = Component::new(&winch, bytes)
-                .map_err(|e| wasm_error("compiling the plugin component", e))?;
-            return settled(link(winch, &component, Tier::Baseline)?);
-        }
-        Compiler::Tiered => {}
+    if options.compiler == Compiler::Optimizing {
+        return settled(optimized(optimizing, bytes, options)?);
     }
     if let Some(dir) = &options.cache_dir
         && let Some(component) = crate::compile_cache::cached(&optimizing, bytes, dir)
