@@ -4,6 +4,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::variants::{MissingScope, RefusalBody, UnknownOrganization, Variants};
+
 /// An error in ADO's envelope: `message` starts with the TF/VS code.
 pub fn envelope(status: StatusCode, message: &str, type_key: &str) -> Response {
     envelope_with(status, message, type_key, None)
@@ -89,6 +91,59 @@ pub fn entra(status: StatusCode, error: &str, code: u32, description: &str) -> R
         })),
     )
         .into_response()
+}
+
+/// The refusal of a token that lacks the scope of the route it calls (a
+/// PAT without `vso.work`, or with Work Items (Read) only on a write; an
+/// app without the `vso.work_write` API permission): 401 as public
+/// reports say (microsoft/azure-repos-vscode#20, PurpleSoftSrl/azure_devops_app#49,
+/// edgafner/dorkag#152), or 403 under `missing-scope=403` (`variants::MissingScope`).
+/// [unverified] its body: ADO's TF400813 envelope for other unauthorized
+/// calls, or none under `refusal-body=empty` (`variants::RefusalBody`).
+pub fn scope_refused(variants: &Variants, identity_id: &str) -> Response {
+    let status = match variants.missing_scope {
+        MissingScope::Unauthorized => StatusCode::UNAUTHORIZED,
+        MissingScope::Forbidden => StatusCode::FORBIDDEN,
+    };
+    match variants.refusal_body {
+        RefusalBody::Envelope => envelope(
+            status,
+            &format!(
+                "TF400813: The user '{identity_id}' is not authorized to access this resource."
+            ),
+            "UnauthorizedRequestException",
+        ),
+        RefusalBody::Empty => status.into_response(),
+    }
+}
+
+/// A request naming an organization that does not exist: 404
+/// [ms-code: Azure/azure-cli#32897, a Microsoft engineer's report that
+/// "the underlying API gives a 404 Not Found" for a mistyped organization].
+/// [unverified] the body: each plausible shape is a setting
+/// (`variants::UnknownOrganization`); the envelope carries no TF/VS code
+/// (it carried VS800075 before, a code public answers give a missing
+/// project, not an organization).
+pub fn unknown_organization(shape: UnknownOrganization, org: &str) -> Response {
+    match shape {
+        UnknownOrganization::Envelope => envelope(
+            StatusCode::NOT_FOUND,
+            &format!("The organization '{org}' could not be found."),
+            "HostNotFoundException",
+        ),
+        UnknownOrganization::Text => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "The resource cannot be found.",
+        )
+            .into_response(),
+        UnknownOrganization::Html => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            "<!DOCTYPE html><html><head><title>Azure DevOps Services | Page not found</title></head><body><h1>404 - Page not found</h1></body></html>",
+        )
+            .into_response(),
+    }
 }
 
 /// A 400 for a malformed argument. [unverified] code and text.

@@ -6,7 +6,9 @@
 //! test that makes the same calls sees the same faults.
 //!
 //! None of this is ADO behaviour to imitate exactly; it is what a client
-//! must survive. [unverified] the bodies of ADO's 503s.
+//! must survive. [unverified] the bodies of ADO's 503s: the one given
+//! before a call runs has a setting per plausible shape
+//! (`unavailable-body=envelope|html|empty`, `variants::UnavailableBody`).
 //!
 //! The after-commit faults are the front door's: Azure DevOps sits behind
 //! Azure Front Door, which answers 502/503/504 itself when the backend is
@@ -23,13 +25,14 @@ use std::time::Duration;
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use rand::rngs::StdRng;
 use rand::{RngExt as _, SeedableRng as _};
 use serde::{Deserialize, Serialize};
 
 use crate::errors::envelope;
 use crate::net::Kill;
+use crate::variants::UnavailableBody;
 
 /// The faults in force. Rates are probabilities from 0 to 1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -177,11 +180,16 @@ fn is_write(method: &Method, path: &str) -> bool {
     ) && !(path.contains("/_apis/wit/wiql") || path.contains("/_apis/wit/workitemsbatch"))
 }
 
-/// A front door's own error page: HTML, not ADO's JSON envelope.
-/// [unverified] the page's exact text.
+/// A front door's own error page: HTML, not ADO's JSON envelope. Its text
+/// is the one Microsoft Learn quotes from Azure Front Door's error page
+/// ("Our services aren't available right now. We're working to restore all
+/// services as soon as possible. Please check back soon.": "Enable custom
+/// domains in Azure AD B2C", troubleshooting, MicrosoftDocs/azure-docs
+/// `articles/active-directory-b2c/custom-domain.md`); the markup around it
+/// is the emulator's, the status the one the fault drew.
 fn front_door_error(status: StatusCode) -> Response {
     let mut r = Response::new(axum::body::Body::from(format!(
-        "<!DOCTYPE html><html><head><title>{status}</title></head><body><h2>Our services aren't available right now</h2><p>We're working to restore all services as soon as possible. (fault injected by the emulator after the change was committed)</p></body></html>"
+        "<!DOCTYPE html><html><head><title>{status}</title></head><body><h2>Our services aren't available right now</h2><p>We're working to restore all services as soon as possible. Please check back soon.</p><!-- fault injected by the emulator after the change was committed --></body></html>"
     )));
     *r.status_mut() = status;
     r.headers_mut().insert(
@@ -191,8 +199,26 @@ fn front_door_error(status: StatusCode) -> Response {
     r
 }
 
+/// The 503 given before a call runs, in the shape `body` names.
+fn unavailable(body: UnavailableBody) -> Response {
+    match body {
+        UnavailableBody::Envelope => envelope(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "TF400898: The service is temporarily unavailable. (fault injected by the emulator)",
+            "ServiceUnavailableException",
+        ),
+        UnavailableBody::Html => front_door_error(StatusCode::SERVICE_UNAVAILABLE),
+        UnavailableBody::Empty => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
 /// The fault layer around the REST routes.
-pub async fn layer(state: &FaultState, request: Request, next: Next) -> Response {
+pub async fn layer(
+    state: &FaultState,
+    unavailable_body: UnavailableBody,
+    request: Request,
+    next: Next,
+) -> Response {
     let faults = state.get();
     if faults
         .only_path
@@ -205,12 +231,8 @@ pub async fn layer(state: &FaultState, request: Request, next: Next) -> Response
         tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
     }
     if state.roll(|f| f.error_rate) {
-        // [unverified] ADO's 503 body; the envelope is its usual error shape.
-        let r = envelope(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "TF400898: The service is temporarily unavailable. (fault injected by the emulator)",
-            "ServiceUnavailableException",
-        );
+        // The body's shape is a setting (`unavailable`).
+        let r = unavailable(unavailable_body);
         return with_retry_after(r, 1);
     }
     if state.roll(|f| f.throttle_rate) {

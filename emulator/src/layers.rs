@@ -17,7 +17,7 @@ pub async fn count(State(emu): State<Arc<Emu>>, request: Request, next: Next) ->
 
 /// Injected faults (`faults`).
 pub async fn faults(State(emu): State<Arc<Emu>>, request: Request, next: Next) -> Response {
-    faults::layer(&emu.faults, request, next).await
+    faults::layer(&emu.faults, emu.variants.unavailable_body, request, next).await
 }
 
 /// Per-identity rate limiting (`ratelimit`); the caller is authenticated
@@ -36,12 +36,18 @@ pub async fn setup(State(emu): State<Arc<Emu>>, request: Request, next: Next) ->
     let caller = auth::authenticate(&emu, request.headers())
         .ok()
         .map(|c| (c.identity, c.scope));
-    setup::layer(&emu.setup, &emu.site, caller, request, next).await
+    setup::layer(&emu.setup, &emu.site, &emu.variants, caller, request, next).await
 }
 
 /// Azure DevOps Server mode (`server`).
 pub async fn server(State(emu): State<Arc<Emu>>, request: Request, next: Next) -> Response {
-    server::layer(emu.server.as_ref(), request, next).await
+    server::layer(
+        emu.server.as_ref(),
+        emu.variants.refusal_body,
+        request,
+        next,
+    )
+    .await
 }
 
 /// `errors=opaque` (`opaque`, `variants`).

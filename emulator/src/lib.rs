@@ -136,6 +136,12 @@ impl EmulatorConfig {
         self
     }
 
+    /// These settings under `variants` (`variants::Variants`).
+    pub fn with_variants(mut self, variants: variants::Variants) -> Self {
+        self.variants = variants;
+        self
+    }
+
     /// A Server `release` with one collection, `DefaultCollection`, under `/tfs`.
     pub fn server(release: server::ServerRelease) -> EmulatorConfig {
         EmulatorConfig {

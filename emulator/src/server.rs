@@ -25,7 +25,8 @@
 //!   Entra ID tokens, so a bearer token is refused like bad credentials
 //!   (Microsoft Learn, "Use personal access tokens": Server authenticates with
 //!   PATs or Windows authentication). [unverified] the exact 401 body
-//!   Server gives a bearer token; the Services envelope is reused.
+//!   Server gives a bearer token: the Services envelope, or none under
+//!   `refusal-body=empty` (`variants::RefusalBody`).
 //! - `connectionData` says `deploymentType: onPremises`.
 
 use axum::extract::Request;
@@ -33,6 +34,8 @@ use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+
+use crate::variants::RefusalBody;
 
 /// The collection name of a fresh Server install.
 pub const COLLECTION: &str = "DefaultCollection";
@@ -111,7 +114,12 @@ fn out_of_range(requested: (u32, u32), max: (u32, u32)) -> Response {
 
 /// Middleware, outermost: in Server mode, takes the virtual directory off
 /// the path, refuses versions the release does not serve and bearer tokens.
-pub async fn layer(mode: Option<&ServerMode>, mut req: Request, next: Next) -> Response {
+pub async fn layer(
+    mode: Option<&ServerMode>,
+    refusal_body: RefusalBody,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let Some(mode) = mode else {
         return next.run(req).await;
     };
@@ -152,11 +160,14 @@ pub async fn layer(mode: Option<&ServerMode>, mut req: Request, next: Next) -> R
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("Bearer "));
     if bearer {
-        let mut r = crate::errors::envelope(
-            StatusCode::UNAUTHORIZED,
-            "TF400813: The user '' is not authorized to access this resource.",
-            "UnauthorizedRequestException",
-        );
+        let mut r = match refusal_body {
+            RefusalBody::Envelope => crate::errors::envelope(
+                StatusCode::UNAUTHORIZED,
+                "TF400813: The user '' is not authorized to access this resource.",
+                "UnauthorizedRequestException",
+            ),
+            RefusalBody::Empty => StatusCode::UNAUTHORIZED.into_response(),
+        };
         r.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Basic realm=\"\""),

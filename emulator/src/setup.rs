@@ -16,8 +16,8 @@
 //! - A PAT with Work Items (Read), `vso.work`, but not Read & write,
 //!   `vso.work_write`: reads succeed, writes are refused with 401 (a PAT
 //!   lacking a scope gets 401 Unauthorized: microsoft/azure-repos-vscode#20,
-//!   PurpleSoftSrl/azure_devops_app#49). [unverified] the body of that 401;
-//!   the TF400813 envelope ADO gives unauthorized calls is reused.
+//!   PurpleSoftSrl/azure_devops_app#49). Its status and body are those of
+//!   any missing scope (`errors::scope_refused`, with their settings).
 //!
 //! - An app registration without the `vso.work_write` API permission: the
 //!   user's delegated token carries only the scopes the app was granted
@@ -41,6 +41,7 @@ use crate::data::Data;
 use crate::errors::{entra, envelope};
 use crate::model::{App, Identity, Project, Scope};
 use crate::site::Site;
+use crate::variants::Variants;
 
 /// A service principal whose only client secret has expired.
 pub const SP_EXPIRED_CLIENT_ID: &str = "6e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b";
@@ -209,17 +210,6 @@ fn is_work_item_write(method: &Method, path: &str) -> bool {
     !(lower.ends_with("/_apis/wit/wiql") || lower.ends_with("/_apis/wit/workitemsbatch"))
 }
 
-fn unauthorized(identity: &Identity) -> Response {
-    envelope(
-        StatusCode::UNAUTHORIZED,
-        &format!(
-            "TF400813: The user '{}' is not authorized to access this resource.",
-            identity.id
-        ),
-        "UnauthorizedRequestException",
-    )
-}
-
 /// Middleware: a read-only PAT may not write work items; an identity sees
 /// only the projects it was added to.
 ///
@@ -227,6 +217,7 @@ fn unauthorized(identity: &Identity) -> Response {
 pub async fn layer(
     setup: &Setup,
     site: &Site,
+    variants: &Variants,
     caller: Option<(Identity, Scope)>,
     request: Request,
     next: Next,
@@ -236,7 +227,7 @@ pub async fn layer(
     };
     let path = request.uri().path().to_string();
     if scope == Scope::WorkRead && is_work_item_write(request.method(), &path) {
-        return unauthorized(&identity);
+        return crate::errors::scope_refused(variants, &identity.id);
     }
     if let Some(name) = named_project(&path)
         && let Some(project) = site.project(&name)

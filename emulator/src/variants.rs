@@ -90,6 +90,85 @@ pub enum CreateReason {
     TypeSpecific,
 }
 
+/// What answers a request naming an organization that does not exist: a
+/// 404 (a report by a Microsoft engineer, Azure/azure-cli#32897: "the
+/// underlying API gives a 404 Not Found"); no public answer shows its body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnknownOrganization {
+    /// ADO's JSON error envelope, without a TF/VS code (the emulator's reading).
+    #[default]
+    Envelope,
+    /// `text/plain` "The resource cannot be found.": the 29-byte 404 ADO's
+    /// hosts give a path they serve nothing at (microsoft/coe-starter-kit#3384,
+    /// `content-length: 29`, `content-type: text/plain`;
+    /// microsoft/azure-devops-python-api#364 prints the same text).
+    Text,
+    /// An HTML page: "the wrong org name or PAT" answered by HTML, not JSON
+    /// (hkarthik7/azure-devops-java-sdk#103).
+    Html,
+}
+
+/// The status of a refusal for a token that lacks the scope of a route
+/// (a PAT without `vso.work`, or with Work Items (Read) only on a write).
+/// Public reports say 401 (microsoft/azure-repos-vscode#20 "Unauthorized",
+/// PurpleSoftSrl/azure_devops_app#49, edgafner/dorkag#152 "missed the
+/// vso.work_write scope that is why you get 401"); Learn's REST API
+/// reference gives 403 to "the authenticated user doesn't have permission"
+/// (its status table, quoted in nkdAgility/azure-devops-migration-tools#1002).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissingScope {
+    /// 401, as the reports say.
+    #[default]
+    Unauthorized,
+    /// 403.
+    Forbidden,
+}
+
+/// The body of the 401s no public answer shows (a missing scope; a bearer
+/// token on Azure DevOps Server): the TF400813 envelope ADO gives other
+/// unauthorized calls, or nothing (the reports above quote the status
+/// alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RefusalBody {
+    #[default]
+    Envelope,
+    Empty,
+}
+
+/// The body of an injected 503 given before the call runs (`faults`,
+/// `errorRate`): no public answer of ADO's own 503 shows one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnavailableBody {
+    /// ADO's JSON error envelope (the emulator's reading).
+    #[default]
+    Envelope,
+    /// The front door's HTML page (`faults::front_door_error`).
+    Html,
+    /// No body.
+    Empty,
+}
+
+/// A setting's values by name, the default first: what `parse` reads and
+/// what a test walks to run under every value (`all`).
+macro_rules! named {
+    ($ty:ident: $($name:literal => $value:ident),+) => {
+        impl $ty {
+            /// Every value by the name the setting gives it, the default first.
+            pub const NAMED: &'static [(&'static str, $ty)] = &[$(($name, $ty::$value)),+];
+
+            /// Every value, the default first.
+            pub fn all() -> impl Iterator<Item = $ty> {
+                Self::NAMED.iter().map(|(_, value)| *value)
+            }
+        }
+    };
+}
+
+named!(UnknownOrganization: "envelope" => Envelope, "text" => Text, "html" => Html);
+named!(MissingScope: "401" => Unauthorized, "403" => Forbidden);
+named!(RefusalBody: "envelope" => Envelope, "empty" => Empty);
+named!(UnavailableBody: "envelope" => Envelope, "html" => Html, "empty" => Empty);
+
 /// Every unsettled behaviour with a setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Variants {
@@ -168,6 +247,14 @@ pub struct Variants {
     /// out meanwhile (Learn: a subscription on probation is "limited in the
     /// number of notifications it can send", not how).
     pub probation_holds: bool,
+    /// `unknown-org=envelope|text|html`.
+    pub unknown_org: UnknownOrganization,
+    /// `missing-scope=401|403`.
+    pub missing_scope: MissingScope,
+    /// `refusal-body=envelope|empty`.
+    pub refusal_body: RefusalBody,
+    /// `unavailable-body=envelope|html|empty`.
+    pub unavailable_body: UnavailableBody,
 }
 
 impl Default for Variants {
@@ -196,6 +283,10 @@ impl Default for Variants {
             comment_edit_revision: false,
             connection_failure_transient: true,
             probation_holds: true,
+            unknown_org: UnknownOrganization::Envelope,
+            missing_scope: MissingScope::Unauthorized,
+            refusal_body: RefusalBody::Envelope,
+            unavailable_body: UnavailableBody::Envelope,
         }
     }
 }
@@ -210,7 +301,9 @@ tag-order=as-written|sorted, create-reason=new|type-specific, \
 disabled-create=honoured|enabled, replace-omitted=kept|cleared, \
 probation-ends=any-2xx|200, changed-fields-separators=both|comma, \
 comment-pattern=insensitive|sensitive, comment-edit-revision=no|yes, \
-connection-failure=transient|enduring, probation-holds=yes|no";
+connection-failure=transient|enduring, probation-holds=yes|no, \
+unknown-org=envelope|text|html, missing-scope=401|403, refusal-body=envelope|empty, \
+unavailable-body=envelope|html|empty";
 
 impl Variants {
     /// Parses `name=value,...`; `Err` names what is wrong and what is known.
@@ -286,6 +379,12 @@ impl Variants {
                     set(&mut v.connection_failure_transient, false)
                 }
                 Some(("probation-holds", b)) => yes_no(&mut v.probation_holds, b),
+                Some(("unknown-org", x)) => pick(&mut v.unknown_org, UnknownOrganization::NAMED, x),
+                Some(("missing-scope", x)) => pick(&mut v.missing_scope, MissingScope::NAMED, x),
+                Some(("refusal-body", x)) => pick(&mut v.refusal_body, RefusalBody::NAMED, x),
+                Some(("unavailable-body", x)) => {
+                    pick(&mut v.unavailable_body, UnavailableBody::NAMED, x)
+                }
                 _ => false,
             };
             if !ok {
@@ -315,6 +414,15 @@ fn set<T>(slot: &mut T, value: T) -> bool {
     true
 }
 
+/// Sets `slot` to the value `values` names `text`; `false` for no value.
+fn pick<T: Copy>(slot: &mut T, values: &[(&str, T)], text: &str) -> bool {
+    values
+        .iter()
+        .find(|(name, _)| *name == text)
+        .map(|(_, value)| *slot = *value)
+        .is_some()
+}
+
 fn yes_no(slot: &mut bool, text: &str) -> bool {
     match text {
         "yes" => set(slot, true),
@@ -340,7 +448,8 @@ mod tests {
              suppress-hooks=no, hook-redirects=follow, errors=opaque, hook-values=strings, hook-identities=name, tag-order=sorted, \
              create-reason=type-specific, disabled-create=enabled, replace-omitted=cleared, \
              probation-ends=200, changed-fields-separators=comma, comment-pattern=sensitive, \
-             comment-edit-revision=yes,connection-failure=enduring,probation-holds=no",
+             comment-edit-revision=yes,connection-failure=enduring,probation-holds=no, \
+             unknown-org=html, missing-scope=403, refusal-body=empty, unavailable-body=empty",
         )
         .unwrap();
         assert_eq!(all.wiql_unordered, UnorderedWiql::IdDescending);
@@ -358,6 +467,20 @@ mod tests {
         assert!(!all.comment_pattern_ignores_case && all.comment_edit_revision);
         assert!(!all.connection_failure_transient && !all.probation_holds);
         assert_eq!(
+            (
+                all.unknown_org,
+                all.missing_scope,
+                all.refusal_body,
+                all.unavailable_body
+            ),
+            (
+                UnknownOrganization::Html,
+                MissingScope::Forbidden,
+                RefusalBody::Empty,
+                UnavailableBody::Empty
+            )
+        );
+        assert_eq!(
             (all.hook_values, all.hook_identities),
             (HookValues::Strings, HookIdentities::Name)
         );
@@ -370,6 +493,8 @@ mod tests {
             "hook-values=numbers",
             "probation-ends=201",
             "comment-edit-revision=maybe",
+            "unknown-org=json",
+            "missing-scope=402",
         ] {
             assert!(Variants::parse(bad).unwrap_err().contains(bad), "{bad}");
         }

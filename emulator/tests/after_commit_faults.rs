@@ -50,6 +50,16 @@ fn a_write_hit_by_error_after_commit_is_answered_by_a_gateway_error_but_committe
                 .starts_with("text/html"),
             "the front door's page, not ADO's JSON"
         );
+        // The text Learn quotes from Azure Front Door's page
+        // (`faults::front_door_error`).
+        assert!(
+            answer.text().contains("Our services aren't available right now")
+                && answer
+                    .text()
+                    .contains("We're working to restore all services as soon as possible. Please check back soon."),
+            "{}",
+            answer.text()
+        );
         statuses.push(answer.status);
     }
     statuses.sort_unstable();

@@ -8,12 +8,15 @@ mod receiver;
 use std::time::Duration;
 
 use ado_emulator::EmulatorConfig;
+use ado_emulator::faults::Faults;
 use ado_emulator::hooks::HookSettings;
 use ado_emulator::seed;
+use ado_emulator::server::ServerRelease;
 use ado_emulator::variants::{
-    BatchVerbs, CreateReason, ErrorTexts, HookIdentities, HookValues, UnorderedWiql, Variants,
+    BatchVerbs, CreateReason, ErrorTexts, HookIdentities, HookValues, MissingScope, RefusalBody,
+    UnavailableBody, UnknownOrganization, UnorderedWiql, Variants,
 };
-use common::{Client, field, title};
+use common::{Answer, Client, basic, field, title};
 use receiver::Receiver;
 use serde_json::{Value, json};
 
@@ -759,6 +762,176 @@ fn editing_and_deleting_a_comment_add_revisions_only_when_the_setting_says_so() 
         // An edit or a delete writes no System.History of its own.
         if yes {
             assert!(last["fields"].get("System.History").is_none());
+        }
+    }
+}
+
+/// The default settings with one changed by `set`.
+fn with(set: impl FnOnce(&mut Variants)) -> Variants {
+    let mut v = Variants::default();
+    set(&mut v);
+    v
+}
+
+/// `method url` with `authorization` and the suppress header a client sends.
+fn call_as(
+    c: &Client,
+    method: &str,
+    url: &str,
+    authorization: &str,
+    body: Option<&Value>,
+) -> Answer {
+    let request = ureq::http::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("Authorization", authorization)
+        .header("X-TFS-FedAuthRedirect", "Suppress")
+        .header("Content-Type", "application/json-patch+json");
+    let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    let mut response = c
+        .agent
+        .run(request.body(bytes).expect("request"))
+        .expect("the emulator answers");
+    Answer {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        bytes: response.body_mut().read_to_vec().unwrap_or_default(),
+    }
+}
+
+fn content_type(answer: &Answer) -> String {
+    answer
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn an_unknown_organization_is_404_in_the_shape_the_setting_says() {
+    for shape in UnknownOrganization::all() {
+        let c = under(with(|v| v.unknown_org = shape));
+        let org = format!("{}/no-such-org", c.emu.base_url());
+        for url in [
+            format!("{org}/_apis/connectionData"),
+            format!("{org}/_apis/projects?api-version=7.1"),
+            format!("{org}/_apis/wit/workitems/1?api-version=7.1"),
+            format!("{org}/_apis/resourceAreas"),
+        ] {
+            let answer = c.get(&url);
+            assert_eq!(answer.status, 404, "{shape:?} {url}: {}", answer.text());
+            let ct = content_type(&answer);
+            match shape {
+                UnknownOrganization::Envelope => {
+                    let message = answer.json()["message"].as_str().unwrap().to_string();
+                    assert!(message.contains("no-such-org"), "{message}");
+                    assert!(
+                        !message.starts_with("VS800075") && !message.starts_with("TF"),
+                        "no code public answers give a missing project: {message}"
+                    );
+                }
+                UnknownOrganization::Text => {
+                    assert!(ct.starts_with("text/plain"), "{ct}");
+                    assert_eq!(answer.text(), "The resource cannot be found.");
+                }
+                UnknownOrganization::Html => {
+                    assert!(ct.starts_with("text/html"), "{ct}");
+                    assert!(answer.text().contains("404"), "{}", answer.text());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_missing_scope_is_refused_with_the_status_and_body_the_settings_say() {
+    let settings = MissingScope::all().flat_map(|s| RefusalBody::all().map(move |b| (s, b)));
+    for (scope, body) in settings {
+        let c = under(with(|v| (v.missing_scope, v.refusal_body) = (scope, body)));
+        let status = match scope {
+            MissingScope::Unauthorized => 401,
+            MissingScope::Forbidden => 403,
+        };
+        let refused = [
+            ("GET", "workitemtypes", seed::PAT_NO_WORK_SCOPE, None),
+            (
+                "POST",
+                "workitems/$Task",
+                ado_emulator::setup::PAT_WORK_READ,
+                Some(json!([title("refused")])),
+            ),
+        ];
+        for (method, route, pat, ops) in &refused {
+            let url = format!("{}/_apis/wit/{route}?api-version=7.1", c.agile());
+            let answer = call_as(&c, method, &url, &basic(pat), ops.as_ref());
+            let shown = format!("{scope:?} {body:?} {method} {route}: {}", answer.text());
+            assert_eq!(answer.status, status, "{shown}");
+            match body {
+                RefusalBody::Envelope => assert_eq!(answer.code(), "TF400813", "{shown}"),
+                RefusalBody::Empty => assert!(answer.bytes.is_empty(), "{shown}"),
+            }
+        }
+        assert!(
+            c.emu.work_item(1).is_none(),
+            "the refused write saved nothing"
+        );
+        let projects = call_as(
+            &c,
+            "GET",
+            &format!("{}/_apis/projects?api-version=7.1", c.org()),
+            &basic(seed::PAT_NO_WORK_SCOPE),
+            None,
+        );
+        assert_eq!(
+            projects.status, 200,
+            "the scope it has still reads projects"
+        );
+    }
+}
+
+#[test]
+fn a_bearer_token_on_azure_devops_server_is_refused_with_the_body_the_setting_says() {
+    for body in RefusalBody::all() {
+        let server = EmulatorConfig::server(ServerRelease::Server2022Update1);
+        let c = Client::with(server.with_variants(with(|v| v.refusal_body = body)));
+        let answer = call_as(
+            &c,
+            "GET",
+            &format!("{}/_apis/connectionData", c.org()),
+            "Bearer some-entra-token",
+            None,
+        );
+        assert_eq!(answer.status, 401, "{body:?}");
+        match body {
+            RefusalBody::Envelope => assert_eq!(answer.code(), "TF400813"),
+            RefusalBody::Empty => assert!(answer.bytes.is_empty(), "{}", answer.text()),
+        }
+    }
+}
+
+#[test]
+fn an_injected_503_has_the_body_the_setting_says_and_retry_after() {
+    for shape in UnavailableBody::all() {
+        let c = under(with(|v| v.unavailable_body = shape));
+        c.emu.set_faults(Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        });
+        let answer = c.get(&format!("{}/_apis/projects?api-version=7.1", c.org()));
+        assert_eq!(answer.status, 503, "{shape:?}");
+        assert!(answer.headers.get("retry-after").is_some(), "{shape:?}");
+        match shape {
+            UnavailableBody::Envelope => assert!(answer.json()["typeKey"].is_string()),
+            UnavailableBody::Html => {
+                assert!(content_type(&answer).starts_with("text/html"));
+                assert!(
+                    answer
+                        .text()
+                        .contains("Our services aren't available right now")
+                );
+            }
+            UnavailableBody::Empty => assert!(answer.bytes.is_empty(), "{}", answer.text()),
         }
     }
 }

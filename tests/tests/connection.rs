@@ -2,8 +2,31 @@
 
 use crate::common;
 
+use ado_emulator::faults::Faults;
+use ado_emulator::server::ServerRelease;
+use ado_emulator::variants::{RefusalBody, UnavailableBody, UnknownOrganization, Variants};
+use ado_emulator::{Emulator, EmulatorConfig};
 use common::*;
 use ticketing_runtime::{CallError, ConnectorError, Credentials};
+
+/// The environment's settings (`ADO_EMULATOR_VARIANTS`) with one changed by `set`.
+fn settings(set: impl FnOnce(&mut Variants)) -> Variants {
+    let mut v = Variants::from_env();
+    set(&mut v);
+    v
+}
+
+/// An emulator under `variants`.
+fn emulator_under(variants: Variants) -> Emulator {
+    Emulator::start(
+        EmulatorConfig {
+            variants,
+            ..EmulatorConfig::default()
+        }
+        .with_local_receivers(),
+    )
+    .expect("the emulator starts")
+}
 
 #[test]
 fn test_connection_with_pat_reports_identity_project_and_process() {
@@ -142,15 +165,83 @@ fn pat_without_work_item_scope_is_forbidden_naming_the_scope() {
     }
 }
 
+/// ADO answers an unknown organization 404 (Azure/azure-cli#32897); its
+/// body no public answer shows, so every plausible shape is tried
+/// (`unknown-org`, emulator/FIDELITY.md row 51): the connector must name
+/// the organization and the URL's shape from the status alone.
 #[test]
-fn unknown_organization_is_not_found_explaining_the_url() {
-    let emu = emulator();
-    let mut conn = pat_connection(&emu);
-    conn.base_url = format!("{}/no-such-org", emu.base_url());
-    match host().test_connection(&conn) {
-        Err(CallError::Connector(ConnectorError::NotFound(p))) => {
-            assert!(p.message.contains("no-such-org"), "{}", p.message);
+fn unknown_organization_is_not_found_explaining_the_url_whatever_the_404_body() {
+    for shape in UnknownOrganization::all() {
+        let emu = emulator_under(settings(|v| v.unknown_org = shape));
+        let mut conn = pat_connection(&emu);
+        conn.base_url = format!("{}/no-such-org", emu.base_url());
+        match host().test_connection(&conn) {
+            Err(CallError::Connector(ConnectorError::NotFound(p))) => {
+                let named = p.message.contains("no-such-org")
+                    && p.remediation
+                        .contains("https://dev.azure.com/{organization}");
+                let clean = !p.message.contains('<') && !format!("{p:?}").contains(seed::PAT);
+                assert!(
+                    named && clean,
+                    "{shape:?}: named, no markup, no secret: {p:?}"
+                );
+            }
+            other => panic!("{shape:?}: expected not found, got {other:?}"),
         }
-        other => panic!("expected not found, got {other:?}"),
+    }
+}
+
+/// Azure DevOps Server takes no Entra token (Learn, "Use personal access
+/// tokens"); the body of its 401 no public answer shows, so both plausible
+/// ones are tried (`refusal-body`, emulator/FIDELITY.md row 33).
+#[test]
+fn an_entra_token_on_azure_devops_server_is_unauthorized_whatever_the_401_body() {
+    for body in RefusalBody::all() {
+        let server = EmulatorConfig::server(ServerRelease::Server2022Update1);
+        let emu = Emulator::start(server.with_variants(settings(|v| v.refusal_body = body)))
+            .expect("the emulator starts");
+        let mut conn = pat_connection(&emu);
+        conn.credentials = Credentials::AccessToken("an-entra-access-token-123".into());
+        match host().test_connection(&conn) {
+            Err(CallError::Connector(ConnectorError::Unauthorized(p))) => {
+                assert!(
+                    p.message.contains("401") || p.message.contains("TF400813"),
+                    "{body:?}: {}",
+                    p.message
+                );
+                assert!(
+                    !format!("{p:?}").contains("an-entra-access-token-123"),
+                    "{body:?}: the token never shows: {p:?}"
+                );
+            }
+            other => panic!("{body:?}: expected unauthorized, got {other:?}"),
+        }
+    }
+}
+
+/// A 503 ADO gives before the call runs: its body no public answer shows,
+/// so each plausible shape is tried (`unavailable-body`, emulator/FIDELITY.md
+/// rows 63 and 65). The connection test retries it, then reports the status
+/// as a remote error, without page markup, and writes nothing.
+#[test]
+fn service_unavailable_is_reported_by_status_whatever_the_503_body() {
+    for shape in UnavailableBody::all() {
+        let emu = emulator_under(settings(|v| v.unavailable_body = shape));
+        emu.set_faults(Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        });
+        match host().test_connection(&pat_connection(&emu)) {
+            Err(CallError::Connector(ConnectorError::Remote(r))) => {
+                assert_eq!(r.status, 503, "{shape:?}: {r:?}");
+                assert!(!r.message.contains('<'), "{shape:?}: no page markup: {r:?}");
+            }
+            other => panic!("{shape:?}: expected a remote 503, got {other:?}"),
+        }
+        emu.set_faults(Faults::default());
+        assert!(emu.work_item(1).is_none(), "{shape:?}: nothing was written");
+        host()
+            .test_connection(&pat_connection(&emu))
+            .unwrap_or_else(|e| panic!("{shape:?}: passes once ADO answers again: {e:?}"));
     }
 }

@@ -16,11 +16,9 @@ use crate::state::Emu;
 /// Organization names are case-insensitive in ADO.
 pub fn org_caller(emu: &Emu, org: &str, headers: &HeaderMap) -> Result<Caller, Response> {
     if !org.eq_ignore_ascii_case(&emu.organization) {
-        // [unverified] the exact 404 text for an unknown organization.
-        return Err(envelope(
-            StatusCode::NOT_FOUND,
-            &format!("VS800075: The organization '{org}' could not be found."),
-            "HostNotFoundException",
+        return Err(crate::errors::unknown_organization(
+            emu.variants.unknown_org,
+            org,
         ));
     }
     authenticate(emu, headers)

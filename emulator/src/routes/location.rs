@@ -283,10 +283,9 @@ fn known_org(emu: &Emu, org: &str) -> Result<(), Response> {
         Ok(())
     } else {
         // The same answer as any other route of an unknown organization.
-        Err(envelope(
-            StatusCode::NOT_FOUND,
-            &format!("VS800075: The organization '{org}' could not be found."),
-            "HostNotFoundException",
+        Err(crate::errors::unknown_organization(
+            emu.variants.unknown_org,
+            org,
         ))
     }
 }

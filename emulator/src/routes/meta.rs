@@ -24,14 +24,10 @@ pub fn wit_project(
     let caller = org_caller(emu, org, headers)?;
     let project = project_or_404(emu, project)?.clone();
     if caller.scope == Scope::ProjectRead {
-        // [unverified] ADO's answer to a PAT without vso.work on a work item route.
-        return Err(envelope(
-            StatusCode::UNAUTHORIZED,
-            &format!(
-                "TF400813: The user '{}' is not authorized to access this resource.",
-                caller.identity.id
-            ),
-            "UnauthorizedRequestException",
+        // The scope's refusal (`errors::scope_refused`, its sources there).
+        return Err(crate::errors::scope_refused(
+            &emu.variants,
+            &caller.identity.id,
         ));
     }
     Ok((caller, project))
