@@ -213,6 +213,13 @@ fn an_entra_token_on_azure_devops_server_is_unauthorized_whatever_the_401_body()
                     !format!("{p:?}").contains("an-entra-access-token-123"),
                     "{body:?}: the token never shows: {p:?}"
                 );
+                assert!(
+                    p.remediation
+                        .contains("does not accept Microsoft Entra ID tokens")
+                        && p.remediation.contains("personal access token"),
+                    "{body:?}: Server takes no Entra token, so the fix is a PAT: {}",
+                    p.remediation
+                );
             }
             other => panic!("{body:?}: expected unauthorized, got {other:?}"),
         }

@@ -127,7 +127,7 @@ fn is_json(response: &HttpResponse) -> bool {
 fn auth_remediation(credentials: &Credentials) -> &'static str {
     match credentials {
         Credentials::Pat(_) => {
-            "the personal access token is wrong, expired, revoked or made for another organization: create a new one in this organization (User settings → Personal access tokens) with the Work Items (Read & write) scope"
+            "the personal access token is wrong, expired, revoked, made for another organization, or lacks a scope this call needs (a token without Work Items is refused with the same 401): create a new one in this organization (User settings → Personal access tokens) with the Work Items (Read & write) scope"
         }
         Credentials::AccessToken(_) => {
             "the access token is invalid or expired: obtain a new one for the Azure DevOps resource (499b84ac-1321-427f-aa17-267ca6975798)"

@@ -540,3 +540,18 @@ fn a_timeout_or_reset_is_uncertain_and_a_refusal_is_not() {
         message: "bad".into()
     }));
 }
+
+/// Public reports show a PAT without the scope a route needs refused with
+/// the same 401 as a wrong one (emulator/FIDELITY.md, `missing-scope`), so
+/// the advice of a 401 on any call names the scope among the causes.
+#[test]
+fn a_401_to_a_personal_access_token_names_a_missing_scope_among_the_causes() {
+    match error_of_get(envelope(401, "Unauthorized", "UnauthorizedException")) {
+        ConnectorError::Unauthorized(p) => assert!(
+            p.remediation.contains("lacks a scope") && p.remediation.contains("Work Items"),
+            "{}",
+            p.remediation
+        ),
+        other => panic!("{other:?}"),
+    }
+}

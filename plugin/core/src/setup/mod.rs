@@ -7,7 +7,7 @@ use crate::connection::project::ProjectRef;
 use crate::env::Method;
 use crate::error::{ConnectorError, Issue, Problem};
 use crate::model::Credentials;
-use crate::target::{API_VERSION, Target, segment};
+use crate::target::{API_VERSION, Deployment, Target, segment};
 
 pub mod step;
 pub use step::Step;
@@ -29,7 +29,7 @@ pub fn refused_by_organization(
     refused: Problem,
 ) -> ConnectorError {
     let org = target.organization();
-    ConnectorError::Unauthorized(match credentials {
+    let mut problem = match credentials {
         Credentials::ClientCredentials { .. } | Credentials::RefreshToken { .. } => {
             Step::OrganizationMember.problem(
                 format!("Entra ID issued a token, but organization `{org}` refused it ({})", refused.message),
@@ -44,8 +44,20 @@ pub fn refused_by_organization(
             "the token is wrong, expired, revoked or made for another organization: create a new personal access token in this organization (User settings → Personal access tokens) with the Work Items (Read & write) scope",
         ),
         Credentials::AccessToken(_) => refused,
-    })
+    };
+    // Azure DevOps Server authenticates personal access tokens and Windows
+    // accounts; Microsoft Entra ID tokens are for Azure DevOps Services
+    // only. A URL that is not dev.azure.com or *.visualstudio.com is a
+    // Server, or Services behind a name of its own: both fixes are named.
+    if target.deployment() == Deployment::Server && !matches!(credentials, Credentials::Pat(_)) {
+        problem.remediation.push_str(SERVER_TAKES_NO_ENTRA_TOKEN);
+    }
+    ConnectorError::Unauthorized(problem)
 }
+
+/// The fix for an Entra ID token sent to a URL that may be an Azure DevOps
+/// Server, appended to the Services fix.
+pub const SERVER_TAKES_NO_ENTRA_TOKEN: &str = "; if this URL is an Azure DevOps Server, which does not accept Microsoft Entra ID tokens, connect with a personal access token made on that server (User settings → Personal access tokens) with the Work Items (Read & write) scope";
 
 /// Step 5: Azure DevOps' own spelling of the organization, read from the
 /// project URL it returned, must be the one in the configured URL (links,
