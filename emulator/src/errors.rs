@@ -47,6 +47,17 @@ fn type_name(type_key: &str) -> String {
         "VssPropertyValidationException" => "Microsoft.VisualStudio.Services.Common.VssPropertyValidationException, Microsoft.VisualStudio.Services.Common".into(),
         "VssInvalidPreviewVersionException" => "Microsoft.VisualStudio.Services.WebApi.VssInvalidPreviewVersionException, Microsoft.VisualStudio.Services.WebApi".into(),
         "RequestBlockedException" => "Microsoft.TeamFoundation.Framework.Server.RequestBlockedException, Microsoft.TeamFoundation.Framework.Server".into(),
+        // The service hooks' exceptions of Microsoft's .NET client
+        // (`Microsoft.VisualStudio.Services.ServiceHooks.WebApi`, each
+        // class's `ExceptionMapping`, as decompiled in mjwrona/decompiled).
+        "SubscriptionNotFoundException"
+        | "PublisherNotFoundException"
+        | "ConsumerNotFoundException"
+        | "ConsumerActionNotFoundException"
+        | "PublisherEventTypeNotFoundException"
+        | "NotificationNotFoundException" => format!(
+            "Microsoft.VisualStudio.Services.ServiceHooks.WebApi.{type_key}, Microsoft.VisualStudio.Services.ServiceHooks.WebApi"
+        ),
         _ => format!("Microsoft.TeamFoundation.{type_key}, Microsoft.TeamFoundation.Server.Core"),
     }
 }

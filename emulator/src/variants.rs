@@ -148,6 +148,41 @@ pub enum UnavailableBody {
     Empty,
 }
 
+/// What answers a GET, PUT or DELETE of a service-hook subscription id no
+/// subscription has. No answer captured from Azure DevOps Services is
+/// public. Azure DevOps Server 2022's code, as a third party decompiled it
+/// (mjwrona/decompiled: `HooksPublisherSubscriptionsController`,
+/// `ServiceHooksService.GetSubscription`, `ServiceHooksPublisherControllerBase`),
+/// reads the subscription first on all three verbs and answers its
+/// `SubscriptionNotFoundException` with 404; the exception's type key and
+/// message are those of Microsoft's .NET client
+/// (`Microsoft.VisualStudio.Services.ServiceHooks.WebApi`: its
+/// `ExceptionMapping` and the resource `Error_NoSubscriptionWithId`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissingSubscription {
+    /// 404, ADO's envelope: "No subscription could be found with id {id}.",
+    /// `typeKey` `SubscriptionNotFoundException` (the emulator's reading,
+    /// Server 2022's code).
+    #[default]
+    Envelope,
+    /// 404, `text/plain` "The resource cannot be found." (the 404 ADO's
+    /// hosts give a path they route nowhere: microsoft/coe-starter-kit#3384).
+    Text,
+    /// 400 with the same envelope, as ADO answers other arguments it refuses.
+    BadRequest,
+}
+
+/// What a DELETE of a subscription id no subscription has answers: the
+/// missing subscription's answer (`MissingSubscription`; Server 2022's
+/// `DeleteSubscription` reads the subscription first), or 204 as for one
+/// it deleted (a DELETE that is idempotent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissingSubscriptionDelete {
+    #[default]
+    AsMissing,
+    NoContent,
+}
+
 /// A setting's values by name, the default first: what `parse` reads and
 /// what a test walks to run under every value (`all`).
 macro_rules! named {
@@ -168,6 +203,8 @@ named!(UnknownOrganization: "envelope" => Envelope, "text" => Text, "html" => Ht
 named!(MissingScope: "401" => Unauthorized, "403" => Forbidden);
 named!(RefusalBody: "envelope" => Envelope, "empty" => Empty);
 named!(UnavailableBody: "envelope" => Envelope, "html" => Html, "empty" => Empty);
+named!(MissingSubscription: "envelope" => Envelope, "text" => Text, "400" => BadRequest);
+named!(MissingSubscriptionDelete: "as-get" => AsMissing, "204" => NoContent);
 
 /// Every unsettled behaviour with a setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,6 +292,10 @@ pub struct Variants {
     pub refusal_body: RefusalBody,
     /// `unavailable-body=envelope|html|empty`.
     pub unavailable_body: UnavailableBody,
+    /// `missing-subscription=envelope|text|400`.
+    pub missing_subscription: MissingSubscription,
+    /// `missing-subscription-delete=as-get|204`.
+    pub missing_subscription_delete: MissingSubscriptionDelete,
 }
 
 impl Default for Variants {
@@ -287,6 +328,8 @@ impl Default for Variants {
             missing_scope: MissingScope::Unauthorized,
             refusal_body: RefusalBody::Envelope,
             unavailable_body: UnavailableBody::Envelope,
+            missing_subscription: MissingSubscription::Envelope,
+            missing_subscription_delete: MissingSubscriptionDelete::AsMissing,
         }
     }
 }
@@ -303,7 +346,8 @@ probation-ends=any-2xx|200, changed-fields-separators=both|comma, \
 comment-pattern=insensitive|sensitive, comment-edit-revision=no|yes, \
 connection-failure=transient|enduring, probation-holds=yes|no, \
 unknown-org=envelope|text|html, missing-scope=401|403, refusal-body=envelope|empty, \
-unavailable-body=envelope|html|empty";
+unavailable-body=envelope|html|empty, missing-subscription=envelope|text|400, \
+missing-subscription-delete=as-get|204";
 
 impl Variants {
     /// Parses `name=value,...`; `Err` names what is wrong and what is known.
@@ -385,6 +429,14 @@ impl Variants {
                 Some(("unavailable-body", x)) => {
                     pick(&mut v.unavailable_body, UnavailableBody::NAMED, x)
                 }
+                Some(("missing-subscription", x)) => {
+                    pick(&mut v.missing_subscription, MissingSubscription::NAMED, x)
+                }
+                Some(("missing-subscription-delete", x)) => pick(
+                    &mut v.missing_subscription_delete,
+                    MissingSubscriptionDelete::NAMED,
+                    x,
+                ),
                 _ => false,
             };
             if !ok {
@@ -449,7 +501,8 @@ mod tests {
              create-reason=type-specific, disabled-create=enabled, replace-omitted=cleared, \
              probation-ends=200, changed-fields-separators=comma, comment-pattern=sensitive, \
              comment-edit-revision=yes,connection-failure=enduring,probation-holds=no, \
-             unknown-org=html, missing-scope=403, refusal-body=empty, unavailable-body=empty",
+             unknown-org=html, missing-scope=403, refusal-body=empty, unavailable-body=empty, \
+             missing-subscription=400, missing-subscription-delete=204",
         )
         .unwrap();
         assert_eq!(all.wiql_unordered, UnorderedWiql::IdDescending);
@@ -481,6 +534,13 @@ mod tests {
             )
         );
         assert_eq!(
+            (all.missing_subscription, all.missing_subscription_delete),
+            (
+                MissingSubscription::BadRequest,
+                MissingSubscriptionDelete::NoContent
+            )
+        );
+        assert_eq!(
             (all.hook_values, all.hook_identities),
             (HookValues::Strings, HookIdentities::Name)
         );
@@ -495,6 +555,8 @@ mod tests {
             "comment-edit-revision=maybe",
             "unknown-org=json",
             "missing-scope=402",
+            "missing-subscription=410",
+            "missing-subscription-delete=200",
         ] {
             assert!(Variants::parse(bad).unwrap_err().contains(bad), "{bad}");
         }

@@ -689,16 +689,76 @@ fn resource_details_and_messages_follow_the_consumer_inputs() {
     assert!(body.get("detailedMessage").is_none());
 }
 
-#[test]
-fn diagnostics_and_catalog_answer_in_the_samples_shape() {
+/// A fast emulator with one `workitem.created` subscription, and its id.
+fn fast_with_a_subscription() -> (Client, String) {
     let c = fast();
-    let sub = subscribe(
+    let body = subscribe(
         &c,
         "workitem.created",
         json!({}),
         json!({"url": "https://x.example/h"}),
     );
-    let id = sub["id"].as_str().unwrap();
+    let id = body["id"].as_str().unwrap().to_string();
+    (c, id)
+}
+
+/// Unknown catalog entries are 404 with the texts and type keys of
+/// Microsoft's .NET client (`ServiceHooksWebApiResources`, its exceptions;
+/// FIDELITY.md row 46), each naming what is unknown.
+#[test]
+fn unknown_publishers_consumers_actions_event_types_and_notifications_are_404_naming_them() {
+    let (c, id) = fast_with_a_subscription();
+    let id = id.as_str();
+    let hooks = format!("{}/_apis/hooks", c.org());
+    for (route, message, type_key) in [
+        (
+            "publishers/jenkins",
+            "No publisher could be found with id \"jenkins\".",
+            "PublisherNotFoundException",
+        ),
+        (
+            "publishers/tfs/eventTypes/build.complete",
+            "No publisher event type could be found with id \"build.complete\" for publisher \"tfs\".",
+            "PublisherEventTypeNotFoundException",
+        ),
+        (
+            "consumers/slack",
+            "No consumer could be found with id \"slack\".",
+            "ConsumerNotFoundException",
+        ),
+        (
+            "consumers/webHooks/actions/postMessage",
+            "No consumer action could be found with id \"postMessage\" for consumer \"webHooks\".",
+            "ConsumerActionNotFoundException",
+        ),
+        (
+            &format!("subscriptions/{id}/notifications/4242"),
+            "Could not find notification with id \"4242\".",
+            "NotificationNotFoundException",
+        ),
+    ] {
+        let answer = c.get(&format!("{hooks}/{route}?api-version=7.1"));
+        assert_eq!(answer.status, 404, "{route}: {}", answer.text());
+        let e = answer.json();
+        assert_eq!(
+            (e["message"].as_str(), e["typeKey"].as_str()),
+            (Some(message), Some(type_key)),
+            "{route}"
+        );
+        assert_eq!(
+            e["typeName"],
+            format!(
+                "Microsoft.VisualStudio.Services.ServiceHooks.WebApi.{type_key}, Microsoft.VisualStudio.Services.ServiceHooks.WebApi"
+            ),
+            "{route}"
+        );
+    }
+}
+
+#[test]
+fn diagnostics_and_catalog_answer_in_the_samples_shape() {
+    let (c, id) = fast_with_a_subscription();
+    let id = id.as_str();
     let put = c.json(
         "PUT",
         &format!(

@@ -13,8 +13,9 @@ use ado_emulator::hooks::HookSettings;
 use ado_emulator::seed;
 use ado_emulator::server::ServerRelease;
 use ado_emulator::variants::{
-    BatchVerbs, CreateReason, ErrorTexts, HookIdentities, HookValues, MissingScope, RefusalBody,
-    UnavailableBody, UnknownOrganization, UnorderedWiql, Variants,
+    BatchVerbs, CreateReason, ErrorTexts, HookIdentities, HookValues, MissingScope,
+    MissingSubscription, MissingSubscriptionDelete, RefusalBody, UnavailableBody,
+    UnknownOrganization, UnorderedWiql, Variants,
 };
 use common::{Answer, Client, basic, field, title};
 use receiver::Receiver;
@@ -933,5 +934,71 @@ fn an_injected_503_has_the_body_the_setting_says_and_retry_after() {
             }
             UnavailableBody::Empty => assert!(answer.bytes.is_empty(), "{}", answer.text()),
         }
+    }
+}
+
+/// A subscription id no subscription has (FIDELITY.md row 45): GET, PUT,
+/// the diagnostics route and DELETE answer it in the shape
+/// `missing-subscription` says, DELETE as 204 under
+/// `missing-subscription-delete=204`; the subscriptions that exist are
+/// untouched.
+#[test]
+fn a_missing_subscription_is_answered_in_the_shape_the_settings_say() {
+    let settings = MissingSubscription::all()
+        .flat_map(|m| MissingSubscriptionDelete::all().map(move |d| (m, d)));
+    for (missing, delete) in settings {
+        let c = under(with(|v| {
+            (v.missing_subscription, v.missing_subscription_delete) = (missing, delete)
+        }));
+        let kept = subscribe(&c, "workitem.created", "https://secops.example/hooks/1");
+        let gone = subscribe(&c, "workitem.updated", "https://secops.example/hooks/1");
+        let body = c.get(&subscription_url(&c, &gone)).json();
+        assert_eq!(c.delete(&subscription_url(&c, &gone)).status, 204);
+
+        let diagnostics = format!(
+            "{}/_apis/hooks/subscriptions/{gone}/diagnostics?api-version=7.1",
+            c.org()
+        );
+        let answers = [
+            ("GET", c.get(&subscription_url(&c, &gone))),
+            ("PUT", c.json("PUT", &subscription_url(&c, &gone), &body)),
+            ("GET diagnostics", c.get(&diagnostics)),
+            ("DELETE", c.delete(&subscription_url(&c, &gone))),
+        ];
+        for (what, answer) in answers {
+            let shown = format!("{missing:?} {delete:?} {what}: {}", answer.text());
+            if what == "DELETE" && delete == MissingSubscriptionDelete::NoContent {
+                assert_eq!((answer.status, answer.bytes.len()), (204, 0), "{shown}");
+                continue;
+            }
+            match missing {
+                MissingSubscription::Envelope | MissingSubscription::BadRequest => {
+                    let status = if missing == MissingSubscription::Envelope {
+                        404
+                    } else {
+                        400
+                    };
+                    assert_eq!(answer.status, status, "{shown}");
+                    let e = answer.json();
+                    assert_eq!(
+                        e["message"],
+                        format!("No subscription could be found with id {gone}."),
+                        "{shown}"
+                    );
+                    assert_eq!(e["typeKey"], "SubscriptionNotFoundException", "{shown}");
+                    assert_eq!(
+                        e["typeName"],
+                        "Microsoft.VisualStudio.Services.ServiceHooks.WebApi.SubscriptionNotFoundException, Microsoft.VisualStudio.Services.ServiceHooks.WebApi",
+                        "{shown}"
+                    );
+                }
+                MissingSubscription::Text => {
+                    assert_eq!(answer.status, 404, "{shown}");
+                    assert!(content_type(&answer).starts_with("text/plain"), "{shown}");
+                    assert_eq!(answer.text(), "The resource cannot be found.");
+                }
+            }
+        }
+        assert_eq!(c.get(&subscription_url(&c, &kept)).status, 200);
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
@@ -20,6 +20,7 @@ use crate::hooks::subscriptions::{self, Subscription, notification_json};
 use crate::routes::core::org_caller;
 use crate::routes::params::{Q, bad_argument, org_wit_caller, param};
 use crate::state::Emu;
+use crate::variants::{MissingSubscription, MissingSubscriptionDelete};
 
 type S = State<Arc<Emu>>;
 
@@ -74,28 +75,73 @@ fn listed(list: Vec<Value>) -> Response {
     axum::Json(json!({"count": list.len(), "value": list})).into_response()
 }
 
-/// [unverified] code and text for a missing subscription.
-fn no_subscription(id: &str) -> Response {
-    envelope(
-        StatusCode::NOT_FOUND,
-        &format!("VS403418: The subscription {id} does not exist."),
-        "SubscriptionNotFoundException",
+/// An id no subscription has, on GET, PUT, DELETE and the routes under a
+/// subscription. Azure DevOps Server 2022's code (decompiled by a third
+/// party, mjwrona/decompiled: `ServiceHooksService.GetSubscription` throws
+/// `SubscriptionNotFoundException`, which `ServiceHooksPublisherControllerBase`
+/// and `ServiceHooksSvcControllerBase` answer with 404) and Microsoft's .NET
+/// client (the exception's `ExceptionMapping` type key; its message, the
+/// resource `Error_NoSubscriptionWithId`, "No subscription could be found
+/// with id {0}.", the id a GUID as .NET writes it) give the default;
+/// [unverified] that Azure DevOps Services answers the same: no captured
+/// answer is public, so each plausible shape is a setting
+/// (`variants::MissingSubscription`).
+fn no_subscription(emu: &Emu, id: &str) -> Response {
+    let message = format!(
+        "No subscription could be found with id {}.",
+        id.to_ascii_lowercase()
+    );
+    match emu.variants.missing_subscription {
+        MissingSubscription::Envelope => envelope(
+            StatusCode::NOT_FOUND,
+            &message,
+            "SubscriptionNotFoundException",
+        ),
+        MissingSubscription::Text => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "The resource cannot be found.",
+        )
+            .into_response(),
+        MissingSubscription::BadRequest => envelope(
+            StatusCode::BAD_REQUEST,
+            &message,
+            "SubscriptionNotFoundException",
+        ),
+    }
+}
+
+/// An unknown publisher, consumer, consumer action, event type or
+/// notification: the texts and type keys are the resources and exceptions
+/// of Microsoft's .NET client (`ServiceHooksWebApiResources`:
+/// `Error_PublisherNotFoundByIdFormat`, `Error_ConsumerNotFoundByIdFormat`,
+/// `Error_ConsumerActionNotFoundByIdFormat`,
+/// `Error_PublisherEventTypeNotFoundByIdFormat`,
+/// `Error_NotificationNotFoundByIdFormat`), Server 2022's controllers answer
+/// all but the event type's with 404 (as decompiled in mjwrona/decompiled).
+/// [unverified] code and text for an unknown publisher, consumer, action or event type.
+fn not_found(message: String, type_key: &str) -> Response {
+    envelope(StatusCode::NOT_FOUND, &message, type_key)
+}
+
+fn no_publisher(pid: &str) -> Response {
+    not_found(
+        format!("No publisher could be found with id \"{pid}\"."),
+        "PublisherNotFoundException",
     )
 }
 
-/// [unverified] code and text for an unknown publisher, consumer, action or event type.
-fn not_found(what: &str, id: &str) -> Response {
-    envelope(
-        StatusCode::NOT_FOUND,
-        &format!("VS403419: The {what} '{id}' does not exist."),
-        "ServiceHookNotFoundException",
+fn no_consumer(cid: &str) -> Response {
+    not_found(
+        format!("No consumer could be found with id \"{cid}\"."),
+        "ConsumerNotFoundException",
     )
 }
 
 fn find(emu: &Emu, id: &str) -> Result<Subscription, Response> {
     emu.hooks
         .subscription(id)
-        .ok_or_else(|| no_subscription(id))
+        .ok_or_else(|| no_subscription(emu, id))
 }
 
 /// `GET _apis/hooks/subscriptions?publisherId=&eventType=&consumerId=&consumerActionId=`.
@@ -174,7 +220,7 @@ async fn replace(
         .iter_mut()
         .find(|s| s.id.eq_ignore_ascii_case(&id))
     else {
-        return no_subscription(&id);
+        return no_subscription(&emu, &id);
     };
     subscriptions::replace(
         sub,
@@ -201,7 +247,11 @@ async fn delete(
     data.subscriptions
         .retain(|s| !s.id.eq_ignore_ascii_case(&id));
     if data.subscriptions.len() == before {
-        return no_subscription(&id);
+        drop(data);
+        return match emu.variants.missing_subscription_delete {
+            MissingSubscriptionDelete::AsMissing => no_subscription(&emu, &id),
+            MissingSubscriptionDelete::NoContent => StatusCode::NO_CONTENT.into_response(),
+        };
     }
     StatusCode::NO_CONTENT.into_response()
 }
@@ -255,7 +305,7 @@ async fn set_diagnostics(
         .iter_mut()
         .find(|s| s.id.eq_ignore_ascii_case(&id))
     else {
-        return no_subscription(&id);
+        return no_subscription(&emu, &id);
     };
     let mut stored = sub.diagnostics.as_object().cloned().unwrap_or_default();
     for key in ["deliveryResults", "deliveryTracing", "evaluationTracing"] {
@@ -330,7 +380,10 @@ async fn notification(
         .cloned();
     match found {
         Some(n) => axum::Json(notification_json(&emu, &sub, &n, true)).into_response(),
-        None => not_found("notification", &nid),
+        None => not_found(
+            format!("Could not find notification with id \"{nid}\"."),
+            "NotificationNotFoundException",
+        ),
     }
 }
 
@@ -348,7 +401,7 @@ async fn publisher(
         return r;
     }
     if !pid.eq_ignore_ascii_case("tfs") {
-        return not_found("publisher", &pid);
+        return no_publisher(&pid);
     }
     axum::Json(catalog::publisher(&org_url(&emu))).into_response()
 }
@@ -362,7 +415,7 @@ async fn event_types(
         return r;
     }
     if !pid.eq_ignore_ascii_case("tfs") {
-        return not_found("publisher", &pid);
+        return no_publisher(&pid);
     }
     listed(catalog::event_types(&org_url(&emu)))
 }
@@ -375,9 +428,17 @@ async fn event_type(
     if let Err(r) = org_caller(&emu, &org, &headers) {
         return r;
     }
-    match catalog::event_type(&org_url(&emu), &et).filter(|_| pid.eq_ignore_ascii_case("tfs")) {
+    if !pid.eq_ignore_ascii_case("tfs") {
+        return no_publisher(&pid);
+    }
+    match catalog::event_type(&org_url(&emu), &et) {
         Some(e) => axum::Json(e).into_response(),
-        None => not_found("event type", &et),
+        None => not_found(
+            format!(
+                "No publisher event type could be found with id \"{et}\" for publisher \"{pid}\"."
+            ),
+            "PublisherEventTypeNotFoundException",
+        ),
     }
 }
 
@@ -395,7 +456,7 @@ async fn consumer(
         return r;
     }
     if !cid.eq_ignore_ascii_case("webHooks") {
-        return not_found("consumer", &cid);
+        return no_consumer(&cid);
     }
     axum::Json(catalog::consumer(&org_url(&emu))).into_response()
 }
@@ -409,7 +470,7 @@ async fn actions(
         return r;
     }
     if !cid.eq_ignore_ascii_case("webHooks") {
-        return not_found("consumer", &cid);
+        return no_consumer(&cid);
     }
     listed(vec![catalog::action(&org_url(&emu))])
 }
@@ -422,8 +483,14 @@ async fn action(
     if let Err(r) = org_caller(&emu, &org, &headers) {
         return r;
     }
-    if !cid.eq_ignore_ascii_case("webHooks") || !aid.eq_ignore_ascii_case("httpRequest") {
-        return not_found("consumer action", &aid);
+    if !cid.eq_ignore_ascii_case("webHooks") {
+        return no_consumer(&cid);
+    }
+    if !aid.eq_ignore_ascii_case("httpRequest") {
+        return not_found(
+            format!("No consumer action could be found with id \"{aid}\" for consumer \"{cid}\"."),
+            "ConsumerActionNotFoundException",
+        );
     }
     axum::Json(catalog::action(&org_url(&emu))).into_response()
 }
