@@ -184,7 +184,11 @@ pub(crate) fn start(
         .name("plugin-optimizing-compile".into())
         .spawn(move || {
             let started = Instant::now();
-            let compiled = optimized(optimizing, &bytes, &options)
+            // Dropped however the compile ends, a panic included, so a
+            // waiting `settle` or drop never waits for a switch that will
+            // not come.
+            let mut done = Finish(switch, None);
+            done.1 = optimized(optimizing, &bytes, &options)
                 .inspect(|_| {
                     tracing::info!(
                         seconds = started.elapsed().as_secs_f64(),
@@ -193,9 +197,18 @@ pub(crate) fn start(
                 })
                 .inspect_err(|e| tracing::warn!("the plugin keeps its baseline code: {e:#}"))
                 .ok();
-            switch.finish(compiled);
         })?;
     Ok((tiers, Some(thread)))
+}
+
+/// Ends a pending switch when dropped: to the optimised code it holds, or
+/// none (the baseline code stays).
+struct Finish(Arc<Tiers>, Option<Compiled>);
+
+impl Drop for Finish {
+    fn drop(&mut self) {
+        self.0.finish(self.1.take());
+    }
 }
 
 /// Cranelift's code, from the cache directory or compiled (and stored).
