@@ -44,35 +44,57 @@ pub fn load(engine: &Engine, bytes: &[u8], dir: &Path) -> wasmtime::Result<(Comp
     load_as(engine, bytes, dir, trust::current_user())
 }
 
-/// The compiled component if `dir` holds this component compiled for this
-/// engine and may be trusted (as [`load`] checks); `None` otherwise. Nothing
-/// is compiled: a host uses this to decide whether it may skip its
-/// baseline compile (`crate::tiers`).
-pub fn cached(engine: &Engine, bytes: &[u8], dir: &Path) -> Option<Component> {
-    match lookup(engine, bytes, dir, trust::current_user()?) {
-        Lookup::Hit(component) => Some(component),
-        Lookup::Miss(_) | Lookup::Untrusted => None,
+/// What the cache directory holds for a component, as [`load`] decides
+/// it; a host that starts on the baseline code looks first and compiles
+/// later, on another thread (`crate::tiers`).
+pub(crate) enum Lookup {
+    /// Its artifact, mapped.
+    Hit(Component),
+    /// No usable artifact; [`Slot::compile`] compiles and stores one.
+    Miss(Slot),
+    /// The cache is not used: the directory or the artifact fails the
+    /// owner checks, or the platform has none.
+    Off,
+}
+
+/// Where an artifact compiled now is stored, for the user `me`.
+pub(crate) struct Slot {
+    path: PathBuf,
+    me: u32,
+}
+
+impl Slot {
+    /// The component compiled, and stored (a failure to store is a warning).
+    pub(crate) fn compile(&self, engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Component> {
+        let component = Component::new(engine, bytes)?;
+        if let Err(e) = store(&component, &self.path, self.me) {
+            tracing::warn!(
+                artifact = %self.path.display(),
+                "the compiled plugin could not be cached: {e:#}"
+            );
+        }
+        Ok(component)
     }
 }
 
-/// What the cache directory holds for a component.
-enum Lookup {
-    /// Its artifact, mapped.
-    Hit(Component),
-    /// No usable artifact; one compiled now may be stored at this path.
-    Miss(PathBuf),
-    /// The directory or the artifact fails the owner checks: not used.
-    Untrusted,
+/// [`Lookup`] for the current user.
+pub(crate) fn lookup(engine: &Engine, bytes: &[u8], dir: &Path) -> Lookup {
+    lookup_as(engine, bytes, dir, trust::current_user())
 }
 
-fn lookup(engine: &Engine, bytes: &[u8], dir: &Path, me: u32) -> Lookup {
+/// [`lookup`] for the user `me` (`None`: a platform without the checks).
+fn lookup_as(engine: &Engine, bytes: &[u8], dir: &Path, me: Option<u32>) -> Lookup {
+    let Some(me) = me else {
+        tracing::warn!("the compile cache is off: this platform has no owner checks for it");
+        return Lookup::Off;
+    };
     let path = artifact_path(engine, bytes, dir);
     if let Err(why) = trust::check_dir(dir, me).and_then(|()| trust::check_artifact(&path, me)) {
         tracing::warn!(
             dir = %dir.display(),
             "the plugin cache is not used ({why}); compiling without it"
         );
-        return Lookup::Untrusted;
+        return Lookup::Off;
     }
     if path.exists() {
         // SAFETY: wasmtime runs a deserialized artifact's code as it is. The
@@ -90,7 +112,7 @@ fn lookup(engine: &Engine, bytes: &[u8], dir: &Path, me: u32) -> Lookup {
             ),
         }
     }
-    Lookup::Miss(path)
+    Lookup::Miss(Slot { path, me })
 }
 
 /// [`load`] for the user `me` (`None`: a platform without the checks).
@@ -100,20 +122,11 @@ fn load_as(
     dir: &Path,
     me: Option<u32>,
 ) -> wasmtime::Result<(Component, Origin)> {
-    let Some(me) = me else {
-        tracing::warn!("the compile cache is off: this platform has no owner checks for it");
-        return Ok((Component::new(engine, bytes)?, Origin::Compiled));
-    };
-    let path = match lookup(engine, bytes, dir, me) {
-        Lookup::Hit(component) => return Ok((component, Origin::Cache)),
-        Lookup::Untrusted => return Ok((Component::new(engine, bytes)?, Origin::Compiled)),
-        Lookup::Miss(path) => path,
-    };
-    let component = Component::new(engine, bytes)?;
-    if let Err(e) = store(&component, &path, me) {
-        tracing::warn!(dir = %dir.display(), "the compiled plugin could not be cached: {e:#}");
+    match lookup_as(engine, bytes, dir, me) {
+        Lookup::Hit(component) => Ok((component, Origin::Cache)),
+        Lookup::Miss(slot) => Ok((slot.compile(engine, bytes)?, Origin::Compiled)),
+        Lookup::Off => Ok((Component::new(engine, bytes)?, Origin::Compiled)),
     }
-    Ok((component, Origin::Compiled))
 }
 
 /// The file an artifact of `bytes` compiled by `engine` lives in.

@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -18,7 +17,7 @@ use crate::egress::Egress;
 use crate::kv::Kv;
 use crate::limits::Limits;
 use crate::pacing::Pacer;
-use crate::tiers::{Compiled, Compiler, Tier, Tiers};
+use crate::tiers::{Background, Compiled, Compiler, Tier, Tiers};
 
 /// Why a plugin call failed.
 #[derive(Debug, thiserror::Error)]
@@ -168,10 +167,7 @@ struct Warm {
 pub struct Host {
     tiers: Arc<Tiers>,
     /// The optimising compile running in the background, if any.
-    upgrade: Mutex<Option<JoinHandle<()>>>,
-    /// Whether dropping the host waits for that compile: only when its
-    /// artifact outlives the host, in the cache directory.
-    await_upgrade: bool,
+    upgrade: Mutex<Option<Background>>,
     idle: Mutex<Vec<Warm>>,
     slots: Slots,
     reuse: bool,
@@ -185,12 +181,12 @@ impl Drop for Host {
     /// A host that started on the baseline code waits here for the
     /// optimising compile when the artifact goes to the cache, so the next
     /// start maps it instead of starting on the baseline code again; with
-    /// no cache, the compile's result would die with the host, and the
-    /// thread is left to end on its own.
+    /// no cache (or one not used), the compile's result would die with the
+    /// host, and the thread is left to end on its own.
     fn drop(&mut self) {
-        let thread = self.upgrade.get_mut().ok().and_then(Option::take);
-        if let Some(thread) = thread
-            && self.await_upgrade
+        let upgrade = self.upgrade.get_mut().ok().and_then(Option::take);
+        if let Some(Background { thread, stores }) = upgrade
+            && stores
         {
             if !thread.is_finished() {
                 tracing::info!("storing the optimised plugin code in the cache before exiting");
@@ -232,7 +228,6 @@ impl Host {
         Ok(Host {
             tiers,
             upgrade: Mutex::new(upgrade),
-            await_upgrade: options.cache_dir.is_some(),
             idle: Mutex::new(Vec::new()),
             slots: Slots::new(),
             reuse: !options.fresh_instances,

@@ -27,6 +27,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use crate::bindings::{Connector, ConnectorPre};
 use crate::call_state::CallState;
+use crate::compile_cache::{Lookup, Slot, lookup};
 use crate::engine::{HostOptions, MAX_CONCURRENT_CALLS};
 use crate::limits::Limits;
 
@@ -130,13 +131,21 @@ impl Tiers {
     }
 }
 
-/// The compiled component as `options.compiler` says, and the thread
-/// compiling Cranelift's code when the host starts on Winch's.
+/// The optimising compile a host started on the baseline code runs.
+pub(crate) struct Background {
+    pub thread: JoinHandle<()>,
+    /// Whether its artifact goes to the cache directory (and so outlives
+    /// the host).
+    pub stores: bool,
+}
+
+/// The compiled component as `options.compiler` says, and the background
+/// compile of Cranelift's code when the host starts on Winch's.
 pub(crate) fn start(
     bytes: &[u8],
     limits: &Limits,
     options: &HostOptions,
-) -> anyhow::Result<(Arc<Tiers>, Option<JoinHandle<()>>)> {
+) -> anyhow::Result<(Arc<Tiers>, Option<Background>)> {
     let settled = |compiled: Compiled| {
         let tiers = Tiers {
             current: RwLock::new(Arc::new(compiled)),
@@ -152,13 +161,21 @@ pub(crate) fn start(
         return settled(link(winch, &component, Tier::Baseline)?);
     }
     let optimizing = engine(Tier::Optimized, limits, options)?;
-    if options.compiler == Compiler::Optimizing {
-        return settled(optimized(optimizing, bytes, options)?);
-    }
-    if let Some(dir) = &options.cache_dir
-        && let Some(component) = crate::compile_cache::cached(&optimizing, bytes, dir)
+    // The cache is looked at once; on a miss, the background compile
+    // stores into the slot it names.
+    let slot = match options
+        .cache_dir
+        .as_deref()
+        .map(|dir| lookup(&optimizing, bytes, dir))
     {
-        return settled(link(optimizing, &component, Tier::Optimized)?);
+        Some(Lookup::Hit(component)) => {
+            return settled(link(optimizing, &component, Tier::Optimized)?);
+        }
+        Some(Lookup::Miss(slot)) => Some(slot),
+        Some(Lookup::Off) | None => None,
+    };
+    if options.compiler == Compiler::Optimizing {
+        return settled(optimized(optimizing, bytes, slot.as_ref())?);
     }
     let winch = engine(Tier::Baseline, limits, options)?;
     let baseline = match Component::new(&winch, bytes) {
@@ -169,7 +186,7 @@ pub(crate) fn start(
             tracing::info!(
                 "the baseline compiler refused the plugin ({e}); compiling it optimised"
             );
-            return settled(optimized(optimizing, bytes, options)?);
+            return settled(optimized(optimizing, bytes, slot.as_ref())?);
         }
     };
     let tiers = Arc::new(Tiers {
@@ -177,8 +194,8 @@ pub(crate) fn start(
         upgrade: Mutex::new(Upgrade::Pending),
         changed: Condvar::new(),
     });
+    let stores = slot.is_some();
     let bytes = bytes.to_vec();
-    let options = options.clone();
     let switch = tiers.clone();
     let thread = std::thread::Builder::new()
         .name("plugin-optimizing-compile".into())
@@ -188,7 +205,7 @@ pub(crate) fn start(
             // waiting `settle` or drop never waits for a switch that will
             // not come.
             let mut done = Finish(switch, None);
-            done.1 = optimized(optimizing, &bytes, &options)
+            done.1 = optimized(optimizing, &bytes, slot.as_ref())
                 .inspect(|_| {
                     tracing::info!(
                         seconds = started.elapsed().as_secs_f64(),
@@ -198,7 +215,7 @@ pub(crate) fn start(
                 .inspect_err(|e| tracing::warn!("the plugin keeps its baseline code: {e:#}"))
                 .ok();
         })?;
-    Ok((tiers, Some(thread)))
+    Ok((tiers, Some(Background { thread, stores })))
 }
 
 /// Ends a pending switch when dropped: to the optimised code it holds, or
@@ -211,10 +228,10 @@ impl Drop for Finish {
     }
 }
 
-/// Cranelift's code, from the cache directory or compiled (and stored).
-fn optimized(engine: Engine, bytes: &[u8], options: &HostOptions) -> anyhow::Result<Compiled> {
-    let component = match &options.cache_dir {
-        Some(dir) => crate::compile_cache::load(&engine, bytes, dir).map(|(c, _)| c),
+/// Cranelift's code, compiled (and stored in `slot`, when the cache has one).
+fn optimized(engine: Engine, bytes: &[u8], slot: Option<&Slot>) -> anyhow::Result<Compiled> {
+    let component = match slot {
+        Some(slot) => slot.compile(&engine, bytes),
         None => Component::new(&engine, bytes),
     }
     .map_err(|e| wasm_error("compiling the plugin component", e))?;
