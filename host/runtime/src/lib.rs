@@ -50,9 +50,9 @@ pub use convert::describe;
 pub use egress::{DEFAULT_AUTHORITY, Egress};
 pub use engine::{CallError, Host, HostOptions, MAX_CONCURRENT_CALLS};
 pub use limits::Limits;
-pub use tiers::{Compiler, Tier};
 /// The one ticket model: the ticket JSON format and the errors' text for people.
 pub use ticketing_model as model;
+pub use tiers::{Compiler, Tier};
 
 /// What `Host::preview` returns: the exact request a dispatch would send.
 pub type Preview = DispatchPreview;
