@@ -51,12 +51,7 @@ fn connection(base: &str) -> Connection {
 }
 
 fn misbehaving() -> Host {
-    Host::load_with(
-        ticketing_tests::misbehaving_wasm(),
-        Limits::default(),
-        &ticketing_tests::host_options(),
-    )
-    .expect("the fixture loads")
+    crate::common::misbehaving_with(Limits::default(), &ticketing_tests::host_options())
 }
 
 #[test]

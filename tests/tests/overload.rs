@@ -50,14 +50,10 @@ fn connection(base: &str) -> Connection {
 }
 
 fn host(limits: Limits) -> &'static Host {
-    Box::leak(Box::new(
-        Host::load_with(
-            ticketing_tests::misbehaving_wasm(),
-            limits,
-            &ticketing_tests::host_options(),
-        )
-        .expect("the fixture loads"),
-    ))
+    Box::leak(Box::new(crate::common::misbehaving_with(
+        limits,
+        &ticketing_tests::host_options(),
+    )))
 }
 
 /// `n` calls at once, each holding its instance for the server's delay.

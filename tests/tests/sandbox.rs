@@ -10,12 +10,7 @@ use common::*;
 use ticketing_runtime::{CallError, ConnectorError, Host, HostOptions, Limits};
 
 fn misbehaving(limits: Limits) -> Host {
-    misbehaving_with(limits, ticketing_tests::host_options())
-}
-
-fn misbehaving_with(limits: Limits, options: HostOptions) -> Host {
-    Host::load_with(ticketing_tests::misbehaving_wasm(), limits, &options)
-        .expect("the fixture loads")
+    misbehaving_with(limits, &ticketing_tests::host_options())
 }
 
 #[test]
@@ -87,7 +82,7 @@ fn fresh_instances_keeps_no_instance_between_calls() {
     let emu = emulator();
     let host = misbehaving_with(
         short_deadline(),
-        HostOptions {
+        &HostOptions {
             fresh_instances: true,
             ..ticketing_tests::host_options()
         },

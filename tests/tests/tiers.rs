@@ -116,15 +116,13 @@ fn the_optimizing_compiler_alone_serves_optimised_code_from_the_first_call() {
 }
 
 fn misbehaving_on_baseline(limits: Limits) -> Host {
-    let host = Host::load_with(
-        ticketing_tests::misbehaving_wasm(),
+    let host = misbehaving_with(
         limits,
         &HostOptions {
             compiler: Compiler::Baseline,
             ..Default::default()
         },
-    )
-    .expect("the fixture loads");
+    );
     assert_eq!(host.tier(), Tier::Baseline);
     host
 }
@@ -204,15 +202,10 @@ fn baseline_and_optimised_code_preview_the_same_exact_request() {
         .collect();
     let config = agile_bug_config();
     let conn = pat_connection(&emu);
-    let baseline = Host::load_with(
-        ticketing_tests::plugin_wasm(),
-        Limits::default(),
-        &HostOptions {
-            compiler: Compiler::Baseline,
-            ..Default::default()
-        },
-    )
-    .expect("the plugin loads");
+    let baseline = plugin_with(&HostOptions {
+        compiler: Compiler::Baseline,
+        ..Default::default()
+    });
     let optimized = common::host();
     assert_eq!(
         (baseline.tier(), optimized.settle(SETTLE)),

@@ -27,6 +27,13 @@ pub fn host() -> &'static Host {
     })
 }
 
+/// The misbehaving fixture component (`tests/fixtures/misbehaving-plugin`)
+/// under these limits and engine options.
+pub fn misbehaving_with(limits: Limits, options: &ticketing_runtime::HostOptions) -> Host {
+    Host::load_with(ticketing_tests::misbehaving_wasm(), limits, options)
+        .expect("the fixture loads")
+}
+
 pub fn emulator() -> Emulator {
     // Receivers in the tests run on 127.0.0.1, which ADO refuses: opt in.
     Emulator::start(EmulatorConfig::default().with_local_receivers()).expect("the emulator starts")

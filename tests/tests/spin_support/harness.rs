@@ -341,22 +341,19 @@ fn pre(file: &Path) -> ProxyPre<State> {
 }
 
 fn compile(file: &Path) -> ProxyPre<State> {
-    {
-        let mut config = Config::new();
-        config.wasm_component_model(true);
-        let engine = Engine::new(&config).expect("engine");
-        let component = Component::from_file(&engine, file)
-            .unwrap_or_else(|e| panic!("the Spin component {} compiles: {e:?}", file.display()));
-        let mut linker: Linker<State> = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).expect("WASI");
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).expect("wasi:http");
-        bindings::Harness::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
-            .expect("Spin imports");
-        let instance = linker
-            .instantiate_pre(&component)
-            .expect("every import of the component is one Spin grants");
-        ProxyPre::new(instance).expect("the component exports wasi:http/incoming-handler")
-    }
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    let engine = Engine::new(&config).expect("engine");
+    let component = Component::from_file(&engine, file)
+        .unwrap_or_else(|e| panic!("the Spin component {} compiles: {e:?}", file.display()));
+    let mut linker: Linker<State> = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).expect("WASI");
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).expect("wasi:http");
+    bindings::Harness::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).expect("Spin imports");
+    let instance = linker
+        .instantiate_pre(&component)
+        .expect("every import of the component is one Spin grants");
+    ProxyPre::new(instance).expect("the component exports wasi:http/incoming-handler")
 }
 
 fn text_response(status: u16, text: String) -> hyper::Response<HyperOutgoingBody> {
